@@ -1,0 +1,140 @@
+"""Client settings: from keyword arguments first, then the environment, then defaults.
+
+Environment variables (the same ones the CLI reads):
+
+- ``MAINTAINX_API_KEY``: the bearer key (required unless ``api_key=`` is given)
+- ``MAINTAINX_ORG_ID``: organization id for multi-organization keys (``x-organization-id``)
+- ``MAINTAINX_BASE_URL``: defaults to ``https://api.getmaintainx.com/v1``
+
+Bad values fail here, at construction, with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from ._exceptions import ConfigurationError
+from ._secrets import Secret
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+]
+
+DEFAULT_BASE_URL = "https://api.getmaintainx.com/v1"
+#: 10 s to connect, 30 s to read a page of 200 records, 5 s to get a pooled connection.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=5.0)
+#: Keep-alive pool sized for the API's rate limit (a few hundred requests a minute).
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
+USER_AGENT = f"maintainx-resilient/{__version__}"
+
+_KEY_HINT = (
+    "No MaintainX API key. Pass api_key=... or set MAINTAINX_API_KEY. "
+    "HINT: create a key in MaintainX under Settings > Integrations > API Keys "
+    "(or use maintainx_resilient.testing.Simulator for a local stand-in)."
+)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Resolved, validated connection settings shared by the sync and async clients."""
+
+    api_key: Secret
+    base_url: str = DEFAULT_BASE_URL
+    organization_id: int | None = None
+    organization_ids: tuple[int, ...] = ()
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    limits: httpx.Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    user_agent: str = USER_AGENT
+    default_headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        organization_id: int | str | None = None,
+        organization_ids: tuple[int, ...] | list[int] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        limits: httpx.Limits | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        env = os.environ if environ is None else environ
+        key = api_key if api_key is not None else env.get("MAINTAINX_API_KEY")
+        if key is None or (isinstance(key, str) and not key.strip()):
+            raise ConfigurationError(_KEY_HINT)
+        secret = key if isinstance(key, Secret) else Secret(key.strip())
+
+        url = (base_url or env.get("MAINTAINX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ConfigurationError(
+                f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+            )
+
+        org_raw = organization_id if organization_id is not None else env.get("MAINTAINX_ORG_ID")
+        org = _parse_org_id(org_raw)
+        orgs = tuple(_parse_org_id(o) or 0 for o in (organization_ids or ()))
+        if org is not None and orgs:
+            raise ConfigurationError(
+                "Pass organization_id or organization_ids, not both: MaintainX rejects "
+                "requests that send both x-organization-id and x-organization-ids."
+            )
+
+        if timeout is None:
+            resolved_timeout = DEFAULT_TIMEOUT
+        elif isinstance(timeout, httpx.Timeout):
+            resolved_timeout = timeout
+        else:
+            if timeout <= 0:
+                raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
+            resolved_timeout = httpx.Timeout(timeout)
+
+        headers = tuple((default_headers or {}).items())
+        for name, _ in headers:
+            if name.lower() in ("authorization", "x-organization-id", "x-organization-ids"):
+                raise ConfigurationError(
+                    f"Do not pass {name!r} in default_headers; use api_key / organization_id."
+                )
+        return cls(
+            api_key=secret,
+            base_url=url,
+            organization_id=org,
+            organization_ids=orgs,
+            timeout=resolved_timeout,
+            limits=limits or DEFAULT_LIMITS,
+            default_headers=headers,
+        )
+
+    def base_headers(self) -> dict[str, str]:
+        """Headers sent on every request, except ``Authorization`` (added by the auth layer)."""
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        headers.update(self.default_headers)
+        if self.organization_id is not None:
+            headers["x-organization-id"] = str(self.organization_id)
+        elif self.organization_ids:
+            headers["x-organization-ids"] = ",".join(str(o) for o in self.organization_ids)
+        return headers
+
+
+def _parse_org_id(value: int | str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        org = int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"organization_id (MAINTAINX_ORG_ID) must be an integer, got {value!r}"
+        ) from None
+    if org <= 0:
+        raise ConfigurationError(f"organization_id must be a positive integer, got {org}")
+    return org

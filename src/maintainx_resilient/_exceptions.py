@@ -1,0 +1,239 @@
+"""The one exception tree of maintainx-resilient.
+
+Every error the library raises is a :class:`MaintainXError`::
+
+    MaintainXError
+    ├── ConfigurationError            bad or missing settings (raised at construction)
+    ├── TransportError                the request never produced an HTTP response
+    │   ├── ConnectionError           DNS, refused, reset, TLS; ``sent`` says if it left
+    │   └── TimeoutError              connect / read / write / pool timeout
+    ├── ResponseError                 a response arrived but is not what the API promises
+    │   └── DecodeError               non-JSON (HTML proxy pages), truncated or ill-typed JSON
+    ├── APIStatusError                the API answered with a non-2xx status
+    │   ├── BadRequestError           400 (shape A: ``errors[]`` with field paths)
+    │   ├── AuthenticationError       401 (bad, revoked or missing key)
+    │   ├── PermissionDeniedError     403
+    │   ├── NotFoundError             404
+    │   ├── ConflictError             409
+    │   ├── PayloadTooLargeError      413
+    │   ├── RateLimitError            429 (``retry_after`` when known)
+    │   └── ServerError               5xx
+    └── (later layers add their own subclasses here: circuit open, fallback unavailable, ...)
+
+The last real error reaches the caller; retry layers attach ``attempts`` and ``waited``
+to it rather than wrapping it. No exception carries an API key: messages are built from the
+method, path, status and the server's own error messages only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectionError",
+    "DecodeError",
+    "ErrorDetail",
+    "MaintainXError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+]
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One message from a MaintainX error body.
+
+    Shape A (``{"errors": [{"error", "fieldPath", "fieldValue"}]}``) gives one detail per
+    entry; shape B (``{"error": "..."}``) gives a single detail with no field path.
+    """
+
+    message: str
+    field_path: str | None = None
+    field_value: Any = None
+
+
+class MaintainXError(Exception):
+    """Base class of every error raised by maintainx-resilient."""
+
+    #: How many attempts were made before this error was raised (set by the retry layer).
+    attempts: int = 1
+    #: Seconds spent waiting between attempts (set by the retry layer).
+    waited: float = 0.0
+
+
+class ConfigurationError(MaintainXError, ValueError):
+    """A setting is missing or invalid. The message says how to fix it."""
+
+
+class _RequestError(MaintainXError):
+    """An error tied to one request (method and path, never headers)."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method else ""
+        return f"{where}{self.message}"
+
+
+class TransportError(_RequestError):
+    """No HTTP response was received."""
+
+
+class ConnectionError(TransportError):
+    """The connection failed.
+
+    ``sent`` is False when the request provably never reached the server (a connect
+    failure), which is what makes retrying a non-idempotent POST safe.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", sent: bool) -> None:
+        super().__init__(message, method=method, path=path)
+        self.sent = sent
+
+
+class TimeoutError(TransportError):
+    """The request timed out. ``phase`` is ``connect``, ``read``, ``write`` or ``pool``."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", phase: str) -> None:
+        super().__init__(message, method=method, path=path)
+        self.phase = phase
+
+    @property
+    def sent(self) -> bool:
+        """False when the request cannot have reached the server."""
+        return self.phase not in ("connect", "pool")
+
+
+class ResponseError(_RequestError):
+    """A response arrived but could not be understood."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status_code: int | None = None,
+        body_excerpt: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.status_code = status_code
+        self.body_excerpt = body_excerpt
+        self.request_id = request_id
+
+
+class DecodeError(ResponseError):
+    """The body is not the JSON the API documents (HTML error page, truncated, wrong types)."""
+
+
+class APIStatusError(_RequestError):
+    """MaintainX answered with a non-success status.
+
+    ``errors`` holds every message of the body (both MaintainX error shapes are parsed);
+    ``body`` is the decoded JSON body, or None when it was not JSON.
+    """
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        path: str = "",
+        status_code: int,
+        errors: tuple[ErrorDetail, ...] = (),
+        body: Any = None,
+        request_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.status_code = status_code
+        self.errors = errors
+        self.body = body
+        self.request_id = request_id
+        #: Response headers worth keeping (rate limit, retry-after, request id). Never auth.
+        self.headers = headers or {}
+
+    @property
+    def field_paths(self) -> tuple[str, ...]:
+        """The ``fieldPath`` of every shape-A error that has one."""
+        return tuple(e.field_path for e in self.errors if e.field_path)
+
+    def __str__(self) -> str:
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self.method} {self.path} -> {self.status_code}: {self.message}{rid}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was rejected; see ``errors`` and ``field_paths``."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, invalid or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key's user may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such record (or not visible to this organization)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the current state."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body is too large."""
+
+
+class RateLimitError(APIStatusError):
+    """429, or a request the throttle refused to send.
+
+    ``retry_after`` is the number of seconds after which a retry may succeed, when known.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: MaintainX (or a proxy in front of it) failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The exception class for an HTTP status code."""
+    if status_code >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)

@@ -1,0 +1,53 @@
+"""Labels on answers: fresh from MaintainX, or served stale by the fallback cache.
+
+The fallback layer puts a :class:`ResponseMeta` in ``httpx.Response.extensions`` under
+:data:`META_EXTENSION`; the parsing layer copies it onto the returned model or page, so
+application code can tell a degraded answer from a fresh one (hishel does the same with
+``hishel_from_cache``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+__all__ = ["FRESH", "META_EXTENSION", "ResponseMeta", "meta_of"]
+
+META_EXTENSION = "maintainx_meta"
+
+FallbackReason = Literal[
+    "circuit_open",
+    "connection_error",
+    "timeout",
+    "server_error",
+    "retries_exhausted",
+    "fallback_mode",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMeta:
+    """How an answer was obtained.
+
+    ``stale`` is True when the answer came from the fallback cache instead of MaintainX;
+    then ``age`` is its age in seconds and ``reason`` says why the cache was used.
+    """
+
+    stale: bool = False
+    age: float = 0.0
+    reason: FallbackReason | None = None
+    request_id: str | None = None
+
+
+FRESH = ResponseMeta()
+
+
+def meta_of(response: httpx.Response) -> ResponseMeta:
+    """The label of a response (fresh unless a layer said otherwise)."""
+    meta = response.extensions.get(META_EXTENSION)
+    if isinstance(meta, ResponseMeta):
+        return meta
+    request_id = response.headers.get("x-request-id")
+    return ResponseMeta(request_id=request_id) if request_id else FRESH

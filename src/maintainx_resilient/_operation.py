@@ -1,0 +1,213 @@
+"""Operations: what one API call sends and how its answer is read. Pure: no I/O.
+
+A resource method builds an :class:`Operation`; the sync or async client sends it through
+the pipeline and hands the response back to ``operation.parse``. Everything about a call
+except the sending itself lives here, so the two clients share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from ._exceptions import DecodeError
+from ._meta import ResponseMeta, meta_of
+from ._pagination import Page
+from ._response import decode_json, validate_json
+
+__all__ = [
+    "Operation",
+    "encode_query",
+    "expect_id",
+    "expect_model",
+    "expect_none",
+    "expect_page",
+    "expect_value",
+]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+#: Keys in ``httpx.Request.extensions`` that carry an operation's facts to the pipeline.
+ROUTE_EXTENSION = "maintainx_route"
+IDEMPOTENT_EXTENSION = "maintainx_idempotent"
+
+Parser = Callable[[httpx.Response, "Operation[Any]"], T]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[T]):
+    """One API call, fully described.
+
+    ``route`` is the path template from the spec (``/workorders/{id}``): statistics, breaker
+    scopes and logs group by it. ``idempotent`` decides whether a response may be retried;
+    it defaults to the HTTP method's semantics and callers may mark a POST idempotent.
+    """
+
+    method: str
+    route: str
+    path: str
+    parse: Parser[T]
+    params: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    idempotent: bool = field(default=False)
+
+    @classmethod
+    def make(
+        cls,
+        method: str,
+        route: str,
+        parse: Parser[T],
+        *,
+        path_params: Mapping[str, Any] | None = None,
+        params: Iterable[tuple[str, str]] = (),
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Operation[T]:
+        path = route.format(**{k: _path_segment(v) for k, v in (path_params or {}).items()})
+        method = method.upper()
+        return cls(
+            method=method,
+            route=route,
+            path=path,
+            parse=parse,
+            params=tuple(params),
+            json=json,
+            idempotent=(method in IDEMPOTENT_METHODS) if idempotent is None else idempotent,
+        )
+
+    def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        """The httpx request for this operation, with the operation's facts attached."""
+        return client.build_request(
+            self.method,
+            self.path.lstrip("/"),
+            params=self.params or None,
+            json=self.json,
+            extensions={ROUTE_EXTENSION: self.route, IDEMPOTENT_EXTENSION: self.idempotent},
+        )
+
+
+def _path_segment(value: Any) -> str:
+    text = str(value.value if isinstance(value, Enum) else value)
+    if not text or "/" in text or text in (".", ".."):
+        raise ValueError(f"invalid path parameter {value!r}")
+    return quote(text, safe="")
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} in a filter: MaintainX filters are UTC; "
+                "pass an aware datetime (e.g. datetime.now(timezone.utc))"
+            )
+        utc = value.astimezone(timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Wire query pairs: sequences become repeated keys, None values are left out."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            pairs.extend((key, _query_value(v)) for v in value)
+        else:
+            pairs.append((key, _query_value(value)))
+    return pairs
+
+
+# ---- parsers: each returns a function (response, operation) -> result -------------------
+
+
+def _attach(obj: Any, meta: ResponseMeta) -> None:
+    if isinstance(obj, pydantic.BaseModel) and hasattr(obj, "_meta"):
+        obj._meta = meta
+
+
+def _envelope(name: str, key: str, annotation: Any, *, paged: bool) -> pydantic.TypeAdapter[Any]:
+    fields: dict[str, Any] = {key: (annotation, ...)}
+    if paged:
+        fields["nextCursor"] = (str | None, None)
+    model = pydantic.create_model(name, __config__=pydantic.ConfigDict(extra="ignore"), **fields)
+    return pydantic.TypeAdapter(model)
+
+
+def expect_model(model: type[M], key: str) -> Parser[M]:
+    """A single object wrapped as ``{key: {...}}``."""
+    adapter = _envelope(f"{model.__name__}Envelope", key, model, paged=False)
+
+    def parse(response: httpx.Response, op: Operation[Any]) -> M:
+        envelope = validate_json(adapter, response, method=op.method, path=op.path)
+        result: M = getattr(envelope, key)
+        _attach(result, meta_of(response))
+        return result
+
+    return parse
+
+
+def expect_page(model: type[M], key: str) -> Parser[Page[M]]:
+    """A list page ``{key: [...], "nextCursor": str|null}``."""
+    adapter = _envelope(f"{model.__name__}Page", key, list[model], paged=True)  # type: ignore[valid-type]
+
+    def parse(response: httpx.Response, op: Operation[Any]) -> Page[M]:
+        envelope = validate_json(adapter, response, method=op.method, path=op.path)
+        return Page(
+            items=getattr(envelope, key),
+            next_cursor=envelope.nextCursor or None,
+            meta=meta_of(response),
+        )
+
+    return parse
+
+
+class _Created(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+    id: int
+
+
+_CREATED = pydantic.TypeAdapter(_Created)
+
+
+def expect_id(response: httpx.Response, op: Operation[Any]) -> int:
+    """A create answer ``{"id": n, ...}``: the new record's id."""
+    return validate_json(_CREATED, response, method=op.method, path=op.path).id
+
+
+def expect_none(response: httpx.Response, op: Operation[Any]) -> None:
+    """Any 2xx, body ignored (204 has none)."""
+    return
+
+
+def expect_value(key: str) -> Parser[Any]:
+    """One top-level value of a JSON object, e.g. ``{"secret": "..."}``."""
+
+    def parse(response: httpx.Response, op: Operation[Any]) -> Any:
+        body = decode_json(response, method=op.method, path=op.path)
+        if not isinstance(body, dict) or key not in body:
+            raise DecodeError(
+                f"response has no {key!r} field",
+                method=op.method,
+                path=op.path,
+                status_code=response.status_code,
+            )
+        return body[key]
+
+    return parse
