@@ -58,6 +58,7 @@ class MaintainXModel(BaseModel):
         serialize_by_alias=True,
         frozen=False,
         protected_namespaces=(),
+        cache_strings="keys",
     )
 
     _meta: ResponseMeta | None = PrivateAttr(default=None)
