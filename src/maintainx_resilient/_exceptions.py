@@ -9,6 +9,8 @@ Every error the library raises is a :class:`MaintainXError`::
     │   └── TimeoutError              connect / read / write / pool timeout
     ├── ResponseError                 a response arrived but is not what the API promises
     │   └── DecodeError               non-JSON (HTML proxy pages), truncated or ill-typed JSON
+    ├── CircuitOpenError              the breaker is open: failed fast, ``retry_after`` says when
+    ├── FallbackModeError             fallback mode is on and this call cannot be served locally
     ├── APIStatusError                the API answered with a non-2xx status
     │   ├── BadRequestError           400 (shape A: ``errors[]`` with field paths)
     │   ├── AuthenticationError       401 (bad, revoked or missing key)
@@ -17,8 +19,8 @@ Every error the library raises is a :class:`MaintainXError`::
     │   ├── ConflictError             409
     │   ├── PayloadTooLargeError      413
     │   ├── RateLimitError            429 (``retry_after`` when known)
+    │   │   └── ThrottledError        refused locally: the wait would pass the caller's deadline
     │   └── ServerError               5xx
-    └── (later layers add their own subclasses here: circuit open, fallback unavailable, ...)
 
 The last real error reaches the caller; retry layers attach ``attempts`` and ``waited``
 to it rather than wrapping it. No exception carries an API key: messages are built from the
@@ -34,11 +36,13 @@ __all__ = [
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "CircuitOpenError",
     "ConfigurationError",
     "ConflictError",
     "ConnectionError",
     "DecodeError",
     "ErrorDetail",
+    "FallbackModeError",
     "MaintainXError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -46,6 +50,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "ThrottledError",
     "TimeoutError",
     "TransportError",
 ]
@@ -215,6 +220,35 @@ class RateLimitError(APIStatusError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class ThrottledError(RateLimitError):
+    """The throttle refused to send: waiting for the rate limit would pass the deadline.
+
+    Nothing was sent. ``retry_after`` is how long the wait would have been.
+    """
+
+
+class CircuitOpenError(_RequestError):
+    """The circuit breaker for ``scope`` is open; the call failed fast without sending.
+
+    ``retry_after`` is the number of seconds until the breaker lets a probe through.
+    """
+
+    def __init__(
+        self, message: str, *, scope: str, retry_after: float, method: str = "", path: str = ""
+    ) -> None:
+        super().__init__(message, method=method, path=path)
+        self.scope = scope
+        self.retry_after = retry_after
+
+
+class FallbackModeError(_RequestError):
+    """Fallback mode is on and this call cannot be answered from the cache.
+
+    Writes always raise it in fallback mode (nothing is sent); reads raise it when the cache
+    has no entry, or none younger than ``max_stale``.
+    """
 
 
 class ServerError(APIStatusError):
