@@ -4,6 +4,7 @@ tests assert it never shows up in logs, reprs, exceptions, spans or reports."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,9 @@ import pytest
 CANARY_KEY = "mx-canary-7f3c9b1e-DO-NOT-LEAK"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+#: Client keyword arguments that switch every resilience policy off (for tests of the core).
+NO_POLICIES: dict[str, Any] = {"retry": None}
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from maintainx_resilient import (
 )
 from maintainx_resilient import ConnectionError as MXConnectionError
 from maintainx_resilient import TimeoutError as MXTimeoutError
+from maintainx_resilient.policies.retry import RetryConfig
 
-from .conftest import CANARY_KEY
+from .conftest import CANARY_KEY, NO_POLICIES
 
 
 def client_answering(response: httpx.Response | Exception) -> MaintainXClient:
@@ -31,7 +32,10 @@ def client_answering(response: httpx.Response | Exception) -> MaintainXClient:
             raise response
         return response
 
-    return MaintainXClient(api_key=CANARY_KEY, transport=httpx.MockTransport(handler))
+    # Only the mapping is under test here: no retries, no fallback.
+    return MaintainXClient(
+        api_key=CANARY_KEY, transport=httpx.MockTransport(handler), **NO_POLICIES
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,9 +97,7 @@ def test_missing_org_header_error_is_bad_request() -> None:
 def test_html_502_page_is_a_typed_server_error() -> None:
     """A proxy's HTML 502 page raises ServerError with an excerpt, not a JSON error."""
     html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-    client = client_answering(
-        httpx.Response(502, text=html, headers={"content-type": "text/html"})
-    )
+    client = client_answering(httpx.Response(502, text=html, headers={"content-type": "text/html"}))
     with pytest.raises(ServerError) as info:
         client.work_orders.get(1)
     assert "502 Bad Gateway" in str(info.value)
@@ -106,7 +108,9 @@ def test_html_502_page_is_a_typed_server_error() -> None:
 def test_html_401_without_auth_header_is_authentication_error() -> None:
     """The text/html 401 MaintainX sends without an Authorization header still maps to 401."""
     client = client_answering(
-        httpx.Response(401, text="Invalid authentication token", headers={"content-type": "text/html"})
+        httpx.Response(
+            401, text="Invalid authentication token", headers={"content-type": "text/html"}
+        )
     )
     with pytest.raises(AuthenticationError, match="Invalid authentication token"):
         client.work_orders.get(1)
@@ -201,3 +205,20 @@ def test_errors_never_contain_the_key() -> None:
         assert CANARY_KEY not in str(info.value)
         assert CANARY_KEY not in repr(info.value)
         assert CANARY_KEY not in repr(vars(info.value))
+
+
+def test_retried_error_carries_attempts_and_wait() -> None:
+    """With retries on, the final 503 error says how many attempts and how long they took."""
+    from maintainx_resilient._clock import FakeClock
+
+    clock = FakeClock()
+    client = MaintainXClient(
+        api_key=CANARY_KEY,
+        transport=httpx.MockTransport(lambda r: httpx.Response(503, json={"error": "down"})),
+        clock=clock,
+        **{**NO_POLICIES, "retry": RetryConfig()},
+    )
+    with pytest.raises(ServerError) as info:
+        client.work_orders.get(1)
+    assert info.value.attempts == 3
+    assert info.value.waited == pytest.approx(sum(clock.sleeps))

@@ -70,7 +70,9 @@ def test_pages_resume_from_a_cursor() -> None:
     seen: list[httpx.Request] = []
     client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(30, seen))
     first = client.work_orders.list(limit=10)
-    rest = [wo.id for page in client.work_orders.iter(limit=10).pages(first.next_cursor) for wo in page]
+    rest = [
+        wo.id for page in client.work_orders.iter(limit=10).pages(first.next_cursor) for wo in page
+    ]
     assert rest == list(range(11, 31))
 
 
@@ -80,9 +82,7 @@ def test_iteration_memory_is_flat() -> None:
 
     def peak(n: int) -> int:
         tracemalloc.start()
-        count = 0
-        for wo in client.work_orders.iter(limit=200):
-            count += 1
+        for count, _wo in enumerate(client.work_orders.iter(limit=200), start=1):
             if count >= n:
                 break
         _, high = tracemalloc.get_traced_memory()

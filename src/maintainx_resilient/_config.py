@@ -19,6 +19,7 @@ import httpx
 
 from ._exceptions import ConfigurationError
 from ._secrets import Secret
+from .policies.auth import KeySource
 from ._version import __version__
 
 __all__ = [
@@ -46,7 +47,8 @@ _KEY_HINT = (
 class ClientConfig:
     """Resolved, validated connection settings shared by the sync and async clients."""
 
-    api_key: Secret
+    #: A string key is held as a :class:`Secret`; a callable or KeyProvider is kept as given.
+    api_key: Secret | KeySource
     base_url: str = DEFAULT_BASE_URL
     organization_id: int | None = None
     organization_ids: tuple[int, ...] = ()
@@ -59,7 +61,7 @@ class ClientConfig:
     def resolve(
         cls,
         *,
-        api_key: str | Secret | None = None,
+        api_key: KeySource | None = None,
         base_url: str | None = None,
         organization_id: int | str | None = None,
         organization_ids: tuple[int, ...] | list[int] | None = None,
@@ -72,7 +74,7 @@ class ClientConfig:
         key = api_key if api_key is not None else env.get("MAINTAINX_API_KEY")
         if key is None or (isinstance(key, str) and not key.strip()):
             raise ConfigurationError(_KEY_HINT)
-        secret = key if isinstance(key, Secret) else Secret(key.strip())
+        secret = Secret(key.strip()) if isinstance(key, str) else key
 
         url = (base_url or env.get("MAINTAINX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         parsed = httpx.URL(url)

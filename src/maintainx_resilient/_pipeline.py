@@ -1,34 +1,70 @@
 """The order of the layers, in one place.
 
-A request goes through these layers, outermost first, each an httpx transport wrapping the
-next::
+Every request goes down this stack, outermost first; each layer is an httpx transport
+wrapping the next, with a pure policy core beside it::
 
-    auth  ->  HTTP (send, read the body, map httpx errors to ours)
+    fallback cache   serve the last good GET (labelled stale) when all below fails;
+                     fallback mode answers from here without sending
+    retry            tenacity loop: connection errors, timeouts, 408/429/5xx (idempotent only)
+    circuit breaker  fail fast while MaintainX is down; exactly one probe in half-open
+    auth             Bearer key; on 401 rotate once (single flight) and resend
+    throttle         wait for a rate-limit slot; learn from X-Rate-Limit-*; back off on 429
+    attempt          one span, one duration sample and one event per attempt
+    HTTP             send, read the whole body, map httpx errors to ours
 
-The resilience policies (fallback cache, retry, circuit breaker, throttle) slot in above
-auth, in that order, outermost first.
+The sync and async clients build the same stack from the same table; only the classes
+differ. A policy set to ``None`` is left out.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import httpx
 
-from ._config import ClientConfig
+from ._clock import Clock
+from ._events import EventBus
 from ._http import AsyncHTTPLayer, HTTPLayer
-from .policies.auth import AsyncAuthLayer, AuthLayer
+from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing
+from .policies.retry import AsyncRetryLayer, RetryLayer, RetryPolicy
 
-__all__ = ["build_async_pipeline", "build_sync_pipeline"]
+__all__ = ["LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
 
 
-def build_sync_pipeline(
-    config: ClientConfig, transport: httpx.BaseTransport
-) -> httpx.BaseTransport:
-    layer: httpx.BaseTransport = HTTPLayer(transport)
-    return AuthLayer(layer, config.api_key.reveal)
+@dataclass
+class Policies:
+    """The live policy objects of one client (shared by all its calls)."""
+
+    clock: Clock
+    events: EventBus
+    keys: KeyRing
+    retry: RetryPolicy | None = None
+
+
+#: (policy attribute, sync layer, async layer), outermost first.
+LAYERS: tuple[tuple[str, type[Any], type[Any]], ...] = (
+    ("retry", RetryLayer, AsyncRetryLayer),
+    ("keys", AuthLayer, AsyncAuthLayer),
+)
+
+
+def _stack(policies: Policies, bottom: Any, index: int) -> Any:
+    layer = bottom
+    for row in reversed(LAYERS):
+        policy = getattr(policies, row[0])
+        if policy is not None:
+            layer = row[index](layer, policy)
+    return layer
+
+
+def build_sync_pipeline(policies: Policies, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+    stack: httpx.BaseTransport = _stack(policies, HTTPLayer(transport), 1)
+    return stack
 
 
 def build_async_pipeline(
-    config: ClientConfig, transport: httpx.AsyncBaseTransport
+    policies: Policies, transport: httpx.AsyncBaseTransport
 ) -> httpx.AsyncBaseTransport:
-    layer: httpx.AsyncBaseTransport = AsyncHTTPLayer(transport)
-    return AsyncAuthLayer(layer, config.api_key.reveal)
+    stack: httpx.AsyncBaseTransport = _stack(policies, AsyncHTTPLayer(transport), 2)
+    return stack

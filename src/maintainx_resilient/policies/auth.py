@@ -1,25 +1,172 @@
-"""The auth layer: puts ``Authorization: Bearer <key>`` on each request.
+"""The auth layer and key rotation.
 
-The key is read from its source on every request, so a key that changes (rotation) is picked
-up without rebuilding the client. The key never leaves this layer except on the wire.
+The client's key may be a string, a callable returning the current key, or a
+:class:`KeyProvider` with a ``rotate()`` hook (fetch the next key from a secret manager). On a
+401 the layer asks the :class:`KeyRing` for a new key and resends the request once:
+
+- single flight: however many callers got the 401 at once, ``rotate()`` is called once; the
+  others see the key has already moved on and resend with the new one;
+- only the key that failed is given up: a caller whose request used an older key than the
+  current one just resends with the current key;
+- if the new key fails too, the 401 reaches the caller as ``AuthenticationError``.
+
+Keys appear only as fingerprints (``sha256:1a2b3c4d``) in events, reprs and logs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 import httpx
 
-__all__ = ["AsyncAuthLayer", "AuthLayer"]
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import EventBus, KeyRotated
+from .._exceptions import ConfigurationError
+from .._secrets import Secret, fingerprint
+
+__all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    """A source of API keys that can move to the next key when one is refused."""
+
+    def get(self) -> str:
+        """The key to use now."""
+        ...
+
+    def rotate(self, failed: str) -> str | Awaitable[str]:
+        """Called once when ``failed`` got a 401; returns the key to use from now on.
+
+        May be ``async``. Raise to signal that no other key is available.
+        """
+        ...
+
+
+KeySource = str | Secret | Callable[[], str] | KeyProvider
+
+
+class KeyRing:
+    """The current key and the single-flight rotation around it."""
+
+    def __init__(
+        self,
+        source: KeySource,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        events: EventBus | None = None,
+    ) -> None:
+        self._provider: KeyProvider | None = None
+        self._getter: Callable[[], str] | None = None
+        if isinstance(source, Secret):
+            self._current = source.reveal()
+        elif isinstance(source, str):
+            self._current = source
+        elif isinstance(source, KeyProvider):
+            self._provider = source
+            self._current = source.get()
+        elif callable(source):
+            self._getter = source
+            self._current = source()
+        else:
+            raise ConfigurationError(
+                "api_key must be a string, a callable returning a string, or a KeyProvider"
+            )
+        if not isinstance(self._current, str) or not self._current.strip():
+            raise ConfigurationError("the API key source returned an empty key")
+        self._clock = clock
+        self._events = events or EventBus()
+        self._lock = threading.Lock()
+        self._async_lock: asyncio.Lock | None = None
+        self.rotations = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self._current)
+
+    @property
+    def can_rotate(self) -> bool:
+        return self._provider is not None or self._getter is not None
+
+    def current(self) -> str:
+        if self._getter is not None:
+            self._current = self._getter()
+        return self._current
+
+    def _adopt(self, failed: str, new: str) -> str | None:
+        if not new or new == failed:
+            return None
+        self._current = new
+        self.rotations += 1
+        self._events.emit(
+            KeyRotated(
+                at=self._clock.monotonic(),
+                wall=self._clock.time(),
+                old_fingerprint=fingerprint(failed),
+                new_fingerprint=fingerprint(new),
+            )
+        )
+        return new
+
+    def rotate(self, failed: str) -> str | None:
+        """The key to resend with after ``failed`` got a 401, or None to give up."""
+        with self._lock:
+            if self._current != failed:
+                return self._current  # another caller already rotated
+            if self._getter is not None:
+                return self._adopt(failed, self._getter())
+            if self._provider is None:
+                return None
+            new = self._provider.rotate(failed)
+            if inspect.isawaitable(new):
+                raise ConfigurationError(
+                    "this KeyProvider.rotate is async: use it with AsyncMaintainXClient"
+                )
+            return self._adopt(failed, new)
+
+    async def arotate(self, failed: str) -> str | None:
+        """The async twin of :meth:`rotate`; one rotation for all tasks of the loop."""
+        if self._async_lock is None:
+            self._async_lock = asyncio.Lock()
+        async with self._async_lock:
+            if self._current != failed:
+                return self._current
+            if self._getter is not None:
+                return self._adopt(failed, self._getter())
+            if self._provider is None:
+                return None
+            new = self._provider.rotate(failed)
+            if inspect.isawaitable(new):
+                new = await new
+            return self._adopt(failed, new)
+
+    def __repr__(self) -> str:
+        return f"KeyRing(current={self.fingerprint}, rotations={self.rotations})"
+
+
+def _authorize(request: httpx.Request, key: str) -> None:
+    request.headers["Authorization"] = f"Bearer {key}"
 
 
 class AuthLayer(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, key: Callable[[], str]) -> None:
+    def __init__(self, inner: httpx.BaseTransport, keys: KeyRing) -> None:
         self.inner = inner
-        self._key = key
+        self.keys = keys
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers["Authorization"] = f"Bearer {self._key()}"
+        key = self.keys.current()
+        _authorize(request, key)
+        response = self.inner.handle_request(request)
+        if response.status_code != 401 or not self.keys.can_rotate:
+            return response
+        new = self.keys.rotate(key)
+        if new is None:
+            return response
+        _authorize(request, new)
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -27,12 +174,20 @@ class AuthLayer(httpx.BaseTransport):
 
 
 class AsyncAuthLayer(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, key: Callable[[], str]) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, keys: KeyRing) -> None:
         self.inner = inner
-        self._key = key
+        self.keys = keys
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers["Authorization"] = f"Bearer {self._key()}"
+        key = self.keys.current()
+        _authorize(request, key)
+        response = await self.inner.handle_async_request(request)
+        if response.status_code != 401 or not self.keys.can_rotate:
+            return response
+        new = await self.keys.arotate(key)
+        if new is None:
+            return response
+        _authorize(request, new)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
