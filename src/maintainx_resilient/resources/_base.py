@@ -19,11 +19,14 @@ from enum import Enum
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import httpx
 import pydantic
 from pydantic.alias_generators import to_camel
 
+from .._meta import meta_of
 from .._operation import (
     Operation,
+    Parser,
     encode_query,
     expect_id,
     expect_model,
@@ -31,11 +34,21 @@ from .._operation import (
     expect_page,
 )
 from .._pagination import MAX_PAGE_SIZE, AsyncPager, Page, SyncPager
+from .._response import validate_json
 
 if TYPE_CHECKING:
     from .._client import AsyncMaintainXClient, MaintainXClient
 
-__all__ = ["AsyncResource", "ResourceSpec", "SyncResource", "to_wire_body", "wire_name"]
+__all__ = [
+    "AsyncResource",
+    "AsyncResourceCore",
+    "ResourceSpec",
+    "SyncResource",
+    "SyncResourceCore",
+    "expect_object",
+    "to_wire_body",
+    "wire_name",
+]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -76,6 +89,35 @@ def to_wire_body(
     if extra_body:
         body.update(extra_body)
     return body
+
+
+def expect_object(model: type[M], *, wrapper_key: str | None = None) -> Parser[M]:
+    """A single object sent bare (``{"id": n, ...}``), as a few create answers are.
+
+    With ``wrapper_key`` the wrapped form ``{wrapper_key: {...}}`` that the other answers use
+    is accepted too, so the call keeps working whichever of the two the server sends.
+    """
+    annotation: Any = model
+    envelope: Any = None
+    if wrapper_key is not None:
+        envelope = pydantic.create_model(
+            f"{model.__name__}Wrapped",
+            __config__=pydantic.ConfigDict(extra="ignore"),
+            **{wrapper_key: (model, ...)},  # type: ignore[call-overload]
+        )
+        annotation = model | envelope
+    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
+
+    def parse(response: httpx.Response, op: Operation[Any]) -> M:
+        value: Any = validate_json(adapter, response, method=op.method, path=op.path)
+        if envelope is not None and wrapper_key is not None and isinstance(value, envelope):
+            value = getattr(value, wrapper_key)
+        result: M = value
+        if hasattr(result, "_meta"):
+            result._meta = meta_of(response)
+        return result
+
+    return parse
 
 
 def _write_params(skip_webhook: bool) -> list[tuple[str, str]]:
@@ -166,8 +208,12 @@ class ResourceSpec(Generic[M]):
         )
 
 
-class SyncResource(Generic[M]):
-    """Sends a family's operations through a :class:`MaintainXClient`."""
+class SyncResourceCore(Generic[M]):
+    """Sends a family's operations through a :class:`MaintainXClient`.
+
+    The shell with no public method: a family whose spec has neither ``GET {route}/{id}``
+    nor ``DELETE`` (organizations is list-only) subclasses this, not :class:`SyncResource`.
+    """
 
     spec: ResourceSpec[M]
 
@@ -183,6 +229,10 @@ class SyncResource(Generic[M]):
     def _pager(self, params: Mapping[str, Any]) -> SyncPager[M]:
         return SyncPager(partial(self._list, dict(params)))
 
+
+class SyncResource(SyncResourceCore[M]):
+    """A family with ``GET`` and ``DELETE {route}/{id}``."""
+
     def get(self, id: int) -> M:
         """One record by id. Raises :class:`~maintainx_resilient.NotFoundError` if absent."""
         return self._run(self.spec.get_op(id))
@@ -192,8 +242,11 @@ class SyncResource(Generic[M]):
         self._run(self.spec.delete_op(id, skip_webhook=skip_webhook))
 
 
-class AsyncResource(Generic[M]):
-    """Sends a family's operations through an :class:`AsyncMaintainXClient`."""
+class AsyncResourceCore(Generic[M]):
+    """Sends a family's operations through an :class:`AsyncMaintainXClient`.
+
+    The async twin of :class:`SyncResourceCore`.
+    """
 
     spec: ResourceSpec[M]
 
@@ -208,6 +261,10 @@ class AsyncResource(Generic[M]):
 
     def _pager(self, params: Mapping[str, Any]) -> AsyncPager[M]:
         return AsyncPager(partial(self._list, dict(params)))
+
+
+class AsyncResource(AsyncResourceCore[M]):
+    """A family with ``GET`` and ``DELETE {route}/{id}``."""
 
     async def get(self, id: int) -> M:
         """One record by id. Raises :class:`~maintainx_resilient.NotFoundError` if absent."""

@@ -1,0 +1,362 @@
+"""Rolling statistics of what the client did lately, for the diagnostics.
+
+:class:`RollingStats` listens to the event bus and keeps, per endpoint (``"GET /workorders"``,
+the method and the spec's route template), what happened over the last ``window`` seconds:
+
+- attempts by status code, and by error kind for attempts that got no response;
+- latency samples (every attempt's duration; at most ``max_samples_per_route`` of the newest
+  per endpoint, so under heavy traffic the percentiles describe the most recent attempts);
+- totals of retries, throttle waits, 429 answers, breaker changes, fallback answers and key
+  rotations.
+
+Counts live in ``window / 60``-second buckets: an event is kept for at least ``window``
+seconds and at most one bucket longer. Time is the injected clock's, read when the event is
+recorded (events arrive on the emitting thread, so that is when they happened). Memory is
+bounded: 61 buckets of a few counters and ``max_samples_per_route`` samples per endpoint, and
+at most ``max_endpoints`` endpoints (further ones are counted under ``"METHOD (other)"``).
+
+:meth:`RollingStats.snapshot` gives frozen numbers; the error distribution is keyed
+``"status:endpoint"`` (``"503:GET /workorders"``), as the runbook's RB-002 script groups
+errors; attempts that got no response are keyed by their error kind
+(``"ConnectionError:GET /workorders"``). :meth:`RollingStats.reset` forgets everything (the
+runbook's "clear error state").
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TypeVar
+
+from ._clock import SYSTEM_CLOCK, Clock
+from ._events import (
+    BreakerStateChanged,
+    Event,
+    EventBus,
+    FallbackServed,
+    KeyRotated,
+    RequestCompleted,
+    RetryScheduled,
+    ThrottleWaited,
+)
+from ._exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_MAX_ENDPOINTS",
+    "DEFAULT_MAX_SAMPLES",
+    "DEFAULT_WINDOW",
+    "OTHER_ROUTE",
+    "EndpointStats",
+    "RollingStats",
+    "StatsSnapshot",
+    "StatsTotals",
+    "percentile",
+]
+
+DEFAULT_WINDOW = 300.0
+DEFAULT_MAX_SAMPLES = 2048
+DEFAULT_MAX_ENDPOINTS = 256
+_BUCKETS_PER_WINDOW = 60
+#: The route under which endpoints beyond ``max_endpoints`` are counted.
+OTHER_ROUTE = "(other)"
+
+_K = TypeVar("_K", int, str)
+
+
+@dataclass(frozen=True, slots=True)
+class StatsTotals:
+    """What the resilience policies did within the window."""
+
+    retries: int = 0
+    throttle_waits: int = 0
+    throttle_wait_seconds: float = 0.0
+    rate_limited: int = 0
+    breaker_changes: int = 0
+    fallbacks_served: int = 0
+    key_rotations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointStats:
+    """One endpoint over the window. Requests are attempts: a retried call counts per try.
+
+    ``by_status`` counts responses by status code; ``by_error`` counts attempts that got no
+    response by error kind (``ConnectionError``, ``TimeoutError``). An error is a response
+    >= 400 or no response. Latency percentiles (nearest rank, seconds) are None without
+    samples.
+    """
+
+    endpoint: str
+    method: str
+    route: str
+    requests: int
+    errors: int
+    error_rate: float
+    by_status: Mapping[int, int]
+    by_error: Mapping[str, int]
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSnapshot:
+    """Everything :class:`RollingStats` knows, frozen at ``at`` (monotonic) / ``wall``."""
+
+    at: float
+    wall: float
+    window: float
+    requests: int
+    errors: int
+    error_rate: float
+    #: Per endpoint, keyed ``"METHOD route"``, sorted by key.
+    endpoints: Mapping[str, EndpointStats]
+    #: Errors keyed ``"status:endpoint"`` (or ``"ErrorKind:endpoint"``), most frequent first.
+    error_distribution: Mapping[str, int]
+    totals: StatsTotals
+
+
+def percentile(ordered: Sequence[float], p: float) -> float | None:
+    """The nearest-rank ``p``-th percentile (0 < p <= 100) of an ascending sequence."""
+    if not ordered:
+        return None
+    rank = math.ceil(p / 100.0 * len(ordered))
+    return ordered[min(len(ordered), max(1, rank)) - 1]
+
+
+_Outcome = int | str  # a status code, or an error kind when no response came
+
+
+class _Endpoint:
+    __slots__ = ("buckets", "method", "route", "samples")
+
+    def __init__(self, method: str, route: str, max_samples: int) -> None:
+        self.method = method
+        self.route = route
+        self.buckets: deque[tuple[int, Counter[_Outcome]]] = deque()
+        self.samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
+
+
+def _is_error(outcome: _Outcome) -> bool:
+    return isinstance(outcome, str) or outcome >= 400
+
+
+class RollingStats:
+    """Per-endpoint counts and latencies, and policy totals, over a rolling window.
+
+    Pass ``events`` to subscribe at once, or subscribe :meth:`record` yourself. Thread-safe:
+    one lock, held only while counting or copying.
+    """
+
+    def __init__(
+        self,
+        window: float = DEFAULT_WINDOW,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        max_samples_per_route: int = DEFAULT_MAX_SAMPLES,
+        max_endpoints: int = DEFAULT_MAX_ENDPOINTS,
+        events: EventBus | None = None,
+    ) -> None:
+        if not window > 0:
+            raise ConfigurationError(f"RollingStats window must be > 0 seconds, got {window}")
+        if max_samples_per_route < 1 or max_endpoints < 1:
+            raise ConfigurationError(
+                "RollingStats max_samples_per_route and max_endpoints must be >= 1"
+            )
+        self.window = float(window)
+        self.clock = clock
+        self.max_samples_per_route = max_samples_per_route
+        self.max_endpoints = max_endpoints
+        self._width = self.window / _BUCKETS_PER_WINDOW
+        self._lock = threading.Lock()
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._totals: deque[tuple[int, Counter[str], float]] = deque()
+        self._unsubscribe: Callable[[], None] | None = (
+            events.subscribe(self.record) if events is not None else None
+        )
+
+    # -- recording (the event-bus hook) ------------------------------------------------
+
+    def record(self, event: Event) -> None:
+        """Count one event. Subscribe this to an :class:`~maintainx_resilient._events.EventBus`."""
+        if isinstance(event, RequestCompleted):
+            self._record_attempt(event)
+            return
+        if isinstance(event, RetryScheduled):
+            self._add_total("retries")
+        elif isinstance(event, ThrottleWaited):
+            self._add_total("throttle_waits", event.wait)
+        elif isinstance(event, BreakerStateChanged):
+            self._add_total("breaker_changes")
+        elif isinstance(event, FallbackServed):
+            self._add_total("fallbacks_served")
+        elif isinstance(event, KeyRotated):
+            self._add_total("key_rotations")
+
+    def _record_attempt(self, e: RequestCompleted) -> None:
+        outcome: _Outcome = e.status if e.status is not None else (e.error or "unknown")
+        now = self.clock.monotonic()
+        index = int(now // self._width)
+        key = f"{e.method} {e.route}"
+        with self._lock:
+            endpoint = self._endpoints.get(key)
+            if endpoint is None:
+                route = e.route
+                if len(self._endpoints) >= self.max_endpoints:
+                    route = OTHER_ROUTE
+                    key = f"{e.method} {route}"
+                    endpoint = self._endpoints.get(key)
+                if endpoint is None:
+                    endpoint = _Endpoint(e.method, route, self.max_samples_per_route)
+                    self._endpoints[key] = endpoint
+            self._expire_endpoint(endpoint, now)
+            buckets = endpoint.buckets
+            if not buckets or buckets[-1][0] != index:
+                buckets.append((index, Counter()))
+            buckets[-1][1][outcome] += 1
+            endpoint.samples.append((now, e.duration))
+            if e.status == 429:
+                self._add_total_locked(index, "rate_limited", 0.0)
+
+    def _add_total(self, name: str, seconds: float = 0.0) -> None:
+        index = int(self.clock.monotonic() // self._width)
+        with self._lock:
+            self._add_total_locked(index, name, seconds)
+
+    def _add_total_locked(self, index: int, name: str, seconds: float) -> None:
+        totals = self._totals
+        if not totals or totals[-1][0] != index:
+            totals.append((index, Counter(), 0.0))
+            self._expire_totals(index)
+        bucket_index, counts, waited = totals[-1]
+        counts[name] += 1
+        if seconds:
+            totals[-1] = (bucket_index, counts, waited + seconds)
+
+    # -- expiry (lock held) --------------------------------------------------------------
+
+    def _oldest_index(self, now: float) -> int:
+        """Buckets with a smaller index ended more than ``window`` seconds ago."""
+        return math.floor((now - self.window) / self._width)
+
+    def _expire_endpoint(self, endpoint: _Endpoint, now: float) -> None:
+        oldest = self._oldest_index(now)
+        buckets = endpoint.buckets
+        while buckets and buckets[0][0] < oldest:
+            buckets.popleft()
+        cutoff = now - self.window
+        samples = endpoint.samples
+        while samples and samples[0][0] <= cutoff:
+            samples.popleft()
+
+    def _expire_totals(self, current_index: int) -> None:
+        oldest = current_index - _BUCKETS_PER_WINDOW
+        while self._totals and self._totals[0][0] < oldest:
+            self._totals.popleft()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def snapshot(self) -> StatsSnapshot:
+        """The numbers now: per endpoint, overall, the error distribution and the totals."""
+        now = self.clock.monotonic()
+        wall = self.clock.time()
+        oldest = self._oldest_index(now)
+        copied: list[tuple[str, str, str, Counter[_Outcome], list[float]]] = []
+        totals: Counter[str] = Counter()
+        waited = 0.0
+        with self._lock:
+            for key, endpoint in list(self._endpoints.items()):
+                self._expire_endpoint(endpoint, now)
+                if not endpoint.buckets and not endpoint.samples:
+                    del self._endpoints[key]
+                    continue
+                outcomes: Counter[_Outcome] = Counter()
+                for _, counts in endpoint.buckets:
+                    outcomes.update(counts)
+                latencies = [duration for _, duration in endpoint.samples]
+                copied.append((key, endpoint.method, endpoint.route, outcomes, latencies))
+            for index, named, seconds in self._totals:
+                if index >= oldest:
+                    totals.update(named)
+                    waited += seconds
+        return self._build(now, wall, copied, totals, waited)
+
+    def _build(
+        self,
+        now: float,
+        wall: float,
+        copied: list[tuple[str, str, str, Counter[_Outcome], list[float]]],
+        totals: Counter[str],
+        waited: float,
+    ) -> StatsSnapshot:
+        endpoints: dict[str, EndpointStats] = {}
+        distribution: Counter[str] = Counter()
+        all_requests = all_errors = 0
+        for key, method, route, outcomes, latencies in sorted(copied, key=lambda c: c[0]):
+            latencies.sort()
+            requests = sum(outcomes.values())
+            errors = 0
+            for outcome, count in outcomes.items():
+                if _is_error(outcome):
+                    errors += count
+                    distribution[f"{outcome}:{key}"] += count
+            all_requests += requests
+            all_errors += errors
+            endpoints[key] = EndpointStats(
+                endpoint=key,
+                method=method,
+                route=route,
+                requests=requests,
+                errors=errors,
+                error_rate=errors / requests if requests else 0.0,
+                by_status=_frozen({k: v for k, v in outcomes.items() if isinstance(k, int)}),
+                by_error=_frozen({k: v for k, v in outcomes.items() if isinstance(k, str)}),
+                p50=percentile(latencies, 50),
+                p95=percentile(latencies, 95),
+                p99=percentile(latencies, 99),
+                samples=len(latencies),
+            )
+        ranked = sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
+        return StatsSnapshot(
+            at=now,
+            wall=wall,
+            window=self.window,
+            requests=all_requests,
+            errors=all_errors,
+            error_rate=all_errors / all_requests if all_requests else 0.0,
+            endpoints=MappingProxyType(endpoints),
+            error_distribution=MappingProxyType(dict(ranked)),
+            totals=StatsTotals(
+                retries=totals["retries"],
+                throttle_waits=totals["throttle_waits"],
+                throttle_wait_seconds=waited,
+                rate_limited=totals["rate_limited"],
+                breaker_changes=totals["breaker_changes"],
+                fallbacks_served=totals["fallbacks_served"],
+                key_rotations=totals["key_rotations"],
+            ),
+        )
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (the runbook's "clear error state")."""
+        with self._lock:
+            self._endpoints.clear()
+            self._totals.clear()
+
+    def close(self) -> None:
+        """Stop listening to the event bus given at construction (idempotent)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def __repr__(self) -> str:
+        return f"RollingStats(window={self.window}, endpoints={len(self._endpoints)})"
+
+
+def _frozen(mapping: dict[_K, int]) -> Mapping[_K, int]:
+    return MappingProxyType(dict(sorted(mapping.items())))

@@ -1,0 +1,7 @@
+"""``python -m maintainx_resilient.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

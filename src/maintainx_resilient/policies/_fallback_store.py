@@ -1,0 +1,244 @@
+"""SQLite persistence for the fallback cache, so a restarted service still has answers to
+serve during an outage.
+
+One table of plain values (status, JSON headers, body bytes, Unix time stored); never pickle,
+so a tampered file can hold wrong answers but cannot run code. The file is created owner-only
+(0600; SQLite gives its ``-wal``/``-shm`` files the same mode) because answers hold
+organization data. Writes never happen on the caller's thread: :meth:`FallbackStore.put`
+only records the change in a dict, and one writer thread commits the changes in batches (WAL,
+``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`flush` waits for
+the writer; :meth:`close` flushes and stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
+
+logger = logging.getLogger("maintainx_resilient")
+
+#: Bumped when the table changes; a file with another version is emptied (it is a cache).
+SCHEMA_VERSION = 1
+_FILE_MODE = 0o600
+_FLUSH_TIMEOUT = 10.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    key       TEXT PRIMARY KEY,
+    status    INTEGER NOT NULL,
+    headers   TEXT NOT NULL,
+    body      BLOB NOT NULL,
+    stored_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """A remembered answer: status, the headers worth keeping, the body, when (Unix time)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    stored_at: float
+
+
+def _decode_headers(text: str) -> tuple[tuple[str, str], ...] | None:
+    try:
+        value: Any = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    pairs: list[tuple[str, str]] = []
+    for item in value:
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+        ):
+            return None
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
+
+
+class FallbackStore:
+    """The SQLite file behind a :class:`~maintainx_resilient.policies.fallback.FallbackCache`.
+
+    Raises :class:`sqlite3.Error` or :class:`OSError` from the constructor when the file
+    cannot be opened; the cache then runs in memory only.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._pending: dict[str, StoredAnswer | None] = {}
+        self._clear = False
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            os.fchmod(fd, _FILE_MODE)  # an existing file is tightened to owner-only too
+        finally:
+            os.close(fd)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version != SCHEMA_VERSION:
+                db.execute("DROP TABLE IF EXISTS answers")
+                db.execute(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    # -- reading (once, at start) ------------------------------------------------------------
+
+    def load(self, oldest: float) -> list[tuple[str, StoredAnswer]]:
+        """Every answer stored at or after ``oldest`` (Unix time), oldest first; older rows
+        and unreadable rows are deleted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, status, headers, body, stored_at FROM answers "
+                "WHERE stored_at >= ? ORDER BY stored_at",
+                (oldest,),
+            ).fetchall()
+            self._db.execute("DELETE FROM answers WHERE stored_at < ?", (oldest,))
+        loaded: list[tuple[str, StoredAnswer]] = []
+        bad: list[str] = []
+        for key, status, headers_text, body, stored_at in rows:
+            headers = _decode_headers(headers_text) if isinstance(headers_text, str) else None
+            if (
+                not isinstance(key, str)
+                or not isinstance(status, int)
+                or not isinstance(body, bytes)
+                or not isinstance(stored_at, float)
+                or headers is None
+            ):
+                if isinstance(key, str):
+                    bad.append(key)
+                continue
+            loaded.append((key, StoredAnswer(status, headers, body, stored_at)))
+        for key in bad:
+            self.delete(key)
+        return loaded
+
+    # -- writing (cheap on the caller's thread, committed by the writer) ----------------------
+
+    def put(self, key: str, answer: StoredAnswer) -> None:
+        self._enqueue(key, answer)
+
+    def delete(self, key: str) -> None:
+        self._enqueue(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending.clear()
+            self._clear = True
+            self._wake()
+
+    def _enqueue(self, key: str, answer: StoredAnswer | None) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending[key] = answer
+            self._wake()
+
+    def _wake(self) -> None:
+        # Called with the lock held.
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="maintainx-fallback-writer", daemon=True
+            )
+            self._thread.start()
+        self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not (self._pending or self._clear or self._closed):
+                    self._changed.wait()
+                if not (self._pending or self._clear):
+                    return  # closed and nothing left to write
+                batch, self._pending = self._pending, {}
+                clear, self._clear = self._clear, False
+                self._busy = True
+            try:
+                self._write(batch, clear=clear)
+            except sqlite3.Error:
+                logger.warning(
+                    "maintainx_resilient fallback cache: could not write %s",
+                    self.path,
+                    exc_info=True,
+                )
+            finally:
+                with self._lock:
+                    self._busy = False
+                    self._changed.notify_all()
+
+    def _write(self, batch: dict[str, StoredAnswer | None], *, clear: bool) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            if clear:
+                db.execute("DELETE FROM answers")
+            for key, answer in batch.items():
+                if answer is None:
+                    db.execute("DELETE FROM answers WHERE key = ?", (key,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO answers (key, status, headers, body, stored_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (
+                            key,
+                            answer.status,
+                            json.dumps([list(pair) for pair in answer.headers]),
+                            answer.body,
+                            float(answer.stored_at),
+                        ),
+                    )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def flush(self, timeout: float = _FLUSH_TIMEOUT) -> bool:
+        """Wait until every change so far is committed. False if it took over ``timeout``."""
+        with self._lock:
+            return self._changed.wait_for(
+                lambda: not (self._pending or self._clear or self._busy) or self._thread is None,
+                timeout=timeout,
+            )
+
+    def close(self) -> None:
+        """Write what is pending, stop the writer and close the file. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._changed.notify_all()
+        if thread is not None:
+            thread.join(_FLUSH_TIMEOUT)
+        self._db.close()
+
+    def __repr__(self) -> str:
+        return f"FallbackStore({self.path!r})"

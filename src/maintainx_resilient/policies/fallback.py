@@ -1,0 +1,514 @@
+"""The fallback cache: answer reads with the last good answer while MaintainX is down.
+
+The outermost layer of the pipeline. It remembers every successful ``GET`` answer (status,
+a few headers, the body, when) and serves it again, labelled stale with its age
+(``response.extensions[META_EXTENSION]``, a :class:`~maintainx_resilient.ResponseMeta`), when
+the call below fails for a reason that means "MaintainX is unavailable":
+
+================================  ======================
+what happened below               ``ResponseMeta.reason``
+================================  ======================
+breaker open (CircuitOpenError)   ``circuit_open``
+ConnectionError                   ``connection_error``
+TimeoutError                      ``timeout``
+final answer 5xx                  ``server_error``
+final answer 5xx after retries    ``retries_exhausted``
+fallback mode on (nothing sent)   ``fallback_mode``
+================================  ======================
+
+4xx answers (including 429) are never replaced: they are real answers. When there is no
+entry younger than ``max_stale`` the original error (or 5xx answer) goes through unchanged.
+Only ``GET`` is cached or served; every other method passes through (and, in fallback mode,
+raises :class:`~maintainx_resilient.FallbackModeError` without being sent).
+
+Entries are keyed by method, the full URL with its query sorted, and the organization
+headers (``x-organization-id(s)``), never the ``Authorization`` header, so one organization
+never sees another's answers. Pages of a list are separate URLs (each carries its cursor), so
+every page seen before can be served again. The entries live in a cachetools ``LRUCache``
+bounded by bytes, with the entry count bounded too, behind a ``threading.Lock`` that covers
+dict operations only (never I/O, never an ``await``). With ``path`` set they are also kept in
+a SQLite file (see :mod:`._fallback_store`) and loaded at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+import cachetools
+import httpx
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import EventBus, FallbackServed
+from .._exceptions import (
+    CircuitOpenError,
+    ConfigurationError,
+    ConnectionError,
+    FallbackModeError,
+    ServerError,
+    TimeoutError,
+)
+from .._http import route_of
+from .._meta import META_EXTENSION, FallbackReason, ResponseMeta
+from ._fallback_store import FallbackStore, StoredAnswer
+from .retry import ATTEMPTS_EXTENSION
+
+logger = logging.getLogger("maintainx_resilient")
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_ENTRIES",
+    "DEFAULT_MAX_STALE",
+    "AsyncFallbackLayer",
+    "CacheStats",
+    "FallbackCache",
+    "FallbackConfig",
+    "FallbackLayer",
+    "cache_key",
+    "stale_reason",
+]
+
+#: Enough for the records and list pages an integration reads in a day (a few hundred pages
+#: of each resource family), small enough to load at start in well under a second.
+DEFAULT_MAX_ENTRIES = 2048
+#: A full page of 200 work orders is 100-400 KB of JSON; 64 MiB keeps a few hundred of those
+#: without making the cache a memory problem for the service that embeds the client.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: MaintainX outages last hours; an answer older than a day is more likely to mislead than to
+#: help (work orders change status several times a day).
+DEFAULT_MAX_STALE = 24 * 60 * 60.0
+
+#: Response headers worth replaying. Not ``content-encoding``/``content-length``: the body is
+#: stored decoded. Never rate-limit headers: they describe the moment, not the answer.
+_KEPT_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "x-request-id"})
+#: Rough cost of an entry beyond its key, headers and body (objects, dict slots).
+_ENTRY_OVERHEAD = 256
+
+
+@dataclass(frozen=True)
+class FallbackConfig:
+    """Fallback cache settings (``MaintainXClient(fallback=FallbackConfig(...))``; None
+    disables).
+
+    At most ``max_entries`` answers and ``max_bytes`` bytes are kept (least recently used
+    go first); an answer older than ``max_stale`` seconds is never served. ``path`` is a
+    SQLite file that keeps the answers across restarts (created owner-only, 0600).
+    """
+
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_stale: float = DEFAULT_MAX_STALE
+    path: str | os.PathLike[str] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_entries", "max_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(
+                    f"FallbackConfig.{name} must be a positive int, got {value!r}. "
+                    "HINT: to turn the fallback cache off pass fallback=None to the client."
+                )
+        stale = self.max_stale
+        if (
+            isinstance(stale, bool)
+            or not isinstance(stale, (int, float))
+            or not math.isfinite(stale)
+            or stale <= 0
+        ):
+            raise ConfigurationError(
+                f"FallbackConfig.max_stale must be a positive number of seconds (the oldest "
+                f"answer that may be served during an outage), got {stale!r}"
+            )
+        if self.path is not None:
+            if not isinstance(self.path, (str, os.PathLike)) or not os.fspath(self.path):
+                raise ConfigurationError(
+                    f"FallbackConfig.path must be a file path or None, got {self.path!r}"
+                )
+            path = os.path.expanduser(os.fspath(self.path))
+            directory = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(directory):
+                raise ConfigurationError(
+                    f"FallbackConfig.path: directory {directory!r} does not exist. "
+                    "HINT: create it first, or pass path=None to keep the cache in memory."
+                )
+            object.__setattr__(self, "path", path)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """The fallback cache at one moment.
+
+    ``hits`` = answers served from the cache, i.e. ``stale_served`` (in place of a failed
+    call) plus ``fallback_mode_served``; ``misses`` = lookups with nothing to serve, of which
+    ``expired`` found only an answer older than ``max_stale``; ``stored`` = fresh answers
+    remembered. ``hit_rate`` = hits / (hits + misses), 0.0 before any lookup.
+    """
+
+    hits: int
+    misses: int
+    expired: int
+    stale_served: int
+    fallback_mode_served: int
+    stored: int
+    entries: int
+    bytes: int
+    hit_rate: float
+    fallback_mode: bool
+
+
+# ---- pure decisions ------------------------------------------------------------------------
+
+
+def cache_key(request: httpx.Request) -> str:
+    """Method, full URL with sorted query, and organization headers. Never credentials."""
+    url = request.url
+    path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+    pairs = sorted(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    org = request.headers.get("x-organization-id", "").strip()
+    orgs = ",".join(
+        sorted(p.strip() for p in request.headers.get("x-organization-ids", "").split(",") if p)
+    )
+    return (
+        f"{request.method} {url.scheme}://{url.netloc.decode('ascii')}{path}{query}"
+        f" org={org} orgs={orgs}"
+    )
+
+
+def _attempts(value: object) -> int:
+    """Attempts from the retry layer's label: ``(attempts, waited)`` (or a bare int)."""
+    if isinstance(value, tuple) and value:
+        value = value[0]
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def stale_reason(outcome: httpx.Response | BaseException) -> FallbackReason | None:
+    """Why a stale answer may replace this outcome, or None when it must go through."""
+    if isinstance(outcome, httpx.Response):
+        if outcome.status_code < 500:
+            return None
+        # The retry layer labels its final answer with ``(attempts, waited)``.
+        attempts = _attempts(outcome.extensions.get(ATTEMPTS_EXTENSION))
+        return "retries_exhausted" if attempts > 1 else "server_error"
+    if isinstance(outcome, CircuitOpenError):
+        return "circuit_open"
+    if isinstance(outcome, TimeoutError):
+        return "timeout"
+    if isinstance(outcome, ConnectionError):
+        return "connection_error"
+    if isinstance(outcome, ServerError):
+        return "retries_exhausted" if outcome.attempts > 1 else "server_error"
+    return None
+
+
+def _weight(key: str, answer: StoredAnswer) -> int:
+    headers = sum(len(k) + len(v) for k, v in answer.headers)
+    return len(key) + headers + len(answer.body) + _ENTRY_OVERHEAD
+
+
+_Slot = tuple[StoredAnswer, int]
+
+
+def _slot_size(slot: _Slot) -> float:
+    return slot[1]
+
+
+class _LRU(cachetools.LRUCache[str, _Slot]):
+    """An ``LRUCache`` bounded by bytes that reports what it evicts (to delete it on disk)."""
+
+    def __init__(self, max_bytes: int, on_evict: Callable[[str], None]) -> None:
+        super().__init__(max_bytes, getsizeof=_slot_size)
+        self._on_evict = on_evict
+
+    def popitem(self) -> tuple[str, _Slot]:
+        key, slot = super().popitem()
+        self._on_evict(key)
+        return key, slot
+
+
+# ---- the cache -----------------------------------------------------------------------------
+
+
+class FallbackCache:
+    """Remembers good ``GET`` answers and serves them, labelled stale, when MaintainX fails.
+
+    Thread-safe and async-safe. ``enable_fallback_mode()`` answers every ``GET`` from the
+    cache without calling MaintainX (and refuses everything else) until
+    ``disable_fallback_mode()``. Call :meth:`close` (or let the interpreter exit) to write
+    what is pending to the SQLite file.
+    """
+
+    def __init__(
+        self,
+        config: FallbackConfig | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        events: EventBus | None = None,
+    ) -> None:
+        self.config = config or FallbackConfig()
+        self._clock = clock
+        self._events = events
+        self._lock = threading.Lock()
+        self._entries = _LRU(self.config.max_bytes, self._evicted)
+        self._fallback_mode = False
+        self._hits = self._misses = self._expired = 0
+        self._stale_served = self._mode_served = self._stored = 0
+        self._store: FallbackStore | None = None
+        self._finalizer: weakref.finalize[[], FallbackCache] | None = None
+        if self.config.path is not None:
+            self._open_store(os.fspath(self.config.path))
+
+    def _open_store(self, path: str) -> None:
+        try:
+            store = FallbackStore(path)
+            rows = store.load(self._clock.time() - self.config.max_stale)
+        except (OSError, sqlite3.Error) as exc:
+            logger.warning(
+                "maintainx_resilient fallback cache: cannot use %s (%s); keeping answers in "
+                "memory only",
+                path,
+                type(exc).__name__,
+            )
+            return
+        # Pending writes reach the file even if the cache is never closed by hand.
+        self._finalizer = weakref.finalize(self, store.close)
+        with self._lock:
+            self._store = store
+            for key, answer in rows:
+                self._insert(key, answer)
+
+    # -- bookkeeping (all called with the lock held) -----------------------------------------
+
+    def _evicted(self, key: str) -> None:
+        if self._store is not None:
+            self._store.delete(key)
+
+    def _insert(self, key: str, answer: StoredAnswer) -> bool:
+        try:
+            self._entries[key] = (answer, _weight(key, answer))
+        except ValueError:  # larger than max_bytes on its own: not kept
+            if self._entries.pop(key, None) is not None:
+                self._evicted(key)
+            return False
+        while len(self._entries) > self.config.max_entries:
+            self._entries.popitem()
+        return True
+
+    # -- the three moments of a request (what the layers call) --------------------------------
+
+    def intercept(self, request: httpx.Request) -> httpx.Response | None:
+        """Before sending: in fallback mode, the cached answer (or FallbackModeError);
+        otherwise None (send it)."""
+        if not self._fallback_mode:
+            return None
+        if request.method != "GET":
+            raise FallbackModeError(
+                "fallback mode is on: nothing but GET is answered, and this call was not "
+                "sent. HINT: queue the change and send it after disable_fallback_mode().",
+                method=request.method,
+                path=request.url.path,
+            )
+        answer = self._serve(request, "fallback_mode")
+        if answer is None:
+            raise FallbackModeError(
+                f"fallback mode is on and no cached answer younger than "
+                f"{self.config.max_stale:g} s exists; nothing was sent",
+                method=request.method,
+                path=request.url.path,
+            )
+        return answer
+
+    def after_response(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """After an answer: remember a good GET answer; replace a 5xx by a stale one if any."""
+        if request.method != "GET":
+            return response
+        if response.is_success:
+            self._remember(request, response)
+            return response
+        reason = stale_reason(response)
+        if reason is not None:
+            stale = self._serve(request, reason)
+            if stale is not None:
+                return stale
+        return response
+
+    def after_error(self, request: httpx.Request, exc: BaseException) -> httpx.Response | None:
+        """After an error: a stale answer to return instead, or None (re-raise the error)."""
+        if request.method != "GET":
+            return None
+        reason = stale_reason(exc)
+        return None if reason is None else self._serve(request, reason)
+
+    def _remember(self, request: httpx.Request, response: httpx.Response) -> None:
+        try:
+            body = response.content
+        except httpx.ResponseNotRead:
+            return  # the HTTP layer reads every body; a streamed one is not kept
+        headers = tuple((k, v) for k, v in response.headers.items() if k in _KEPT_HEADERS)
+        answer = StoredAnswer(response.status_code, headers, body, self._clock.time())
+        key = cache_key(request)
+        with self._lock:
+            if self._insert(key, answer):
+                self._stored += 1
+                if self._store is not None:
+                    self._store.put(key, answer)
+
+    def _serve(self, request: httpx.Request, reason: FallbackReason) -> httpx.Response | None:
+        key = cache_key(request)
+        now = self._clock.time()
+        with self._lock:
+            slot = self._entries.get(key)
+            answer = slot[0] if slot is not None else None
+            age = 0.0 if answer is None else max(0.0, now - answer.stored_at)
+            if answer is None or age > self.config.max_stale:
+                self._misses += 1
+                if answer is not None:
+                    self._expired += 1
+                return None
+            self._hits += 1
+            if reason == "fallback_mode":
+                self._mode_served += 1
+            else:
+                self._stale_served += 1
+        meta = ResponseMeta(
+            stale=True,
+            age=age,
+            reason=reason,
+            request_id=next((v for k, v in answer.headers if k == "x-request-id"), None),
+        )
+        if self._events is not None:
+            self._events.emit(
+                FallbackServed(
+                    at=self._clock.monotonic(),
+                    wall=now,
+                    method=request.method,
+                    route=route_of(request),
+                    age=age,
+                    reason=reason,
+                )
+            )
+        return httpx.Response(
+            answer.status,
+            headers=list(answer.headers),
+            content=answer.body,
+            request=request,
+            extensions={META_EXTENSION: meta},
+        )
+
+    # -- fallback mode, diagnostics, housekeeping --------------------------------------------
+
+    @property
+    def fallback_mode(self) -> bool:
+        """True while every GET is answered from the cache and nothing is sent."""
+        return self._fallback_mode
+
+    def enable_fallback_mode(self) -> None:
+        """Answer GETs from the cache only; refuse everything else. Nothing is sent."""
+        self._fallback_mode = True
+
+    def disable_fallback_mode(self) -> None:
+        """Back to normal: send, and use the cache only when MaintainX fails."""
+        self._fallback_mode = False
+
+    def stats(self) -> CacheStats:
+        with self._lock:
+            hits, misses = self._hits, self._misses
+            return CacheStats(
+                hits=hits,
+                misses=misses,
+                expired=self._expired,
+                stale_served=self._stale_served,
+                fallback_mode_served=self._mode_served,
+                stored=self._stored,
+                entries=len(self._entries),
+                bytes=int(self._entries.currsize),
+                hit_rate=hits / (hits + misses) if hits + misses else 0.0,
+                fallback_mode=self._fallback_mode,
+            )
+
+    def clear(self) -> None:
+        """Forget every answer (in memory and on disk). Counters are kept."""
+        with self._lock:
+            self._entries = _LRU(self.config.max_bytes, self._evicted)
+            if self._store is not None:
+                self._store.clear()
+
+    def flush(self) -> None:
+        """Wait until every remembered answer is written to the SQLite file (if any)."""
+        if self._store is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        """Write what is pending and close the SQLite file. The cache keeps working in
+        memory."""
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def __repr__(self) -> str:
+        s = self.stats()
+        return (
+            f"FallbackCache(entries={s.entries}, bytes={s.bytes}, "
+            f"fallback_mode={s.fallback_mode}, path={self.config.path!r})"
+        )
+
+
+# ---- the layers ----------------------------------------------------------------------------
+
+
+class FallbackLayer(httpx.BaseTransport):
+    """Serves stale GET answers from ``cache`` when the layers below fail."""
+
+    def __init__(self, inner: httpx.BaseTransport, cache: FallbackCache) -> None:
+        self.inner = inner
+        self.cache = cache
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        local = self.cache.intercept(request)
+        if local is not None:
+            return local
+        try:
+            response = self.inner.handle_request(request)
+        except Exception as exc:
+            stale = self.cache.after_error(request, exc)
+            if stale is None:
+                raise
+            return stale
+        return self.cache.after_response(request, response)
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            self.cache.flush()
+
+
+class AsyncFallbackLayer(httpx.AsyncBaseTransport):
+    """The async twin of :class:`FallbackLayer`."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, cache: FallbackCache) -> None:
+        self.inner = inner
+        self.cache = cache
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        local = self.cache.intercept(request)
+        if local is not None:
+            return local
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as exc:
+            stale = self.cache.after_error(request, exc)
+            if stale is None:
+                raise
+            return stale
+        return self.cache.after_response(request, response)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

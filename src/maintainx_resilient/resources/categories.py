@@ -1,0 +1,133 @@
+"""``client.categories``: list, iterate, get, create, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from typing_extensions import Required, TypedDict, Unpack
+
+from .._pagination import AsyncPager, Page, SyncPager
+from ..models.categories import Category
+from ._base import AsyncResource, ResourceSpec, SyncResource
+
+__all__ = [
+    "AsyncCategories",
+    "Categories",
+    "CategoryCreateParams",
+    "CategoryListParams",
+    "CategoryUpdateParams",
+]
+
+
+class CategoryListParams(TypedDict, total=False):
+    """Parameters of ``GET /categories`` (the spec has no filters)."""
+
+    limit: int
+
+
+class CategoryCreateParams(TypedDict, total=False):
+    """Body of ``POST /categories``."""
+
+    label: Required[str]
+    description: str
+
+
+class CategoryUpdateParams(TypedDict, total=False):
+    """Body of ``PATCH /categories/{id}``."""
+
+    label: str
+    description: str
+
+
+CATEGORIES = ResourceSpec(
+    route="/categories", list_key="categories", item_key="category", model=Category
+)
+
+
+class Categories(SyncResource[Category]):
+    """Categories through :class:`~maintainx_resilient.MaintainXClient`."""
+
+    spec = CATEGORIES
+
+    def list(
+        self, *, cursor: str | None = None, **params: Unpack[CategoryListParams]
+    ) -> Page[Category]:
+        """One page of categories (``items``, ``next_cursor``)."""
+        return self._list(params, cursor)
+
+    def iter(self, **params: Unpack[CategoryListParams]) -> SyncPager[Category]:
+        """Every matching category, following ``nextCursor`` with the same filters."""
+        return self._pager(params)
+
+    def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[CategoryCreateParams],
+    ) -> int:
+        """Create a category and return its id. Not retried unless ``idempotent`` is True."""
+        return self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[CategoryUpdateParams],
+    ) -> Category:
+        """Change fields of a category; returns the updated category."""
+        return self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+
+class AsyncCategories(AsyncResource[Category]):
+    """Categories through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
+
+    spec = CATEGORIES
+
+    async def list(
+        self, *, cursor: str | None = None, **params: Unpack[CategoryListParams]
+    ) -> Page[Category]:
+        """One page of categories (``items``, ``next_cursor``)."""
+        return await self._list(params, cursor)
+
+    def iter(self, **params: Unpack[CategoryListParams]) -> AsyncPager[Category]:
+        """Every matching category: ``async for x in client.categories.iter(...)``."""
+        return self._pager(params)
+
+    async def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[CategoryCreateParams],
+    ) -> int:
+        """Create a category and return its id. See :meth:`Categories.create`."""
+        return await self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    async def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[CategoryUpdateParams],
+    ) -> Category:
+        """Change fields of a category; returns the updated category."""
+        return await self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )

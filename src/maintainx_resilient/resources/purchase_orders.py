@@ -1,0 +1,211 @@
+"""``client.purchase_orders``: list, iterate, get, create, update, delete.
+
+``POST /purchaseorders`` is the one create that answers with the whole record (bare, not
+wrapped, status 201) instead of ``{"id": n}``, so :meth:`PurchaseOrders.create` returns a
+:class:`~maintainx_resilient.models.PurchaseOrder`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from typing_extensions import Required, TypedDict, Unpack
+
+from .._operation import Operation
+from .._pagination import AsyncPager, Page, SyncPager
+from ..models.purchase_orders import PurchaseOrder, PurchaseOrderStatus
+from ._base import AsyncResource, ResourceSpec, SyncResource, expect_object, to_wire_body
+
+__all__ = [
+    "AsyncPurchaseOrders",
+    "PurchaseOrderCreateParams",
+    "PurchaseOrderListParams",
+    "PurchaseOrderUpdateParams",
+    "PurchaseOrders",
+]
+
+Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"]
+Status = PurchaseOrderStatus | str
+
+
+class PurchaseOrderListParams(TypedDict, total=False):
+    """Filters of ``GET /purchaseorders``."""
+
+    limit: int
+    custom_field_name: Sequence[str]
+    updated_at_gte: datetime | str
+    updated_at_lte: datetime | str
+    created_at_gte: datetime | str
+    created_at_lte: datetime | str
+    sort: Sort
+
+
+class PurchaseOrderCreateParams(TypedDict, total=False):
+    """Body of ``POST /purchaseorders``. Money is in cents.
+
+    ``items`` is a list of ``{"partId"?, "name"?, "quantityOrdered", "unitCost"?, ...}``;
+    ``costs`` of ``{"name", "type", "amount"}``; addresses are
+    ``{"street", "city", "state", "postalCode", "country", "label"?}``.
+    """
+
+    vendor_id: Required[int | None]
+    items: Required[Sequence[Mapping[str, Any]]]
+    title: str | None
+    note: str | None
+    due_date: datetime | str | None
+    override_number: str | None
+    vendor_contact_ids: Sequence[int]
+    costs: Sequence[Mapping[str, Any]]
+    shipping_address: Mapping[str, Any]
+    shipping_address_id: int | None
+    billing_address: Mapping[str, Any]
+    billing_address_id: int | None
+    extra_fields: Mapping[str, Any]
+
+
+class PurchaseOrderUpdateParams(TypedDict, total=False):
+    """Body of ``PATCH /purchaseorders/{id}``."""
+
+    title: str | None
+    note: str | None
+    review_note: str | None
+    status: Status | None
+    due_date: datetime | str | None
+    vendor_id: int | None
+    override_number: str | None
+    vendor_contact_ids: Sequence[int]
+    items: Sequence[Mapping[str, Any]]
+    costs: Sequence[Mapping[str, Any]]
+    shipping_address: Mapping[str, Any]
+    shipping_address_id: int | None
+    billing_address: Mapping[str, Any]
+    billing_address_id: int | None
+    extra_fields: Mapping[str, Any]
+
+
+_CREATED_PO = expect_object(PurchaseOrder, wrapper_key="purchaseOrder")
+
+
+class PurchaseOrderSpec(ResourceSpec[PurchaseOrder]):
+    """Purchase orders: create answers with the record itself."""
+
+    def create_record_op(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+    ) -> Operation[PurchaseOrder]:
+        return Operation.make(
+            "POST",
+            self.route,
+            _CREATED_PO,
+            params=[("skipWebhook", "true")] if skip_webhook else [],
+            json=to_wire_body(fields, overrides=self.name_overrides, extra_body=extra_body),
+            idempotent=idempotent,
+        )
+
+
+PURCHASE_ORDERS = PurchaseOrderSpec(
+    route="/purchaseorders",
+    list_key="purchaseOrders",
+    item_key="purchaseOrder",
+    model=PurchaseOrder,
+)
+
+
+class PurchaseOrders(SyncResource[PurchaseOrder]):
+    """Purchase orders through :class:`~maintainx_resilient.MaintainXClient`."""
+
+    spec = PURCHASE_ORDERS
+
+    def list(
+        self, *, cursor: str | None = None, **params: Unpack[PurchaseOrderListParams]
+    ) -> Page[PurchaseOrder]:
+        """One page of purchase orders (``items``, ``next_cursor``).
+
+        List items carry only ``id``, ``status``, ``created_at`` and ``updated_at``.
+        """
+        return self._list(params, cursor)
+
+    def iter(self, **params: Unpack[PurchaseOrderListParams]) -> SyncPager[PurchaseOrder]:
+        """Every matching purchase order, following ``nextCursor`` with the same filters."""
+        return self._pager(params)
+
+    def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[PurchaseOrderCreateParams],
+    ) -> PurchaseOrder:
+        """Create a purchase order and return it (its id is ``.id``).
+
+        Not retried unless ``idempotent`` is True: a retry could create a duplicate.
+        """
+        return self._run(
+            self.spec.create_record_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[PurchaseOrderUpdateParams],
+    ) -> PurchaseOrder:
+        """Change fields of a purchase order; returns the updated purchase order."""
+        return self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+
+class AsyncPurchaseOrders(AsyncResource[PurchaseOrder]):
+    """Purchase orders through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
+
+    spec = PURCHASE_ORDERS
+
+    async def list(
+        self, *, cursor: str | None = None, **params: Unpack[PurchaseOrderListParams]
+    ) -> Page[PurchaseOrder]:
+        """One page of purchase orders (``items``, ``next_cursor``)."""
+        return await self._list(params, cursor)
+
+    def iter(self, **params: Unpack[PurchaseOrderListParams]) -> AsyncPager[PurchaseOrder]:
+        """Every matching purchase order: ``async for po in client.purchase_orders.iter()``."""
+        return self._pager(params)
+
+    async def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[PurchaseOrderCreateParams],
+    ) -> PurchaseOrder:
+        """Create a purchase order and return it. See :meth:`PurchaseOrders.create`."""
+        return await self._run(
+            self.spec.create_record_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    async def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[PurchaseOrderUpdateParams],
+    ) -> PurchaseOrder:
+        """Change fields of a purchase order; returns the updated purchase order."""
+        return await self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )

@@ -1,0 +1,168 @@
+"""``client.subscriptions``: webhook subscriptions. create, get, update, delete, secret.
+
+There is **no list endpoint**: keep the id that :meth:`Subscriptions.create` returns.
+``POST /subscriptions`` answers 201 with ``{id, status, secret}`` (not wrapped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from typing_extensions import TypedDict, Unpack
+
+from .._operation import Operation, expect_value
+from ..models.subscriptions import CreatedSubscription, Subscription, SubscriptionType
+from ._base import AsyncResource, ResourceSpec, SyncResource, expect_object
+
+__all__ = ["AsyncSubscriptions", "SubscriptionUpdateParams", "Subscriptions"]
+
+#: One of the 46 event types (:class:`SubscriptionType`); new ones are sent as given.
+EventType = SubscriptionType | str
+
+
+class SubscriptionUpdateParams(TypedDict, total=False):
+    """Body of ``PATCH /subscriptions/{id}``: the spec allows only ``type`` and ``url``."""
+
+    type: EventType
+    url: str
+
+
+_CREATED = expect_object(CreatedSubscription)
+_SECRET = expect_value("secret")
+
+
+class SubscriptionSpec(ResourceSpec[Subscription]):
+    """Subscriptions: create answers ``{id, status, secret}``; the secret has its own route."""
+
+    def subscribe_op(
+        self,
+        type: EventType,
+        url: str,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+    ) -> Operation[CreatedSubscription]:
+        body: dict[str, Any] = {
+            "type": type.value if isinstance(type, SubscriptionType) else type,
+            "url": url,
+        }
+        if filters is not None:
+            body["filters"] = dict(filters)
+        if options is not None:
+            body["options"] = dict(options)
+        return Operation.make(
+            "POST",
+            self.route,
+            _CREATED,
+            params=[("skipWebhook", "true")] if skip_webhook else [],
+            json=body,
+            idempotent=idempotent,
+        )
+
+    def secret_op(self, id: int) -> Operation[str]:
+        return Operation.make("GET", f"{self.item_route}/secret", _SECRET, path_params={"id": id})
+
+
+SUBSCRIPTIONS = SubscriptionSpec(
+    route="/subscriptions",
+    list_key="subscriptions",  # unused: there is no GET /subscriptions
+    item_key="subscription",
+    model=Subscription,
+)
+
+
+class Subscriptions(SyncResource[Subscription]):
+    """Webhook subscriptions through :class:`~maintainx_resilient.MaintainXClient`."""
+
+    spec = SUBSCRIPTIONS
+
+    def create(
+        self,
+        *,
+        type: EventType,
+        url: str,
+        filters: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+    ) -> CreatedSubscription:
+        """Subscribe ``url`` to one event ``type``; returns ``id``, ``status`` and ``secret``.
+
+        ``filters``/``options`` are sent as given (wire names, e.g.
+        ``{"oneOfStatuses": ["DONE"]}``). Keep the id: there is no way to list subscriptions.
+        """
+        return self._run(
+            self.spec.subscribe_op(
+                type,
+                url,
+                filters=filters,
+                options=options,
+                skip_webhook=skip_webhook,
+                idempotent=idempotent,
+            )
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[SubscriptionUpdateParams],
+    ) -> Subscription:
+        """Change the event type or the URL of a subscription."""
+        return self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+    def secret(self, id: int) -> str:
+        """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""
+        return self._run(self.spec.secret_op(id))
+
+
+class AsyncSubscriptions(AsyncResource[Subscription]):
+    """Webhook subscriptions through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
+
+    spec = SUBSCRIPTIONS
+
+    async def create(
+        self,
+        *,
+        type: EventType,
+        url: str,
+        filters: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+    ) -> CreatedSubscription:
+        """Subscribe ``url`` to one event ``type``. See :meth:`Subscriptions.create`."""
+        return await self._run(
+            self.spec.subscribe_op(
+                type,
+                url,
+                filters=filters,
+                options=options,
+                skip_webhook=skip_webhook,
+                idempotent=idempotent,
+            )
+        )
+
+    async def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[SubscriptionUpdateParams],
+    ) -> Subscription:
+        """Change the event type or the URL of a subscription."""
+        return await self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+    async def secret(self, id: int) -> str:
+        """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""
+        return await self._run(self.spec.secret_op(id))

@@ -1,0 +1,134 @@
+"""``client.teams``: list, iterate, get, create, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from typing_extensions import Required, TypedDict, Unpack
+
+from .._pagination import AsyncPager, Page, SyncPager
+from ..models.teams import Team
+from ._base import AsyncResource, ResourceSpec, SyncResource
+
+__all__ = [
+    "AsyncTeams",
+    "TeamCreateParams",
+    "TeamListParams",
+    "TeamUpdateParams",
+    "Teams",
+]
+
+
+class TeamListParams(TypedDict, total=False):
+    """Parameters of ``GET /teams`` (the spec has no filters)."""
+
+    limit: int
+
+
+class TeamCreateParams(TypedDict, total=False):
+    """Body of ``POST /teams``."""
+
+    name: Required[str]
+    description: str
+    asset_ids: Sequence[int]
+    location_ids: Sequence[int]
+    member_ids: Sequence[int]
+
+
+class TeamUpdateParams(TypedDict, total=False):
+    """Body of ``PATCH /teams/{id}`` (members are managed under ``/teams/{id}/members``)."""
+
+    name: str
+    description: str
+    asset_ids: Sequence[int]
+    location_ids: Sequence[int]
+
+
+TEAMS = ResourceSpec(route="/teams", list_key="teams", item_key="team", model=Team)
+
+
+class Teams(SyncResource[Team]):
+    """Teams through :class:`~maintainx_resilient.MaintainXClient`."""
+
+    spec = TEAMS
+
+    def list(self, *, cursor: str | None = None, **params: Unpack[TeamListParams]) -> Page[Team]:
+        """One page of teams (``items``, ``next_cursor``)."""
+        return self._list(params, cursor)
+
+    def iter(self, **params: Unpack[TeamListParams]) -> SyncPager[Team]:
+        """Every matching team, following ``nextCursor`` with the same filters."""
+        return self._pager(params)
+
+    def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[TeamCreateParams],
+    ) -> int:
+        """Create a team and return its id. Not retried unless ``idempotent`` is True."""
+        return self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[TeamUpdateParams],
+    ) -> Team:
+        """Change fields of a team; returns the updated team."""
+        return self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+
+class AsyncTeams(AsyncResource[Team]):
+    """Teams through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
+
+    spec = TEAMS
+
+    async def list(
+        self, *, cursor: str | None = None, **params: Unpack[TeamListParams]
+    ) -> Page[Team]:
+        """One page of teams (``items``, ``next_cursor``)."""
+        return await self._list(params, cursor)
+
+    def iter(self, **params: Unpack[TeamListParams]) -> AsyncPager[Team]:
+        """Every matching team: ``async for x in client.teams.iter(...)``."""
+        return self._pager(params)
+
+    async def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[TeamCreateParams],
+    ) -> int:
+        """Create a team and return its id. See :meth:`Teams.create`."""
+        return await self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    async def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[TeamUpdateParams],
+    ) -> Team:
+        """Change fields of a team; returns the updated team."""
+        return await self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )

@@ -1,0 +1,139 @@
+"""``client.vendors``: list, iterate, get, create, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from typing_extensions import Required, TypedDict, Unpack
+
+from .._pagination import AsyncPager, Page, SyncPager
+from ..models.vendors import Vendor
+from ._base import AsyncResource, ResourceSpec, SyncResource
+
+__all__ = [
+    "AsyncVendors",
+    "VendorCreateParams",
+    "VendorListParams",
+    "VendorUpdateParams",
+    "Vendors",
+]
+
+Expand = Literal["extra_fields"]
+
+
+class VendorListParams(TypedDict, total=False):
+    """Filters of ``GET /vendors``. Sequences are sent as repeated keys."""
+
+    limit: int
+    custom_field_name: Sequence[str]
+    expand: Sequence[Expand]
+
+
+class VendorCreateParams(TypedDict, total=False):
+    """Body of ``POST /vendors``."""
+
+    name: Required[str]
+    description: str | None
+    emails: Sequence[str]
+    phone_numbers: Sequence[str]
+    extra_fields: Mapping[str, Any]
+
+
+class VendorUpdateParams(TypedDict, total=False):
+    """Body of ``PATCH /vendors/{id}`` (the spec has no emails or phone numbers here)."""
+
+    name: str
+    description: str | None
+    extra_fields: Mapping[str, Any]
+
+
+VENDORS = ResourceSpec(route="/vendors", list_key="vendors", item_key="vendor", model=Vendor)
+
+
+class Vendors(SyncResource[Vendor]):
+    """Vendors through :class:`~maintainx_resilient.MaintainXClient`."""
+
+    spec = VENDORS
+
+    def list(
+        self, *, cursor: str | None = None, **params: Unpack[VendorListParams]
+    ) -> Page[Vendor]:
+        """One page of vendors (``items``, ``next_cursor``)."""
+        return self._list(params, cursor)
+
+    def iter(self, **params: Unpack[VendorListParams]) -> SyncPager[Vendor]:
+        """Every matching vendor, following ``nextCursor`` with the same filters."""
+        return self._pager(params)
+
+    def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[VendorCreateParams],
+    ) -> int:
+        """Create a vendor and return its id. Not retried unless ``idempotent`` is True."""
+        return self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[VendorUpdateParams],
+    ) -> Vendor:
+        """Change fields of a vendor; returns the updated vendor."""
+        return self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )
+
+
+class AsyncVendors(AsyncResource[Vendor]):
+    """Vendors through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
+
+    spec = VENDORS
+
+    async def list(
+        self, *, cursor: str | None = None, **params: Unpack[VendorListParams]
+    ) -> Page[Vendor]:
+        """One page of vendors (``items``, ``next_cursor``)."""
+        return await self._list(params, cursor)
+
+    def iter(self, **params: Unpack[VendorListParams]) -> AsyncPager[Vendor]:
+        """Every matching vendor: ``async for x in client.vendors.iter(...)``."""
+        return self._pager(params)
+
+    async def create(
+        self,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        idempotent: bool = False,
+        **fields: Unpack[VendorCreateParams],
+    ) -> int:
+        """Create a vendor and return its id. See :meth:`Vendors.create`."""
+        return await self._run(
+            self.spec.create_op(
+                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+            )
+        )
+
+    async def update(
+        self,
+        id: int,
+        *,
+        extra_body: Mapping[str, Any] | None = None,
+        skip_webhook: bool = False,
+        **fields: Unpack[VendorUpdateParams],
+    ) -> Vendor:
+        """Change fields of a vendor; returns the updated vendor."""
+        return await self._run(
+            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        )

@@ -1,0 +1,39 @@
+"""A local MaintainX API for tests, benchmarks and demos.
+
+>>> from maintainx_resilient.testing import Simulator
+>>> sim = Simulator(seed=1, work_orders=50)
+>>> import httpx
+>>> client = httpx.Client(transport=sim.transport(), base_url="https://sim/v1",
+...                       headers={"Authorization": f"Bearer {sim.API_KEY}"})
+>>> client.get("/workorders", params={"limit": 2}).json()["workOrders"][0]["id"]
+1
+
+``sim.serve()`` serves the same simulator on a real socket; ``sim.faults`` injects failures;
+``sim.stats`` counts what reached it. The pytest plugin provides the ``maintainx_simulator``
+and ``maintainx_server`` fixtures.
+"""
+
+from __future__ import annotations
+
+from ._data import SeedSizes
+from ._faults import FaultControls
+from ._messages import SimRequest, SimResponse
+from ._ratelimit import RateLimitConfig
+from ._server import SimulatorServer
+from ._simulator import ApiKey, Simulator
+from ._stats import RequestRecord, SimStats
+from ._transport import SimulatorTransport
+
+__all__ = [
+    "ApiKey",
+    "FaultControls",
+    "RateLimitConfig",
+    "RequestRecord",
+    "SeedSizes",
+    "SimRequest",
+    "SimResponse",
+    "SimStats",
+    "Simulator",
+    "SimulatorServer",
+    "SimulatorTransport",
+]

@@ -1,0 +1,402 @@
+"""The ``Simulator`` facade: organizations, API keys, faults, rate limits, and ``handle()``.
+
+``handle(SimRequest) -> SimResponse`` is the whole API in one pure-ish call (it mutates the
+in-memory data and counters, never sleeps nor touches a socket). The transports around it
+(``_transport.py`` in-process, ``_server.py`` over a real socket) do the waiting and the I/O.
+
+Order of a request: faults (may answer instead) -> ``/versions`` or ``/v1`` routing ->
+authentication -> organization -> rate limit -> handler -> after-processing faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from ._data import SeedSizes, generate
+from ._faults import FaultControls, mangle
+from ._handlers import Call, Handlers, error_a
+from ._messages import SimRequest, SimResponse, json_response
+from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
+from ._resources import NESTED_TABLES, RESOURCES, RESOURCES_BY_NAME
+from ._router import VERSIONS_ROUTE, Route, Router
+from ._stats import RequestRecord, SimStats, StatsRecorder
+from ._store import Organization, Record, sorted_records
+from ._timeutil import DEFAULT_EPOCH, Timestamps
+from ._validation import FieldError
+
+if TYPE_CHECKING:
+    from ._server import SimulatorServer
+    from ._transport import SimulatorTransport
+
+__all__ = ["ApiKey", "Simulator"]
+
+_TABLES = tuple(spec.name for spec in RESOURCES) + NESTED_TABLES
+_DEFAULT_RATE_LIMIT = RateLimitConfig()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """What an API key grants: the user it belongs to and the organizations it may act on.
+
+    A key with several organizations must name one with ``x-organization-id`` on each call.
+    """
+
+    user_id: int
+    org_ids: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not self.org_ids:
+            raise ValueError("an API key needs at least one organization id")
+
+
+class Simulator:
+    """A local, deterministic stand-in for the MaintainX REST API.
+
+    ``seed`` fixes the generated data; the counts (``work_orders=3000``...) size each
+    organization. ``api_keys`` maps key strings to ``ApiKey`` (default: ``{"sim-key": user 1
+    in organization 1}``). ``rate_limit=None`` disables rate limiting. ``clock`` (monotonic
+    seconds) drives rate-limit windows and record timestamps; ``sleep``/``async_sleep`` are
+    what the transports use for latency faults. ``offset_pagination`` lists resources (e.g.
+    ``{"assets", "parts", "purchaseOrders"}``) paginated by offset, as the API documents,
+    instead of the default keyset cursors.
+    """
+
+    API_KEY = "sim-key"
+
+    def __init__(
+        self,
+        seed: int = 1,
+        *,
+        work_orders: int = 3000,
+        assets: int = 200,
+        locations: int = 30,
+        parts: int = 150,
+        users: int = 25,
+        teams: int = 5,
+        vendors: int = 20,
+        categories: int = 8,
+        meters: int = 40,
+        purchase_orders: int = 60,
+        work_requests: int = 120,
+        api_keys: Mapping[str, ApiKey] | None = None,
+        rate_limit: RateLimitConfig | None = _DEFAULT_RATE_LIMIT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] | None = None,
+        epoch: datetime = DEFAULT_EPOCH,
+        offset_pagination: Iterable[str] = (),
+        hang_seconds: float = 30.0,
+    ) -> None:
+        self.seed = seed
+        self.sizes = SeedSizes(
+            work_orders=work_orders, assets=assets, locations=locations, parts=parts,
+            users=users, teams=teams, vendors=vendors, categories=categories, meters=meters,
+            purchase_orders=purchase_orders, work_requests=work_requests,
+        )  # fmt: skip
+        self.rate_limit = rate_limit
+        self.clock = clock
+        self.sleep = sleep
+        self.async_sleep = async_sleep or _default_async_sleep(sleep)
+        self.hang_seconds = hang_seconds
+        self.timestamps = Timestamps(clock, epoch)
+        self.faults = FaultControls(seed)
+        unknown = set(offset_pagination) - set(RESOURCES_BY_NAME)
+        if unknown:
+            raise ValueError(f"offset_pagination: unknown resources {sorted(unknown)}")
+        self._offset = frozenset(offset_pagination)
+        self._lock = threading.RLock()
+        self._ids: dict[str, itertools.count[int]] = {}
+        self._rng = random.Random(f"simulator:{seed}")
+        self._request_ids = itertools.count(1)
+        self._orgs: dict[int, Organization] = {}
+        self._keys: dict[str, ApiKey] = {}
+        self._limiter = FixedWindowLimiter()
+        self._stats = StatsRecorder()
+        self._router = Router()
+        self._handlers = Handlers(self)
+        for key, grant in (api_keys or {self.API_KEY: ApiKey(1, (1,))}).items():
+            self.add_key(key, user_id=grant.user_id, org_ids=grant.org_ids)
+
+    # -- services used by the handlers ---------------------------------------------------------
+
+    def new_id(self, table: str) -> int:
+        """A new global id for a record of ``table`` (ids are unique across organizations)."""
+        counter = self._ids.get(table)
+        if counter is None:
+            counter = self._ids[table] = itertools.count(1)
+        return next(counter)
+
+    def random_hex(self, digits: int) -> str:
+        return f"{self._rng.getrandbits(digits * 4):0{digits}x}"
+
+    def count_creation(self, resource: str) -> None:
+        self._stats.created(resource)
+
+    def pagination_mode(self, resource: str) -> Literal["keyset", "offset"]:
+        return "offset" if resource in self._offset else "keyset"
+
+    def key_organizations(self, org_ids: Sequence[int]) -> list[Organization]:
+        return [self._organization(org_id) for org_id in org_ids]
+
+    # -- keys and organizations ----------------------------------------------------------------
+
+    def _organization(self, org_id: int) -> Organization:
+        org = self._orgs.get(org_id)
+        if org is None:
+            org = Organization(org_id, f"Simulated Organization {org_id}", _TABLES)
+            seeded = generate(self.seed, org_id, self.sizes, epoch_ms=self.timestamps.epoch_ms,
+                              new_id=self.new_id)  # fmt: skip
+            for table, records in seeded.tables.items():
+                for record in records:
+                    org.tables[table].put(record)
+            org.sequences.update(seeded.sequences)
+            self._orgs[org_id] = org
+        return org
+
+    def add_key(self, key: str, *, user_id: int = 1, org_ids: Sequence[int] = (1,)) -> None:
+        """Accept ``key`` from now on, for ``user_id`` in ``org_ids`` (created if new)."""
+        grant = ApiKey(user_id, tuple(int(o) for o in org_ids))
+        with self._lock:
+            for org_id in grant.org_ids:
+                self._organization(org_id)
+            self._keys[key] = grant
+
+    def revoke_key(self, key: str) -> None:
+        """Reject ``key`` from now on (401 ``Invalid token``)."""
+        with self._lock:
+            self._keys.pop(key, None)
+
+    @property
+    def organization_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._orgs)
+
+    # -- data access for tests -----------------------------------------------------------------
+
+    def _resolve(self, resource: str, org_id: int | None) -> tuple[Organization, str]:
+        name = resource
+        if name not in _TABLES:
+            by_path = {spec.path.strip("/"): spec.name for spec in RESOURCES}
+            name = by_path.get(resource.strip("/").lower(), resource)
+        if name not in _TABLES:
+            raise KeyError(f"unknown resource {resource!r}; known: {', '.join(_TABLES)}")
+        if org_id is None:
+            org_id = min(self._orgs)
+        return self._organization(org_id), name
+
+    def records(self, resource: str, *, org_id: int | None = None) -> list[dict[str, Any]]:
+        """A deep copy of the current records of ``resource`` (``"workOrders"`` or
+        ``"workorders"``) in one organization (default: the lowest id), ordered by id.
+
+        Hidden helper fields (``_``-prefixed) are left out; subscriptions include their secret.
+        """
+        with self._lock:
+            org, name = self._resolve(resource, org_id)
+            return [
+                {k: copy.deepcopy(v) for k, v in r.items() if not k.startswith("_")}
+                for r in sorted_records([org.table(name)])
+            ]
+
+    def update_record(self, resource: str, record_id: int, changes: Mapping[str, Any], *,
+                      org_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+        """Change a record behind the API's back (like a user in the web app would); bumps
+        ``updatedAt`` unless ``changes`` sets it. Returns the new record."""
+        with self._lock:
+            org, name = self._resolve(resource, org_id)
+            table = org.table(name)
+            current = table.get(record_id)
+            if current is None:
+                raise KeyError(f"{name} {record_id} not found")
+            updated = copy.deepcopy(current)
+            updated["updatedAt"] = self.timestamps.next_iso()
+            updated.update(copy.deepcopy(dict(changes)))
+            table.put(updated)
+            return {k: v for k, v in updated.items() if not k.startswith("_")}
+
+    def delete_record(self, resource: str, record_id: int, *, org_id: int | None = None) -> None:
+        """Delete a record behind the API's back."""
+        with self._lock:
+            org, name = self._resolve(resource, org_id)
+            if org.table(name).delete(record_id) is None:
+                raise KeyError(f"{name} {record_id} not found")
+
+    @property
+    def stats(self) -> SimStats:
+        """A snapshot of the request counters."""
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self._stats.reset()
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        """The most recent requests (up to 10 000), oldest first."""
+        return self._stats.log()
+
+    @staticmethod
+    def routes() -> list[tuple[str, str]]:
+        """Every ``(method, path template)`` served, templates as in the OpenAPI spec."""
+        served = [(r.method, r.template) for r in Router().routes]
+        return [(VERSIONS_ROUTE.method, VERSIONS_ROUTE.template), *served]
+
+    # -- I/O shells ------------------------------------------------------------------------------
+
+    def transport(self) -> SimulatorTransport:
+        """An in-process httpx transport (sync and async) answering from this simulator."""
+        from ._transport import SimulatorTransport
+
+        return SimulatorTransport(self)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
+        """Serve this simulator over a real socket; a started ``SimulatorServer``.
+
+        Use it as a context manager (``with sim.serve() as server:``) or call ``stop()``.
+        """
+        from ._server import SimulatorServer
+
+        return SimulatorServer(self, host=host, port=port).start()
+
+    # -- the request pipeline ------------------------------------------------------------------
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        """Answer one request (see the module docstring for the order of the checks)."""
+        method = request.method.upper()
+        plan = self.faults.plan(method, request.path)
+        with self._lock:
+            request_id = f"sim-{next(self._request_ids):08d}"
+            route: Route | None = None
+            rate_limited = False
+            if plan.response is not None:
+                response = plan.response
+            else:
+                response, route, rate_limited = self._process(request, method)
+                if plan.after is not None:
+                    response = mangle(response, plan.after)
+            if response.action == "respond":
+                response.headers["x-request-id"] = request_id
+            response.delay = plan.delay
+            self._stats.record(
+                RequestRecord(request_id, method, request.path, route.template if route else None,
+                              response.status, response.action, plan.fault),  # fmt: skip
+                rate_limited=rate_limited,
+            )
+            return response
+
+    def _process(self, request: SimRequest, method: str) -> tuple[SimResponse, Route | None, bool]:
+        path = request.path.rstrip("/") or "/"
+        if path == VERSIONS_ROUTE.template:
+            if method != "GET":
+                return _not_found(method, path), None, False
+            return self._handlers.versions(), VERSIONS_ROUTE, False
+        if not path.startswith("/v1/"):
+            return _not_found(method, path), None, False
+        grant = self._authenticate(request)
+        if isinstance(grant, SimResponse):
+            return grant, None, False
+        match = self._router.match(method, path[3:])
+        if match is None:
+            return _not_found(method, path), None, False
+        route, params = match
+        orgs = self._organizations_for(request, route, grant)
+        if isinstance(orgs, SimResponse):
+            return orgs, route, False
+        headers: dict[str, str] = {}
+        if self.rate_limit is not None:
+            decision = self._limiter.check(self._buckets(route, params, grant, orgs), self.clock())
+            if self.rate_limit.headers:
+                headers = decision.headers()
+            if not decision.allowed:
+                if self.rate_limit.retry_after:
+                    headers["Retry-After"] = str(decision.reset)
+                message = f"Too many requests. Please retry in {decision.reset} seconds"
+                return json_response(429, {"error": message}, headers), route, True
+        call = Call(request, route, params, orgs, grant.user_id, grant.org_ids)
+        response = self._handlers(call)
+        response.headers.update(headers)
+        return response, route, False
+
+    def _authenticate(self, request: SimRequest) -> ApiKey | SimResponse:
+        header = request.headers.get("authorization")
+        if header is None:
+            body = b"Invalid authentication token"
+            return SimResponse(401, {"Content-Type": "text/html; charset=utf-8"}, body)
+        scheme, _, token = header.strip().partition(" ")
+        grant = self._keys.get(token.strip()) if scheme.lower() == "bearer" else None
+        if grant is None:
+            return json_response(401, {"error": "Invalid token"})
+        return grant
+
+    def _organizations_for(self, request: SimRequest, route: Route,
+                           grant: ApiKey) -> list[Organization] | SimResponse:  # fmt: skip
+        if route.handler == "organizations":
+            return [self._organization(grant.org_ids[0])]
+        single = request.headers.get("x-organization-id")
+        several = request.headers.get("x-organization-ids")
+        if several is not None:
+            spec = RESOURCES_BY_NAME.get(route.resource or "")
+            if single is not None:
+                return _org_error(400, "Send x-organization-id or x-organization-ids, not both.")
+            if route.handler != "list" or spec is None or not spec.multi_org_list:
+                return _org_error(400, "x-organization-ids is not supported on this endpoint.")
+            wanted = _parse_ids(several)
+            if not wanted:
+                return _org_error(400, "Invalid x-organization-ids header.", several)
+        elif single is not None:
+            wanted = _parse_ids(single)
+            if len(wanted) != 1:
+                return _org_error(400, "Invalid x-organization-id header.", single)
+        elif len(grant.org_ids) == 1:
+            wanted = list(grant.org_ids)
+        else:
+            return _org_error(400, "Missing x-organization-id header.")
+        for org_id in wanted:
+            if org_id not in grant.org_ids:
+                return _org_error(403, "You do not have access to this organization.", org_id)
+        return [self._organization(org_id) for org_id in wanted]
+
+    def _buckets(self, route: Route, params: Mapping[str, str], grant: ApiKey,
+                 orgs: Sequence[Organization]) -> list[Bucket]:  # fmt: skip
+        config = self.rate_limit
+        assert config is not None
+        buckets = [Bucket(("user", grant.user_id), config.per_user, config.window)]
+        buckets += [Bucket(("org", org.id), config.per_org, config.window) for org in orgs]
+        if route.handler == "meter_readings":
+            buckets.append(Bucket(("meterreadings", grant.user_id), config.meter_readings, config.window))
+        elif route.handler == "meter_reading":
+            meter = params.get("meterId", "")
+            buckets.append(Bucket(("meter", orgs[0].id, meter), 1, config.single_meter_per))
+        return buckets
+
+
+def _not_found(method: str, path: str) -> SimResponse:
+    return json_response(404, {"error": f"Cannot {method} {path}"})
+
+
+def _org_error(status: int, message: str, value: Any = None) -> SimResponse:
+    return error_a(status, [FieldError(message, None, value)]).response
+
+
+def _parse_ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        return []
+
+
+def _default_async_sleep(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
+    if sleep is time.sleep:
+        return asyncio.sleep
+
+    async def injected(seconds: float) -> None:
+        sleep(seconds)
+
+    return injected
