@@ -1,89 +1,38 @@
-"""Reading MaintainX's OpenAPI document in tests: find operations, check requests against them,
-and make spec-valid sample bodies.
-
-The spec is ``maintainx-openapi.json`` in ``$MAINTAINX_SPEC_DIR``, by default the ``shared/spec``
-folder next to the repository. Its schemas are inlined per operation (no ``$ref``).
+"""Checking recorded requests against MaintainX's OpenAPI document, and making spec-valid
+sample bodies. Built on :mod:`tests.spec_tools` (spec loading, path matching, validation).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+from . import spec_tools
+from .spec_tools import load_spec, match_path, operation, request_body_schema
+
 __all__ = [
     "BASE_PATH",
-    "HTTP_METHODS",
     "item_schema",
     "iter_operations",
-    "load_spec",
-    "match_path",
-    "operation",
     "query_params",
-    "request_body_schema",
     "request_problems",
     "response_schema",
     "sample",
-    "schema_errors",
     "sample_datetime",
+    "schema_errors",
     "schema_properties",
-    "spec_dir",
     "success_status",
 ]
 
-HTTP_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 #: The path of the spec's server URL (``https://api.getmaintainx.com/v1``).
 BASE_PATH = "/v1"
 _SAMPLE_DATETIME = "2024-01-02T03:04:05.000Z"
-
-
-def spec_dir() -> Path:
-    override = os.environ.get("MAINTAINX_SPEC_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "spec"
-
-
-@cache
-def load_spec() -> dict[str, Any]:
-    with (spec_dir() / "maintainx-openapi.json").open(encoding="utf-8") as f:
-        spec: dict[str, Any] = json.load(f)
-    return spec
-
-
-def operation(path_template: str, method: str) -> dict[str, Any]:
-    """The operation object, or KeyError if the spec has no such route."""
-    op: dict[str, Any] = load_spec()["paths"][path_template][method.lower()]
-    return op
-
-
-@cache
-def _templates() -> list[tuple[str, re.Pattern[str], int]]:
-    rows = []
-    for template in load_spec()["paths"]:
-        regex = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
-        literal_segments = sum(1 for seg in template.split("/") if seg and "{" not in seg)
-        rows.append((template, re.compile(regex), literal_segments))
-    return rows
-
-
-def match_path(concrete_path: str) -> str | None:
-    """The spec's path template for a concrete path (``/v1`` prefix optional), preferring the
-    template with the most literal segments (``/a/b`` over ``/a/{id}``)."""
-    path = concrete_path
-    if path.startswith(BASE_PATH + "/"):
-        path = path[len(BASE_PATH) :]
-    matches = [(lit, t) for t, rx, lit in _templates() if rx.match(path)]
-    return max(matches)[1] if matches else None
 
 
 def _params(path_template: str, method: str, where: str) -> dict[str, dict[str, Any]]:
@@ -100,31 +49,17 @@ def query_params(path_template: str, method: str) -> dict[str, dict[str, Any]]:
     return _params(path_template, method, "query")
 
 
-def request_body_schema(path_template: str, method: str) -> dict[str, Any] | None:
-    body = operation(path_template, method).get("requestBody")
-    if not body:
-        return None
-    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
-    return schema
-
-
 def success_status(path_template: str, method: str) -> str:
     """The documented 2xx status of an operation (``200``, ``201`` or ``204``)."""
     codes = sorted(c for c in operation(path_template, method)["responses"] if c.startswith("2"))
-    return codes[0]
+    return str(codes[0])
 
 
-def response_schema(
-    path_template: str, method: str, status: str | None = None
-) -> dict[str, Any] | None:
-    """The JSON schema of a response (the documented 2xx one by default); None when bodiless."""
-    code = status or success_status(path_template, method)
-    content = operation(path_template, method)["responses"][code].get("content") or {}
-    media = content.get("application/json")
-    if not media:
-        return None
-    schema: dict[str, Any] = media["schema"]
-    return schema
+def response_schema(path_template: str, method: str) -> dict[str, Any] | None:
+    """The JSON schema of the documented 2xx answer; None when it has no body."""
+    return spec_tools.response_schema(
+        path_template, method, int(success_status(path_template, method))
+    )
 
 
 def item_schema(path_template: str, method: str, key: str) -> dict[str, Any]:
@@ -148,13 +83,18 @@ def schema_properties(schema: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
-def schema_errors(schema: Mapping[str, Any], instance: Any) -> list[str]:
-    """Every way ``instance`` breaks ``schema`` (OpenAPI 3.0 dialect, formats checked)."""
+def schema_errors(schema: Mapping[str, Any], instance: Any, *, strict: bool = False) -> list[str]:
+    """Every way ``instance`` breaks ``schema``: OpenAPI 3.0 rules with formats checked
+    (``date-time``...), and with ``strict`` no property the schema does not list."""
     validator = OAS30Validator(dict(schema), format_checker=oas30_format_checker)
-    return [
+    problems = [
         f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
         for e in validator.iter_errors(instance)
+        if not strict or e.validator == "format"
     ]
+    if strict:
+        problems += spec_tools.errors(dict(schema), instance, strict=True)
+    return problems
 
 
 # ---- checking a recorded request ------------------------------------------------------------
@@ -175,21 +115,6 @@ def _coerce_query_value(raw: str, schema: Mapping[str, Any]) -> Any:
     if kind == "boolean":
         return {"true": True, "false": False}.get(raw, raw)
     return raw
-
-
-def _unknown_keys(schema: Mapping[str, Any], body: Any) -> list[str]:
-    """Top-level body keys the schema does not name (the spec rarely forbids them itself)."""
-    if not isinstance(body, dict):
-        return []
-    if "oneOf" in schema or "anyOf" in schema:
-        branches = schema.get("oneOf", []) + schema.get("anyOf", [])
-        fitting = [b for b in branches if not schema_errors(b, body)] or branches
-        allowed = set().union(*(schema_properties(b) for b in fitting))
-    else:
-        allowed = set(schema_properties(schema))
-    if not allowed and schema.get("additionalProperties"):
-        return []
-    return sorted(set(body) - allowed)
 
 
 def request_problems(request: httpx.Request) -> list[str]:
@@ -247,8 +172,7 @@ def request_problems(request: httpx.Request) -> list[str]:
         if not request.headers.get("content-type", "").startswith("application/json"):
             problems.append(f"body content-type is {request.headers.get('content-type')!r}")
         body = json.loads(content)
-        problems += [f"body {e}" for e in schema_errors(body_schema, body)]
-        problems += [f"body key {k!r} is not in the spec" for k in _unknown_keys(body_schema, body)]
+        problems += [f"body {e}" for e in schema_errors(body_schema, body, strict=True)]
     return problems
 
 
@@ -256,7 +180,7 @@ def request_problems(request: httpx.Request) -> list[str]:
 
 
 def _looks_like_timestamp(name: str | None) -> bool:
-    return bool(name) and (name.endswith("At") or name.endswith("Date"))  # type: ignore[union-attr]
+    return name is not None and name.endswith(("At", "Date"))
 
 
 def sample(schema: Mapping[str, Any], *, name: str | None = None, depth: int = 0) -> Any:
@@ -312,7 +236,5 @@ def sample_datetime() -> datetime:
 
 
 def iter_operations() -> Iterator[tuple[str, str]]:
-    for template, item in load_spec()["paths"].items():
-        for method in item:
-            if method in HTTP_METHODS:
-                yield template, method
+    for template, method, _ in spec_tools.operations():
+        yield template, method

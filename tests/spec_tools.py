@@ -119,7 +119,7 @@ def match_path(concrete_path: str) -> str | None:
         if len(pattern) != len(actual):
             continue
         literal = 0
-        for expected, got in zip(pattern, actual):
+        for expected, got in zip(pattern, actual, strict=True):
             if expected.startswith("{") and expected.endswith("}"):
                 continue
             if expected != got:
@@ -147,6 +147,8 @@ def _normalize(schema: Any, strict: bool) -> Any:
     - A nullable ``oneOf``/``anyOf`` (e.g. ``recurrenceInfo``) cannot accept null under OAS 3.0
       rules (null matches every nullable branch, or none of the others), although ``nullable``
       says it may be null: it becomes ``oneOf: [null, <the schema without nullable>]``.
+    - A nullable ``enum`` (e.g. a work order's ``type``) accepts null: OAS 3.0.3 says null
+      must also be listed in the enum, which this spec never does, though it means it.
     - ``strict``: objects with listed properties forbid unlisted ones.
     """
     if isinstance(schema, list):
@@ -157,6 +159,12 @@ def _normalize(schema: Any, strict: bool) -> Any:
         inner = _normalize(_without_nullable(schema), strict)
         return {"oneOf": [{"enum": [None]}, inner]}
     result = {key: _normalize(value, strict) for key, value in schema.items()}
+    if (
+        result.get("nullable")
+        and isinstance(result.get("enum"), list)
+        and None not in result["enum"]
+    ):
+        result["enum"] = [*result["enum"], None]
     if strict and "properties" in result and "additionalProperties" not in result:
         combinators = ("oneOf", "anyOf", "allOf")
         if not any(key in result for key in combinators):

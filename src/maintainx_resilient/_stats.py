@@ -251,7 +251,7 @@ class RollingStats:
             buckets.popleft()
         cutoff = now - self.window
         samples = endpoint.samples
-        while samples and samples[0][0] <= cutoff:
+        while samples and samples[0][0] < cutoff:
             samples.popleft()
 
     def _expire_totals(self, current_index: int) -> None:

@@ -118,7 +118,9 @@ class Attempt:
     finish it exactly once with :meth:`succeeded` or :meth:`failed`."""
 
     __slots__ = (
+        "_address",
         "_observer",
+        "_port",
         "_span",
         "_start_ns",
         "_started",
@@ -145,10 +147,12 @@ class Attempt:
         self._start_ns = int(clock.time() * 1e9)
         self._started = clock.monotonic()
         url = request.url
+        self._address = url.host
+        self._port = url.port or (443 if url.scheme == "https" else 80)
         attributes: _Attrs = {
             ATTR_METHOD: self.method,
-            ATTR_SERVER_ADDRESS: url.host,
-            ATTR_SERVER_PORT: url.port or (443 if url.scheme == "https" else 80),
+            ATTR_SERVER_ADDRESS: self._address,
+            ATTR_SERVER_PORT: self._port,
         }
         if self.template is not None:
             attributes[ATTR_ROUTE] = attributes[ATTR_URL_TEMPLATE] = self.template
@@ -199,11 +203,10 @@ class Attempt:
         span.end(end_time=self._start_ns + int(duration * 1e9))
         if exc is not None and not isinstance(exc, Exception):
             return  # cancelled or interrupted: not an outcome of the API
-        url = self.request.url
         attributes: _Attrs = {
             ATTR_METHOD: self.method,
-            ATTR_SERVER_ADDRESS: url.host,
-            ATTR_SERVER_PORT: url.port or (443 if url.scheme == "https" else 80),
+            ATTR_SERVER_ADDRESS: self._address,
+            ATTR_SERVER_PORT: self._port,
         }
         if self.template is not None:
             attributes[ATTR_ROUTE] = self.template

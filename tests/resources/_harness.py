@@ -8,7 +8,7 @@ these tests see exactly the requests the resources build and nothing else.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -16,6 +16,7 @@ import httpx
 import pydantic
 
 from maintainx_resilient._operation import Operation
+from maintainx_resilient._pagination import AsyncPager, Page, SyncPager
 from maintainx_resilient._response import build_status_error
 from maintainx_resilient.models import (
     Asset,
@@ -97,7 +98,8 @@ from maintainx_resilient.resources import (
 )
 from maintainx_resilient.resources._base import ResourceSpec
 
-from .._spec_requests import match_path, response_schema, sample, success_status
+from .._spec_requests import response_schema, sample, success_status
+from ..spec_tools import match_path
 
 T = TypeVar("T")
 BASE_URL = "https://api.getmaintainx.com/v1/"
@@ -170,7 +172,8 @@ class SyncHarness:
         return _finish(op, self.http.send(op.build_request(self.http)))
 
     def resource(self, cls: type[T]) -> T:
-        return cls(cast(Any, self))
+        resource: T = cast(Any, cls)(self)
+        return resource
 
     def close(self) -> None:
         self.http.close()
@@ -191,10 +194,76 @@ class AsyncHarness:
         return _finish(op, response)
 
     def resource(self, cls: type[T]) -> T:
-        return cls(cast(Any, self))
+        resource: T = cast(Any, cls)(self)
+        return resource
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def run_sync(result: Any) -> Any:
+    """A sync method's result, with a pager walked to the end."""
+    if isinstance(result, SyncPager):
+        return list(result)
+    return result
+
+
+async def run_async(result: Any) -> Any:
+    """An async method's result: awaited, or a pager walked to the end."""
+    if isinstance(result, AsyncPager):
+        return [item async for item in result]
+    if isinstance(result, Awaitable):
+        return await result
+    return result
+
+
+def plain(value: Any) -> Any:
+    """A result as comparable data (models dumped with wire names, pages as tuples)."""
+    if isinstance(value, pydantic.BaseModel):
+        return (type(value).__name__, value.model_dump(mode="json", by_alias=True))
+    if isinstance(value, Page):
+        return ("Page", [plain(i) for i in value.items], value.next_cursor)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def describe(request: httpx.Request) -> tuple[str, str, bytes]:
+    return request.method, str(request.url), request.content
+
+
+@dataclass
+class BothResults:
+    """One call made through the sync and the async resource."""
+
+    sync: Any
+    async_: Any
+    requests: list[httpx.Request]
+    async_requests: list[httpx.Request]
+
+    @property
+    def request(self) -> httpx.Request:
+        assert len(self.requests) == 1, [describe(r) for r in self.requests]
+        return self.requests[0]
+
+
+async def call_both(
+    family: Family, call: Callable[[Any], Any], responder: Handler | None = None
+) -> BothResults:
+    """Make ``call(resource)`` on the sync and the async resource of ``family``, each against
+    its own mock answering with ``responder``; check both sent the same requests and got the
+    same result."""
+    sync, asyn = SyncHarness(Recorder(responder)), AsyncHarness(Recorder(responder))
+    try:
+        sync_result = run_sync(call(sync.resource(family.sync_cls)))
+        async_result = await run_async(call(asyn.resource(family.async_cls)))
+    finally:
+        sync.close()
+        await asyn.aclose()
+    both = BothResults(sync_result, async_result, sync.recorder.requests, asyn.recorder.requests)
+    assert [describe(r) for r in both.requests] == [describe(r) for r in both.async_requests]
+    assert plain(sync_result) == plain(async_result)
+    return both
 
 
 @dataclass(frozen=True)

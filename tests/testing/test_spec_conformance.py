@@ -20,9 +20,18 @@ from maintainx_resilient.testing._resources import RESOURCES, RESOURCES_BY_NAME
 from .. import spec_tools
 
 SIZES: dict[str, int] = {
-    "work_orders": 40, "assets": 10, "locations": 5, "parts": 8, "users": 6, "teams": 3,
-    "vendors": 4, "categories": 5, "meters": 5, "purchase_orders": 6, "work_requests": 10,
-}  # fmt: skip
+    "work_orders": 40,
+    "assets": 10,
+    "locations": 5,
+    "parts": 8,
+    "users": 6,
+    "teams": 3,
+    "vendors": 4,
+    "categories": 5,
+    "meters": 5,
+    "purchase_orders": 6,
+    "work_requests": 10,
+}
 MISSING = 987_654_321
 SHAPE_A: dict[str, Any] = {
     "type": "object",
@@ -48,6 +57,10 @@ SHAPE_B: dict[str, Any] = {
     "properties": {"error": {"type": "string"}},
 }
 ROUTES = Simulator.routes()
+#: Statuses the simulator answers that the spec forgets for an operation, with their shape.
+UNDOCUMENTED: dict[tuple[str, str, int], dict[str, Any]] = {
+    ("PATCH", "/meters/{id}", 400): SHAPE_A,  # a bad body cannot be a 200
+}
 
 
 @dataclass
@@ -82,23 +95,45 @@ def sample_bodies(sim: Simulator) -> dict[str, tuple[Any, Any]]:
     user, team = first_id(sim, "users"), first_id(sim, "teams")
     vendor, part = first_id(sim, "vendors"), first_id(sim, "parts")
     category = sim.records("categories")[0]["label"]
-    address = {"street": "1 Main St", "city": "Montreal", "state": "QC", "postalCode": "H1H 1H1",
-               "country": "Canada"}  # fmt: skip
+    address = {
+        "street": "1 Main St",
+        "city": "Montreal",
+        "state": "QC",
+        "postalCode": "H1H 1H1",
+        "country": "Canada",
+    }
     return {
         "workOrders": (
-            {"title": "Fix the pump", "priority": "HIGH", "type": "REACTIVE", "assetId": asset,
-             "locationId": location, "assignees": [{"type": "USER", "id": user},
-                                                   {"type": "TEAM", "id": team}],
-             "categories": [category], "dueDate": "2025-02-01T00:00:00.000Z",
-             "estimatedTime": 3600, "partsUsed": [{"partId": part, "quantityUsed": 2}],
-             "extraFields": {"Cost Center": "CC-1"}, "vendorIds": [vendor],
-             "description": None},
+            {
+                "title": "Fix the pump",
+                "priority": "HIGH",
+                "type": "REACTIVE",
+                "assetId": asset,
+                "locationId": location,
+                "assignees": [{"type": "USER", "id": user}, {"type": "TEAM", "id": team}],
+                "categories": [category],
+                "dueDate": "2025-02-01T00:00:00.000Z",
+                "estimatedTime": 3600,
+                "partsUsed": [{"partId": part, "quantityUsed": 2}],
+                "extraFields": {"Cost Center": "CC-1"},
+                "vendorIds": [vendor],
+                "description": None,
+            },
             {"title": "Fix the pump today", "priority": "LOW", "description": "Urgent"},
         ),
         "assets": (
-            {"name": "New Pump", "locationId": location, "barcode": "B-1", "serialNumber": "S-1",
-             "manufacturer": {"name": "ABB"}, "model": {"name": "X1"}, "teamIds": [team],
-             "vendorIds": [vendor], "extraFields": {"Color": "Red"}, "assetTypes": ["Equipment"]},
+            {
+                "name": "New Pump",
+                "locationId": location,
+                "barcode": "B-1",
+                "serialNumber": "S-1",
+                "manufacturer": {"name": "ABB"},
+                "model": {"name": "X1"},
+                "teamIds": [team],
+                "vendorIds": [vendor],
+                "extraFields": {"Color": "Red"},
+                "assetTypes": ["Equipment"],
+            },
             {"name": "Renamed Pump", "barcode": None},
         ),
         "locations": (
@@ -106,26 +141,48 @@ def sample_bodies(sim: Simulator) -> dict[str, tuple[Any, Any]]:
             {"name": "Dock 10", "description": "Loading"},
         ),
         "parts": (
-            {"name": "Bearing Z", "unitCost": 1250, "availableQuantity": 4, "minimumQuantity": 1,
-             "locations": [{"locationId": location, "availableQuantity": 4}],
-             "vendors": [{"vendorId": vendor, "partNumber": "PN-1"}]},
-            {"name": "Bearing Z2",
-             "locations": {"addedUpdated": [{"locationId": location, "availableQuantity": 9}],
-                           "removedLocationIds": []}},
+            {
+                "name": "Bearing Z",
+                "unitCost": 1250,
+                "availableQuantity": 4,
+                "minimumQuantity": 1,
+                "locations": [{"locationId": location, "availableQuantity": 4}],
+                "vendors": [{"vendorId": vendor, "partNumber": "PN-1"}],
+            },
+            {
+                "name": "Bearing Z2",
+                "locations": {
+                    "addedUpdated": [{"locationId": location, "availableQuantity": 9}],
+                    "removedLocationIds": [],
+                },
+            },
         ),
         "users": (
-            {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com",
-             "role": "MEMBER"},
+            {
+                "firstName": "Ada",
+                "lastName": "Lovelace",
+                "email": "ada@example.com",
+                "role": "MEMBER",
+            },
             {"hourlyRate": 4500, "role": "ADMIN"},
         ),
         "teams": (
-            {"name": "Team X", "description": "Crew", "memberIds": [user], "assetIds": [asset],
-             "locationIds": [location]},
+            {
+                "name": "Team X",
+                "description": "Crew",
+                "memberIds": [user],
+                "assetIds": [asset],
+                "locationIds": [location],
+            },
             {"name": "Team Y"},
         ),
         "vendors": (
-            {"name": "Vendor X", "emails": ["a@example.com"], "phoneNumbers": ["+1-555-0100"],
-             "description": None},
+            {
+                "name": "Vendor X",
+                "emails": ["a@example.com"],
+                "phoneNumbers": ["+1-555-0100"],
+                "description": None,
+            },
             {"name": "Vendor Y", "extraFields": {"Tier": "Gold"}},
         ),
         "categories": ({"label": "New Category", "description": "New"}, {"label": "Renamed"}),
@@ -134,22 +191,29 @@ def sample_bodies(sim: Simulator) -> dict[str, tuple[Any, Any]]:
             {"name": "Run hours", "description": "Engine"},
         ),
         "purchaseOrders": (
-            {"vendorId": vendor, "title": "Restock",
-             "items": [{"partId": part, "quantityOrdered": 2, "unitCost": 1500}],
-             "costs": [{"name": "Tax", "type": "AMOUNT_TAXABLE", "amount": 100}],
-             "shippingAddress": address},
+            {
+                "vendorId": vendor,
+                "title": "Restock",
+                "items": [{"partId": part, "quantityOrdered": 2, "unitCost": 1500}],
+                "costs": [{"name": "Tax", "type": "AMOUNT_TAXABLE", "amount": 100}],
+                "shippingAddress": address,
+            },
             {"note": "Leave at dock 2", "status": "PENDING"},
         ),
         "workRequests": (
-            {"title": "Leak under sink", "priority": "HIGH", "assetId": asset,
-             "creatorContactInfo": "requester@example.com"},
+            {
+                "title": "Leak under sink",
+                "priority": "HIGH",
+                "assetId": asset,
+                "creatorContactInfo": "requester@example.com",
+            },
             {"title": "Leak under the sink", "priority": "LOW"},
         ),
         "subscriptions": (
             {"type": "NEW_WORK_ORDER", "url": "https://example.com/hooks/maintainx"},
             {"url": "https://example.com/hooks/maintainx-v2"},
         ),
-    }  # fmt: skip
+    }
 
 
 def subscription_id(sim: Simulator) -> int:
@@ -163,9 +227,13 @@ def probes_for(sim: Simulator, method: str, template: str) -> Iterator[Probe]:
     if template == "/versions":
         yield Probe("GET", "/versions", 200)
         return
-    resource = next((r for r in RESOURCES if template.startswith(r.path + "/") or template == r.path), None)
+    resource = next(
+        (r for r in RESOURCES if template.startswith(r.path + "/") or template == r.path), None
+    )
     name = resource.name if resource else ""
-    some_id = subscription_id(sim) if name == "subscriptions" else (first_id(sim, name) if name else 0)
+    some_id = (
+        subscription_id(sim) if name == "subscriptions" else (first_id(sim, name) if name else 0)
+    )
     path = "/v1" + template.replace("{id}", str(some_id)).replace("{meterId}", str(some_id))
     missing = "/v1" + template.replace("{id}", str(MISSING)).replace("{meterId}", str(MISSING))
     bodies = sample_bodies(sim)
@@ -190,7 +258,7 @@ def probes_for(sim: Simulator, method: str, template: str) -> Iterator[Probe]:
             yield Probe("GET", missing, 404)
         elif method == "PATCH":
             yield Probe("PATCH", path, 200, body=bodies[name][1])
-            yield Probe("PATCH", path, 400, body={list(resource.update_fields)[0]: {"no": "pe"}})
+            yield Probe("PATCH", path, 400, body={next(iter(resource.update_fields)): {"no": "pe"}})
             yield Probe("PATCH", missing, 404, body=bodies[name][1])
         elif method == "DELETE":
             yield Probe("DELETE", path, 204)
@@ -219,8 +287,15 @@ def probes_for(sim: Simulator, method: str, template: str) -> Iterator[Probe]:
         yield Probe("GET", path, 400, [("limit", "x")])
     elif route == ("POST", "/meterreadings"):
         meter = first_id(sim, "meters")
-        yield Probe("POST", path, 201, body=[{"meterId": meter, "value": 12.5},
-                                             {"meterId": meter, "value": 13, "readingDate": None}])
+        yield Probe(
+            "POST",
+            path,
+            201,
+            body=[
+                {"meterId": meter, "value": 12.5},
+                {"meterId": meter, "value": 13, "readingDate": None},
+            ],
+        )
         yield Probe("POST", path, 400, body=[{"value": 1}])
         yield Probe("POST", path, 404, body=[{"meterId": MISSING, "value": 1}])
     elif route == ("POST", "/meters/{meterId}/readings"):
@@ -233,6 +308,9 @@ def probes_for(sim: Simulator, method: str, template: str) -> Iterator[Probe]:
 def check(response: httpx.Response, method: str, template: str, status: int) -> None:
     """The answer validates against the spec for this operation and status."""
     assert response.status_code == status, (method, template, response.text[:300])
+    if (method, template, status) in UNDOCUMENTED:
+        assert not spec_tools.errors(UNDOCUMENTED[method, template, status], response.json())
+        return
     documented = spec_tools.documented_statuses(template, method)
     assert status in documented, f"{method} {template} answered {status}, the spec has {documented}"
     if status == 204:
@@ -253,8 +331,13 @@ def test_every_answer_matches_the_spec(method: str, template: str) -> None:
     assert probes
     with client_for(sim) as client:
         for probe in probes:
-            response = client.request(probe.method, probe.path, params=probe.params,
-                                      json=probe.body, headers=probe.headers)  # fmt: skip
+            response = client.request(
+                probe.method,
+                probe.path,
+                params=probe.params,
+                json=probe.body,
+                headers=probe.headers,
+            )
             check(response, method, template, probe.status)
 
 
@@ -262,10 +345,13 @@ def test_every_answer_matches_the_spec(method: str, template: str) -> None:
 def test_unauthenticated_answers_are_documented(method: str, template: str) -> None:
     """No key and a bad key both get 401, which the spec documents for every authenticated route."""
     sim = make_simulator()
-    path = "/v1" + template.replace("{id}", "1").replace("{meterId}", "1")
+    path = template.replace("{id}", "1").replace("{meterId}", "1")
+    path = path if template == "/versions" else "/v1" + path
     for key in (None, "not-a-key"):
         with client_for(sim, key) as client:
-            response = client.request(method, path, json={} if method in ("POST", "PATCH") else None)
+            response = client.request(
+                method, path, json={} if method in ("POST", "PATCH") else None
+            )
         if template == "/versions":
             assert response.status_code == 200
             continue
@@ -273,10 +359,13 @@ def test_unauthenticated_answers_are_documented(method: str, template: str) -> N
         assert 401 in spec_tools.documented_statuses(template, method)
 
 
-@pytest.mark.parametrize(("method", "template"), [r for r in ROUTES if r[1] != "/versions"],
-                         ids=[f"{m} {t}" for m, t in ROUTES if t != "/versions"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "template"),
+    [r for r in ROUTES if r[1] != "/versions"],
+    ids=[f"{m} {t}" for m, t in ROUTES if t != "/versions"],
+)
 def test_rate_limited_answers_match_the_spec(method: str, template: str) -> None:
-    """Past the limit every operation answers 429 in shape B, as the spec's 429s (where it has one)."""
+    """Past the limit every operation answers 429 in shape B, as the spec's 429s where it has one."""
     sim = make_simulator(rate_limit=RateLimitConfig(per_user=1, window=60.0))
     path = "/v1" + template.replace("{id}", "1").replace("{meterId}", "1")
     with client_for(sim) as client:
@@ -290,8 +379,11 @@ def test_rate_limited_answers_match_the_spec(method: str, template: str) -> None
     assert not spec_tools.errors(SHAPE_B, response.json())
 
 
-@pytest.mark.parametrize(("method", "template"), [r for r in ROUTES if r[1] not in ("/versions", "/organizations")],
-                         ids=[f"{m} {t}" for m, t in ROUTES if t not in ("/versions", "/organizations")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "template"),
+    [r for r in ROUTES if r[1] not in ("/versions", "/organizations")],
+    ids=[f"{m} {t}" for m, t in ROUTES if t not in ("/versions", "/organizations")],
+)
 def test_organization_errors_use_shape_a(method: str, template: str) -> None:
     """A multi-org key without x-organization-id gets 400, an org it lacks 403, both shape A.
 
@@ -345,8 +437,11 @@ def test_filters_and_sorts_are_documented_query_parameters() -> None:
         served = {f.param for f in spec.filters} | {"limit", "cursor"}
         if spec.sorts:
             served.add("sort")
-            sort_param = next(p for p in spec_tools.operation(spec.path, "get")["parameters"]
-                              if p["name"] == "sort")  # fmt: skip
+            sort_param = next(
+                p
+                for p in spec_tools.operation(spec.path, "get")["parameters"]
+                if p["name"] == "sort"
+            )
             assert {s.lstrip("-") for s in sort_param["schema"]["enum"]} >= set(spec.sorts)
         if spec.list_expand:
             served.add("expand")
@@ -377,12 +472,12 @@ def test_sample_bodies_are_valid_requests() -> None:
         create_schema = spec_tools.request_body_schema(spec.path, "post")
         update_schema = spec_tools.request_body_schema(spec.path + "/{id}", "patch")
         assert create_schema is not None and update_schema is not None
-        assert not spec_tools.errors(create_schema, create, strict=False), name
-        assert not spec_tools.errors(update_schema, update, strict=False), name
+        assert not spec_tools.errors(create_schema, create), name
+        assert not spec_tools.errors(update_schema, update), name
 
 
 def test_full_pages_of_seeded_data_validate() -> None:
-    """Every seeded record of every list, with every expansion, validates (all nullable variants)."""
+    """Every seeded record of every list, with every expansion, validates (nulls included)."""
     sim = make_simulator(work_orders=300, assets=60, parts=40, work_requests=40)
     with client_for(sim) as client:
         for spec in RESOURCES:
@@ -393,7 +488,9 @@ def test_full_pages_of_seeded_data_validate() -> None:
             params = [("limit", "200"), *[("expand", e) for e in spec.list_expand]]
             cursor: str | None = None
             while True:
-                page = client.get("/v1" + spec.path, params=params + ([("cursor", cursor)] if cursor else []))
+                page = client.get(
+                    "/v1" + spec.path, params=params + ([("cursor", cursor)] if cursor else [])
+                )
                 assert page.status_code == 200
                 problems = spec_tools.errors(schema, page.json())
                 assert not problems, (spec.path, problems[:5])

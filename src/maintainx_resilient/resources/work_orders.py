@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from typing_extensions import TypedDict, Unpack
+from typing_extensions import Required, TypedDict, Unpack
 
 from .._operation import Operation, expect_id, expect_model, expect_page
 from .._pagination import AsyncPager, Page, SyncPager
@@ -15,7 +15,6 @@ from ..models.work_orders import (
     WorkOrder,
     WorkOrderPriority,
     WorkOrderStatus,
-    WorkOrderType,
 )
 from ._base import AsyncResource, ResourceSpec, SyncResource
 
@@ -30,7 +29,8 @@ __all__ = [
 Priority = WorkOrderPriority | Literal["NONE", "LOW", "MEDIUM", "HIGH"]
 Status = WorkOrderStatus | Literal["OPEN", "IN_PROGRESS", "ON_HOLD", "DONE", "CANCELED", "SKIPPED"]
 SettableStatus = WorkOrderStatus | Literal["OPEN", "IN_PROGRESS", "ON_HOLD", "DONE", "CANCELED"]
-Kind = WorkOrderType | Literal["CYCLE_COUNT", "OTHER", "PREVENTIVE", "REACTIVE"]
+#: Create and update bodies accept only these types (CYCLE_COUNT work orders are made in-app).
+SettableKind = Literal["OTHER", "PREVENTIVE", "REACTIVE"]
 Sort = Literal[
     "updatedAt",
     "createdAt",
@@ -78,10 +78,10 @@ class WorkOrderListParams(TypedDict, total=False):
 class WorkOrderCreateParams(TypedDict, total=False):
     """Body of ``POST /workorders``. There is no ``status``: use ``set_status``."""
 
-    title: str
+    title: Required[str]
     description: str
     priority: Priority
-    type: Kind
+    type: SettableKind
     asset_id: int
     location_id: int
     assignees: Sequence[Mapping[str, Any]]
@@ -97,6 +97,8 @@ class WorkOrderCreateParams(TypedDict, total=False):
     is_parent: bool
     vendor_ids: Sequence[int]
     parts_used: Sequence[Mapping[str, Any]]
+    procedure: Mapping[str, Any]
+    repeatability: Mapping[str, Any]
     extra_fields: Mapping[str, Any]
     external_data: Any
 
@@ -107,7 +109,7 @@ class WorkOrderUpdateParams(TypedDict, total=False):
     title: str
     description: str
     priority: Priority
-    type: Kind
+    type: SettableKind
     asset_id: int
     location_id: int
     assignees: Sequence[Mapping[str, Any]]
@@ -120,6 +122,7 @@ class WorkOrderUpdateParams(TypedDict, total=False):
     vendor_ids: Sequence[int]
     parts_used: Sequence[Mapping[str, Any]]
     recurrence_info: Mapping[str, Any]
+    procedure: Mapping[str, Any]
     extra_fields: Mapping[str, Any]
     external_data: Any
 

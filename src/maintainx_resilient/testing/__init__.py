@@ -15,14 +15,18 @@ and ``maintainx_server`` fixtures.
 
 from __future__ import annotations
 
-from ._data import SeedSizes
-from ._faults import FaultControls
-from ._messages import SimRequest, SimResponse
-from ._ratelimit import RateLimitConfig
-from ._server import SimulatorServer
-from ._simulator import ApiKey, Simulator
-from ._stats import RequestRecord, SimStats
-from ._transport import SimulatorTransport
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._data import SeedSizes
+    from ._faults import FaultControls
+    from ._messages import SimRequest, SimResponse
+    from ._ratelimit import RateLimitConfig
+    from ._server import SimulatorServer
+    from ._simulator import ApiKey, Simulator
+    from ._stats import RequestRecord, SimStats
+    from ._transport import SimulatorTransport
 
 __all__ = [
     "ApiKey",
@@ -37,3 +41,32 @@ __all__ = [
     "SimulatorServer",
     "SimulatorTransport",
 ]
+
+# Imported on first use, so that loading the pytest plugin (which imports this package) stays
+# cheap for test sessions that never use the simulator.
+_HOMES = {
+    "ApiKey": "._simulator",
+    "FaultControls": "._faults",
+    "RateLimitConfig": "._ratelimit",
+    "RequestRecord": "._stats",
+    "SeedSizes": "._data",
+    "SimRequest": "._messages",
+    "SimResponse": "._messages",
+    "SimStats": "._stats",
+    "Simulator": "._simulator",
+    "SimulatorServer": "._server",
+    "SimulatorTransport": "._transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -28,25 +28,119 @@ __all__ = ["SeedData", "SeedSizes", "generate"]
 
 _DAY_MS = 86_400_000
 
-_FIRST = ("Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi",
-          "Lea", "Marco", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tariq")  # fmt: skip
-_LAST = ("Martin", "Tremblay", "Nguyen", "Smith", "Garcia", "Roy", "Kim", "Okafor", "Silva",
-         "Dubois", "Patel", "Cohen", "Lopez", "Wong")  # fmt: skip
-_MACHINES = ("Compressor", "Conveyor", "Boiler", "Chiller", "Forklift", "Pump", "Press",
-             "Generator", "Mixer", "Packaging Line", "HVAC Unit", "Lathe", "Robot Arm")  # fmt: skip
+_FIRST = (
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lea",
+    "Marco",
+    "Nina",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+)
+_LAST = (
+    "Martin",
+    "Tremblay",
+    "Nguyen",
+    "Smith",
+    "Garcia",
+    "Roy",
+    "Kim",
+    "Okafor",
+    "Silva",
+    "Dubois",
+    "Patel",
+    "Cohen",
+    "Lopez",
+    "Wong",
+)
+_MACHINES = (
+    "Compressor",
+    "Conveyor",
+    "Boiler",
+    "Chiller",
+    "Forklift",
+    "Pump",
+    "Press",
+    "Generator",
+    "Mixer",
+    "Packaging Line",
+    "HVAC Unit",
+    "Lathe",
+    "Robot Arm",
+)
 _PLACES = ("Plant", "Warehouse", "Building", "Line", "Dock", "Workshop", "Yard", "Floor")
-_TASKS = ("Inspect", "Repair", "Lubricate", "Replace filter on", "Calibrate", "Clean",
-          "Check belts of", "Test alarms of", "Service", "Investigate noise in")  # fmt: skip
-_PARTS = ("Bearing", "V-Belt", "Air Filter", "Gasket", "Fuse", "Motor", "Valve", "Seal Kit",
-          "Sensor", "Hose", "Relay", "Coupling")  # fmt: skip
-_CATEGORIES = ("Damage", "Electrical", "Inspection", "Mechanical", "Preventive", "Project",
-               "Refrigeration", "Safety", "Standard Operating Procedure", "Cleaning")  # fmt: skip
-_VENDORS = ("Acme Industrial", "Northwind Supply", "Globex Parts", "Initech Services",
-            "Umbrella Maintenance", "Stark Tools", "Wayne Hydraulics", "Hooli Electric")  # fmt: skip
+_TASKS = (
+    "Inspect",
+    "Repair",
+    "Lubricate",
+    "Replace filter on",
+    "Calibrate",
+    "Clean",
+    "Check belts of",
+    "Test alarms of",
+    "Service",
+    "Investigate noise in",
+)
+_PARTS = (
+    "Bearing",
+    "V-Belt",
+    "Air Filter",
+    "Gasket",
+    "Fuse",
+    "Motor",
+    "Valve",
+    "Seal Kit",
+    "Sensor",
+    "Hose",
+    "Relay",
+    "Coupling",
+)
+_CATEGORIES = (
+    "Damage",
+    "Electrical",
+    "Inspection",
+    "Mechanical",
+    "Preventive",
+    "Project",
+    "Refrigeration",
+    "Safety",
+    "Standard Operating Procedure",
+    "Cleaning",
+)
+_VENDORS = (
+    "Acme Industrial",
+    "Northwind Supply",
+    "Globex Parts",
+    "Initech Services",
+    "Umbrella Maintenance",
+    "Stark Tools",
+    "Wayne Hydraulics",
+    "Hooli Electric",
+)
 _MANUFACTURERS = ("Atlas Copco", "Siemens", "Caterpillar", "Grundfos", "ABB", "Bosch")
+_CREWS = ("Electrical", "Mechanical", "Facilities", "Night Shift", "Safety")
 _UNITS = ("hours", "miles", "psi", "°C", "kWh", "cycles")
-_WO_STATUS_WEIGHTS = (("OPEN", 30), ("IN_PROGRESS", 15), ("ON_HOLD", 10), ("DONE", 35),
-                      ("CANCELED", 7), ("SKIPPED", 3))  # fmt: skip
+_WO_STATUS_WEIGHTS = (
+    ("OPEN", 30),
+    ("IN_PROGRESS", 15),
+    ("ON_HOLD", 10),
+    ("DONE", 35),
+    ("CANCELED", 7),
+    ("SKIPPED", 3),
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +190,16 @@ class _Gen:
         return f"{self.rng.getrandbits(digits * 4):0{digits}x}"
 
     def ctx(self, now: str, user_id: int) -> WriteContext:
-        return WriteContext(self.org_id, user_id, now, lambda _n, _i: None, self.new_id,
-                            self.sequence, self.hex, lambda _labels: [])  # fmt: skip
+        return WriteContext(
+            self.org_id,
+            user_id,
+            now,
+            lambda _n, _i: None,
+            self.new_id,
+            self.sequence,
+            self.hex,
+            lambda _labels: [],
+        )
 
     def created_times(self, count: int) -> list[int]:
         """Sorted creation times (ms) over the year before the epoch."""
@@ -109,7 +211,9 @@ class _Gen:
         later = created + int(self.rng.random() ** 2 * 30 * _DAY_MS)
         return min(later, self.epoch_ms - 1)
 
-    def make(self, name: str, count: int, user_ids: Sequence[int], fill: Callable[[Record, int], None]) -> list[Record]:
+    def make(
+        self, name: str, count: int, user_ids: Sequence[int], fill: Callable[[Record, int], None]
+    ) -> list[Record]:
         records = []
         for index, created in enumerate(self.created_times(count)):
             user = self.rng.choice(user_ids) if user_ids else 1
@@ -144,12 +248,17 @@ def generate(
     rng = g.rng
     users = _users(g, sizes.users)
     user_ids = [u["id"] for u in users] or [first_user_id or 1]
-    locations = g.make("locations", sizes.locations, user_ids, lambda r, i: r.update(
-        name=f"{rng.choice(_PLACES)} {i + 1}",
-        description=g.maybe(0.5, "Main site area"),
-        address=g.maybe(0.6, f"{rng.randint(1, 9999)} Industrial Rd"),
-        barcode=g.maybe(0.3, f"LOC-{rng.randint(10000, 99999)}"),
-    ))  # fmt: skip
+    locations = g.make(
+        "locations",
+        sizes.locations,
+        user_ids,
+        lambda r, i: r.update(
+            name=f"{rng.choice(_PLACES)} {i + 1}",
+            description=g.maybe(0.5, "Main site area"),
+            address=g.maybe(0.6, f"{rng.randint(1, 9999)} Industrial Rd"),
+            barcode=g.maybe(0.3, f"LOC-{rng.randint(10000, 99999)}"),
+        ),
+    )
     location_ids = [loc["id"] for loc in locations]
 
     def fill_asset(r: Record, i: int) -> None:
@@ -167,30 +276,46 @@ def generate(
 
     assets = g.make("assets", sizes.assets, user_ids, fill_asset)
     asset_ids = [a["id"] for a in assets]
-    teams = g.make("teams", sizes.teams, user_ids, lambda r, i: r.update(
-        name=f"{rng.choice(['Electrical', 'Mechanical', 'Facilities', 'Night Shift', 'Safety'])} Team {i + 1}",
-        description="Maintenance crew",
-        _memberIds=g.pick_ids(users, 5),
-        locationIds=g.pick_ids(locations, 2),
-        assetIds=g.pick_ids(assets, 3),
-    ))  # fmt: skip
+    teams = g.make(
+        "teams",
+        sizes.teams,
+        user_ids,
+        lambda r, i: r.update(
+            name=f"{rng.choice(_CREWS)} Team {i + 1}",
+            description="Maintenance crew",
+            _memberIds=g.pick_ids(users, 5),
+            locationIds=g.pick_ids(locations, 2),
+            assetIds=g.pick_ids(assets, 3),
+        ),
+    )
     for team in teams:
         team["membersCount"] = len(team["_memberIds"])
-    vendors = g.make("vendors", sizes.vendors, user_ids, lambda r, i: r.update(
-        name=f"{_VENDORS[i % len(_VENDORS)]}{'' if i < len(_VENDORS) else f' {i + 1}'}",
-        description=g.maybe(0.5, "Preferred supplier"),
-        emails=[f"orders{i + 1}@vendor.example"],
-        phoneNumbers=[f"+1-555-01{i % 100:02d}"],
-    ))  # fmt: skip
-    categories = g.make("categories", sizes.categories, user_ids, lambda r, i: r.update(
-        label=_CATEGORIES[i] if i < len(_CATEGORIES) else f"Category {i + 1}",
-        description=f"{_CATEGORIES[i % len(_CATEGORIES)]} work",
-    ))  # fmt: skip
+    vendors = g.make(
+        "vendors",
+        sizes.vendors,
+        user_ids,
+        lambda r, i: r.update(
+            name=f"{_VENDORS[i % len(_VENDORS)]}{'' if i < len(_VENDORS) else f' {i + 1}'}",
+            description=g.maybe(0.5, "Preferred supplier"),
+            emails=[f"orders{i + 1}@vendor.example"],
+            phoneNumbers=[f"+1-555-01{i % 100:02d}"],
+        ),
+    )
+    categories = g.make(
+        "categories",
+        sizes.categories,
+        user_ids,
+        lambda r, i: r.update(
+            label=_CATEGORIES[i] if i < len(_CATEGORIES) else f"Category {i + 1}",
+            description=f"{_CATEGORIES[i % len(_CATEGORIES)]} work",
+        ),
+    )
     parts = _parts(g, sizes.parts, user_ids, location_ids, vendors)
     _meters(g, sizes.meters, user_ids, asset_ids, location_ids)
     _purchase_orders(g, sizes.purchase_orders, user_ids, vendors, parts)
-    work_orders = _work_orders(g, sizes.work_orders, users, teams, assets, location_ids,
-                               categories, parts, vendors)  # fmt: skip
+    work_orders = _work_orders(
+        g, sizes.work_orders, users, teams, assets, location_ids, categories, parts, vendors
+    )
     _work_requests(g, sizes.work_requests, user_ids, asset_ids, location_ids, work_orders)
     _comments(g, work_orders, user_ids)
     g.data.sequences = dict(g.sequences)
@@ -215,8 +340,9 @@ def _users(g: _Gen, count: int) -> list[Record]:
     return g.make("users", count, [], fill)
 
 
-def _parts(g: _Gen, count: int, user_ids: list[int], location_ids: list[int],
-           vendors: list[Record]) -> list[Record]:  # fmt: skip
+def _parts(
+    g: _Gen, count: int, user_ids: list[int], location_ids: list[int], vendors: list[Record]
+) -> list[Record]:
     rng = g.rng
 
     def fill(r: Record, i: int) -> None:
@@ -236,22 +362,31 @@ def _parts(g: _Gen, count: int, user_ids: list[int], location_ids: list[int],
             partTypes=rng.sample(["Consumable", "Electrical", "Mechanical"], rng.randint(0, 2)),
         )
         if location_id is not None:
-            r["locations"] = [{
-                "locationId": location_id, "availableQuantity": quantity,
-                "minimumQuantity": r["minimumQuantity"], "maximumQuantity": None, "area": r["area"],
-                "reservedQuantity": 0, "committedQuantities": {"kitted": 0, "reserved": 0, "staged": 0},
-                "assignedQuantity": 0,
-            }]  # fmt: skip
+            r["locations"] = [
+                {
+                    "locationId": location_id,
+                    "availableQuantity": quantity,
+                    "minimumQuantity": r["minimumQuantity"],
+                    "maximumQuantity": None,
+                    "area": r["area"],
+                    "reservedQuantity": 0,
+                    "committedQuantities": {"kitted": 0, "reserved": 0, "staged": 0},
+                    "assignedQuantity": 0,
+                }
+            ]
         if vendors and rng.random() < 0.6:
             vendor = rng.choice(vendors)
-            r["vendors"] = [{"vendorId": vendor["id"], "partNumber": f"PN-{rng.randint(1000, 9999)}"}]
+            r["vendors"] = [
+                {"vendorId": vendor["id"], "partNumber": f"PN-{rng.randint(1000, 9999)}"}
+            ]
             r["vendorIds"] = [vendor["id"]]
 
     return g.make("parts", count, user_ids, fill)
 
 
-def _meters(g: _Gen, count: int, user_ids: list[int], asset_ids: list[int],
-            location_ids: list[int]) -> None:  # fmt: skip
+def _meters(
+    g: _Gen, count: int, user_ids: list[int], asset_ids: list[int], location_ids: list[int]
+) -> None:
     rng = g.rng
 
     def fill(r: Record, i: int) -> None:
@@ -269,20 +404,28 @@ def _meters(g: _Gen, count: int, user_ids: list[int], asset_ids: list[int],
     g.data.tables["meterReadings"] = []
 
 
-def _purchase_orders(g: _Gen, count: int, user_ids: list[int], vendors: list[Record],
-                     parts: list[Record]) -> None:  # fmt: skip
+def _purchase_orders(
+    g: _Gen, count: int, user_ids: list[int], vendors: list[Record], parts: list[Record]
+) -> None:
     rng = g.rng
 
     def fill(r: Record, i: int) -> None:
         items = []
         for _ in range(rng.randint(1, 3)):
             part = rng.choice(parts) if parts else None
-            items.append(purchase_order_item({
-                "partId": part["id"] if part else None,
-                "name": part["name"] if part else "Misc. supplies",
-                "quantityOrdered": rng.randint(1, 20),
-                "unitCost": part["unitCost"] if part and part["unitCost"] is not None else 1500,
-            }, g.new_id("purchaseOrderItems")))  # fmt: skip
+            items.append(
+                purchase_order_item(
+                    {
+                        "partId": part["id"] if part else None,
+                        "name": part["name"] if part else "Misc. supplies",
+                        "quantityOrdered": rng.randint(1, 20),
+                        "unitCost": part["unitCost"]
+                        if part and part["unitCost"] is not None
+                        else 1500,
+                    },
+                    g.new_id("purchaseOrderItems"),
+                )
+            )
         r.update(
             title=g.maybe(0.7, f"Restock order {i + 1}"),
             note=g.maybe(0.3, "Deliver to dock 2"),
@@ -295,9 +438,17 @@ def _purchase_orders(g: _Gen, count: int, user_ids: list[int], vendors: list[Rec
     g.make("purchaseOrders", count, user_ids, fill)
 
 
-def _work_orders(g: _Gen, count: int, users: list[Record], teams: list[Record],
-                 assets: list[Record], location_ids: list[int], categories: list[Record],
-                 parts: list[Record], vendors: list[Record]) -> list[Record]:  # fmt: skip
+def _work_orders(
+    g: _Gen,
+    count: int,
+    users: list[Record],
+    teams: list[Record],
+    assets: list[Record],
+    location_ids: list[int],
+    categories: list[Record],
+    parts: list[Record],
+    vendors: list[Record],
+) -> list[Record]:
     rng = g.rng
     user_ids = [u["id"] for u in users] or [1]
     statuses = [s for s, _ in _WO_STATUS_WEIGHTS]
@@ -308,7 +459,9 @@ def _work_orders(g: _Gen, count: int, users: list[Record], teams: list[Record],
         asset = rng.choice(assets) if assets and rng.random() < 0.8 else None
         status = rng.choices(statuses, weights)[0]
         kind = rng.choice(("REACTIVE", "PREVENTIVE", "OTHER", None))
-        chosen = rng.sample(categories, rng.randint(0, min(2, len(categories)))) if categories else []
+        chosen = (
+            rng.sample(categories, rng.randint(0, min(2, len(categories)))) if categories else []
+        )
         r.update(
             title=f"{rng.choice(_TASKS)} {asset['name'] if asset else rng.choice(_MACHINES)}",
             description=g.maybe(0.6, "Reported by operator during shift."),
@@ -316,8 +469,11 @@ def _work_orders(g: _Gen, count: int, users: list[Record], teams: list[Record],
             priority=rng.choice(PRIORITIES),
             type=kind,
             assetId=asset["id"] if asset else None,
-            locationId=asset["locationId"] if asset else g.maybe(0.5, rng.choice(location_ids))
-            if location_ids else None,
+            locationId=asset["locationId"]
+            if asset
+            else g.maybe(0.5, rng.choice(location_ids))
+            if location_ids
+            else None,
             requesterId=g.maybe(0.3, rng.choice(user_ids)),
             assigneeIds=g.pick_ids(users, 2),
             teamIds=g.pick_ids(teams, 1),
@@ -326,7 +482,7 @@ def _work_orders(g: _Gen, count: int, users: list[Record], teams: list[Record],
             estimatedTime=g.maybe(0.4, rng.randint(1, 16) * 900),
             vendorIds=[rng.choice(vendors)["id"]] if vendors and rng.random() < 0.1 else [],
             extraFields={"Cost Center": f"CC-{rng.randint(10, 99)}"} if rng.random() < 0.3 else {},
-        )  # fmt: skip
+        )
         created_ms = _ms(created)
         if rng.random() < 0.7:
             r["dueDate"] = format_ms(created_ms + rng.randint(1, 30) * _DAY_MS)
@@ -342,16 +498,28 @@ def _work_orders(g: _Gen, count: int, users: list[Record], teams: list[Record],
             r["completerId"] = rng.choice(user_ids)
         if parts and rng.random() < 0.2:
             part = rng.choice(parts)
-            r["_parts"] = [{"partId": part["id"], "quantityUsed": rng.randint(1, 4),
-                            "locationId": part["locationId"], "copyOnRecurring": "Default"}]  # fmt: skip
+            r["_parts"] = [
+                {
+                    "partId": part["id"],
+                    "quantityUsed": rng.randint(1, 4),
+                    "locationId": part["locationId"],
+                    "copyOnRecurring": "Default",
+                }
+            ]
             r["_partIds"] = [part["id"]]
             r["partStatus"] = "ASSIGNED"
 
     return g.make("workOrders", count, user_ids, fill)
 
 
-def _work_requests(g: _Gen, count: int, user_ids: list[int], asset_ids: list[int],
-                   location_ids: list[int], work_orders: list[Record]) -> None:  # fmt: skip
+def _work_requests(
+    g: _Gen,
+    count: int,
+    user_ids: list[int],
+    asset_ids: list[int],
+    location_ids: list[int],
+    work_orders: list[Record],
+) -> None:
     rng = g.rng
 
     def fill(r: Record, i: int) -> None:
@@ -380,12 +548,23 @@ def _comments(g: _Gen, work_orders: list[Record], user_ids: list[int]) -> None:
         at = _ms(work_order["createdAt"])
         for _ in range(rng.randint(1, 3)):
             at = min(at + rng.randint(60_000, 2 * _DAY_MS), g.epoch_ms - 1)
-            comments.append({
-                "id": 0, "authorId": rng.choice(user_ids),
-                "content": rng.choice(("On it.", "Waiting for parts.", "Fixed, please verify.",
-                                       "Needs a second look.", "Photo attached.")),
-                "createdAt": format_ms(at), "_workOrderId": work_order["id"],
-            })  # fmt: skip
+            comments.append(
+                {
+                    "id": 0,
+                    "authorId": rng.choice(user_ids),
+                    "content": rng.choice(
+                        (
+                            "On it.",
+                            "Waiting for parts.",
+                            "Fixed, please verify.",
+                            "Needs a second look.",
+                            "Photo attached.",
+                        )
+                    ),
+                    "createdAt": format_ms(at),
+                    "_workOrderId": work_order["id"],
+                }
+            )
         work_order["lastMessageSentAt"] = format_ms(at)
     comments.sort(key=lambda c: str(c["createdAt"]))
     for comment in comments:

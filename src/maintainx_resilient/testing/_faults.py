@@ -163,8 +163,9 @@ class FaultControls:
         with self._lock:
             return bool(self._queue or self._error_rate or self._latency or self._outage)
 
-    def _add(self, kind: str, n: int, method: str | None, path: str | None,
-             payload: dict[str, Any]) -> None:  # fmt: skip
+    def _add(
+        self, kind: str, n: int, method: str | None, path: str | None, payload: dict[str, Any]
+    ) -> None:
         if n < 0:
             raise ValueError("n must be >= 0")
         if n:
@@ -189,8 +190,9 @@ class FaultControls:
                     del self._queue[index]
                 return self._counted_plan(kind, counted.payload, delay)
             if self._error_rate and self._rng.random() < self._error_rate:
-                return FaultPlan(_error(self._error_status, self._error_body), delay=delay,
-                                 fault="error_rate")  # fmt: skip
+                return FaultPlan(
+                    _error(self._error_status, self._error_body), delay=delay, fault="error_rate"
+                )
             return FaultPlan(delay=delay)
 
     @staticmethod

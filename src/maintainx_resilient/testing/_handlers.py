@@ -98,7 +98,9 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def render(record: Record, fields: Sequence[str], omit_none: frozenset[str] = frozenset()) -> dict[str, Any]:
+def render(
+    record: Record, fields: Sequence[str], omit_none: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Project a stored record onto a view's fields."""
     return {
         name: record[name]
@@ -193,17 +195,26 @@ class Handlers:
             raise error_a(400, [FieldError(f"The request body must be {kind}")])
         return body
 
-    def _check_body(self, call: Call, body: dict[str, Any], fields: dict[str, Any] | Any,
-                    required: Sequence[str]) -> None:  # fmt: skip
+    def _check_body(
+        self,
+        call: Call,
+        body: dict[str, Any],
+        fields: dict[str, Any] | Any,
+        required: Sequence[str],
+    ) -> None:
         spec = call.spec
         errors = validate_body(body, fields, required)
-        errors += [FieldError(msg, name, body[name]) for name, msg in spec.forbidden.items()
-                   if name in body]  # fmt: skip
+        errors += [
+            FieldError(msg, name, body[name])
+            for name, msg in spec.forbidden.items()
+            if name in body
+        ]
         for name, target in spec.refs.items():
             value = body.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and not errors:
-                if call.org.lookup(target, int(value)) is None:
-                    errors.append(FieldError(f"{name} {value} does not exist", name, value))
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or errors:
+                continue
+            if call.org.lookup(target, int(value)) is None:
+                errors.append(FieldError(f"{name} {value} does not exist", name, value))
         if errors:
             raise error_a(400, errors)
 
@@ -211,8 +222,14 @@ class Handlers:
     def _expands(call: Call, options: Any) -> frozenset[str]:
         return frozenset(call.request.params("expand")) & frozenset(options)
 
-    def _view(self, call: Call, record: Record, which: Literal["list", "get"],
-              expands: frozenset[str], org: Organization | None = None) -> dict[str, Any]:  # fmt: skip
+    def _view(
+        self,
+        call: Call,
+        record: Record,
+        which: Literal["list", "get"],
+        expands: frozenset[str],
+        org: Organization | None = None,
+    ) -> dict[str, Any]:
         spec = call.spec
         org = org or call.org
         if which == "list":
@@ -225,14 +242,27 @@ class Handlers:
             view.update(expanders[name](record, org.lookup, expands))
         return view
 
-    def _page_body(self, call: Call, key: str, items: list[bytes], next_cursor: str | None) -> SimResponse:
+    def _page_body(
+        self, call: Call, key: str, items: list[bytes], next_cursor: str | None
+    ) -> SimResponse:
         next_url = None
         if next_cursor is not None:
             query = [(k, v) for k, v in call.request.query if k != "cursor"]
             query.append(("cursor", next_cursor))
             next_url = f"{call.request.path}?{urlencode(query)}"
-        body = b"".join((b'{"', key.encode(), b'":[', b",".join(items), b'],"nextCursor":',
-                         dumps(next_cursor), b',"nextPageUrl":', dumps(next_url), b"}"))  # fmt: skip
+        body = b"".join(
+            (
+                b'{"',
+                key.encode(),
+                b'":[',
+                b",".join(items),
+                b'],"nextCursor":',
+                dumps(next_cursor),
+                b',"nextPageUrl":',
+                dumps(next_url),
+                b"}",
+            )
+        )
         return SimResponse(200, {"Content-Type": JSON_CONTENT_TYPE}, body)
 
     @staticmethod
@@ -262,8 +292,9 @@ class Handlers:
                 raise call.bad_request(f"Invalid value for sort: {sort!r}")
             sort_field, descending = spec.sort_alias.get(name, name), sort.startswith("-")
         predicates, canonical = compile_filters(spec.filters, request.query)
-        digest = fingerprint([("path", request.path), ("orgs", ",".join(str(o.id) for o in call.orgs)),
-                              *canonical])  # fmt: skip
+        digest = fingerprint(
+            [("path", request.path), ("orgs", ",".join(str(o.id) for o in call.orgs)), *canonical]
+        )
         tables = [org.table(spec.name) for org in call.orgs]
         page = paginate(
             tables,
@@ -292,7 +323,9 @@ class Handlers:
         return self._page_body(call, spec.name, items, page.next_cursor)
 
     @staticmethod
-    def _owner(record: Record, by_org: dict[int, Organization], orgs: list[Organization]) -> Organization:
+    def _owner(
+        record: Record, by_org: dict[int, Organization], orgs: list[Organization]
+    ) -> Organization:
         org_id = record.get("organizationId")
         return by_org.get(org_id, orgs[0]) if isinstance(org_id, int) else orgs[0]
 
@@ -319,7 +352,11 @@ class Handlers:
         call.org.table(spec.name).put(record)
         self.services.count_creation(spec.name)
         if spec.name == "subscriptions":
-            payload: Any = {"id": record["id"], "status": record["status"], "secret": record["secret"]}
+            payload: Any = {
+                "id": record["id"],
+                "status": record["status"],
+                "secret": record["secret"],
+            }
         elif spec.create_returns == "item":
             payload = self._view(call, record, "get", frozenset())
         else:
@@ -339,7 +376,10 @@ class Handlers:
         updated["updatedAt"] = ctx.now
         table.put(updated)
         expands = self._expands(call, spec.get_expand)
-        return json_response(200, {spec.item_key: self._view(call, updated, "get", expands)})
+        view = self._view(call, updated, "get", expands)
+        for name in spec.update_omits:
+            view.pop(name, None)
+        return json_response(200, {spec.item_key: view})
 
     def delete_record(self, call: Call) -> SimResponse:
         table, record = self._find(call)
@@ -354,9 +394,10 @@ class Handlers:
         status = body.get("status")
         if status not in STATUS_TARGETS:
             message = (
-                "SKIPPED cannot be set through the API" if status == "SKIPPED"
+                "SKIPPED cannot be set through the API"
+                if status == "SKIPPED"
                 else f"status must be one of {', '.join(STATUS_TARGETS)}"
-            )  # fmt: skip
+            )
             raise error_a(400, [FieldError(message, "status", status)])
         updated = copy.deepcopy(record)
         now = self.services.timestamps.next_iso()
@@ -383,7 +424,10 @@ class Handlers:
             filters_fingerprint=digest,
         )
         table = call.org.table("comments")
-        items = [table.encoded(c, "list", lambda r: dumps(render(r, COMMENT_FIELDS))) for c in page.records]
+        items = [
+            table.encoded(c, "list", lambda r: dumps(render(r, COMMENT_FIELDS)))
+            for c in page.records
+        ]
         return self._page_body(call, "comments", items, page.next_cursor)
 
     def create_comment(self, call: Call) -> SimResponse:
@@ -414,11 +458,20 @@ class Handlers:
         orgs = self.services.key_organizations(call.key_org_ids)
         table = Table(org.as_json() for org in orgs)
         digest = fingerprint([("path", call.request.path)])
-        page = paginate([table], predicates=[], limit=limit, cursor=call.request.param("cursor") or None,
-                        filters_fingerprint=digest)  # fmt: skip
-        return self._page_body(call, "organizations", [dumps(o) for o in page.records], page.next_cursor)
+        page = paginate(
+            [table],
+            predicates=[],
+            limit=limit,
+            cursor=call.request.param("cursor") or None,
+            filters_fingerprint=digest,
+        )
+        return self._page_body(
+            call, "organizations", [dumps(o) for o in page.records], page.next_cursor
+        )
 
-    def _add_reading(self, call: Call, meter: Record, value: float, reading_date: str | None) -> Record:
+    def _add_reading(
+        self, call: Call, meter: Record, value: float, reading_date: str | None
+    ) -> Record:
         now = self.services.timestamps.next_iso()
         reading = {
             "id": self.services.new_id("meterReadings"),
@@ -442,8 +495,10 @@ class Handlers:
             if not isinstance(entry, dict):
                 errors.append(FieldError("Each reading must be an object", f"[{index}]"))
                 continue
-            errors += [FieldError(e.error, f"[{index}].{e.field_path}", e.field_value)
-                       for e in validate_body(entry, fields, ("meterId", "value"))]  # fmt: skip
+            errors += [
+                FieldError(e.error, f"[{index}].{e.field_path}", e.field_value)
+                for e in validate_body(entry, fields, ("meterId", "value"))
+            ]
             errors += _date_errors(entry, f"[{index}].readingDate")
         if errors:
             raise error_a(400, errors)
@@ -454,28 +509,37 @@ class Handlers:
                 raise error_b(404, "Could not find the specified meter.")
             meters.append(meter)
         created = []
-        for entry, meter in zip(entries, meters):
+        for entry, meter in zip(entries, meters, strict=True):
             reading = self._add_reading(call, meter, entry["value"], entry.get("readingDate"))
-            created.append({key: reading[key] for key in ("meterId", "value", "createdAt", "readingDate")})
+            created.append(
+                {key: reading[key] for key in ("meterId", "value", "createdAt", "readingDate")}
+            )
         return json_response(201, created)
 
     def meter_reading(self, call: Call) -> SimResponse:
         meter_id = self._record_id(call, "meterId")
         meter = call.org.lookup("meters", meter_id)
         if meter is None:  # the spec documents no 404 here
-            raise error_a(400, [FieldError("Could not find the specified meter.", "meterId", meter_id)])
+            raise error_a(
+                400, [FieldError("Could not find the specified meter.", "meterId", meter_id)]
+            )
         body = self._json_body(call)
-        errors = validate_body(body, {"readingValue": NUM, "readingDate": nullable(STR)}, ("readingValue",))
+        errors = validate_body(
+            body, {"readingValue": NUM, "readingDate": nullable(STR)}, ("readingValue",)
+        )
         errors += _date_errors(body, "readingDate")
         if errors:
             raise error_a(400, errors)
         reading = self._add_reading(call, meter, body["readingValue"], body.get("readingDate"))
-        return json_response(201, {
-            "id": str(reading["id"]),
-            "createdAt": reading["createdAt"],
-            "readingDate": reading["readingDate"],
-            "readingValue": reading["value"],
-        })  # fmt: skip
+        return json_response(
+            201,
+            {
+                "id": str(reading["id"]),
+                "createdAt": reading["createdAt"],
+                "readingDate": reading["readingDate"],
+                "readingValue": reading["value"],
+            },
+        )
 
 
 def _date_errors(body: dict[str, Any], path: str) -> list[FieldError]:

@@ -87,14 +87,15 @@ class FixedWindowLimiter:
     def check(self, buckets: Sequence[Bucket], now: float) -> RateDecision:
         """Admit (and count) the request if every bucket has room; else reject it."""
         states = [self._state(bucket, now) for bucket in buckets]
-        for bucket, (start, count) in zip(buckets, states):
+        for bucket, (start, count) in zip(buckets, states, strict=True):
             if count >= bucket.limit:
                 return RateDecision(False, bucket.limit, 0, _reset(start, bucket, now))
         best: RateDecision | None = None
-        for bucket, (start, count) in zip(buckets, states):
+        for bucket, (start, count) in zip(buckets, states, strict=True):
             self._counts[bucket.key] = (start, count + 1, bucket.window)
-            decision = RateDecision(True, bucket.limit, bucket.limit - count - 1,
-                                    _reset(start, bucket, now))  # fmt: skip
+            decision = RateDecision(
+                True, bucket.limit, bucket.limit - count - 1, _reset(start, bucket, now)
+            )
             if best is None or decision.remaining < best.remaining:
                 best = decision
         if len(self._counts) > 10_000:

@@ -10,14 +10,25 @@ them. The per-resource write hooks that are more than "copy the body fields" liv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from ._expand import (
+    Expander,
+    Lookup,
+    asset_summary,
+    constant,
+    embedded,
+    include,
+    location_summary,
+    related,
+    work_order_assignees,
+    work_order_parts,
+)
 from ._store import FilterSpec, Record
 from ._validation import (
     ANY,
-    BOOL,
     DATETIME,
     INT,
     NUM,
@@ -29,15 +40,23 @@ from ._validation import (
     nullable,
 )
 
-__all__ = ["RESOURCES", "RESOURCES_BY_NAME", "RESOURCES_BY_PATH", "Expander", "Lookup", "ResourceSpec"]
-
-#: ``lookup(resource_name, id)`` finds a record of the same organization.
-Lookup = Callable[[str, int], "Record | None"]  # noqa: UP037
-#: ``expander(record, lookup, expands)`` returns the fields an ``expand=`` value adds.
-Expander = Callable[[Record, Lookup, frozenset[str]], dict[str, Any]]
+__all__ = [
+    "RESOURCES",
+    "RESOURCES_BY_NAME",
+    "RESOURCES_BY_PATH",
+    "Expander",
+    "Lookup",
+    "ResourceSpec",
+]
 
 Op = Literal["list", "get", "create", "update", "delete"]
 ALL_OPS: frozenset[Op] = frozenset({"list", "get", "create", "update", "delete"})
+
+
+def names(text: str) -> tuple[str, ...]:
+    """``"a b c"`` -> ``("a", "b", "c")``: keeps long field lists compact."""
+    return tuple(text.split())
+
 
 WORK_ORDER_STATUSES = ("OPEN", "IN_PROGRESS", "ON_HOLD", "DONE", "CANCELED", "SKIPPED")
 PRIORITIES = ("NONE", "LOW", "MEDIUM", "HIGH")
@@ -56,20 +75,19 @@ PURCHASE_ORDER_STATUSES = (
     "PENDING",
     "REQUESTED",
 )
-SUBSCRIPTION_TYPES = (
-    "API_TOKEN_CREATED", "API_TOKEN_REVOKED", "ASSET_STATUS_CHANGE", "CONNECTOR_TOKEN_REVOKED",
-    "DATA_EXPORT_INITIATED", "INVITE_LINK_ARCHIVED", "INVITE_LINK_CREATED", "INVITE_LINK_UPDATED",
-    "METER_TRIGGER_STATE_CHANGE", "NEW_ASSET", "NEW_CATEGORY_ON_WORK_ORDER",
-    "NEW_COMMENT_ON_WORK_ORDER", "NEW_LOCATION", "NEW_PART", "NEW_PURCHASE_ORDER",
-    "NEW_SLASH_COMMAND", "NEW_VENDOR", "NEW_WORK_ORDER", "NEW_WORK_REQUEST", "PART_CHANGE",
-    "PART_DELETE", "PART_QUANTITY_CHANGE", "PART_TRANSFER", "PURCHASE_ORDER_CHANGE",
-    "PURCHASE_ORDER_STATUS_CHANGE", "ROLE_ARCHIVED", "ROLE_CREATED", "ROLE_UPDATED",
-    "SSO_CONFIG_CHANGED", "USER_ACTIVATED", "USER_INVITED", "USER_LOGIN_FAILURE",
-    "USER_LOGIN_SUCCESS", "USER_LOGOUT", "USER_PERMISSIONS_CHANGED", "USER_REMOVED",
-    "USER_ROLE_CHANGED", "USER_SESSION_REVOKED", "WEBHOOK_ARCHIVED", "WEBHOOK_CREATED",
-    "WORK_ORDER_CHANGE", "WORK_ORDER_DELETE", "WORK_ORDER_OVERDUE",
-    "WORK_ORDER_PART_STATUS_CHANGE", "WORK_ORDER_STATUS_CHANGE", "WORK_REQUEST_STATUS_CHANGE",
-)  # fmt: skip
+SUBSCRIPTION_TYPES = names(
+    "API_TOKEN_CREATED API_TOKEN_REVOKED ASSET_STATUS_CHANGE CONNECTOR_TOKEN_REVOKED "
+    "DATA_EXPORT_INITIATED INVITE_LINK_ARCHIVED INVITE_LINK_CREATED INVITE_LINK_UPDATED "
+    "METER_TRIGGER_STATE_CHANGE NEW_ASSET NEW_CATEGORY_ON_WORK_ORDER "
+    "NEW_COMMENT_ON_WORK_ORDER NEW_LOCATION NEW_PART NEW_PURCHASE_ORDER NEW_SLASH_COMMAND "
+    "NEW_VENDOR NEW_WORK_ORDER NEW_WORK_REQUEST PART_CHANGE PART_DELETE PART_QUANTITY_CHANGE "
+    "PART_TRANSFER PURCHASE_ORDER_CHANGE PURCHASE_ORDER_STATUS_CHANGE ROLE_ARCHIVED "
+    "ROLE_CREATED ROLE_UPDATED SSO_CONFIG_CHANGED USER_ACTIVATED USER_INVITED "
+    "USER_LOGIN_FAILURE USER_LOGIN_SUCCESS USER_LOGOUT USER_PERMISSIONS_CHANGED USER_REMOVED "
+    "USER_ROLE_CHANGED USER_SESSION_REVOKED WEBHOOK_ARCHIVED WEBHOOK_CREATED "
+    "WORK_ORDER_CHANGE WORK_ORDER_DELETE WORK_ORDER_OVERDUE WORK_ORDER_PART_STATUS_CHANGE "
+    "WORK_ORDER_STATUS_CHANGE WORK_REQUEST_STATUS_CHANGE"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +107,8 @@ class ResourceSpec:
     get_expand: Mapping[str, Expander] = field(default_factory=dict)
     #: keys dropped from the list view when null (the list schema does not allow null there)
     omit_none: frozenset[str] = frozenset()
+    #: fields of the get view that an update's answer leaves out
+    update_omits: frozenset[str] = frozenset()
     filters: tuple[FilterSpec, ...] = ()
     sorts: tuple[str, ...] = ()
     #: ``sort`` values served from another stored field
@@ -103,107 +123,6 @@ class ResourceSpec:
     refs: Mapping[str, str] = field(default_factory=dict)
     #: accepts ``x-organization-ids`` on its list
     multi_org_list: bool = False
-
-
-# -- expanders -------------------------------------------------------------------------------
-
-
-def include(*names: str, omit_none: bool = False) -> Expander:
-    """An expander that copies stored fields."""
-
-    def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        return {
-            n: record.get(n) for n in names if not (omit_none and record.get(n) is None)
-        }
-
-    return expand
-
-
-def constant(name: str, value: Any) -> Expander:
-    """An expander that adds a constant value (e.g. an empty list of time entries)."""
-
-    def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        return {name: list(value) if isinstance(value, list) else value}
-
-    return expand
-
-
-def asset_summary(asset: Record, with_extra: bool = False) -> dict[str, Any]:
-    summary = {
-        k: asset.get(k)
-        for k in (
-            "id", "name", "description", "parentId", "criticalityId", "locationId",
-            "serialNumber", "createdAt", "updatedAt", "creatorId",
-        )
-    }  # fmt: skip
-    if with_extra:
-        summary["assetExtraFields"] = dict(asset.get("extraFields") or {})
-    return summary
-
-
-def location_summary(location: Record, with_extra: bool = False) -> dict[str, Any]:
-    summary = {
-        k: location.get(k)
-        for k in ("id", "name", "description", "address", "parentId", "createdAt", "updatedAt")
-    }
-    if with_extra:
-        summary["locationExtraFields"] = dict(location.get("extraFields") or {})
-    return summary
-
-
-def related(
-    name: str, resource: str, id_field: str, summary: Callable[[Record, bool], dict[str, Any]],
-    extra_expand: str = "", omit_none: bool = False,
-) -> Expander:  # fmt: skip
-    """An expander that embeds the summary of a referenced record (or null)."""
-
-    def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        ref = record.get(id_field)
-        target = lookup(resource, int(ref)) if ref is not None else None
-        if target is None:
-            return {} if omit_none else {name: None}
-        return {name: summary(target, extra_expand in expands)}
-
-    return expand
-
-
-def _wo_assignees(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-    users = [{"type": "USER", "id": i} for i in record.get("assigneeIds") or ()]
-    teams = [{"type": "TEAM", "id": i} for i in record.get("teamIds") or ()]
-    return {"assignees": users + teams}
-
-
-def _wo_parts(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-    parts = []
-    for used in record.get("_parts") or ():
-        part = lookup("parts", int(used["partId"]))
-        if part is None:
-            continue
-        entry = {
-            "id": part["id"],
-            "name": part["name"],
-            "description": part.get("description"),
-            "area": part.get("area"),
-            "unitCost": part.get("unitCost"),
-            "availableQuantity": part.get("availableQuantity", 0),
-            "minimumQuantity": part.get("minimumQuantity", 0),
-            "barcode": part.get("barcode"),
-            "quantityUsed": used["quantityUsed"],
-            "copyOnRecurring": used.get("copyOnRecurring", "Default"),
-            "locationId": used.get("locationId"),
-        }
-        if "part_extra_fields" in expands:
-            entry["partExtraFields"] = dict(part.get("extraFields") or {})
-        parts.append(entry)
-    return {"parts": parts}
-
-
-def _wr_work_order(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-    ref = record.get("workOrderId")
-    target = lookup("workOrders", int(ref)) if ref is not None else None
-    if target is None:
-        return {}
-    return {"workOrder": {k: target.get(k) for k in WORK_ORDERS.get_fields if k in target}}
 
 
 # -- the resources ---------------------------------------------------------------------------
@@ -249,27 +168,25 @@ WORK_ORDERS = ResourceSpec(
     path="/workorders",
     item_key="workOrder",
     label="workOrder",
-    list_fields=(
-        "id", "sequentialId", "title", "updatedAt", "status", "completedAt", "completerId",
-        "createdAt", "creatorId", "deletedAt", "description", "dueDate", "dueDateIsFullDay",
-        "lastMessageSentAt", "startDate", "locationId", "nextId", "organizationId",
-        "partsAvailability", "partStatus", "previousId", "priority", "recurrenceInfo",
-        "requesterId", "type", "workOrderSummary",
+    list_fields=names(
+        "id sequentialId title updatedAt status completedAt completerId createdAt creatorId "
+        "deletedAt description dueDate dueDateIsFullDay lastMessageSentAt startDate "
+        "locationId nextId organizationId partsAvailability partStatus previousId priority "
+        "recurrenceInfo requesterId type workOrderSummary"
     ),
-    get_fields=(
-        "id", "sequentialId", "assetId", "attachments", "categories", "completedAt",
-        "completerId", "createdAt", "creatorId", "deletedAt", "description",
-        "dueDateIsFullDay", "dueDate", "externalData", "isParent", "lastMessageSentAt",
-        "startDate", "locationId", "nextId", "organizationId", "parentId", "partsAvailability",
-        "partStatus", "previousId", "priority", "recurrenceInfo", "requesterId", "status",
-        "thumbnail", "title", "type", "updatedAt", "vendorIds", "assigneeIds", "teamIds",
-        "procedure", "progress", "workOrderSummary",
+    get_fields=names(
+        "id sequentialId assetId attachments categories completedAt completerId createdAt "
+        "creatorId deletedAt description dueDateIsFullDay dueDate externalData isParent "
+        "lastMessageSentAt startDate locationId nextId organizationId parentId "
+        "partsAvailability partStatus previousId priority recurrenceInfo requesterId status "
+        "thumbnail title type updatedAt vendorIds assigneeIds teamIds procedure progress "
+        "workOrderSummary"
     ),
     list_expand={
         "thumbnail": include("thumbnail", omit_none=True),
-        "assignees": _wo_assignees,
+        "assignees": work_order_assignees,
         "categories": include("categories"),
-        "parts": _wo_parts,
+        "parts": work_order_parts,
         "asset": related("asset", "assets", "assetId", asset_summary, "asset_extra_fields"),
         "location": related(
             "location", "locations", "locationId", location_summary, "location_extra_fields"
@@ -282,13 +199,13 @@ WORK_ORDERS = ResourceSpec(
         "extra_fields": include("extraFields"),
     },
     get_expand={
-        "assignees": _wo_assignees,
+        "assignees": work_order_assignees,
         "asset": related("asset", "assets", "assetId", asset_summary, "asset_extra_fields"),
         "estimated_time": include("estimatedTime"),
         "location": related(
             "location", "locations", "locationId", location_summary, "location_extra_fields"
         ),
-        "parts": _wo_parts,
+        "parts": work_order_parts,
         "times": constant("times", []),
         "time_items": constant("timeItems", []),
         "expenditures": constant("expenditures", []),
@@ -311,7 +228,11 @@ WORK_ORDERS = ResourceSpec(
         FilterSpec("statuses", "status", "in", "str", WORK_ORDER_STATUSES),
         FilterSpec("partStatuses", "partStatus", "in", "str", PART_STATUSES),
         FilterSpec(
-            "parentSubWorkOrderTypes", "", "in", "str", ("PARENT", "SUB_WORK_ORDER", "STANDALONE"),
+            "parentSubWorkOrderTypes",
+            "",
+            "in",
+            "str",
+            ("PARENT", "SUB_WORK_ORDER", "STANDALONE"),
             key=_sub_work_order_type,
         ),
         *_DATES,
@@ -326,7 +247,7 @@ WORK_ORDERS = ResourceSpec(
         "status": "The status cannot be set here: use PATCH /workorders/{id}/status",
     },
     refs={"assetId": "assets", "locationId": "locations"},
-)  # fmt: skip
+)
 
 _ASSET_BODY: dict[str, FieldType] = {
     "name": STR,
@@ -350,15 +271,14 @@ ASSETS = ResourceSpec(
     path="/assets",
     item_key="asset",
     label="asset",
-    list_fields=(
-        "id", "name", "description", "parentId", "criticalityId", "locationId", "serialNumber",
-        "createdAt", "updatedAt", "creatorId", "organizationId",
+    list_fields=names(
+        "id name description parentId criticalityId locationId serialNumber createdAt "
+        "updatedAt creatorId organizationId"
     ),
-    get_fields=(
-        "id", "name", "globalUuid", "barcode", "description", "criticalityId", "teamIds",
-        "assetTypes", "parentId", "childrenIds", "locationId", "serialNumber", "thumbnail",
-        "attachments", "extraFields", "vendorIds", "createdAt", "updatedAt", "deletedAt",
-        "creatorId", "depreciation", "manufacturer", "model", "status",
+    get_fields=names(
+        "id name globalUuid barcode description criticalityId teamIds assetTypes parentId "
+        "childrenIds locationId serialNumber thumbnail attachments extraFields vendorIds "
+        "createdAt updatedAt deletedAt creatorId depreciation manufacturer model status"
     ),
     list_expand={
         "barcode": include("barcode", omit_none=True),
@@ -382,8 +302,9 @@ ASSETS = ResourceSpec(
     create_required=("name",),
     update_fields=_ASSET_BODY,
     refs={"locationId": "locations", "parentId": "assets"},
+    update_omits=frozenset({"status"}),
     multi_org_list=True,
-)  # fmt: skip
+)
 
 _LOCATION_BODY: dict[str, FieldType] = {
     "name": STR,
@@ -400,14 +321,10 @@ LOCATIONS = ResourceSpec(
     path="/locations",
     item_key="location",
     label="location",
-    list_fields=(
-        "id", "name", "description", "address", "parentId", "createdAt", "updatedAt",
-        "organizationId",
-    ),
-    get_fields=(
-        "id", "name", "description", "address", "barcode", "parentId", "childrenIds",
-        "thumbnail", "attachments", "extraFields", "teamIds", "vendorIds", "createdAt",
-        "updatedAt", "deletedAt",
+    list_fields=names("id name description address parentId createdAt updatedAt organizationId"),
+    get_fields=names(
+        "id name description address barcode parentId childrenIds thumbnail attachments "
+        "extraFields teamIds vendorIds createdAt updatedAt deletedAt"
     ),
     list_expand={
         "extra_fields": include("extraFields"),
@@ -422,7 +339,7 @@ LOCATIONS = ResourceSpec(
     update_fields=_LOCATION_BODY,
     refs={"parentId": "locations"},
     multi_org_list=True,
-)  # fmt: skip
+)
 
 _PART_BODY: dict[str, FieldType] = {
     "name": STR,
@@ -448,23 +365,24 @@ PARTS = ResourceSpec(
     path="/parts",
     item_key="part",
     label="part",
-    list_fields=(
-        "id", "name", "description", "barcode", "locationId", "locations", "area", "unitCost",
-        "availableQuantity", "minimumQuantity", "orderedQuantity", "reservedQuantity",
-        "partTypes", "createdAt", "updatedAt", "inStockQuantity", "committedQuantities",
-        "assignedQuantity", "maximumQuantity", "organizationId",
+    list_fields=names(
+        "id name description barcode locationId locations area unitCost availableQuantity "
+        "minimumQuantity orderedQuantity reservedQuantity partTypes createdAt updatedAt "
+        "inStockQuantity committedQuantities assignedQuantity maximumQuantity organizationId"
     ),
-    get_fields=(
-        "id", "name", "description", "area", "unitCost", "availableQuantity",
-        "inStockQuantity", "minimumQuantity", "barcode", "locationId", "locations",
-        "partTypes", "assetIds", "teamIds", "extraFields", "vendors", "orderedQuantity",
-        "reservedQuantity", "committedQuantities", "assignedQuantity", "maximumQuantity",
-        "vendorIds", "thumbnail", "attachments", "createdAt", "updatedAt", "deletedAt",
+    get_fields=names(
+        "id name description area unitCost availableQuantity inStockQuantity minimumQuantity "
+        "barcode locationId locations partTypes assetIds teamIds extraFields vendors "
+        "orderedQuantity reservedQuantity committedQuantities assignedQuantity "
+        "maximumQuantity vendorIds thumbnail attachments createdAt updatedAt deletedAt"
     ),
     list_expand={"extra_fields": include("extraFields"), "vendors": include("vendors")},
     filters=(
         FilterSpec(
-            "partNumber", "", "any", "str",
+            "partNumber",
+            "",
+            "any",
+            "str",
             key=lambda r: [v.get("partNumber") for v in r.get("vendors") or ()],
         ),
         *_DATES,
@@ -475,7 +393,7 @@ PARTS = ResourceSpec(
     update_fields={**_PART_BODY, "locations": OBJ},
     refs={"locationId": "locations"},
     multi_org_list=True,
-)  # fmt: skip
+)
 
 _USER_BODY: dict[str, FieldType] = {
     "firstName": STR,
@@ -495,14 +413,10 @@ USERS = ResourceSpec(
     path="/users",
     item_key="user",
     label="user",
-    list_fields=(
-        "id", "firstName", "lastName", "email", "phoneNumber", "authType", "hourlyRate",
-        "lastVisitedAt",
-    ),
-    get_fields=(
-        "id", "firstName", "lastName", "role", "customRole", "email", "phoneNumber",
-        "removedFromOrganization", "authType", "hourlyRate", "externalData", "extraFields",
-        "lastVisitedAt",
+    list_fields=names("id firstName lastName email phoneNumber authType hourlyRate lastVisitedAt"),
+    get_fields=names(
+        "id firstName lastName role customRole email phoneNumber removedFromOrganization "
+        "authType hourlyRate externalData extraFields lastVisitedAt"
     ),
     list_expand={
         "role": include("role", omit_none=True),
@@ -517,7 +431,7 @@ USERS = ResourceSpec(
     create_fields={**_USER_BODY, "inviteType": nullable(enum("ALL", "EMAIL", "SMS", "NONE"))},
     create_required=("firstName", "lastName"),
     update_fields=_USER_BODY,
-)  # fmt: skip
+)
 
 TEAMS = ResourceSpec(
     name="teams",
@@ -548,9 +462,9 @@ VENDORS = ResourceSpec(
     item_key="vendor",
     label="vendor",
     list_fields=("id", "name"),
-    get_fields=(
-        "id", "name", "emails", "phoneNumbers", "description", "thumbnail", "attachments",
-        "contactIds", "deletedAt", "extraFields",
+    get_fields=names(
+        "id name emails phoneNumbers description thumbnail attachments contactIds deletedAt "
+        "extraFields"
     ),
     list_expand={"extra_fields": include("extraFields")},
     create_fields={
@@ -562,7 +476,7 @@ VENDORS = ResourceSpec(
     },
     create_required=("name",),
     update_fields={"name": STR, "description": nullable(STR), "extraFields": OBJ},
-)  # fmt: skip
+)
 
 CATEGORIES = ResourceSpec(
     name="categories",
@@ -596,9 +510,9 @@ METERS = ResourceSpec(
     item_key="meter",
     label="meter",
     list_fields=("id", "name", "unit", "measurementType"),
-    get_fields=(
-        "id", "assetId", "locationId", "creatorId", "updaterId", "name", "uuid", "description",
-        "measurementType", "readingFrequency", "unit", "createdAt", "updatedAt", "deletedAt",
+    get_fields=names(
+        "id assetId locationId creatorId updaterId name uuid description measurementType "
+        "readingFrequency unit createdAt updatedAt deletedAt"
     ),
     list_expand=_METER_EXPAND,
     get_expand=_METER_EXPAND,
@@ -610,7 +524,7 @@ METERS = ResourceSpec(
     create_required=("name", "unit"),
     update_fields=_METER_BODY,
     refs={"assetId": "assets", "locationId": "locations"},
-)  # fmt: skip
+)
 
 _PO_BODY: dict[str, FieldType] = {
     "note": nullable(STR),
@@ -632,11 +546,10 @@ PURCHASE_ORDERS = ResourceSpec(
     item_key="purchaseOrder",
     label="purchaseOrder",
     list_fields=("id", "status", "updatedAt", "createdAt"),
-    get_fields=(
-        "id", "note", "title", "reviewNote", "status", "dueDate", "creatorId", "vendorId",
-        "autoGeneratedNumber", "overrideNumber", "approverId", "approvalDate", "createdAt",
-        "updatedAt", "deletedAt", "items", "costs", "thumbnail", "attachments",
-        "vendorContactIds", "shippingAddress", "billingAddress", "extraFields",
+    get_fields=names(
+        "id note title reviewNote status dueDate creatorId vendorId autoGeneratedNumber "
+        "overrideNumber approverId approvalDate createdAt updatedAt deletedAt items costs "
+        "thumbnail attachments vendorContactIds shippingAddress billingAddress extraFields"
     ),
     filters=_DATES,
     sorts=_ID_SORTS,
@@ -649,7 +562,7 @@ PURCHASE_ORDERS = ResourceSpec(
         "status": nullable(enum(*PURCHASE_ORDER_STATUSES)),
     },
     refs={"vendorId": "vendors"},
-)  # fmt: skip
+)
 
 _WR_BODY: dict[str, FieldType] = {
     "title": STR,
@@ -665,7 +578,7 @@ _WR_BODY: dict[str, FieldType] = {
 _WR_EXPAND: dict[str, Expander] = {
     "asset": related("asset", "assets", "assetId", asset_summary, omit_none=True),
     "location": related("location", "locations", "locationId", location_summary, omit_none=True),
-    "work_order": _wr_work_order,
+    "work_order": embedded("workOrder", "workOrders", "workOrderId", WORK_ORDERS.get_fields),
     "extra_fields": include("extraFields"),
 }
 
@@ -674,15 +587,15 @@ WORK_REQUESTS = ResourceSpec(
     path="/workrequests",
     item_key="workRequest",
     label="workRequest",
-    list_fields=(
-        "id", "title", "attachments", "thumbnail", "priority", "description", "requestStatus",
-        "assetId", "locationId", "workOrderId", "sendEmailNotification", "approverTeamId",
-        "creatorContactInfo", "createdAt", "updatedAt",
+    list_fields=names(
+        "id title attachments thumbnail priority description requestStatus assetId locationId "
+        "workOrderId sendEmailNotification approverTeamId creatorContactInfo createdAt "
+        "updatedAt"
     ),
-    get_fields=(
-        "id", "title", "attachments", "thumbnail", "priority", "description", "requestStatus",
-        "assetId", "locationId", "workOrderId", "sendEmailNotification", "approverTeamId",
-        "creatorContactInfo", "createdAt", "updatedAt",
+    get_fields=names(
+        "id title attachments thumbnail priority description requestStatus assetId locationId "
+        "workOrderId sendEmailNotification approverTeamId creatorContactInfo createdAt "
+        "updatedAt"
     ),
     list_expand=_WR_EXPAND,
     get_expand=_WR_EXPAND,
@@ -698,7 +611,7 @@ WORK_REQUESTS = ResourceSpec(
     create_required=("title",),
     update_fields=_WR_BODY,
     refs={"assetId": "assets", "locationId": "locations"},
-)  # fmt: skip
+)
 
 SUBSCRIPTIONS = ResourceSpec(
     name="subscriptions",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ._resources import RESOURCES
 
-__all__ = ["Route", "Router", "VERSIONS_ROUTE"]
+__all__ = ["VERSIONS_ROUTE", "Route", "Router"]
 
 #: Handler names: the generic CRUD handlers and the special endpoints.
 Handler = str
@@ -78,7 +78,7 @@ class Router:
         segments = tuple(path.strip("/").split("/"))
         for route in self._table.get((method, len(segments)), ()):
             params: dict[str, str] = {}
-            for pattern, actual in zip(route.segments, segments):
+            for pattern, actual in zip(route.segments, segments, strict=True):
                 if pattern.startswith("{"):
                     params[pattern[1:-1]] = actual
                 elif pattern != actual:

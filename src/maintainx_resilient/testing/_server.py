@@ -8,6 +8,7 @@ closes the socket without answering; a hanging one keeps the connection silent u
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from http import HTTPStatus
@@ -60,14 +61,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 def _close(connection: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         connection.close()
-    except OSError:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,10 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
     def handle(self) -> None:
         try:
@@ -89,10 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client went away, or stop() closed the socket
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
         self.server.forget(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -105,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -188,9 +181,11 @@ class SimulatorServer:
         httpd = _HTTPServer(self._address, self.simulator)
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"maintainx-simulator-{self.port}", daemon=True,
-        )  # fmt: skip
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"maintainx-simulator-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -29,7 +29,7 @@ from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
 from ._resources import NESTED_TABLES, RESOURCES, RESOURCES_BY_NAME
 from ._router import VERSIONS_ROUTE, Route, Router
 from ._stats import RequestRecord, SimStats, StatsRecorder
-from ._store import Organization, Record, sorted_records
+from ._store import Organization, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
 from ._validation import FieldError
 
@@ -98,10 +98,18 @@ class Simulator:
     ) -> None:
         self.seed = seed
         self.sizes = SeedSizes(
-            work_orders=work_orders, assets=assets, locations=locations, parts=parts,
-            users=users, teams=teams, vendors=vendors, categories=categories, meters=meters,
-            purchase_orders=purchase_orders, work_requests=work_requests,
-        )  # fmt: skip
+            work_orders=work_orders,
+            assets=assets,
+            locations=locations,
+            parts=parts,
+            users=users,
+            teams=teams,
+            vendors=vendors,
+            categories=categories,
+            meters=meters,
+            purchase_orders=purchase_orders,
+            work_requests=work_requests,
+        )
         self.rate_limit = rate_limit
         self.clock = clock
         self.sleep = sleep
@@ -153,8 +161,9 @@ class Simulator:
         org = self._orgs.get(org_id)
         if org is None:
             org = Organization(org_id, f"Simulated Organization {org_id}", _TABLES)
-            seeded = generate(self.seed, org_id, self.sizes, epoch_ms=self.timestamps.epoch_ms,
-                              new_id=self.new_id)  # fmt: skip
+            seeded = generate(
+                self.seed, org_id, self.sizes, epoch_ms=self.timestamps.epoch_ms, new_id=self.new_id
+            )
             for table, records in seeded.tables.items():
                 for record in records:
                     org.tables[table].put(record)
@@ -206,8 +215,14 @@ class Simulator:
                 for r in sorted_records([org.table(name)])
             ]
 
-    def update_record(self, resource: str, record_id: int, changes: Mapping[str, Any], *,
-                      org_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def update_record(
+        self,
+        resource: str,
+        record_id: int,
+        changes: Mapping[str, Any],
+        *,
+        org_id: int | None = None,
+    ) -> dict[str, Any]:
         """Change a record behind the API's back (like a user in the web app would); bumps
         ``updatedAt`` unless ``changes`` sets it. Returns the new record."""
         with self._lock:
@@ -285,8 +300,15 @@ class Simulator:
                 response.headers["x-request-id"] = request_id
             response.delay = plan.delay
             self._stats.record(
-                RequestRecord(request_id, method, request.path, route.template if route else None,
-                              response.status, response.action, plan.fault),  # fmt: skip
+                RequestRecord(
+                    request_id,
+                    method,
+                    request.path,
+                    route.template if route else None,
+                    response.status,
+                    response.action,
+                    plan.fault,
+                ),
                 rate_limited=rate_limited,
             )
             return response
@@ -335,8 +357,9 @@ class Simulator:
             return json_response(401, {"error": "Invalid token"})
         return grant
 
-    def _organizations_for(self, request: SimRequest, route: Route,
-                           grant: ApiKey) -> list[Organization] | SimResponse:  # fmt: skip
+    def _organizations_for(
+        self, request: SimRequest, route: Route, grant: ApiKey
+    ) -> list[Organization] | SimResponse:
         if route.handler == "organizations":
             return [self._organization(grant.org_ids[0])]
         single = request.headers.get("x-organization-id")
@@ -363,14 +386,17 @@ class Simulator:
                 return _org_error(403, "You do not have access to this organization.", org_id)
         return [self._organization(org_id) for org_id in wanted]
 
-    def _buckets(self, route: Route, params: Mapping[str, str], grant: ApiKey,
-                 orgs: Sequence[Organization]) -> list[Bucket]:  # fmt: skip
+    def _buckets(
+        self, route: Route, params: Mapping[str, str], grant: ApiKey, orgs: Sequence[Organization]
+    ) -> list[Bucket]:
         config = self.rate_limit
         assert config is not None
         buckets = [Bucket(("user", grant.user_id), config.per_user, config.window)]
         buckets += [Bucket(("org", org.id), config.per_org, config.window) for org in orgs]
         if route.handler == "meter_readings":
-            buckets.append(Bucket(("meterreadings", grant.user_id), config.meter_readings, config.window))
+            buckets.append(
+                Bucket(("meterreadings", grant.user_id), config.meter_readings, config.window)
+            )
         elif route.handler == "meter_reading":
             meter = params.get("meterId", "")
             buckets.append(Bucket(("meter", orgs[0].id, meter), 1, config.single_meter_per))

@@ -192,8 +192,9 @@ def _compile_one(spec: FilterSpec, raws: Sequence[str]) -> Predicate:
         labels = {v for v in raws if not v.lstrip("-").isdigit()}
         ids = {int(v) for v in raws if v.lstrip("-").isdigit()}
         id_field = spec.id_field or "id"
-        return lambda record: not labels.isdisjoint(record.get(spec.field) or ()) or (
-            not ids.isdisjoint(record.get(id_field) or ())
+        return lambda record: (
+            not labels.isdisjoint(record.get(spec.field) or ())
+            or (not ids.isdisjoint(record.get(id_field) or ()))
         )
     last = values[-1]
     if kind == "flag":

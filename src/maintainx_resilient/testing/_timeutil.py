@@ -1,4 +1,6 @@
-"""Timestamps as MaintainX writes them: ISO-8601 UTC with milliseconds, e.g. ``2024-01-01T00:00:00.000Z``.
+"""Timestamps as MaintainX writes them: ISO-8601 UTC with milliseconds.
+
+E.g. ``2024-01-01T00:00:00.000Z``.
 
 Records keep their timestamps as strings in exactly this format, so string order is time order
 and date filters compare strings. ``Timestamps`` turns an injected monotonic clock into strictly

@@ -51,8 +51,9 @@ def _to_httpx(response: SimResponse, request: httpx.Request) -> httpx.Response:
     if response.action == "refuse":
         raise httpx.ConnectError("[Errno 111] Connection refused (simulated)", request=request)
     if response.action == "drop":
-        raise httpx.ReadError("Server disconnected without sending a response (simulated)",
-                              request=request)  # fmt: skip
+        raise httpx.ReadError(
+            "Server disconnected without sending a response (simulated)", request=request
+        )
     return httpx.Response(
         response.status,
         headers=list(response.headers.items()),

@@ -338,16 +338,26 @@ def _dates(body: Mapping[str, Any], names: tuple[str, ...], out: dict[str, Any])
             out[key] = normalize_iso(body[key])
 
 
-def _apply_work_order(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
+def _apply_work_order(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
     errors: list[FieldError] = []
     if "assignees" in body:
-        users, teams = [], []
+        users: list[int] = []
+        teams: list[int] = []
         for index, entry in enumerate(body["assignees"]):
             kind, ident = entry.get("type"), entry.get("id")
-            if kind not in ("USER", "TEAM") or isinstance(ident, bool) or not isinstance(ident, int):
+            if (
+                kind not in ("USER", "TEAM")
+                or isinstance(ident, bool)
+                or not isinstance(ident, int)
+            ):
                 errors.append(
-                    FieldError("assignees entries need a type USER|TEAM and an integer id",
-                               f"assignees[{index}]", None)  # fmt: skip
+                    FieldError(
+                        "assignees entries need a type USER|TEAM and an integer id",
+                        f"assignees[{index}]",
+                        None,
+                    )
                 )
                 continue
             (users if kind == "USER" else teams).append(ident)
@@ -357,18 +367,27 @@ def _apply_work_order(record: Record, body: Mapping[str, Any], ctx: WriteContext
         for index, entry in enumerate(body["partsUsed"]):
             part_id, quantity = entry.get("partId"), entry.get("quantityUsed")
             if not isinstance(part_id, int) or not isinstance(quantity, int):
-                errors.append(FieldError("partsUsed entries need partId and quantityUsed",
-                                         f"partsUsed[{index}]", None))  # fmt: skip
+                errors.append(
+                    FieldError(
+                        "partsUsed entries need partId and quantityUsed",
+                        f"partsUsed[{index}]",
+                        None,
+                    )
+                )
                 continue
             if ctx.lookup("parts", part_id) is None:
-                errors.append(FieldError(f"Part {part_id} not found", f"partsUsed[{index}].partId", part_id))
+                errors.append(
+                    FieldError(f"Part {part_id} not found", f"partsUsed[{index}].partId", part_id)
+                )
                 continue
-            parts.append({
-                "partId": part_id,
-                "quantityUsed": quantity,
-                "locationId": entry.get("locationId"),
-                "copyOnRecurring": entry.get("copyOnRecurring", "Default"),
-            })  # fmt: skip
+            parts.append(
+                {
+                    "partId": part_id,
+                    "quantityUsed": quantity,
+                    "locationId": entry.get("locationId"),
+                    "copyOnRecurring": entry.get("copyOnRecurring", "Default"),
+                }
+            )
         record["_parts"] = parts
         record["_partIds"] = [p["partId"] for p in parts]
         record["partStatus"] = "ASSIGNED" if parts else "NO_PARTS"
@@ -390,8 +409,16 @@ def _apply_work_order(record: Record, body: Mapping[str, Any], ctx: WriteContext
 
 
 _HANDLED: dict[str, tuple[str, ...]] = {
-    "workOrders": ("assignees", "partsUsed", "categories", "repeatability", "requesterId",
-                   "dueDate", "startDate", "procedureTemplateId"),  # fmt: skip
+    "workOrders": (
+        "assignees",
+        "partsUsed",
+        "categories",
+        "repeatability",
+        "requesterId",
+        "dueDate",
+        "startDate",
+        "procedureTemplateId",
+    ),
     "assets": ("manufacturer", "model"),
     "parts": ("locations",),
     "teams": ("memberIds",),
@@ -424,8 +451,13 @@ def _apply_part(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> l
     for index, entry in enumerate(entries):
         location_id = entry.get("locationId") if isinstance(entry, dict) else None
         if not isinstance(location_id, int):
-            return [FieldError("locations entries need an integer locationId",
-                               f"locations[{index}].locationId", None)]  # fmt: skip
+            return [
+                FieldError(
+                    "locations entries need an integer locationId",
+                    f"locations[{index}].locationId",
+                    None,
+                )
+            ]
         merged = dict(current.get(location_id, _part_location(location_id)))
         merged.update({k: v for k, v in entry.items() if k in _PART_LOCATION_KEYS})
         current[location_id] = merged
@@ -470,8 +502,13 @@ def _apply_purchase_order(
         for index, entry in enumerate(body["items"]):
             quantity = entry.get("quantityOrdered")
             if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
-                return [FieldError('"quantityOrdered" must be a number',
-                                   f"items[{index}].quantityOrdered", None)]  # fmt: skip
+                return [
+                    FieldError(
+                        '"quantityOrdered" must be a number',
+                        f"items[{index}].quantityOrdered",
+                        None,
+                    )
+                ]
             items.append(purchase_order_item(entry, ctx.new_id("purchaseOrderItems")))
         record["items"] = items
     if "costs" in body:
@@ -480,12 +517,14 @@ def _apply_purchase_order(
             kind = entry.get("type")
             if kind not in ("AMOUNT_NON_TAXABLE", "AMOUNT_TAXABLE", "PERCENT_TAXABLE"):
                 return [FieldError("Invalid cost type", f"costs[{index}].type", kind)]
-            costs.append({
-                "id": entry.get("id") or ctx.new_id("purchaseOrderCosts"),
-                "name": str(entry.get("name", "")),
-                "type": kind,
-                "amount": entry.get("amount", 0),
-            })  # fmt: skip
+            costs.append(
+                {
+                    "id": entry.get("id") or ctx.new_id("purchaseOrderCosts"),
+                    "name": str(entry.get("name", "")),
+                    "type": kind,
+                    "amount": entry.get("amount", 0),
+                }
+            )
         record["costs"] = costs
     return []
 
