@@ -32,7 +32,7 @@ from maintainx_resilient._events import (
 )
 from maintainx_resilient._http import AsyncHTTPLayer, HTTPLayer
 from maintainx_resilient._operation import IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
-from maintainx_resilient._secrets import fingerprint
+from maintainx_resilient._secrets import Secret, fingerprint
 from maintainx_resilient.policies.auth import AuthLayer, KeyRing
 from maintainx_resilient.policies.retry import RetryLayer, RetryPolicy
 from maintainx_resilient.telemetry import (
@@ -130,6 +130,14 @@ class Telemetry:
 
     def completed(self) -> list[RequestCompleted]:
         return [e for e in self.seen if isinstance(e, RequestCompleted)]
+
+
+@pytest.fixture
+def registered_canary() -> Iterator[str]:
+    """The canary registered as a secret for this test only (the registry is process-wide)."""
+    unregister = register_secret(CANARY_KEY)
+    yield CANARY_KEY
+    unregister()
 
 
 @pytest.fixture
@@ -470,6 +478,7 @@ def test_redacting_filter_masks_bearer_tokens_and_registered_secrets() -> None:
     """Bearer tokens (message or args), registered secrets and exception text are masked
     with the value's fingerprint; records are never dropped."""
     flt = RedactingFilter(secrets=["s3cret-webhook-value"])
+    assert redact("s3cret-webhook-value") == "s3cret-webhook-value"  # this filter's own
     record = _record("sent %s", {"Authorization": "Bearer abc.def-123"})
     assert flt.filter(record)
     assert "abc.def-123" not in record.getMessage()
@@ -529,6 +538,7 @@ def _texts_of_spans(spans: tuple[ReadableSpan, ...]) -> Iterator[str]:
             yield repr(dict(event.attributes or {}))
 
 
+@pytest.mark.usefixtures("registered_canary")
 def test_canary_key_never_reaches_spans_metrics_or_logs(
     tel: Telemetry, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -536,7 +546,6 @@ def test_canary_key_never_reaches_spans_metrics_or_logs(
     failure) and every event kind emitted, even with the key planted in free-text event
     fields, the canary is in no span, no metric attribute and no log line."""
     caplog.set_level(logging.DEBUG, logger="maintainx_resilient")
-    register_secret(CANARY_KEY)
     sent_keys: list[str] = []
     answers = iter([401, 503, 200])
 
@@ -583,7 +592,25 @@ def test_canary_key_never_reaches_spans_metrics_or_logs(
     assert fingerprint(CANARY_KEY) in caplog.text  # the key is identified, not shown
 
 
-def test_redact_masks_registered_canary() -> None:
-    """redact() is the same masking the log filter applies."""
-    register_secret(CANARY_KEY)
-    assert redact(f"x {CANARY_KEY} y") == f"x <redacted {fingerprint(CANARY_KEY)}> y"
+def test_register_secret_until_unregistered() -> None:
+    """redact() masks a registered value until every registration of it is withdrawn;
+    masking twice changes nothing; short values are ignored."""
+    masked = f"x <redacted {fingerprint(CANARY_KEY)}> y"
+    assert redact(f"x {CANARY_KEY} y") == f"x {CANARY_KEY} y"
+    first, second = register_secret(CANARY_KEY), register_secret(Secret(CANARY_KEY))
+    assert redact(f"x {CANARY_KEY} y") == masked
+    assert redact(masked) == masked
+    first()
+    first()  # withdrawing twice withdraws once
+    assert redact(f"x {CANARY_KEY} y") == masked
+    second()
+    assert redact(f"x {CANARY_KEY} y") == f"x {CANARY_KEY} y"
+    register_secret("abc")()
+    assert redact("abc") == "abc"
+
+
+def test_redaction_is_idempotent_for_bearer_tokens() -> None:
+    """A logger filter and a handler filter in a row give the same text as one."""
+    once = redact("Authorization: Bearer tok-123")
+    assert once == f"Authorization: Bearer <redacted {fingerprint('tok-123')}>"
+    assert redact(once) == once

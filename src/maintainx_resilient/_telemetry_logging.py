@@ -17,7 +17,8 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 from ._secrets import Secret, fingerprint
 
@@ -25,8 +26,9 @@ __all__ = ["LOGGER_NAME", "RedactingFilter", "get_logger", "redact", "register_s
 
 LOGGER_NAME = "maintainx_resilient"
 
-#: ``Bearer <token>`` (any case); the token runs to the next whitespace, quote or comma.
-_BEARER = r"(?i:bearer)\s+[^\s'\",;]+"
+#: ``Bearer <token>`` (any case); the token runs to the next whitespace, quote or comma. An
+#: already masked token is left alone, so redacting twice changes nothing.
+_BEARER = r"(?i:bearer)\s+(?!<redacted )[^\s'\",;]+"
 #: Secrets shorter than this are not masked: they would match ordinary words.
 _MIN_SECRET_LENGTH = 6
 
@@ -35,45 +37,72 @@ def _mask(value: str) -> str:
     return f"<redacted {fingerprint(value)}>"
 
 
+def _nothing() -> None:
+    return None
+
+
 class _Redactor:
     """A set of secret values and the one regular expression that finds them all."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: frozenset[str] = frozenset()
-        self._pattern = re.compile(_BEARER)
+        self._counts: Counter[str] = Counter()
+        self._state: tuple[frozenset[str], re.Pattern[str]] = (frozenset(), re.compile(_BEARER))
 
-    def add(self, value: str | Secret) -> None:
+    def add(self, value: str | Secret) -> Callable[[], None]:
         text = value.reveal() if isinstance(value, Secret) else value
-        if len(text) < _MIN_SECRET_LENGTH or text in self._values:
-            return
+        if len(text) < _MIN_SECRET_LENGTH:
+            return _nothing
         with self._lock:
-            self._values = self._values | {text}
-            # Longest first, so a secret that contains another is masked whole.
-            alternatives = [re.escape(v) for v in sorted(self._values, key=len, reverse=True)]
-            self._pattern = re.compile("|".join([*alternatives, _BEARER]))
+            self._counts[text] += 1
+            if self._counts[text] == 1:
+                self._rebuild()
+        removed = False
+
+        def remove() -> None:
+            nonlocal removed
+            with self._lock:
+                if removed:
+                    return
+                removed = True
+                self._counts[text] -= 1
+                if self._counts[text] <= 0:
+                    del self._counts[text]
+                    self._rebuild()
+
+        return remove
+
+    def _rebuild(self) -> None:
+        values = frozenset(self._counts)
+        # Longest first, so a secret that contains another is masked whole.
+        alternatives = [re.escape(v) for v in sorted(values, key=len, reverse=True)]
+        self._state = (values, re.compile("|".join([*alternatives, _BEARER])))
 
     def __call__(self, text: str) -> str:
-        return self._pattern.sub(self._replace, text)
+        values, pattern = self._state
 
-    def _replace(self, match: re.Match[str]) -> str:
-        found = match.group(0)
-        if found in self._values:
-            return _mask(found)
-        token = found.split(None, 1)[1]
-        return f"{found.split(None, 1)[0]} {_mask(token)}"
+        def replace(match: re.Match[str]) -> str:
+            found = match.group(0)
+            if found in values:
+                return _mask(found)
+            scheme, token = found.split(None, 1)
+            return f"{scheme} {_mask(token)}"
+
+        return pattern.sub(replace, text)
 
 
 _SHARED = _Redactor()
 
 
-def register_secret(value: str | Secret) -> None:
-    """Mask ``value`` wherever the library's redaction runs (logs and span URLs), from now on.
+def register_secret(value: str | Secret) -> Callable[[], None]:
+    """Mask ``value`` wherever the library's redaction runs (logs, span URLs, event reasons)
+    from now on; returns a function that stops masking it (registrations are counted).
 
-    The client registers its API keys; call this for any other secret you hand to the
-    library (webhook secrets, keys you rotate to).
+    The client should register its API keys; call this for any other secret you hand to
+    the library (webhook secrets, keys you rotate to). Values shorter than 6 characters are
+    ignored.
     """
-    _SHARED.add(value)
+    return _SHARED.add(value)
 
 
 def redact(text: str) -> str:
@@ -84,15 +113,22 @@ def redact(text: str) -> str:
 class RedactingFilter(logging.Filter):
     """Masks bearer tokens and secret values in log records (message, args, tracebacks).
 
-    ``secrets`` are registered process-wide (see :func:`register_secret`), so a filter
-    installed on a handler masks the same values as the library's own logger. The filter
-    never drops a record.
+    Masks every value registered with :func:`register_secret`, plus this filter's own
+    ``secrets``. Redacting twice changes nothing, so the filter may sit on a logger and on
+    a handler. The filter never drops a record.
     """
 
     def __init__(self, secrets: Iterable[str | Secret] = (), name: str = "") -> None:
         super().__init__(name)
+        self._own: _Redactor | None = None
         for secret in secrets:
-            _SHARED.add(secret)
+            if self._own is None:
+                self._own = _Redactor()
+            self._own.add(secret)
+
+    def _redact(self, text: str) -> str:
+        text = _SHARED(text)
+        return self._own(text) if self._own is not None else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -101,15 +137,15 @@ class RedactingFilter(logging.Filter):
             # A bad format string: logging would print the raw args in its error report,
             # so keep only the template.
             message, record.args = str(record.msg), None
-        clean = _SHARED(message)
+        clean = self._redact(message)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         if record.exc_text:
-            record.exc_text = _SHARED(record.exc_text)
+            record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
-            record.stack_info = _SHARED(record.stack_info)
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 

@@ -185,8 +185,12 @@ def test_outage_fail_fast_probe_per_interval_heal_and_stale_answers(
             write = timed("PATCH", "workorders/1", json={"title": "x"})
             assert isinstance(write, CircuitOpenError)
     assert sim.stats.requests_total == FAIL_MAX
-    assert statistics.median(durations) < 0.005
-    assert max(durations) < 0.005, f"slowest fail-fast call took {max(durations) * 1000:.2f} ms"
+    # Typically 0.1-0.3 ms each. The bound is 5 ms for 95 % of the calls and 50 ms for all:
+    # on a shared 2-CPU CI box the OS may deschedule the test thread for a few ms at any time.
+    ms = sorted(d * 1000 for d in durations)
+    assert statistics.median(ms) < 1.0, ms
+    assert ms[int(len(ms) * 0.95)] < 5.0, ms
+    assert ms[-1] < 50.0, ms
 
     # Every page seen before the outage is served stale, following the cached cursors.
     stale_pages = walk_pages(stack)

@@ -91,7 +91,11 @@ class FallbackStore:
     def _connect(self) -> sqlite3.Connection:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
         try:
-            os.fchmod(fd, _FILE_MODE)  # an existing file is tightened to owner-only too
+            # An existing file is tightened to owner-only too.
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, _FILE_MODE)
+            else:  # pragma: no cover - Windows before 3.13
+                os.chmod(self.path, _FILE_MODE)
         finally:
             os.close(fd)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -177,7 +181,8 @@ class FallbackStore:
                 while not (self._pending or self._clear or self._closed):
                     self._changed.wait()
                 if not (self._pending or self._clear):
-                    return  # closed and nothing left to write
+                    self._db.close()  # closed and nothing left to write
+                    return
                 batch, self._pending = self._pending, {}
                 clear, self._clear = self._clear, False
                 self._busy = True
@@ -236,8 +241,13 @@ class FallbackStore:
             self._closed = True
             thread = self._thread
             self._changed.notify_all()
+        if thread is threading.current_thread():
+            return  # a finalizer run by the collector on the writer: it closes the file itself
         if thread is not None:
             thread.join(_FLUSH_TIMEOUT)
+            if thread.is_alive():
+                logger.warning("maintainx_resilient fallback cache: %s still busy", self.path)
+                return  # the writer still uses the connection; it closes it when done
         self._db.close()
 
     def __repr__(self) -> str:

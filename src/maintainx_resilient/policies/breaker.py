@@ -491,24 +491,24 @@ class Breakers:
             outcome, self._clock.monotonic() if now is None else now, probe=probe
         )
 
-    def _targets(self, scope: str | None) -> list[_ScopeBreaker]:
+    def _targets(
+        self, scope: str | None, *, isolate_all: bool | None = None
+    ) -> list[_ScopeBreaker]:
         if scope is not None:
             return [self._get(scope)]
         with self._lock:
+            if isolate_all is not None:
+                self._isolate_all = isolate_all  # scopes created from now on follow it
             return list(self._scopes.values())
 
     def isolate(self, scope: str | None = None) -> None:
         """Hold a breaker open by hand (all of them when ``scope`` is None) until ``close``."""
-        if scope is None:
-            self._isolate_all = True
-        for breaker in self._targets(scope):
+        for breaker in self._targets(scope, isolate_all=True if scope is None else None):
             breaker.isolate()
 
     def close(self, scope: str | None = None) -> None:
         """Close a breaker by hand and reset its counts (all of them when ``scope`` is None)."""
-        if scope is None:
-            self._isolate_all = False
-        for breaker in self._targets(scope):
+        for breaker in self._targets(scope, isolate_all=False if scope is None else None):
             breaker.close()
 
     def states(self) -> dict[str, BreakerSnapshot]:

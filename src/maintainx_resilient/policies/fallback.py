@@ -266,10 +266,13 @@ class FallbackCache:
             self._open_store(os.fspath(self.config.path))
 
     def _open_store(self, path: str) -> None:
+        store: FallbackStore | None = None
         try:
             store = FallbackStore(path)
             rows = store.load(self._clock.time() - self.config.max_stale)
         except (OSError, sqlite3.Error) as exc:
+            if store is not None:
+                store.close()
             logger.warning(
                 "maintainx_resilient fallback cache: cannot use %s (%s); keeping answers in "
                 "memory only",
@@ -448,9 +451,9 @@ class FallbackCache:
     def close(self) -> None:
         """Write what is pending and close the SQLite file. The cache keeps working in
         memory."""
-        store, self._store = self._store, None
-        if store is not None:
-            store.close()
+        self._store = None
+        if self._finalizer is not None:
+            self._finalizer()  # runs store.close() once, and forgets it
 
     def __repr__(self) -> str:
         s = self.stats()

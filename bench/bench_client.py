@@ -1,0 +1,121 @@
+"""Paging 100,000 work orders: MaintainXClient vs a bare httpx.Client loop, same run.
+
+The bare loop sends the same requests and calls ``response.json()``; the client also
+validates every record into a ``WorkOrder`` model. Both talk to the simulator running in
+another process over a real socket. Reported: wall and CPU time per run (median of rounds,
+alternating), the ratios (target: client <= 1.3x bare, models included), and the client's
+peak Python memory for 10% vs 100% of the records (flat means constant memory).
+
+Usage: python bench/bench_client.py [--records N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import httpx
+
+from maintainx_resilient import MaintainXClient
+from maintainx_resilient.testing import Simulator
+
+try:
+    from _sim_process import simulator_process
+except ImportError:  # run as a module
+    from bench._sim_process import simulator_process
+
+KEY = Simulator.API_KEY
+
+
+def bare_loop(base_url: str, limit: int | None = None) -> int:
+    count = 0
+    with httpx.Client(base_url=base_url + "/", headers={"Authorization": f"Bearer {KEY}"}) as http:
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            body = http.get("workorders", params=params).json()
+            count += len(body["workOrders"])
+            cursor = body.get("nextCursor")
+            if not cursor or (limit and count >= limit):
+                return count
+
+
+def client_loop(base_url: str, limit: int | None = None, **kwargs: object) -> int:
+    count = 0
+    with MaintainXClient(api_key=KEY, base_url=base_url, **kwargs) as client:  # type: ignore[arg-type]
+        for _wo in client.work_orders.iter(limit=200):
+            count += 1
+            if limit and count >= limit:
+                break
+    return count
+
+
+def measure(fn: Callable[[], int]) -> tuple[float, float, int]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    n = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, n
+
+
+def peak_memory(fn: Callable[[], int]) -> int:
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(f"starting the simulator with {args.records} work orders (in its own process)...")
+    with simulator_process(args.records) as url:
+        runs: dict[str, list[tuple[float, float, int]]] = {
+            "bare httpx + json()": [],
+            "MaintainXClient (models, no policies)": [],
+            "MaintainXClient (full pipeline)": [],
+        }
+        contenders: dict[str, Callable[[], int]] = {
+            "bare httpx + json()": lambda: bare_loop(url),
+            "MaintainXClient (models, no policies)": lambda: client_loop(
+                url, throttle=None, retry=None, breaker=None, fallback=None
+            ),
+            "MaintainXClient (full pipeline)": lambda: client_loop(url),
+        }
+        for fn in contenders.values():  # warm up: connections, imports, schema builds
+            fn()
+        for _ in range(args.rounds):
+            for name, fn in contenders.items():
+                runs[name].append(measure(fn))
+        base_wall = statistics.median(r[0] for r in runs["bare httpx + json()"])
+        base_cpu = statistics.median(r[1] for r in runs["bare httpx + json()"])
+        header = ("contender", "records", "wall s", "cpu s", "wall x", "cpu x")
+        print("\n{:42} {:>8} {:>8} {:>8} {:>7} {:>7}".format(*header))
+        for name, samples in runs.items():
+            wall = statistics.median(s[0] for s in samples)
+            cpu = statistics.median(s[1] for s in samples)
+            print(
+                f"{name:42} {samples[0][2]:>8} {wall:>8.2f} {cpu:>8.2f}"
+                f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
+            )
+        small = peak_memory(lambda: client_loop(url, args.records // 10, fallback=None))
+        large = peak_memory(lambda: client_loop(url, args.records, fallback=None))
+        print(
+            f"\npeak memory while iterating: {small / 1e6:.1f} MB for {args.records // 10}"
+            f" records, {large / 1e6:.1f} MB for {args.records} (ratio {large / small:.2f};"
+            " flat = constant memory; the fallback cache is off here because it stores pages"
+            " by design)"
+        )
+        ratio = statistics.median(s[0] for s in runs["MaintainXClient (models, no policies)"])
+        verdict = "PASS" if ratio / base_wall <= 1.3 else "OVER TARGET"
+        print(f"verdict (client with models <= 1.3x bare, wall): {verdict}")
+
+
+if __name__ == "__main__":
+    main()

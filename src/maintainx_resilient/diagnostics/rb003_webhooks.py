@@ -1,0 +1,280 @@
+"""RB-003: Webhook Processing Failures, from the webhook receiver's health.
+
+The runbook checks the endpoint's health URL, the queue depth, the failed list and a
+signature self-test. Here the receiver/queue reports the same through
+:class:`~maintainx_resilient.diagnostics._context.WebhookHealthSource` (``ctx.webhooks``);
+without one the result is ``not_configured``. :func:`classify_webhooks` is pure:
+
+============================  ========  ==================================================
+code                          severity  when
+============================  ========  ==================================================
+``RB003.ENDPOINT_UNHEALTHY``  SEV2      ``endpoint_ok`` is False: MaintainX cannot deliver
+                                        (and may delete subscriptions that keep failing)
+``RB003.SIGNATURE_FAILING``   SEV2      ``signature_self_test`` is False: every delivery
+                                        would be rejected
+``RB003.FAILED_WEBHOOKS``     SEV3      ``failed`` > 0 deliveries failed processing
+``RB003.BACKLOG``             SEV3      ``oldest_pending_age`` > ``webhook_oldest_pending``
+                                        (300 s), or ``queue_depth`` > the queue-depth
+                                        alert (:data:`DEFAULT_QUEUE_DEPTH_ALERT`)
+``RB003.PAUSED``              SEV3      ``paused`` is True: nothing is being processed
+============================  ========  ==================================================
+
+A value the source does not report (missing or None) is "unknown": its check says so and no
+finding is made. The queue-depth alert can be set with
+``ctx.extras["webhook_queue_depth_alert"]`` (an int).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from ._context import DiagnosticContext, Thresholds
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+from .severity import result_status
+
+__all__ = [
+    "CODE_BACKLOG",
+    "CODE_ENDPOINT_UNHEALTHY",
+    "CODE_FAILED_WEBHOOKS",
+    "CODE_PAUSED",
+    "CODE_SIGNATURE_FAILING",
+    "DEFAULT_QUEUE_DEPTH_ALERT",
+    "QUEUE_DEPTH_EXTRA",
+    "RUNBOOK",
+    "TITLE",
+    "check",
+    "classify_webhooks",
+    "webhook_checks",
+]
+
+RUNBOOK = "RB-003"
+TITLE = "Webhook Processing Failures"
+
+CODE_ENDPOINT_UNHEALTHY = "RB003.ENDPOINT_UNHEALTHY"
+CODE_SIGNATURE_FAILING = "RB003.SIGNATURE_FAILING"
+CODE_FAILED_WEBHOOKS = "RB003.FAILED_WEBHOOKS"
+CODE_BACKLOG = "RB003.BACKLOG"
+CODE_PAUSED = "RB003.PAUSED"
+
+#: Pending deliveries above this many are a backlog (``ctx.extras`` key below overrides).
+DEFAULT_QUEUE_DEPTH_ALERT = 1000
+QUEUE_DEPTH_EXTRA = "webhook_queue_depth_alert"
+
+CHECK_SECRET = Mitigation(
+    "check_webhook_secret",
+    "Check the webhook secret is correct (GET /subscriptions/{id}/secret) and that the "
+    "receiver verifies the raw body bytes",
+)
+VERIFY_ENDPOINT = Mitigation(
+    "verify_webhook_endpoint",
+    "Verify the webhook endpoint is accessible from the internet (HTTPS, answers within 10 s)",
+)
+CHECK_BACKLOG = Mitigation(
+    "check_webhook_backlog", "Check for queue backlog: are the workers running and keeping up?"
+)
+PAUSE_PROCESSING = Mitigation(
+    "pause_webhooks",
+    "Temporarily pause webhook processing if overwhelmed (deliveries stay queued)",
+    action="pause_webhooks",
+)
+RESUME_PROCESSING = Mitigation(
+    "resume_webhooks",
+    "Resume webhook processing once the cause is fixed",
+    action="resume_webhooks",
+)
+FIX_HANDLER = Mitigation(
+    "fix_webhook_handler", "Fix the webhook handler (see the failed deliveries' errors)"
+)
+REPLAY_FAILED = Mitigation(
+    "replay_failed_webhooks",
+    "Replay failed webhooks, then verify event sync (RB-004)",
+    action="replay_failed_webhooks",
+)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def classify_webhooks(
+    health: Mapping[str, Any],
+    thresholds: Thresholds | None = None,
+    *,
+    queue_depth_alert: int = DEFAULT_QUEUE_DEPTH_ALERT,
+) -> list[Finding]:
+    """The findings for one ``webhook_health()`` mapping (see the module's table)."""
+    t = thresholds if thresholds is not None else Thresholds()
+    depth = _int(health.get("queue_depth"))
+    failed = _int(health.get("failed"))
+    oldest = _float(health.get("oldest_pending_age"))
+    paused = _bool(health.get("paused"))
+    endpoint_ok = _bool(health.get("endpoint_ok"))
+    signature_ok = _bool(health.get("signature_self_test"))
+    findings: list[Finding] = []
+
+    def add(code: str, title: str, severity: Severity, *mitigations: Mitigation, **ev: Any) -> None:
+        findings.append(Finding(code, title, severity, RUNBOOK, ev, mitigations))
+
+    if endpoint_ok is False:
+        add(
+            CODE_ENDPOINT_UNHEALTHY,
+            "Webhook endpoint unhealthy: MaintainX cannot deliver",
+            Severity.SEV2,
+            VERIFY_ENDPOINT,
+            endpoint_ok=False,
+        )
+    if signature_ok is False:
+        add(
+            CODE_SIGNATURE_FAILING,
+            "Signature self-test failed: deliveries would be rejected",
+            Severity.SEV2,
+            CHECK_SECRET,
+            signature_self_test=False,
+        )
+    if failed is not None and failed > 0:
+        add(
+            CODE_FAILED_WEBHOOKS,
+            f"{failed} webhook deliveries failed processing",
+            Severity.SEV3,
+            FIX_HANDLER,
+            REPLAY_FAILED,
+            failed=failed,
+        )
+    old = oldest is not None and oldest > t.webhook_oldest_pending
+    deep = depth is not None and depth > queue_depth_alert
+    if old or deep:
+        parts = []
+        if deep:
+            parts.append(f"{depth} pending")
+        if old and oldest is not None:
+            parts.append(f"oldest waiting {oldest:.0f} s")
+        add(
+            CODE_BACKLOG,
+            "Webhook queue backlog: " + ", ".join(parts),
+            Severity.SEV3,
+            CHECK_BACKLOG,
+            PAUSE_PROCESSING,
+            queue_depth=depth,
+            oldest_pending_age=oldest,
+            queue_depth_alert=queue_depth_alert,
+            oldest_pending_alert=t.webhook_oldest_pending,
+        )
+    if paused is True:
+        add(
+            CODE_PAUSED,
+            "Webhook processing is paused: deliveries are queued, not processed",
+            Severity.SEV3,
+            RESUME_PROCESSING,
+            paused=True,
+            queue_depth=depth,
+        )
+    return findings
+
+
+def webhook_checks(
+    health: Mapping[str, Any],
+    thresholds: Thresholds | None = None,
+    *,
+    queue_depth_alert: int = DEFAULT_QUEUE_DEPTH_ALERT,
+) -> tuple[Check, ...]:
+    """One check per runbook step; ``ok=None`` where the source reports nothing."""
+    t = thresholds if thresholds is not None else Thresholds()
+    depth = _int(health.get("queue_depth"))
+    failed = _int(health.get("failed"))
+    oldest = _float(health.get("oldest_pending_age"))
+    paused = _bool(health.get("paused"))
+    endpoint_ok = _bool(health.get("endpoint_ok"))
+    signature_ok = _bool(health.get("signature_self_test"))
+
+    def row(name: str, value: object, ok: bool, detail: str) -> Check:
+        if value is None:
+            return Check(name=name, ok=None, duration=0.0, detail="not reported")
+        return Check(name=name, ok=ok, duration=0.0, detail=detail)
+
+    return (
+        row(
+            "Endpoint health",
+            endpoint_ok,
+            endpoint_ok is True,
+            "healthy" if endpoint_ok else "unhealthy",
+        ),
+        row(
+            "Queue depth",
+            depth,
+            depth is not None and depth <= queue_depth_alert,
+            f"{depth} pending (alert above {queue_depth_alert})",
+        ),
+        row("Failed webhooks", failed, failed == 0, f"{failed} failed"),
+        row(
+            "Oldest pending",
+            oldest,
+            oldest is not None and oldest <= t.webhook_oldest_pending,
+            f"{oldest} s (alert above {t.webhook_oldest_pending:g} s)",
+        ),
+        row("Processing", paused, paused is False, "paused" if paused else "running"),
+        row(
+            "Signature self-test",
+            signature_ok,
+            signature_ok is True,
+            "passed" if signature_ok else "failed",
+        ),
+    )
+
+
+async def _read_health(ctx: DiagnosticContext) -> Mapping[str, Any]:
+    source = ctx.webhooks
+    assert source is not None
+    # The source may block (Redis): read it in a worker thread so the deadline holds.
+    health: Any = await asyncio.to_thread(source.webhook_health)
+    if inspect.isawaitable(health):  # an async source is accepted too
+        health = await health
+    if not isinstance(health, Mapping):
+        raise TypeError(f"webhook_health() returned {type(health).__name__}, not a mapping")
+    return health
+
+
+async def check(ctx: DiagnosticContext) -> DiagnosticResult:
+    """RB-003 from ``ctx.webhooks``; ``not_configured`` when no webhook source is set."""
+    started = ctx.clock.monotonic()
+    if ctx.webhooks is None:
+        return DiagnosticResult(
+            runbook=RUNBOOK,
+            title=TITLE,
+            status="not_configured",
+            detail="no webhook receiver configured (DiagnosticContext.webhooks is None)",
+        )
+    health = await _read_health(ctx)
+    alert = _int(ctx.extras.get(QUEUE_DEPTH_EXTRA)) or DEFAULT_QUEUE_DEPTH_ALERT
+    findings = classify_webhooks(health, ctx.thresholds, queue_depth_alert=alert)
+    checks = webhook_checks(health, ctx.thresholds, queue_depth_alert=alert)
+    failing = [c.name for c in checks if c.ok is False]
+    return DiagnosticResult(
+        runbook=RUNBOOK,
+        title=TITLE,
+        status=result_status(findings),
+        checks=checks,
+        findings=tuple(findings),
+        duration=ctx.clock.monotonic() - started,
+        detail=("failing: " + ", ".join(failing)) if failing else "webhook processing healthy",
+    )

@@ -1,0 +1,287 @@
+"""RB-004: Data Sync Out of Sync: a sample of MaintainX work orders against the local store.
+
+The runbook fetches a sample from MaintainX and from the local store and compares ids. This
+procedure compares ids *and* ``updatedAt``:
+
+- :func:`compare` (pure) gives the :class:`SyncDrift` between two ``{id: updatedAt}``
+  mappings: ids missing locally, ids extra locally, and stale ids (present on both sides with
+  a different ``updatedAt``).
+- :func:`scope_local` (pure) keeps the local records the remote sample should contain: the
+  sample is the most recently updated work orders, so a local record updated after the
+  oldest one in the sample must be in it (when the sample was not cut by its limit, every
+  local record must).
+- :func:`classify_drift` (pure) turns the drift into findings: any drift is SEV3, drift
+  above ``Thresholds.sync_drift_major`` (5 %) of the sample is SEV2.
+
+Where the data comes from (``ctx.extras``, since probes return only status and headers):
+
+``ctx.extras["fetch_work_orders"]``
+    An async callable ``(limit: int) -> Mapping[int, str]`` returning the ``limit`` most
+    recently updated work orders as ``{id: updatedAt}`` (``GET /workorders?sort=-updatedAt
+    &limit=<limit>``; the lead's client wires it). Without it the result is
+    ``not_configured``.
+``ctx.extras["sync_sample_size"]``
+    The sample size, default :data:`DEFAULT_SAMPLE_SIZE` (100, like the runbook; the API
+    allows up to 200 per page).
+
+The local side is ``ctx.sync_store.updated_at_by_id("workorders")``; without a store the
+result is ``not_configured``.
+
+Codes: ``RB004.MISSING_LOCALLY``, ``RB004.EXTRA_LOCALLY``, ``RB004.STALE_RECORDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ._context import DiagnosticContext, Thresholds
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+from .severity import result_status
+
+__all__ = [
+    "CODE_EXTRA_LOCALLY",
+    "CODE_MISSING_LOCALLY",
+    "CODE_STALE_RECORDS",
+    "DEFAULT_SAMPLE_SIZE",
+    "FETCH_EXTRA",
+    "RESOURCE",
+    "RUNBOOK",
+    "SAMPLE_SIZE_EXTRA",
+    "TITLE",
+    "FetchWorkOrders",
+    "SyncDrift",
+    "check",
+    "classify_drift",
+    "compare",
+    "scope_local",
+]
+
+RUNBOOK = "RB-004"
+TITLE = "Data Sync Out of Sync"
+
+CODE_MISSING_LOCALLY = "RB004.MISSING_LOCALLY"
+CODE_EXTRA_LOCALLY = "RB004.EXTRA_LOCALLY"
+CODE_STALE_RECORDS = "RB004.STALE_RECORDS"
+
+#: The ``ctx.extras`` key of the remote sample fetcher, and of the sample size.
+FETCH_EXTRA = "fetch_work_orders"
+SAMPLE_SIZE_EXTRA = "sync_sample_size"
+DEFAULT_SAMPLE_SIZE = 100
+#: The resource name passed to ``SyncStoreSource.updated_at_by_id``.
+RESOURCE = "workorders"
+#: How many ids a finding lists (the runbook prints the first 10).
+LISTED_IDS = 10
+
+FetchWorkOrders = Callable[[int], Awaitable[Mapping[int, str]]]
+
+TRIGGER_FULL_SYNC = Mitigation(
+    "trigger_full_sync", "Trigger full sync if data is stale", action="full_sync"
+)
+CHECK_WEBHOOK_DELIVERY = Mitigation("check_webhook_delivery", "Check webhook delivery (RB-003)")
+VERIFY_POLLING = Mitigation(
+    "verify_polling_job", "Verify the polling job is running (updatedAt[gte] watermark advancing)"
+)
+RUN_RECONCILIATION = Mitigation(
+    "run_reconciliation",
+    "Run reconciliation (drop or re-check local records MaintainX no longer has)",
+    action="reconcile",
+)
+
+
+def _instant(value: str) -> datetime | str:
+    """An ISO-8601 timestamp as an aware datetime; the raw string when it does not parse."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _same_time(a: str, b: str) -> bool:
+    x, y = _instant(a), _instant(b)
+    if isinstance(x, datetime) and isinstance(y, datetime):
+        return x == y
+    return a == b
+
+
+@dataclass(frozen=True)
+class SyncDrift:
+    """How a local sample differs from MaintainX's. Id tuples are sorted ascending."""
+
+    remote_count: int
+    local_count: int
+    missing_locally: tuple[int, ...]
+    extra_locally: tuple[int, ...]
+    stale: tuple[int, ...]
+
+    @property
+    def drifted(self) -> int:
+        """Records that differ in any way."""
+        return len(self.missing_locally) + len(self.extra_locally) + len(self.stale)
+
+    @property
+    def fraction(self) -> float:
+        """Drifted records over the larger side's count (0.0 when both are empty)."""
+        base = max(self.remote_count, self.local_count)
+        return self.drifted / base if base else 0.0
+
+    @property
+    def in_sync(self) -> bool:
+        return self.drifted == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "remote_count": self.remote_count,
+            "local_count": self.local_count,
+            "missing_locally": len(self.missing_locally),
+            "extra_locally": len(self.extra_locally),
+            "stale": len(self.stale),
+            "drift_fraction": round(self.fraction, 4),
+        }
+
+
+def compare(remote: Mapping[int, str], local: Mapping[int, str]) -> SyncDrift:
+    """The drift of ``local`` from ``remote`` (both ``{id: updatedAt}``)."""
+    missing = sorted(set(remote) - set(local))
+    extra = sorted(set(local) - set(remote))
+    stale = sorted(i for i in set(remote) & set(local) if not _same_time(remote[i], local[i]))
+    return SyncDrift(
+        remote_count=len(remote),
+        local_count=len(local),
+        missing_locally=tuple(missing),
+        extra_locally=tuple(extra),
+        stale=tuple(stale),
+    )
+
+
+def scope_local(
+    remote: Mapping[int, str], local: Mapping[int, str], *, complete: bool
+) -> dict[int, str]:
+    """The local records the remote sample should contain.
+
+    ``remote`` is the most recently updated work orders. When ``complete`` (the sample was
+    not cut by its limit) every local record belongs; otherwise the local records in the
+    sample plus those updated strictly after the sample's oldest ``updatedAt`` (ties at the
+    boundary may sit on the next page, so they are left out).
+    """
+    if complete:
+        return dict(local)
+    if not remote:
+        return {}
+    instants = [_instant(v) for v in remote.values()]
+    if not all(isinstance(i, datetime) for i in instants):
+        return {i: v for i, v in local.items() if i in remote}
+    oldest = min(i for i in instants if isinstance(i, datetime))
+    scoped: dict[int, str] = {}
+    for record_id, updated in local.items():
+        when = _instant(updated)
+        if record_id in remote or (isinstance(when, datetime) and when > oldest):
+            scoped[record_id] = updated
+    return scoped
+
+
+def classify_drift(drift: SyncDrift, thresholds: Thresholds | None = None) -> list[Finding]:
+    """One finding per kind of drift; SEV2 when the sample's drift fraction is above
+    ``sync_drift_major``, SEV3 for any smaller drift (exactly the threshold is SEV3)."""
+    t = thresholds if thresholds is not None else Thresholds()
+    if drift.in_sync:
+        return []
+    severity = Severity.SEV2 if drift.fraction > t.sync_drift_major else Severity.SEV3
+    summary = drift.to_dict()
+    findings: list[Finding] = []
+
+    def add(code: str, title: str, ids: tuple[int, ...], *mitigations: Mitigation) -> None:
+        evidence = {**summary, "count": len(ids), "ids": list(ids[:LISTED_IDS])}
+        findings.append(Finding(code, title, severity, RUNBOOK, evidence, mitigations))
+
+    if drift.missing_locally:
+        add(
+            CODE_MISSING_LOCALLY,
+            f"{len(drift.missing_locally)} work orders missing locally",
+            drift.missing_locally,
+            TRIGGER_FULL_SYNC,
+            CHECK_WEBHOOK_DELIVERY,
+            VERIFY_POLLING,
+        )
+    if drift.stale:
+        add(
+            CODE_STALE_RECORDS,
+            f"{len(drift.stale)} work orders stale locally (updatedAt differs)",
+            drift.stale,
+            TRIGGER_FULL_SYNC,
+            CHECK_WEBHOOK_DELIVERY,
+            VERIFY_POLLING,
+        )
+    if drift.extra_locally:
+        add(
+            CODE_EXTRA_LOCALLY,
+            f"{len(drift.extra_locally)} work orders extra locally (not in MaintainX)",
+            drift.extra_locally,
+            RUN_RECONCILIATION,
+        )
+    return findings
+
+
+def _not_configured(detail: str) -> DiagnosticResult:
+    return DiagnosticResult(runbook=RUNBOOK, title=TITLE, status="not_configured", detail=detail)
+
+
+async def check(ctx: DiagnosticContext) -> DiagnosticResult:
+    """RB-004: compare a sample of MaintainX work orders with ``ctx.sync_store``."""
+    started = ctx.clock.monotonic()
+    store = ctx.sync_store
+    if store is None:
+        return _not_configured("no local store configured (DiagnosticContext.sync_store)")
+    fetch = ctx.extras.get(FETCH_EXTRA)
+    if not callable(fetch):
+        return _not_configured(
+            f'no work-order fetcher: set ctx.extras["{FETCH_EXTRA}"] to an async '
+            "(limit) -> {id: updatedAt} callable"
+        )
+    size = ctx.extras.get(SAMPLE_SIZE_EXTRA, DEFAULT_SAMPLE_SIZE)
+    limit = size if isinstance(size, int) and 1 <= size <= 200 else DEFAULT_SAMPLE_SIZE
+
+    t0 = ctx.clock.monotonic()
+    fetched: Any = fetch(limit)
+    remote: Mapping[int, str] = await fetched if inspect.isawaitable(fetched) else fetched
+    t1 = ctx.clock.monotonic()
+    # The store may block (a database): read it in a worker thread so the deadline holds.
+    local_all = await asyncio.to_thread(store.updated_at_by_id, RESOURCE)
+    t2 = ctx.clock.monotonic()
+
+    local = scope_local(remote, local_all, complete=len(remote) < limit)
+    drift = compare(remote, local)
+    findings = classify_drift(drift, ctx.thresholds)
+    checks = (
+        Check("MaintainX sample", True, t1 - t0, f"{len(remote)} work orders (limit {limit})"),
+        Check(
+            "Local store",
+            True,
+            t2 - t1,
+            f"{len(local_all)} work orders, {len(local)} in the sample's range",
+        ),
+        Check(
+            "Comparison",
+            drift.in_sync,
+            0.0,
+            f"missing locally {len(drift.missing_locally)}, extra locally "
+            f"{len(drift.extra_locally)}, stale {len(drift.stale)}",
+        ),
+    )
+    return DiagnosticResult(
+        runbook=RUNBOOK,
+        title=TITLE,
+        status=result_status(findings),
+        checks=checks,
+        findings=tuple(findings),
+        duration=ctx.clock.monotonic() - started,
+        detail="in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted",
+    )

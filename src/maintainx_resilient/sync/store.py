@@ -1,0 +1,251 @@
+"""The local store: what the sync engine needs from wherever the local copy lives.
+
+:class:`SyncStore` is the whole interface; :class:`~maintainx_resilient.sync.SQLiteStore`
+is the embedded default and :class:`MemoryStore` a small reference implementation (handy in
+tests, and a template for your own on Postgres, DynamoDB...).
+
+Every write goes through :meth:`SyncStore.commit` with one :class:`Batch`, applied
+atomically: a page of records and the checkpoint that says the page is done are stored
+together, so an interrupted sync never skips a page and re-fetches at most the one in flight.
+
+The contract of ``commit`` (both stores implement exactly this):
+
+1. each commit gets the next *write sequence* number (1, 2, 3...);
+2. ``upserts``: a record the store lacks is inserted; one it has is replaced unless the
+   stored copy has a later ``updatedAt`` (the newer copy always wins, so a slow page can
+   never undo a webhook-triggered fetch); either way the record is stamped with this commit's
+   sequence (it was seen);
+3. ``deletes`` are removed;
+4. ``prune_before``: every record of the resource stamped before that sequence is removed
+   (the full sync's deletion detection: what a complete pass did not see is gone);
+5. ``state`` keys are set to their JSON values (None removes the key).
+
+``state`` holds small JSON documents: watermarks, checkpoints, the last reports (see
+:data:`STATE_KEYS`). Nothing in a store is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ._time import format_timestamp, to_timestamp
+
+__all__ = [
+    "STATE_KEYS",
+    "Batch",
+    "CommitResult",
+    "Entry",
+    "LocalRecord",
+    "MemoryStore",
+    "SyncStore",
+    "state_key",
+]
+
+#: What the engine keeps in ``state``, per resource (``<kind>:<resource>``).
+STATE_KEYS = {
+    "watermark": "largest updatedAt seen (microseconds) and when it was set",
+    "checkpoint:full": "where an unfinished full sync stands (cursor, pages, run)",
+    "last:full": "summary of the last finished full sync",
+    "last:incremental": "summary of the last incremental run",
+    "report:reconcile": "the last reconciliation report (what `repair` fixes)",
+}
+
+
+def state_key(kind: str, resource: str) -> str:
+    """``state_key("watermark", "workOrders") == "watermark:workOrders"``."""
+    return f"{kind}:{resource}"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRecord:
+    """One record as stored: its id, indexed timestamps, and its JSON exactly as received.
+
+    ``updated_us``/``created_us`` are microseconds since the Unix epoch (None when the
+    record has no such field).
+    """
+
+    id: int
+    updated_us: int | None
+    created_us: int | None
+    data: str
+
+    @classmethod
+    def from_wire(cls, record: Mapping[str, Any]) -> LocalRecord:
+        """A record from an API answer (a JSON object with at least ``id``)."""
+        return cls(
+            id=int(record["id"]),
+            updated_us=to_timestamp(record.get("updatedAt")),
+            created_us=to_timestamp(record.get("createdAt")),
+            data=json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+        )
+
+    @property
+    def updated_at(self) -> str | None:
+        """``updatedAt`` in the API's format."""
+        return None if self.updated_us is None else format_timestamp(self.updated_us)
+
+    @property
+    def created_at(self) -> str | None:
+        return None if self.created_us is None else format_timestamp(self.created_us)
+
+    def json(self) -> dict[str, Any]:
+        """The record as a dict (parsed from ``data``)."""
+        value: dict[str, Any] = json.loads(self.data)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What reconciliation compares: an id and its timestamps (microseconds)."""
+
+    id: int
+    updated_us: int | None
+    created_us: int | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One atomic write (see the module docstring for what each part does)."""
+
+    upserts: Sequence[LocalRecord] = ()
+    deletes: Collection[int] = ()
+    prune_before: int | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What a commit did. ``unchanged`` counts upserts whose stored copy had the same or a
+    later ``updatedAt``; ``deleted`` lists the ids that ``deletes`` and ``prune_before``
+    actually removed."""
+
+    sequence: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: tuple[int, ...] = ()
+
+
+@runtime_checkable
+class SyncStore(Protocol):
+    """Where the local copy lives. Implement these to use your own database."""
+
+    def commit(self, resource: str, batch: Batch) -> CommitResult:
+        """Apply ``batch`` to ``resource`` atomically (contract in the module docstring)."""
+        ...
+
+    def get(self, resource: str, id: int) -> LocalRecord | None:
+        """One stored record, or None."""
+        ...
+
+    def entries(self, resource: str) -> list[Entry]:
+        """Every stored record's id and timestamps, by id."""
+        ...
+
+    def updated_at_by_id(self, resource: str) -> Mapping[int, str]:
+        """Every local id with its ``updatedAt`` in the API's format ("" when the record has
+        none). RB-004 reads this."""
+        ...
+
+    def count(self, resource: str) -> int:
+        """How many records of ``resource`` are stored."""
+        ...
+
+    def sequence(self) -> int:
+        """The last commit's write sequence (0 for an empty store)."""
+        ...
+
+    def state(self, key: str) -> Any:
+        """A ``state`` value (JSON), or None."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def _iso(micros: int | None) -> str:
+    return "" if micros is None else format_timestamp(micros)
+
+
+def _newer_or_same(incoming: int | None, stored: int | None) -> bool:
+    return incoming is None or stored is None or incoming >= stored
+
+
+class MemoryStore:
+    """A :class:`SyncStore` in process memory (thread-safe). Lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict[int, tuple[LocalRecord, int]]] = {}
+        self._state: dict[str, str] = {}
+        self._sequence = 0
+
+    def commit(self, resource: str, batch: Batch) -> CommitResult:
+        with self._lock:
+            self._sequence += 1
+            seq = self._sequence
+            rows = self._rows.setdefault(resource, {})
+            inserted = updated = unchanged = 0
+            for record in batch.upserts:
+                current = rows.get(record.id)
+                if current is None:
+                    inserted += 1
+                elif not _newer_or_same(record.updated_us, current[0].updated_us):
+                    unchanged += 1
+                    record = current[0]  # the stored copy is newer: keep it
+                elif record.updated_us == current[0].updated_us:
+                    unchanged += 1
+                else:
+                    updated += 1
+                rows[record.id] = (record, seq)
+            deleted = [i for i in dict.fromkeys(batch.deletes) if rows.pop(i, None) is not None]
+            if batch.prune_before is not None:
+                stale = [i for i, (_, s) in rows.items() if s < batch.prune_before]
+                for i in stale:
+                    del rows[i]
+                deleted.extend(stale)
+            for key, value in batch.state.items():
+                if value is None:
+                    self._state.pop(key, None)
+                else:
+                    self._state[key] = json.dumps(value)
+            return CommitResult(seq, inserted, updated, unchanged, tuple(deleted))
+
+    def get(self, resource: str, id: int) -> LocalRecord | None:
+        with self._lock:
+            row = self._rows.get(resource, {}).get(id)
+            return row[0] if row else None
+
+    def entries(self, resource: str) -> list[Entry]:
+        with self._lock:
+            rows = self._rows.get(resource, {})
+            return [
+                Entry(i, rows[i][0].updated_us, rows[i][0].created_us) for i in sorted(rows)
+            ]
+
+    def updated_at_by_id(self, resource: str) -> dict[int, str]:
+        return {e.id: _iso(e.updated_us) for e in self.entries(resource)}
+
+    def count(self, resource: str) -> int:
+        with self._lock:
+            return len(self._rows.get(resource, {}))
+
+    def sequence(self) -> int:
+        with self._lock:
+            return self._sequence
+
+    def state(self, key: str) -> Any:
+        with self._lock:
+            raw = self._state.get(key)
+        return None if raw is None else json.loads(raw)
+
+    def close(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(sequence={self._sequence})"
