@@ -172,19 +172,29 @@ def _normalize(schema: Any, strict: bool) -> Any:
     return result
 
 
-def validate(schema: dict[str, Any], instance: Any, *, strict: bool = True) -> None:
-    """Validate ``instance`` against an OAS 3.0 schema; raises ``ValidationError``."""
+_VALIDATORS: dict[tuple[int, bool], tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(schema: dict[str, Any], strict: bool) -> Any:
+    """An OAS 3.0 validator for the normalized schema, cached per schema object."""
     from openapi_schema_validator import OAS30Validator
 
-    OAS30Validator(_normalize(copy.deepcopy(schema), strict)).validate(instance)
+    key = (id(schema), strict)
+    cached = _VALIDATORS.get(key)
+    if cached is None or cached[0] is not schema:
+        cached = (schema, OAS30Validator(_normalize(copy.deepcopy(schema), strict)))
+        _VALIDATORS[key] = cached
+    return cached[1]
+
+
+def validate(schema: dict[str, Any], instance: Any, *, strict: bool = True) -> None:
+    """Validate ``instance`` against an OAS 3.0 schema; raises ``ValidationError``."""
+    _validator(schema, strict).validate(instance)
 
 
 def errors(schema: dict[str, Any], instance: Any, *, strict: bool = True) -> list[str]:
     """Every validation problem, as readable strings (empty when valid)."""
-    from openapi_schema_validator import OAS30Validator
-
-    checked = _normalize(copy.deepcopy(schema), strict)
     return [
         f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"[:300]
-        for error in OAS30Validator(checked).iter_errors(instance)
+        for error in _validator(schema, strict).iter_errors(instance)
     ]

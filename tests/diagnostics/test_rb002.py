@@ -45,7 +45,10 @@ def test_group_errors_by_pattern() -> None:
         rb002.CODE_TRANSPORT_ERRORS: 5,
         rb002.CODE_CLIENT_4XX: 6,
     }
-    assert list(groups[rb002.CODE_SERVER_5XX].keys) == ["503:GET /workorders", "500:GET /workorders"]
+    assert list(groups[rb002.CODE_SERVER_5XX].keys) == [
+        "503:GET /workorders",
+        "500:GET /workorders",
+    ]
 
 
 def test_patterns_carry_the_runbook_actions() -> None:
@@ -53,14 +56,22 @@ def test_patterns_carry_the_runbook_actions() -> None:
     found = rb002.classify_errors(
         100,
         4,
-        {"401:GET /a": 1, "403:GET /a": 1, "429:GET /a": 1, "502:GET /a": 1,
-         "TimeoutError:GET /a": 0},
+        {
+            "401:GET /a": 1,
+            "403:GET /a": 1,
+            "429:GET /a": 1,
+            "502:GET /a": 1,
+            "TimeoutError:GET /a": 0,
+        },
     )
     by_code = {f.code: f for f in found}
     assert by_code[rb002.CODE_AUTH_401].mitigations[0].action == "rotate_key"
     assert by_code[rb002.CODE_AUTH_401].mitigations[0].description == "Rotate API key"
-    assert by_code[rb002.CODE_PERMISSION_403].mitigations[0].description.startswith(
-        "Check permissions")
+    assert (
+        by_code[rb002.CODE_PERMISSION_403]
+        .mitigations[0]
+        .description.startswith("Check permissions")
+    )
     assert by_code[rb002.CODE_RATE_LIMIT_429].mitigations[0].action == "enable_throttling"
     assert by_code[rb002.CODE_SERVER_5XX].mitigations[0].action == "isolate_breaker"
     assert by_code[rb002.CODE_SERVER_5XX].evidence["side"] == "maintainx"
@@ -74,11 +85,14 @@ def test_transport_errors_point_to_rb001() -> None:
     by_code = {f.code: f for f in found}
     assert by_code[rb002.CODE_TRANSPORT_ERRORS].severity is Severity.SEV1
     assert [m.code for m in by_code[rb002.CODE_TRANSPORT_ERRORS].mitigations] == [
-        "run_rb001", "isolate_breaker"]
+        "run_rb001",
+        "isolate_breaker",
+    ]
 
 
 def test_error_rate_boundaries_in_findings() -> None:
     """5/100 is no finding, 6/100 SEV3, 50/100 SEV3, 51/100 SEV2, 100/100 SEV1."""
+
     def rate_severity(errors: int, requests: int = 100) -> Severity | None:
         found = codes(rb002.classify_errors(requests, errors, {"500:GET /a": errors}))
         return found.get(rb002.CODE_ERROR_RATE)
@@ -114,11 +128,26 @@ async def test_check_without_stats_is_not_configured() -> None:
     assert "RollingStats" in result.detail
 
 
-def feed(bus: EventBus, clock: FakeClock, route: str, status: int | None, n: int,
-         error: str | None = None) -> None:
+def feed(
+    bus: EventBus,
+    clock: FakeClock,
+    route: str,
+    status: int | None,
+    n: int,
+    error: str | None = None,
+) -> None:
     for _ in range(n):
-        bus.emit(RequestCompleted(at=clock.monotonic(), wall=clock.time(), method="GET",
-                                  route=route, status=status, error=error, duration=0.1))
+        bus.emit(
+            RequestCompleted(
+                at=clock.monotonic(),
+                wall=clock.time(),
+                method="GET",
+                route=route,
+                status=status,
+                error=error,
+                duration=0.1,
+            )
+        )
 
 
 async def test_check_reads_rolling_stats() -> None:
@@ -136,7 +165,9 @@ async def test_check_reads_rolling_stats() -> None:
     rate = found[rb002.CODE_ERROR_RATE]
     assert rate.evidence["error_rate"] == 0.6
     assert rate.evidence["distribution"] == {
-        "503:GET /workorders": 50, "ConnectionError:GET /assets": 10}
+        "503:GET /workorders": 50,
+        "ConnectionError:GET /assets": 10,
+    }
     assert found[rb002.CODE_SERVER_5XX].severity is Severity.SEV3
     assert found[rb002.CODE_TRANSPORT_ERRORS].severity is Severity.SEV3
     assert [c.name for c in result.checks] == ["Error rate", "Error patterns"]

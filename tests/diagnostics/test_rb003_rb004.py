@@ -11,6 +11,7 @@ from maintainx_resilient.diagnostics import rb003_webhooks as rb003
 from maintainx_resilient.diagnostics import rb004_sync as rb004
 from maintainx_resilient.diagnostics._context import Thresholds
 from maintainx_resilient.diagnostics._model import Severity
+from maintainx_resilient.sync.store import Batch, LocalRecord, MemoryStore
 
 from ._support import make_context
 
@@ -61,19 +62,27 @@ def test_rb003_healthy_has_no_findings() -> None:
 @pytest.mark.parametrize(
     ("change", "code", "severity", "mitigation"),
     [
-        ({"endpoint_ok": False}, rb003.CODE_ENDPOINT_UNHEALTHY, Severity.SEV2,
-         "verify_webhook_endpoint"),
-        ({"signature_self_test": False}, rb003.CODE_SIGNATURE_FAILING, Severity.SEV2,
-         "check_webhook_secret"),
+        (
+            {"endpoint_ok": False},
+            rb003.CODE_ENDPOINT_UNHEALTHY,
+            Severity.SEV2,
+            "verify_webhook_endpoint",
+        ),
+        (
+            {"signature_self_test": False},
+            rb003.CODE_SIGNATURE_FAILING,
+            Severity.SEV2,
+            "check_webhook_secret",
+        ),
         ({"failed": 4}, rb003.CODE_FAILED_WEBHOOKS, Severity.SEV3, "fix_webhook_handler"),
-        ({"oldest_pending_age": 301.0}, rb003.CODE_BACKLOG, Severity.SEV3,
-         "check_webhook_backlog"),
+        ({"oldest_pending_age": 301.0}, rb003.CODE_BACKLOG, Severity.SEV3, "check_webhook_backlog"),
         ({"queue_depth": 1001}, rb003.CODE_BACKLOG, Severity.SEV3, "check_webhook_backlog"),
         ({"paused": True}, rb003.CODE_PAUSED, Severity.SEV3, "resume_webhooks"),
     ],
 )
-def test_rb003_findings(change: dict[str, Any], code: str, severity: Severity,
-                        mitigation: str) -> None:
+def test_rb003_findings(
+    change: dict[str, Any], code: str, severity: Severity, mitigation: str
+) -> None:
     """Each unhealthy value gives its code, severity and first runbook mitigation."""
     found = rb003.classify_webhooks({**HEALTHY, **change})
     assert [f.code for f in found] == [code]
@@ -106,6 +115,30 @@ def test_rb003_unknown_values_are_not_findings() -> None:
     assert {c.detail for c in checks} == {"not reported"}
 
 
+def test_rb003_secret_mismatch_and_collection_errors() -> None:
+    """The receiver's extra keys: a secret unlike MaintainX's is SEV2; errors are a check."""
+    health = {
+        **HEALTHY,
+        "secret_matches_api": False,
+        "errors": ["queue stats: ConnectionError"],
+        "backend": "redis",
+        "routes": ["work-orders"],
+        "metrics": {"webhook_failures": 3},
+    }
+    found = rb003.classify_webhooks(health)
+    assert [(f.code, f.severity) for f in found] == [(rb003.CODE_SECRET_MISMATCH, Severity.SEV2)]
+    assert found[0].mitigations[0].code == "check_webhook_secret"
+    checks = {c.name: c for c in rb003.webhook_checks(health)}
+    assert checks["Secret matches MaintainX"].ok is False
+    assert checks["Health collection"].ok is False
+    assert checks["Health collection"].detail == "queue stats: ConnectionError"
+    clean = {
+        c.name: c.ok
+        for c in rb003.webhook_checks({**HEALTHY, "secret_matches_api": True, "errors": []})
+    }
+    assert clean["Secret matches MaintainX"] is True and clean["Health collection"] is True
+
+
 async def test_rb003_check_reads_the_source() -> None:
     """check() reads webhook_health() and honours the queue-depth extra."""
     ctx = make_context(webhooks=Webhooks({**HEALTHY, "queue_depth": 50, "failed": 2}))
@@ -123,7 +156,7 @@ async def test_rb003_check_accepts_an_async_source() -> None:
         async def webhook_health(self) -> Mapping[str, Any]:
             return {**HEALTHY, "paused": True}
 
-    result = await rb003.check(make_context(webhooks=AsyncWebhooks()))  # type: ignore[arg-type]
+    result = await rb003.check(make_context(webhooks=AsyncWebhooks()))
     assert [f.code for f in result.findings] == [rb003.CODE_PAUSED]
 
 
@@ -150,8 +183,12 @@ def test_compare_finds_missing_extra_and_stale() -> None:
     assert drift.stale == (2,)  # 3 is the same instant written differently
     assert drift.drifted == 3 and not drift.in_sync
     assert drift.to_dict() == {
-        "remote_count": 4, "local_count": 4, "missing_locally": 1, "extra_locally": 1,
-        "stale": 1, "drift_fraction": 0.75,
+        "remote_count": 4,
+        "local_count": 4,
+        "missing_locally": 1,
+        "extra_locally": 1,
+        "stale": 1,
+        "drift_fraction": 0.75,
     }
 
 
@@ -168,6 +205,13 @@ def test_compare_unparseable_timestamps_compare_as_text() -> None:
     assert rb004.compare({1: "yesterday"}, {1: "today"}).stale == (1,)
 
 
+def test_compare_timestamps_as_instants() -> None:
+    """Any fraction length and offset spelling of the same instant is not stale."""
+    remote = {1: "2025-06-01T10:00:00.1234567Z", 2: "2025-06-01T12:00:00+0200"}
+    local = {1: "2025-06-01T10:00:00.123456+00:00", 2: "2025-06-01T10:00:00.000Z"}
+    assert rb004.compare(remote, local).in_sync
+
+
 def test_scope_local_keeps_what_the_sample_covers() -> None:
     """A cut sample covers local records newer than its oldest; a complete one covers all."""
     remote = {10: T2, 11: T3}
@@ -178,7 +222,7 @@ def test_scope_local_keeps_what_the_sample_covers() -> None:
 
 
 def drift_of(n_bad: int, sample: int = 100) -> rb004.SyncDrift:
-    remote = {i: T1 for i in range(sample)}
+    remote = dict.fromkeys(range(sample), T1)
     local = {i: (T2 if i < n_bad else T1) for i in range(sample)}
     return rb004.compare(remote, local)
 
@@ -195,16 +239,22 @@ def test_classify_drift_boundaries() -> None:
 
 def test_classify_drift_codes_and_mitigations() -> None:
     """Missing and stale ask for a full sync; extra asks for reconciliation; ids listed <= 10."""
-    remote = {i: T2 for i in range(20)}
-    local = {i: T1 for i in range(5)}  # 0..4 stale, 5..19 missing
+    remote = dict.fromkeys(range(20), T2)
+    local = dict.fromkeys(range(5), T1)  # 0..4 stale, 5..19 missing
     local.update({100: T3})
     found = {f.code: f for f in rb004.classify_drift(rb004.compare(remote, local))}
-    assert set(found) == {rb004.CODE_MISSING_LOCALLY, rb004.CODE_STALE_RECORDS,
-                          rb004.CODE_EXTRA_LOCALLY}
+    assert set(found) == {
+        rb004.CODE_MISSING_LOCALLY,
+        rb004.CODE_STALE_RECORDS,
+        rb004.CODE_EXTRA_LOCALLY,
+    }
     missing = found[rb004.CODE_MISSING_LOCALLY]
     assert missing.evidence["count"] == 15 and missing.evidence["ids"] == list(range(5, 15))
     assert [m.code for m in missing.mitigations] == [
-        "trigger_full_sync", "check_webhook_delivery", "verify_polling_job"]
+        "trigger_full_sync",
+        "check_webhook_delivery",
+        "verify_polling_job",
+    ]
     assert missing.mitigations[0].action == "full_sync"
     assert found[rb004.CODE_EXTRA_LOCALLY].mitigations[0].action == "reconcile"
 
@@ -231,10 +281,28 @@ async def test_rb004_check_compares_a_sample() -> None:
     result = await rb004.check(ctx)
     assert asked == [2] and store.asked == ["workorders"]
     # The sample was cut at 2, so only local records newer than T2 count: 3 is extra; 0 not.
-    assert {f.code for f in result.findings} == {rb004.CODE_STALE_RECORDS,
-                                                 rb004.CODE_EXTRA_LOCALLY}
+    assert {f.code for f in result.findings} == {rb004.CODE_STALE_RECORDS, rb004.CODE_EXTRA_LOCALLY}
     assert result.status == "problem" and result.severity is Severity.SEV2
     assert [c.name for c in result.checks] == ["MaintainX sample", "Local store", "Comparison"]
+
+
+async def test_rb004_with_the_sync_engines_memory_store() -> None:
+    """The sync engine's MemoryStore is a SyncStoreSource: its timestamps compare as equal."""
+    store = MemoryStore()
+    wire = [
+        {"id": 1, "updatedAt": "2025-06-01T10:00:00.000Z"},
+        {"id": 2, "updatedAt": "2025-06-01T11:00:00.000Z"},
+    ]
+    store.commit("workOrders", Batch(upserts=[LocalRecord.from_wire(r) for r in wire]))
+
+    async def fetch(limit: int) -> Mapping[int, str]:
+        return {1: "2025-06-01T10:00:00Z", 2: "2025-06-01T11:30:00.000Z", 3: T3}
+
+    ctx = make_context(sync_store=store)
+    ctx.extras[rb004.FETCH_EXTRA] = fetch
+    result = await rb004.check(ctx)
+    found = {f.code: f.evidence["ids"] for f in result.findings}
+    assert found == {rb004.CODE_MISSING_LOCALLY: [3], rb004.CODE_STALE_RECORDS: [2]}
 
 
 async def test_rb004_check_in_sync() -> None:

@@ -61,8 +61,9 @@ def test_error_rate_needs_min_requests() -> None:
 
 def test_error_rate_thresholds_are_configurable() -> None:
     """Custom thresholds move every boundary."""
-    t = Thresholds(error_rate_alert=0.01, error_rate_major=0.2, error_rate_outage=0.9,
-                   min_requests=1)
+    t = Thresholds(
+        error_rate_alert=0.01, error_rate_major=0.2, error_rate_outage=0.9, min_requests=1
+    )
     assert classify_error_rate(0.01, 5, t) is None
     assert classify_error_rate(0.02, 5, t) is Severity.SEV3
     assert classify_error_rate(0.21, 5, t) is Severity.SEV2
@@ -89,9 +90,15 @@ def test_escalation_defaults_to_runbook_contacts_with_response_times() -> None:
     assert sev1 is not None and sev2 is not None
     assert sev1.contacts == DEFAULT_CONTACTS
     assert [c.role for c in DEFAULT_CONTACTS] == [
-        "On-call Engineer", "MaintainX Support", "Infrastructure"]
+        "On-call Engineer",
+        "MaintainX Support",
+        "Infrastructure",
+    ]
     assert [c.contact for c in DEFAULT_CONTACTS] == [
-        "PagerDuty", "support@getmaintainx.com", "#infra-oncall Slack"]
+        "PagerDuty",
+        "support@getmaintainx.com",
+        "#infra-oncall Slack",
+    ]
     assert [c.escalation for c in DEFAULT_CONTACTS] == ["Automatic", "Manual", "Manual"]
     assert {c["response_time"] for c in sev1.to_dict()["contacts"]} == {"15 min"}
     assert {c["response_time"] for c in sev2.to_dict()["contacts"]} == {"30 min"}
@@ -109,7 +116,11 @@ def test_escalation_uses_configured_contacts() -> None:
 def test_response_times_follow_the_runbook() -> None:
     """The response times are the runbook's table."""
     assert [s.response_time for s in Severity] == [
-        "15 min", "30 min", "2 hours", "Next business day"]
+        "15 min",
+        "30 min",
+        "2 hours",
+        "Next business day",
+    ]
 
 
 def test_tracker_notifies_once_per_change() -> None:

@@ -17,7 +17,8 @@ from maintainx_resilient._events import (
     RetryScheduled,
 )
 from maintainx_resilient._secrets import fingerprint
-from maintainx_resilient.diagnostics._model import Severity
+from maintainx_resilient.diagnostics._model import DiagnosticResult, Finding, Severity
+from maintainx_resilient.diagnostics._runner import DiagnosisReport
 from maintainx_resilient.diagnostics.report import (
     render_incident_report,
     sanitize,
@@ -59,16 +60,23 @@ class Incident:
         self.timeline = IncidentTimeline(self.clock, events=self.bus, tracker=self.tracker)
 
     def emit_request(self, route: str, status: int | None, error: str | None = None) -> None:
-        self.bus.emit(RequestCompleted(self.clock.monotonic(), self.clock.time(), "GET", route,
-                                       status, error, 0.2))
+        self.bus.emit(
+            RequestCompleted(
+                self.clock.monotonic(), self.clock.time(), "GET", route, status, error, 0.2
+            )
+        )
 
     def emit_fallback(self, route: str) -> None:
-        self.bus.emit(FallbackServed(self.clock.monotonic(), self.clock.time(), "GET", route,
-                                     30.0, "CircuitOpenError"))
+        self.bus.emit(
+            FallbackServed(
+                self.clock.monotonic(), self.clock.time(), "GET", route, 30.0, "CircuitOpenError"
+            )
+        )
 
     def emit_breaker(self, scope: str, old: str, new: str) -> None:
-        self.bus.emit(BreakerStateChanged(self.clock.monotonic(), self.clock.time(), scope, old,
-                                          new))
+        self.bus.emit(
+            BreakerStateChanged(self.clock.monotonic(), self.clock.time(), scope, old, new)
+        )
 
     def minutes(self, n: float) -> None:
         self.clock.advance(n * 60)
@@ -94,8 +102,14 @@ def play_outage(incident: Incident) -> None:
     incident.minutes(1)
     t.record_root_cause("MaintainX REST API degraded (status page: downtime)")  # 15:30
     t.record_mitigation("enable fallback mode", "serving cached work orders")
-    incident.bus.emit(KeyRotated(incident.clock.monotonic(), incident.clock.time(),
-                                 fingerprint("old-key-123456"), fingerprint("new-key-123456")))
+    incident.bus.emit(
+        KeyRotated(
+            incident.clock.monotonic(),
+            incident.clock.time(),
+            fingerprint("old-key-123456"),
+            fingerprint("new-key-123456"),
+        )
+    )
     incident.minutes(30)
     incident.emit_breaker("api.getmaintainx.com", "open", "half_open")  # 16:00
     incident.minutes(1)
@@ -121,12 +135,22 @@ def test_timeline_records_the_incident_in_order() -> None:
     entries = incident.timeline.entries()
     kinds = [e.kind for e in entries]
     assert kinds == [
-        KIND_ALERT, KIND_BREAKER_OPENED, "investigation", KIND_FALLBACK, "root_cause",
-        KIND_MITIGATION, KIND_KEY_ROTATED, KIND_BREAKER_CLOSED, "alert_cleared", KIND_RECOVERY,
+        KIND_ALERT,
+        KIND_BREAKER_OPENED,
+        "investigation",
+        KIND_FALLBACK,
+        "root_cause",
+        KIND_MITIGATION,
+        KIND_KEY_ROTATED,
+        KIND_BREAKER_CLOSED,
+        "alert_cleared",
+        KIND_RECOVERY,
     ]
     assert entries[0].wall == START
-    assert entries[0].text == "Alert fired: SEV2 major degradation (RB002.ERROR_RATE, " \
+    assert (
+        entries[0].text == "Alert fired: SEV2 major degradation (RB002.ERROR_RATE, "
         "RB002.SERVER_5XX)"
+    )
     assert entries[1].wall == START + 120
     assert incident.timeline.worst_severity is Severity.SEV2
 
@@ -213,23 +237,23 @@ def test_incident_report_fills_every_template_section_with_real_times() -> None:
     assert "**Severity:** SEV2" in text  # the worst alert, by default
     assert "**Status:** Resolved" in text
     headings = re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
-    assert headings == ["Summary", "Timeline", "Root Cause", "Impact", "Resolution",
-                        "Action Items"]
+    assert headings == ["Summary", "Timeline", "Root Cause", "Impact", "Resolution", "Action Items"]
     assert "- 15:06 - Alert fired: SEV2 major degradation" in text
     assert "- 15:08 - Circuit breaker opened: api.getmaintainx.com" in text
     assert "- 15:09 - Investigation started: on-call paged" in text
     assert "- 15:09 - Fallback: served 42 stale answers" in text and "(until 15:29)" in text
     assert "- 15:30 - Root cause identified: MaintainX REST API degraded" in text
-    assert "- 15:30 - Mitigation applied: enable fallback mode (serving cached work orders)" \
-        in text
+    assert "- 15:30 - Mitigation applied: enable fallback mode (serving cached work orders)" in text
     assert "- 16:01 - Circuit breaker closed: api.getmaintainx.com" in text
     assert "- 16:36 - Resolution confirmed: diagnosis clean" in text
     assert "- 2 work orders affected" in text
     assert "- 53 minutes of downtime" in text
     assert "- 12 users impacted" in text
     assert "- 5 failed requests (attempts), 42 stale answers" in text
-    assert "- [ ] Alert on the status page\n- [ ] Prevent recurrence\n- [ ] Improve detection" \
+    assert (
+        "- [ ] Alert on the status page\n- [ ] Prevent recurrence\n- [ ] Improve detection"
         "\n- [ ] Update runbooks\n" in text
+    )
 
 
 def test_incident_report_without_alert_or_recovery() -> None:
@@ -239,8 +263,13 @@ def test_incident_report_without_alert_or_recovery() -> None:
     incident.minutes(15)
     incident.timeline.record_note("done")
     text = render_incident_report(
-        incident.timeline, title="t", severity=Severity.SEV3, summary="s", root_cause="r",
-        resolution="x", status="Monitoring",
+        incident.timeline,
+        title="t",
+        severity=Severity.SEV3,
+        summary="s",
+        root_cause="r",
+        resolution="x",
+        status="Monitoring",
     )
     assert "**Duration:** 15:06 - 15:21 (0.25 hours)" in text
     assert "**Severity:** SEV3" in text and "**Status:** Monitoring" in text
@@ -252,13 +281,17 @@ def test_canary_never_reaches_the_incident_report(registered_canary: str) -> Non
     """A key put into events and texts by a careless caller shows only as a fingerprint."""
     incident = Incident()
     incident.bus.emit(KeyRotated(0.0, 0.0, registered_canary, "sha256:00000000"))
-    incident.bus.emit(FallbackServed(0.0, 0.0, "GET", f"/workorders?key={registered_canary}",
-                                     1.0, "x"))
+    incident.bus.emit(
+        FallbackServed(0.0, 0.0, "GET", f"/workorders?key={registered_canary}", 1.0, "x")
+    )
     incident.timeline.record_mitigation("rotate_key", f"old key was {registered_canary}")
     incident.timeline.record_note(f"Authorization: Bearer {registered_canary}")
     text = render_incident_report(
-        incident.timeline, title=f"key {registered_canary}", summary=registered_canary,
-        root_cause=registered_canary, resolution=registered_canary,
+        incident.timeline,
+        title=f"key {registered_canary}",
+        summary=registered_canary,
+        root_cause=registered_canary,
+        resolution=registered_canary,
         action_items=[registered_canary],
     )
     assert registered_canary not in text
@@ -281,6 +314,41 @@ def test_sanitize_masks_unregistered_secrets_by_key_name_and_bearer() -> None:
     assert CANARY_KEY not in repr(clean)
     assert clean["token"] == "sha256:1a2b3c4d"
     assert clean["ratio"] is None and clean["severity"] == "SEV1" and clean["ids"] == [1, 3]
-    assert sanitize_text(f"x {CANARY_KEY} y", [CANARY_KEY]) == \
-        f"x <redacted {fingerprint(CANARY_KEY)}> y"
+    assert (
+        sanitize_text(f"x {CANARY_KEY} y", [CANARY_KEY])
+        == f"x <redacted {fingerprint(CANARY_KEY)}> y"
+    )
     assert sanitize_text("short abc", ["abc"]) == "short abc"  # too short to mask safely
+
+
+def test_diagnosis_lines_and_json_form() -> None:
+    """A diagnosis run is a timeline line; the timeline has a JSON form with its impact."""
+    incident = Incident()
+    finding = Finding("RB002.ERROR_RATE", "t", Severity.SEV3, "RB-002")
+    report = DiagnosisReport(
+        results=(DiagnosticResult("RB-002", "t", "problem", findings=(finding,)),),
+        severity=Severity.SEV3,
+        started_at="2025-06-15T15:06:40.000Z",
+        duration=0.1,
+        deadline=10.0,
+    )
+    incident.timeline.record_diagnosis(report)
+    incident.minutes(5)
+    incident.emit_request("/workorders/9", 500)
+    data = incident.timeline.to_dict()
+    assert data["entries"] == [
+        {
+            "kind": "diagnosis",
+            "at": "2025-06-15T15:06:40.000Z",
+            "until": None,
+            "count": 1,
+            "text": "Diagnosis: SEV3 (RB002.ERROR_RATE)",
+        }
+    ]
+    assert data["impact"] == {
+        "failed_requests": 1,
+        "stale_answers": 0,
+        "work_orders_affected": 1,
+        "downtime_minutes": 0.0,
+    }
+    assert data["started_at"] == data["ended_at"] == "2025-06-15T15:06:40.000Z"

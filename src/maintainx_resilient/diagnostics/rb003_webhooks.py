@@ -12,6 +12,9 @@ code                          severity  when
                                         (and may delete subscriptions that keep failing)
 ``RB003.SIGNATURE_FAILING``   SEV2      ``signature_self_test`` is False: every delivery
                                         would be rejected
+``RB003.SECRET_MISMATCH``     SEV2      ``secret_matches_api`` is False: the receiver's
+                                        secret is not MaintainX's (``GET /subscriptions/
+                                        {id}/secret``), so deliveries fail verification
 ``RB003.FAILED_WEBHOOKS``     SEV3      ``failed`` > 0 deliveries failed processing
 ``RB003.BACKLOG``             SEV3      ``oldest_pending_age`` > ``webhook_oldest_pending``
                                         (300 s), or ``queue_depth`` > the queue-depth
@@ -20,8 +23,11 @@ code                          severity  when
 ============================  ========  ==================================================
 
 A value the source does not report (missing or None) is "unknown": its check says so and no
-finding is made. The queue-depth alert can be set with
-``ctx.extras["webhook_queue_depth_alert"]`` (an int).
+finding is made. Optional keys beyond the protocol's, as the library's receiver reports them
+(:func:`maintainx_resilient.webhooks.health.collect`): ``secret_matches_api`` (above) and
+``errors`` (what the health collection itself could not read; a check, not a finding).
+
+The queue-depth alert can be set with ``ctx.extras["webhook_queue_depth_alert"]`` (an int).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ __all__ = [
     "CODE_ENDPOINT_UNHEALTHY",
     "CODE_FAILED_WEBHOOKS",
     "CODE_PAUSED",
+    "CODE_SECRET_MISMATCH",
     "CODE_SIGNATURE_FAILING",
     "DEFAULT_QUEUE_DEPTH_ALERT",
     "QUEUE_DEPTH_EXTRA",
@@ -55,6 +62,7 @@ TITLE = "Webhook Processing Failures"
 
 CODE_ENDPOINT_UNHEALTHY = "RB003.ENDPOINT_UNHEALTHY"
 CODE_SIGNATURE_FAILING = "RB003.SIGNATURE_FAILING"
+CODE_SECRET_MISMATCH = "RB003.SECRET_MISMATCH"
 CODE_FAILED_WEBHOOKS = "RB003.FAILED_WEBHOOKS"
 CODE_BACKLOG = "RB003.BACKLOG"
 CODE_PAUSED = "RB003.PAUSED"
@@ -152,6 +160,14 @@ def classify_webhooks(
             CHECK_SECRET,
             signature_self_test=False,
         )
+    if _bool(health.get("secret_matches_api")) is False:
+        add(
+            CODE_SECRET_MISMATCH,
+            "Webhook secret differs from MaintainX's: deliveries fail verification",
+            Severity.SEV2,
+            CHECK_SECRET,
+            secret_matches_api=False,
+        )
     if failed is not None and failed > 0:
         add(
             CODE_FAILED_WEBHOOKS,
@@ -212,7 +228,7 @@ def webhook_checks(
             return Check(name=name, ok=None, duration=0.0, detail="not reported")
         return Check(name=name, ok=ok, duration=0.0, detail=detail)
 
-    return (
+    checks = [
         row(
             "Endpoint health",
             endpoint_ok,
@@ -239,7 +255,17 @@ def webhook_checks(
             signature_ok is True,
             "passed" if signature_ok else "failed",
         ),
-    )
+    ]
+    # Optional keys: present only when the source reports them.
+    matches = _bool(health.get("secret_matches_api"))
+    if matches is not None:
+        detail = "same as MaintainX's" if matches else "differs from MaintainX's"
+        checks.append(Check("Secret matches MaintainX", matches, 0.0, detail))
+    errors = health.get("errors")
+    if isinstance(errors, list | tuple):
+        listed = "; ".join(str(e) for e in errors[:5])
+        checks.append(Check("Health collection", not errors, 0.0, listed or "complete"))
+    return tuple(checks)
 
 
 async def _read_health(ctx: DiagnosticContext) -> Mapping[str, Any]:

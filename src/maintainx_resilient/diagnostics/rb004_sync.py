@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ._context import DiagnosticContext, Thresholds
@@ -93,16 +94,33 @@ RUN_RECONCILIATION = Mitigation(
 )
 
 
+_ISO = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
 def _instant(value: str) -> datetime | str:
-    """An ISO-8601 timestamp as an aware datetime; the raw string when it does not parse."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    """An ISO-8601 timestamp as an aware datetime (UTC when no offset is given); the raw
+    string when it does not parse. Any number of fraction digits is accepted (Python 3.10's
+    ``fromisoformat`` takes only 3 or 6)."""
+    match = _ISO.match(value.strip())
+    if match is None:
+        return value
+    base, fraction, offset = match.groups()
+    text = base + (f".{(fraction + '000000')[:6]}" if fraction else "")
+    if offset in (None, "Z", "z"):
+        text += "+00:00"
+    elif len(offset) == 3:
+        text += offset + ":00"
+    elif ":" not in offset:
+        text += f"{offset[:3]}:{offset[3:]}"
+    else:
+        text += offset
     try:
-        parsed = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return value
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _same_time(a: str, b: str) -> bool:

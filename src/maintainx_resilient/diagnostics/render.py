@@ -177,7 +177,8 @@ def _headline(data: dict[str, Any], paint: _Painter) -> list[str]:
     if sev is None:
         verdict = paint("no findings", "ok")
     else:
-        verdict = paint(f" {sev} ", sev) + f" {data['severity_definition']}"
+        badge = paint(f" {sev} ", sev) if paint.enabled else sev  # padded: a coloured badge
+        verdict = f"{badge} {data['severity_definition']}"
         verdict += f": respond within {data['response_time']}"
     lines = [f"MaintainX diagnosis: {verdict}"]
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data["summary"].items() if n)

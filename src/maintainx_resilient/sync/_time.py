@@ -66,8 +66,8 @@ def to_timestamp(value: object) -> int | None:
 
 def format_timestamp(micros: int) -> str:
     """The API's format: ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (six digits when sub-millisecond)."""
-    moment = _UNIX + timedelta(microseconds=micros)
-    base = f"{moment:%Y-%m-%dT%H:%M:%S}"
-    if moment.microsecond % 1000:
-        return f"{base}.{moment.microsecond:06d}Z"
-    return f"{base}.{moment.microsecond // 1000:03d}Z"
+    m = _UNIX + timedelta(microseconds=micros)
+    base = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    if m.microsecond % 1000:
+        return f"{base}.{m.microsecond:06d}Z"
+    return f"{base}.{m.microsecond // 1000:03d}Z"

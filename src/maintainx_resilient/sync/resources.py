@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RESOURCES", "SyncResource", "resolve"]
+__all__ = ["RESOURCES", "SyncResource", "canonical_name", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,10 @@ def resolve(name: str | SyncResource) -> SyncResource:
         known = ", ".join(RESOURCES)
         raise ValueError(f"cannot sync {name!r}: known resources are {known}")
     return found
+
+
+def canonical_name(name: str) -> str:
+    """``resolve(name).name`` for a known resource (``"workorders"`` -> ``"workOrders"``);
+    any other name unchanged (a store may hold resources the engine does not know)."""
+    found = _BY_KEY.get(_key(name))
+    return found.name if found is not None else name

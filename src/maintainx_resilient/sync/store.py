@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ._time import format_timestamp, to_timestamp
+from .resources import canonical_name
 
 __all__ = [
     "STATE_KEYS",
@@ -132,7 +133,13 @@ class CommitResult:
 
 @runtime_checkable
 class SyncStore(Protocol):
-    """Where the local copy lives. Implement these to use your own database."""
+    """Where the local copy lives. Implement these to use your own database.
+
+    ``resource`` is the API's list key (``workOrders``). The bundled stores also accept the
+    aliases :func:`~maintainx_resilient.sync.resources.resolve` knows (``workorders``, which
+    RB-004 passes); a store of your own should do the same with
+    :func:`~maintainx_resilient.sync.resources.canonical_name`.
+    """
 
     def commit(self, resource: str, batch: Batch) -> CommitResult:
         """Apply ``batch`` to ``resource`` atomically (contract in the module docstring)."""
@@ -186,6 +193,7 @@ class MemoryStore:
         self._sequence = 0
 
     def commit(self, resource: str, batch: Batch) -> CommitResult:
+        resource = canonical_name(resource)
         with self._lock:
             self._sequence += 1
             seq = self._sequence
@@ -217,21 +225,23 @@ class MemoryStore:
             return CommitResult(seq, inserted, updated, unchanged, tuple(deleted))
 
     def get(self, resource: str, id: int) -> LocalRecord | None:
+        resource = canonical_name(resource)
         with self._lock:
             row = self._rows.get(resource, {}).get(id)
             return row[0] if row else None
 
     def entries(self, resource: str) -> list[Entry]:
+        resource = canonical_name(resource)
         with self._lock:
             rows = self._rows.get(resource, {})
-            return [
-                Entry(i, rows[i][0].updated_us, rows[i][0].created_us) for i in sorted(rows)
-            ]
+            return [Entry(i, rows[i][0].updated_us, rows[i][0].created_us) for i in sorted(rows)]
 
     def updated_at_by_id(self, resource: str) -> dict[int, str]:
+        resource = canonical_name(resource)
         return {e.id: _iso(e.updated_us) for e in self.entries(resource)}
 
     def count(self, resource: str) -> int:
+        resource = canonical_name(resource)
         with self._lock:
             return len(self._rows.get(resource, {}))
 

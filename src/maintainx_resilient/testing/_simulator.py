@@ -32,8 +32,10 @@ from ._stats import RequestRecord, SimStats, StatsRecorder
 from ._store import Organization, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
 from ._validation import FieldError
+from ._webhooks import SimulatorWebhooks
 
 if TYPE_CHECKING:
+    from ._mutator import Mutator
     from ._server import SimulatorServer
     from ._transport import SimulatorTransport
 
@@ -131,6 +133,8 @@ class Simulator:
         self._stats = StatsRecorder()
         self._router = Router()
         self._handlers = Handlers(self)
+        #: Signed webhook deliveries of the changes made through the API (``_webhooks.py``).
+        self.webhooks = SimulatorWebhooks(self)
         for key, grant in (api_keys or {self.API_KEY: ApiKey(1, (1,))}).items():
             self.add_key(key, user_id=grant.user_id, org_ids=grant.org_ids)
 
@@ -244,6 +248,14 @@ class Simulator:
             if org.table(name).delete(record_id) is None:
                 raise KeyError(f"{name} {record_id} not found")
 
+    def mutator(self, **options: Any) -> Mutator:
+        """Creates, updates and deletes records behind the API's back, in the background
+        (``.start()``/``.stop()``, or ``with sim.mutator(rate=50):``) or one by one
+        (``.step()``); options in :class:`~maintainx_resilient.testing._mutator.Mutator`."""
+        from ._mutator import Mutator
+
+        return Mutator(self, **options)
+
     @property
     def stats(self) -> SimStats:
         """A snapshot of the request counters."""
@@ -288,17 +300,17 @@ class Simulator:
         plan = self.faults.plan(method, request.path)
         with self._lock:
             request_id = f"sim-{next(self._request_ids):08d}"
-            route: Route | None = None
             rate_limited = False
             if plan.response is not None:
                 response = plan.response
             else:
-                response, route, rate_limited = self._process(request, method)
+                response, rate_limited = self._process(request, method)
                 if plan.after is not None:
                     response = mangle(response, plan.after)
             if response.action == "respond":
                 response.headers["x-request-id"] = request_id
             response.delay = plan.delay
+            route = self._route_of(method, request.path)
             self._stats.record(
                 RequestRecord(
                     request_id,
@@ -313,24 +325,32 @@ class Simulator:
             )
             return response
 
-    def _process(self, request: SimRequest, method: str) -> tuple[SimResponse, Route | None, bool]:
+    def _route_of(self, method: str, path: str) -> Route | None:
+        path = path.rstrip("/") or "/"
+        if path == VERSIONS_ROUTE.template:
+            return VERSIONS_ROUTE if method == "GET" else None
+        match = self._router.match(method, path[3:]) if path.startswith("/v1/") else None
+        return match[0] if match else None
+
+    def _process(self, request: SimRequest, method: str) -> tuple[SimResponse, bool]:
+        """The answer, and whether the rate limiter refused the request."""
         path = request.path.rstrip("/") or "/"
         if path == VERSIONS_ROUTE.template:
             if method != "GET":
-                return _not_found(method, path), None, False
-            return self._handlers.versions(), VERSIONS_ROUTE, False
+                return _not_found(method, path), False
+            return self._handlers.versions(), False
         if not path.startswith("/v1/"):
-            return _not_found(method, path), None, False
+            return _not_found(method, path), False
         grant = self._authenticate(request)
         if isinstance(grant, SimResponse):
-            return grant, None, False
+            return grant, False
         match = self._router.match(method, path[3:])
         if match is None:
-            return _not_found(method, path), None, False
+            return _not_found(method, path), False
         route, params = match
         orgs = self._organizations_for(request, route, grant)
         if isinstance(orgs, SimResponse):
-            return orgs, route, False
+            return orgs, False
         headers: dict[str, str] = {}
         if self.rate_limit is not None:
             decision = self._limiter.check(self._buckets(route, params, grant, orgs), self.clock())
@@ -340,11 +360,13 @@ class Simulator:
                 if self.rate_limit.retry_after:
                     headers["Retry-After"] = str(decision.reset)
                 message = f"Too many requests. Please retry in {decision.reset} seconds"
-                return json_response(429, {"error": message}, headers), route, True
+                return json_response(429, {"error": message}, headers), True
         call = Call(request, route, params, orgs, grant.user_id, grant.org_ids)
+        before_webhooks = self.webhooks.before(call)
         response = self._handlers(call)
+        self.webhooks.after(before_webhooks, call, response)
         response.headers.update(headers)
-        return response, route, False
+        return response, False
 
     def _authenticate(self, request: SimRequest) -> ApiKey | SimResponse:
         header = request.headers.get("authorization")

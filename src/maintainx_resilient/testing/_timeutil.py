@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -34,8 +35,7 @@ def to_ms(moment: datetime) -> int:
 
 def format_ms(ms: int) -> str:
     """Format milliseconds since the Unix epoch as ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
-    moment = _UNIX + timedelta(milliseconds=ms)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def parse_iso_ms(text: str) -> int:

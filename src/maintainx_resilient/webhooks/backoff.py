@@ -77,9 +77,7 @@ def describe(exc: BaseException, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def decide(
-    policy: RetryPolicy, attempt: int, error: BaseException | None, rand: float
-) -> Decision:
+def decide(policy: RetryPolicy, attempt: int, error: BaseException | None, rand: float) -> Decision:
     """The next step for an event whose ``attempt``-th handler run ended with ``error``."""
     if error is None:
         return Decision("ack")

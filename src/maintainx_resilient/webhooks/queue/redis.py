@@ -128,12 +128,13 @@ def _text(value: Any) -> str:
 
 def _fields(raw: Any) -> dict[str, bytes]:
     if isinstance(raw, Mapping):
-        return {_text(k): v if isinstance(v, bytes) else str(v).encode() for k, v in raw.items()}
+        return {_text(k): _bytes(v) for k, v in raw.items()}
     items = list(raw)
-    return {
-        _text(items[i]): items[i + 1] if isinstance(items[i + 1], bytes) else str(items[i + 1]).encode()
-        for i in range(0, len(items), 2)
-    }
+    return {_text(items[i]): _bytes(items[i + 1]) for i in range(0, len(items), 2)}
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _envelope(fields: Mapping[str, bytes]) -> Envelope:
@@ -252,14 +253,14 @@ class RedisQueue:
             keys=[self._delayed, self.stream], args=[repr(now), 1000, f"{self._delayed}:"]
         )
         entries: list[tuple[str, dict[str, bytes]]] = []
-        reply = self._client.xautoclaim(
+        reply: Any = self._client.xautoclaim(
             self.stream, self.group, consumer, int(lease * 1000), start_id="0-0", count=limit
         )
         for entry_id, raw in reply[1]:
             if raw:
                 entries.append((_text(entry_id), _fields(raw)))
         if len(entries) < limit:
-            streams = self._client.xreadgroup(
+            streams: Any = self._client.xreadgroup(
                 self.group, consumer, {self.stream: ">"}, count=limit - len(entries)
             )
             for _stream, items in streams or ():
@@ -340,8 +341,9 @@ class RedisQueue:
         ids = [_text(row["message_id"]) for row in rows]
         if not ids:
             return 0
+        claimed: list[Any] = list(ids)
         self._client.xclaim(
-            self.stream, self.group, consumer, 0, ids, idle=_LONG_IDLE_MS, justid=True
+            self.stream, self.group, consumer, 0, claimed, idle=_LONG_IDLE_MS, justid=True
         )
         return len(ids)
 
@@ -393,9 +395,7 @@ class RedisQueue:
         if not ids:
             return 0
         self._ensure_group()
-        return int(
-            self._requeue(keys=[self._failed, self.stream], args=[f"{self._failed}:", *ids])
-        )
+        return int(self._requeue(keys=[self._failed, self.stream], args=[f"{self._failed}:", *ids]))
 
     def discard(self, ids: Sequence[str]) -> int:
         removed = 0

@@ -29,7 +29,7 @@ from ..._clock import SYSTEM_CLOCK, Clock
 from ..records import DeadLetter, Delivery, Envelope, QueueStats
 from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
 
-__all__ = ["SqliteQueue"]
+__all__ = ["SqliteQueue", "Synchronous"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mx_webhook_events (
@@ -222,7 +222,7 @@ class SqliteQueue:
             if self._paused(conn):
                 return []
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM mx_webhook_events "
+                f"SELECT {_COLUMNS} FROM mx_webhook_events "  # noqa: S608 - constant columns
                 "WHERE state IN ('ready', 'inflight') AND available_at <= ? "
                 "ORDER BY available_at, id LIMIT ?",
                 (now, limit),
@@ -314,7 +314,7 @@ class SqliteQueue:
         rows = (
             self._connect(writer=False)
             .execute(
-                f"SELECT {_COLUMNS} FROM mx_webhook_events WHERE {' AND '.join(where)} "
+                f"SELECT {_COLUMNS} FROM mx_webhook_events WHERE {' AND '.join(where)} "  # noqa: S608
                 "ORDER BY failed_at, id LIMIT ?",
                 params,
             )

@@ -1,0 +1,127 @@
+"""Reading a resource through the client, as raw JSON records. The only I/O of the engine
+besides the store.
+
+Pages are requested with the resource family's own operations (same routes, same
+parameter encoding) and sent through the client's whole pipeline, so the throttle, retries,
+the circuit breaker and the fallback cache apply as to any other call. Only the parsing
+differs: records are kept as the JSON objects MaintainX sent (exactly what the store keeps)
+instead of being turned into models and back, which is what lets a full sync run at the
+speed of a bare pagination loop. An answer served stale by the fallback cache raises
+:class:`~maintainx_resilient.sync.StaleAnswerError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from .._exceptions import DecodeError, NotFoundError
+from .._meta import meta_of
+from .._operation import Operation, Parser
+from .._response import decode_json
+from .errors import StaleAnswerError
+from .resources import SyncResource
+from .store import LocalRecord
+
+if TYPE_CHECKING:
+    from .._client import MaintainXClient
+    from ..resources._base import ResourceSpec
+
+__all__ = ["Fetcher", "RawPage"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """One page: its records (as stored) and the next cursor (None on the last page)."""
+
+    records: list[LocalRecord]
+    next_cursor: str | None
+
+
+def _fresh(response: httpx.Response, op: Operation[Any]) -> Any:
+    meta = meta_of(response)
+    if meta.stale:
+        raise StaleAnswerError(
+            f"answer served from the fallback cache ({meta.reason}, {meta.age:.0f}s old); "
+            "not syncing from it",
+            method=op.method,
+            path=op.path,
+        )
+    return decode_json(response, method=op.method, path=op.path)
+
+
+def _record(value: Any, op: Operation[Any], status: int) -> LocalRecord:
+    if not isinstance(value, dict) or not isinstance(value.get("id"), int):
+        raise DecodeError(
+            "a record without an integer id", method=op.method, path=op.path, status_code=status
+        )
+    return LocalRecord.from_wire(value)
+
+
+class Fetcher:
+    """Pages and single records of one resource, through ``client``'s pipeline."""
+
+    def __init__(self, client: MaintainXClient, resource: SyncResource) -> None:
+        self.client = client
+        self.resource = resource
+        family = getattr(client, resource.attribute)
+        self._spec: ResourceSpec[Any] = family.spec
+        list_key, item_key = self._spec.list_key, self._spec.item_key
+
+        def parse_page(response: httpx.Response, op: Operation[Any]) -> RawPage:
+            body = _fresh(response, op)
+            items = body.get(list_key) if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise DecodeError(
+                    f"expected a {list_key!r} list",
+                    method=op.method,
+                    path=op.path,
+                    status_code=response.status_code,
+                )
+            status = response.status_code
+            cursor = body.get("nextCursor")
+            return RawPage(
+                [_record(item, op, status) for item in items],
+                cursor if isinstance(cursor, str) and cursor else None,
+            )
+
+        def parse_item(response: httpx.Response, op: Operation[Any]) -> LocalRecord:
+            body = _fresh(response, op)
+            value = body.get(item_key) if isinstance(body, dict) else None
+            return _record(value, op, response.status_code)
+
+        self._parse_page = parse_page
+        self._parse_item = parse_item
+        #: requests sent by this fetcher (pages and single records)
+        self.requests = 0
+
+    def page(self, params: Mapping[str, Any], cursor: str | None = None) -> RawPage:
+        """One page of the list with ``params`` (snake_case, e.g. ``updated_at_gte``)."""
+        self.requests += 1
+        return self.client._execute(_reparse(self._spec.list_op(params, cursor), self._parse_page))
+
+    def one(self, id: int) -> LocalRecord | None:
+        """The record ``id`` as MaintainX has it now, or None if it no longer exists."""
+        self.requests += 1
+        try:
+            return self.client._execute(_reparse(self._spec.get_op(id), self._parse_item))
+        except NotFoundError:
+            return None
+
+
+def _reparse(op: Operation[Any], parse: Parser[T]) -> Operation[T]:
+    """The same request as ``op``, read by ``parse``."""
+    return Operation(
+        method=op.method,
+        route=op.route,
+        path=op.path,
+        parse=parse,
+        params=op.params,
+        json=op.json,
+        idempotent=op.idempotent,
+    )

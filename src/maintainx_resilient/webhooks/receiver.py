@@ -1,0 +1,427 @@
+"""The framework-agnostic receiver: ``(method, url, headers, raw body)`` in, a status and a
+body out.
+
+Routes (prefix ``/webhooks/maintainx`` by default)::
+
+    POST /webhooks/maintainx           the route named ""      (one subscription, or several
+    POST /webhooks/maintainx/<route>   the route named <route>  of one event type each)
+    GET  /webhooks/maintainx/health    200 while the queue answers, else 503
+
+A POST is answered 2xx **only after the event is stored durably**:
+
+1. the route is looked up (404 ``unknown_route``), the body size checked (413);
+2. the signatures are verified (:mod:`.verify`; 401 with the reason code);
+3. the dedupe key is computed (:mod:`.dedupe`) and the envelope handed to the queue through a
+   group-commit thread; the answer waits for the write (503 if it fails or takes longer than
+   ``store_timeout``, so MaintainX knows the event was not taken);
+4. 200 ``{"status": "accepted"}``, or 200 ``{"status": "duplicate"}`` for a redelivery.
+
+Nothing is logged but the route, the reason code and fingerprints: never the body, never a
+secret. :meth:`WebhookReceiver.handle` is for threaded servers (WSGI...);
+:meth:`WebhookReceiver.ahandle` for asyncio (the ASGI app in :mod:`.asgi`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._secrets import Secret
+from .dedupe import dedupe_key
+from .metrics import WebhookMetrics
+from .queue import GroupCommitter, WebhookQueue
+from .records import Envelope
+from .verify import (
+    BODY_SIGNATURE_HEADER,
+    DEFAULT_TOLERANCE,
+    URI_SIGNATURE_HEADER,
+    SigningKeys,
+    UriCheck,
+    Verification,
+    sign_header,
+    verify_delivery,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_PREFIX",
+    "RouteSource",
+    "StaticRoutes",
+    "WebhookReceiver",
+    "WebhookResponse",
+    "WebhookRoute",
+]
+
+logger = logging.getLogger("maintainx_resilient.webhooks")
+
+DEFAULT_PREFIX = "/webhooks/maintainx"
+#: MaintainX payloads are a few kilobytes; anything above 1 MiB is refused (413).
+DEFAULT_MAX_BODY = 1 << 20
+#: How long a delivery waits for its write before the receiver answers 503.
+DEFAULT_STORE_TIMEOUT = 5.0
+
+_JSON = (("content-type", "application/json"),)
+
+
+@dataclass(frozen=True)
+class WebhookRoute:
+    """Where one subscription delivers: its route name, event type, secrets (the current one
+    first; older ones are still accepted during a rotation), subscription id and URL."""
+
+    name: str
+    event_type: str | None
+    secrets: tuple[Secret, ...] = ()
+    subscription_id: int | None = None
+    url: str | None = field(default=None)
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        event_type: str | None,
+        secrets: Iterable[str | Secret],
+        *,
+        subscription_id: int | None = None,
+        url: str | None = None,
+    ) -> WebhookRoute:
+        """A route from plain secret strings (wrapped in :class:`Secret`)."""
+        wrapped = tuple(s if isinstance(s, Secret) else Secret(s) for s in secrets)
+        return cls(name, event_type, wrapped, subscription_id, url)
+
+    @cached_property
+    def keys(self) -> SigningKeys:
+        return SigningKeys(self.secrets)
+
+
+@runtime_checkable
+class RouteSource(Protocol):
+    """Where the receiver finds routes: :class:`StaticRoutes`, or the subscription registry
+    (:class:`~maintainx_resilient.webhooks.registry.SubscriptionRegistry`), which follows
+    changes to its file."""
+
+    def route(self, name: str) -> WebhookRoute | None: ...
+
+    def routes(self) -> Sequence[WebhookRoute]: ...
+
+
+class StaticRoutes:
+    """A fixed set of routes."""
+
+    def __init__(self, routes: Iterable[WebhookRoute]) -> None:
+        self._routes = {route.name: route for route in routes}
+
+    def route(self, name: str) -> WebhookRoute | None:
+        return self._routes.get(name)
+
+    def routes(self) -> Sequence[WebhookRoute]:
+        return list(self._routes.values())
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """What to answer. ``outcome`` is ``accepted``, ``duplicate``, ``health``, or the reason
+    code of a refusal (``bad_signature``, ``unknown_route``, ``store_failed``...)."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = _JSON
+    outcome: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _response(
+    status: int, payload: Mapping[str, Any], outcome: str, extra: Sequence[tuple[str, str]] = ()
+) -> WebhookResponse:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return WebhookResponse(status, body, (*_JSON, *extra), outcome)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    route: WebhookRoute
+    envelope: Envelope
+
+
+class WebhookReceiver:
+    """Verify, durably enqueue, answer. See the module docstring.
+
+    ``routes`` is a :class:`RouteSource` (e.g. the subscription registry) or routes.
+    ``public_url`` is the scheme and host MaintainX calls (``https://example.com``) when a
+    proxy in front changes them; it is used to rebuild the URI for the URI signature.
+    ``health_url`` (your public ``.../health`` URL) is probed by :meth:`webhook_health`;
+    ``client`` (a :class:`~maintainx_resilient.MaintainXClient`) lets it compare the
+    configured secrets with MaintainX's.
+    """
+
+    def __init__(
+        self,
+        queue: WebhookQueue,
+        routes: RouteSource | Iterable[WebhookRoute],
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        tolerance: float = DEFAULT_TOLERANCE,
+        uri_check: UriCheck = "if_present",
+        public_url: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        store_timeout: float = DEFAULT_STORE_TIMEOUT,
+        clock: Clock = SYSTEM_CLOCK,
+        metrics: WebhookMetrics | None = None,
+        commit_batch: int = 256,
+        health_url: str | None = None,
+        client: Any = None,
+    ) -> None:
+        if tolerance < 0:
+            raise ValueError("tolerance must be >= 0 seconds")
+        if store_timeout <= 0:
+            raise ValueError("store_timeout must be > 0 seconds")
+        if uri_check not in ("if_present", "require", "ignore"):
+            raise ValueError("uri_check must be 'if_present', 'require' or 'ignore'")
+        self.queue = queue
+        self.routes: RouteSource = (
+            routes if isinstance(routes, RouteSource) else StaticRoutes(routes)
+        )
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.tolerance = tolerance
+        self.uri_check: UriCheck = uri_check
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.max_body = max_body
+        self.store_timeout = store_timeout
+        self.clock = clock
+        self.metrics = metrics or WebhookMetrics()
+        self.metrics.observe_queue(queue)
+        self.health_url = health_url
+        self.client = client
+        self._committer = GroupCommitter(queue.enqueue, max_batch=commit_batch)
+
+    def __repr__(self) -> str:
+        return f"WebhookReceiver(prefix={self.prefix!r}, queue={self.queue!r})"
+
+    # -- the core ---------------------------------------------------------------------------
+
+    def relative_path(self, path: str) -> str | None:
+        """The part of ``path`` after the prefix (``""``, ``"/health"``, ``"/<route>"``), or
+        None if ``path`` is not under the prefix."""
+        if self.prefix and not (path == self.prefix or path.startswith(self.prefix + "/")):
+            return None
+        rest = path[len(self.prefix) :]
+        return "" if rest == "/" else rest
+
+    def uri_candidates(self, route: WebhookRoute, url: str) -> list[str]:
+        """The full URIs MaintainX may have signed for a request that arrived at ``url``."""
+        candidates = [route.url] if route.url else []
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            candidates.append(url)
+        if self.public_url:
+            tail = parts.path + (f"?{parts.query}" if parts.query else "")
+            candidates.append(self.public_url + tail)
+        return candidates
+
+    def verify(
+        self, route: WebhookRoute, url: str, headers: Mapping[str, str], body: bytes
+    ) -> Verification:
+        """The signature check alone (nothing stored)."""
+        return verify_delivery(
+            headers,
+            body,
+            route.keys,
+            now=self.clock.time(),
+            uris=self.uri_candidates(route, url),
+            tolerance=self.tolerance,
+            uri_check=self.uri_check,
+        )
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        route_path: str | None = None,
+    ) -> WebhookResponse | _Accepted:
+        path = route_path if route_path is not None else (urlsplit(url).path or "/")
+        rest = self.relative_path(path)
+        method = method.upper()
+        if rest is None:
+            return _response(404, {"error": "not found"}, "not_found")
+        if rest == "/health":
+            if method not in ("GET", "HEAD"):
+                return _response(
+                    405, {"error": "method not allowed"}, "method", (("allow", "GET, HEAD"),)
+                )
+            return self.health_response(head=method == "HEAD")
+        name = rest[1:] if rest else ""
+        if method != "POST":
+            return _response(405, {"error": "method not allowed"}, "method", (("allow", "POST"),))
+        self.metrics.received(name)
+        route = self.routes.route(name) if "/" not in name else None
+        if route is None:
+            self.metrics.rejected(name, "unknown_route")
+            logger.warning("webhook rejected: unknown_route (route %r)", name[:100])
+            return _response(404, {"error": "unknown webhook route"}, "unknown_route")
+        if len(body) > self.max_body:
+            self.metrics.rejected(name, "body_too_large")
+            logger.warning("webhook rejected: body_too_large (route %r)", name)
+            return _response(413, {"error": "payload too large"}, "body_too_large")
+        verdict = self.verify(route, url, headers, body)
+        if not verdict.ok:
+            reason = verdict.reason.value if verdict.reason else "rejected"
+            self.metrics.rejected(name, reason)
+            logger.warning(
+                "webhook rejected: %s (route %r, header %s: %s)",
+                reason,
+                name,
+                verdict.header,
+                verdict.detail,
+            )
+            return _response(
+                401, {"error": "signature verification failed", "reason": reason}, reason
+            )
+        envelope = Envelope(
+            key=dedupe_key(name, route.event_type or "", body),
+            route=name,
+            event_type=route.event_type or "",
+            body=body,
+            received_at=self.clock.time(),
+            subscription_id=route.subscription_id,
+        )
+        return _Accepted(route, envelope)
+
+    def _stored(self, accepted: _Accepted, stored: bool) -> WebhookResponse:
+        name = accepted.route.name
+        if stored:
+            self.metrics.stored(name)
+            return _response(200, {"status": "accepted"}, "accepted")
+        self.metrics.duplicate(name)
+        return _response(200, {"status": "duplicate"}, "duplicate")
+
+    def _store_failed(self, accepted: _Accepted, exc: BaseException | None) -> WebhookResponse:
+        kind = "timeout" if exc is None else type(exc).__name__
+        self.metrics.store_failed(accepted.route.name, kind)
+        logger.error("webhook not stored (route %r): %s; answered 503", accepted.route.name, kind)
+        return _response(503, {"error": "the event could not be stored"}, "store_failed")
+
+    # -- the shells -------------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        route_path: str | None = None,
+    ) -> WebhookResponse:
+        """Answer one request, blocking until the event is stored (threaded servers).
+
+        ``url`` is the full URL the request arrived at (``https://host/webhooks/maintainx/x``;
+        a bare path works when the subscription URL is known or ``public_url`` is set).
+        ``headers`` may use any case. ``route_path`` routes by another path than the URL's
+        (an app mounted below a prefix).
+        """
+        prepared = self._prepare(method, url, headers, body, route_path)
+        if isinstance(prepared, WebhookResponse):
+            return prepared
+        future = self._submit(prepared)
+        if future is None:
+            return self._store_failed(prepared, RuntimeError("closed"))
+        try:
+            stored = future.result(timeout=self.store_timeout)
+        except FutureTimeout:
+            future.cancel()
+            return self._store_failed(prepared, None)
+        except Exception as exc:
+            return self._store_failed(prepared, exc)
+        return self._stored(prepared, stored)
+
+    async def ahandle(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        route_path: str | None = None,
+    ) -> WebhookResponse:
+        """Answer one request without blocking the event loop (the write runs on the
+        group-commit thread). Arguments as :meth:`handle`."""
+        prepared = self._prepare(method, url, headers, body, route_path)
+        if isinstance(prepared, WebhookResponse):
+            return prepared
+        future = self._submit(prepared)
+        if future is None:
+            return self._store_failed(prepared, RuntimeError("closed"))
+        try:
+            stored = await asyncio.wait_for(asyncio.wrap_future(future), self.store_timeout)
+        except asyncio.TimeoutError:
+            return self._store_failed(prepared, None)
+        except Exception as exc:
+            return self._store_failed(prepared, exc)
+        return self._stored(prepared, stored)
+
+    def _submit(self, accepted: _Accepted) -> Future[bool] | None:
+        try:
+            return self._committer.submit(accepted.envelope)
+        except RuntimeError:
+            return None
+
+    # -- health -----------------------------------------------------------------------------
+
+    def health_response(self, *, head: bool = False) -> WebhookResponse:
+        """``GET .../health``: 200 while the queue answers, 503 otherwise. Says nothing that
+        would help an attacker (no counts, no routes)."""
+        ok = self.queue.ping()
+        payload = {"status": "ok" if ok else "unavailable", "queue": self.queue.backend}
+        response = _response(200 if ok else 503, payload, "health")
+        if head:
+            return WebhookResponse(response.status, b"", response.headers, "health")
+        return response
+
+    def self_test(self) -> bool | None:
+        """Sign a probe with each route's current secret and verify it the way a delivery
+        is verified (nothing stored). None when no route has a secret."""
+        results = []
+        now = self.clock.time()
+        body = json.dumps({"selfTest": True, "occurredAt": now}).encode()
+        for route in self.routes.routes():
+            if not route.secrets:
+                continue
+            stamp = str(int(now))
+            url = route.url or f"{self.public_url or 'http://localhost'}{self.prefix}/{route.name}"
+            headers = {
+                BODY_SIGNATURE_HEADER: sign_header(route.secrets[0], stamp, body),
+                URI_SIGNATURE_HEADER: sign_header(route.secrets[0], stamp, url.encode()),
+            }
+            results.append(self.verify(route, url, headers, body).ok)
+        return all(results) if results else None
+
+    def webhook_health(self) -> dict[str, Any]:
+        """What RB-003 reads (:class:`~maintainx_resilient.diagnostics._context.
+        WebhookHealthSource`); see :func:`.health.collect`."""
+        from .health import collect
+
+        return collect(self)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Finish the writes in progress and stop the group-commit thread (the queue stays
+        open: it belongs to the caller)."""
+        self._committer.close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

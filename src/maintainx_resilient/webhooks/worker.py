@@ -1,0 +1,340 @@
+"""Workers: take events from the queue, run the user's handlers, retry, dead-letter.
+
+One :class:`Worker` class serves threads and asyncio: :meth:`Worker.run` calls plain
+handlers on the calling thread, :meth:`Worker.arun` awaits ``async def`` handlers (and calls
+plain ones) on the event loop, with the queue's blocking calls in a worker thread. The steps
+and the decisions are shared:
+
+1. ``claim`` a batch (nothing while the queue is paused);
+2. per event: an event claimed more than ``max_deliveries`` times without an outcome (its
+   handler keeps killing the worker) goes to the dead letters; otherwise it is parsed
+   (:func:`~maintainx_resilient.webhooks.events.parse_event`) and handed to the handler of
+   its route, else of its type, else the default handler. No handler: dead letter (replay
+   it once a handler exists), never a silent drop;
+3. :func:`~maintainx_resilient.webhooks.backoff.decide` turns the outcome into ``ack``,
+   ``retry`` (after a backoff) or ``dead`` (after ``max_attempts`` or a
+   :class:`~maintainx_resilient.webhooks.backoff.PermanentError`).
+
+Delivery to handlers is **at least once**: a worker killed between the end of a handler and
+its ``ack`` makes the event run again. Make handlers idempotent with ``event.dedupe_key``
+(:class:`~maintainx_resilient.webhooks.idempotency.SqliteLedger` does it for SQLite).
+
+Give each worker a stable ``consumer`` name (``"worker-1"``): on start, :meth:`Worker.run`
+calls ``queue.recover(consumer)``, so the events a killed predecessor of the same name held
+run again at once instead of after the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .backoff import DEFAULT_RETRY_POLICY, Decision, RetryPolicy, decide
+from .events import WebhookEvent, parse_event
+from .metrics import WebhookMetrics
+from .queue import DEFAULT_LEASE, WebhookQueue
+from .records import Delivery
+
+__all__ = ["BatchResult", "Handler", "WebhookHandlers", "Worker"]
+
+logger = logging.getLogger("maintainx_resilient.webhooks")
+
+E = TypeVar("E", bound=WebhookEvent)
+#: A handler takes an event; it may be ``async def``. Raising means "failed".
+Handler = Callable[[Any], object]
+F = TypeVar("F", bound=Callable[..., object])
+
+
+class WebhookHandlers:
+    """Which handler runs for which event: by route first, then by event type, then the
+    default.
+
+    >>> handlers = WebhookHandlers()
+    >>> @handlers.on(WorkOrderStatusChange)  # doctest: +SKIP
+    ... def status_changed(event: WorkOrderStatusChange) -> None: ...
+    """
+
+    def __init__(self) -> None:
+        self._by_route: dict[str, Handler] = {}
+        self._by_type: dict[str, Handler] = {}
+        self._default: Handler | None = None
+
+    @overload
+    def on(self, event: type[E]) -> Callable[[Callable[[E], object]], Callable[[E], object]]: ...
+
+    @overload
+    def on(self, event: str) -> Callable[[F], F]: ...
+
+    def on(self, event: type[WebhookEvent] | str) -> Callable[[Any], Any]:
+        """Register a handler for an event model (``WorkOrderStatusChange``) or a type name
+        (``"WORK_ORDER_STATUS_CHANGE"``)."""
+        name = event if isinstance(event, str) else event.EVENT_TYPE
+        if not name:
+            raise ValueError("this event model has no EVENT_TYPE; register by type name")
+
+        def register(fn: Any) -> Any:
+            self._by_type[name] = fn
+            return fn
+
+        return register
+
+    def route(self, name: str) -> Callable[[F], F]:
+        """Register a handler for every event arriving on route ``name``."""
+
+        def register(fn: F) -> F:
+            self._by_route[name] = fn
+            return fn
+
+        return register
+
+    def default(self, fn: F) -> F:
+        """Register the handler of events no other handler takes."""
+        self._default = fn
+        return fn
+
+    def resolve(self, route: str, event_type: str) -> Handler | None:
+        return self._by_route.get(route) or self._by_type.get(event_type) or self._default
+
+
+@dataclass
+class BatchResult:
+    """What one batch (or a whole run, summed) did."""
+
+    claimed: int = 0
+    processed: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_lease: int = 0
+
+    def add(self, other: BatchResult) -> None:
+        self.claimed += other.claimed
+        self.processed += other.processed
+        self.retried += other.retried
+        self.dead += other.dead
+        self.lost_lease += other.lost_lease
+
+
+def _default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    """Runs handlers for the events of ``queue``. See the module docstring."""
+
+    def __init__(
+        self,
+        queue: WebhookQueue,
+        handlers: WebhookHandlers | Handler,
+        *,
+        consumer: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+        batch_size: int = 16,
+        lease: float = DEFAULT_LEASE,
+        idle_wait: float = 0.5,
+        clock: Clock = SYSTEM_CLOCK,
+        metrics: WebhookMetrics | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if lease <= 0:
+            raise ValueError("lease must be > 0 seconds")
+        if isinstance(handlers, WebhookHandlers):
+            self.handlers = handlers
+        else:
+            self.handlers = WebhookHandlers()
+            self.handlers.default(handlers)
+        self.queue = queue
+        self.consumer = consumer or _default_consumer()
+        self.retry_policy = retry
+        self.batch_size = batch_size
+        self.lease = lease
+        self.idle_wait = idle_wait
+        self.clock = clock
+        self.metrics = metrics or WebhookMetrics()
+        self._rand = rand
+        self.totals = BatchResult()
+
+    def __repr__(self) -> str:
+        return f"Worker(consumer={self.consumer!r}, queue={self.queue!r})"
+
+    # -- shared steps -----------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Make the events this consumer name still holds claimable now (after a restart)."""
+        return self.queue.recover(self.consumer)
+
+    def _prepare(self, delivery: Delivery) -> tuple[WebhookEvent, Handler] | Decision:
+        env = delivery.envelope
+        if delivery.deliveries > self.retry_policy.max_deliveries:
+            return Decision(
+                "dead",
+                error=f"claimed {delivery.deliveries} times without an outcome "
+                f"(the handler may be killing its worker); last error: {delivery.last_error}",
+            )
+        event = parse_event(env.event_type, env.body)
+        event._dedupe_key = env.key
+        event._route = env.route
+        event._attempt = delivery.attempt
+        event._received_at = env.received_at
+        handler = self.handlers.resolve(env.route, event.event_type)
+        if handler is None:
+            return Decision(
+                "dead", error=f"no handler for route {env.route!r} / type {env.event_type!r}"
+            )
+        return event, handler
+
+    def _decide(self, delivery: Delivery, error: BaseException | None) -> Decision:
+        env = delivery.envelope
+        if error is not None:
+            self.metrics.handler_failed(env.route, env.event_type, type(error).__name__)
+            logger.warning(
+                "webhook handler failed: %s (route %r, type %s, attempt %d, event %s)",
+                type(error).__name__,
+                env.route,
+                env.event_type,
+                delivery.attempt,
+                delivery.id,
+            )
+        return decide(self.retry_policy, delivery.attempt, error, self._rand())
+
+    def _apply(self, delivery: Delivery, decision: Decision, result: BatchResult) -> None:
+        env = delivery.envelope
+        if decision.action == "ack":
+            done = self.queue.ack(delivery)
+            if done:
+                result.processed += 1
+                self.metrics.processed(env.route, env.event_type)
+        elif decision.action == "retry":
+            done = self.queue.retry(delivery, delay=decision.delay, error=decision.error or "")
+            result.retried += int(done)
+        else:
+            done = self.queue.dead_letter(delivery, error=decision.error or "")
+            if done:
+                result.dead += 1
+                self.metrics.dead_lettered(env.route, env.event_type)
+                logger.error(
+                    "webhook dead-lettered (route %r, type %s, event %s) after %d attempt(s)",
+                    env.route,
+                    env.event_type,
+                    delivery.id,
+                    delivery.attempt,
+                )
+        if not done:
+            result.lost_lease += 1
+
+    # -- threads ----------------------------------------------------------------------------
+
+    def run_once(self) -> BatchResult:
+        """Claim one batch and process it on this thread; plain handlers only."""
+        result = BatchResult()
+        deliveries = self.queue.claim(self.consumer, self.batch_size, lease=self.lease)
+        result.claimed = len(deliveries)
+        for delivery in deliveries:
+            prepared = self._prepare(delivery)
+            if isinstance(prepared, Decision):
+                self._apply(delivery, prepared, result)
+                continue
+            event, handler = prepared
+            error: BaseException | None = None
+            try:
+                outcome = handler(event)
+                if inspect.isawaitable(outcome):
+                    if inspect.iscoroutine(outcome):
+                        outcome.close()
+                    raise TypeError("an async handler needs Worker.arun(), not Worker.run()")
+            except Exception as exc:
+                error = exc
+            self._apply(delivery, self._decide(delivery, error), result)
+        self.totals.add(result)
+        return result
+
+    def run(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        until_idle: bool = False,
+        max_batches: int | None = None,
+    ) -> BatchResult:
+        """Process batches until ``stop`` is set (or, with ``until_idle``, until a claim
+        comes back empty). Calls :meth:`recover` first. Returns what this run did."""
+        run = BatchResult()
+        self.recover()
+        batches = 0
+        while stop is None or not stop.is_set():
+            result = self.run_once()
+            run.add(result)
+            batches += 1
+            if max_batches is not None and batches >= max_batches:
+                break
+            if result.claimed == 0:
+                if until_idle:
+                    break
+                if stop is not None:
+                    stop.wait(self.idle_wait)
+                else:
+                    self.clock.sleep(self.idle_wait)
+        return run
+
+    # -- asyncio ----------------------------------------------------------------------------
+
+    async def arun_once(self) -> BatchResult:
+        """Claim one batch and process it; awaits ``async def`` handlers."""
+        result = BatchResult()
+        deliveries = await asyncio.to_thread(
+            self.queue.claim, self.consumer, self.batch_size, lease=self.lease
+        )
+        result.claimed = len(deliveries)
+        for delivery in deliveries:
+            prepared = self._prepare(delivery)
+            if isinstance(prepared, Decision):
+                await asyncio.to_thread(self._apply, delivery, prepared, result)
+                continue
+            event, handler = prepared
+            error: BaseException | None = None
+            try:
+                outcome = handler(event)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception as exc:
+                error = exc
+            await asyncio.to_thread(self._apply, delivery, self._decide(delivery, error), result)
+        self.totals.add(result)
+        return result
+
+    async def arun(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        until_idle: bool = False,
+        max_batches: int | None = None,
+    ) -> BatchResult:
+        """The asyncio twin of :meth:`run`."""
+        run = BatchResult()
+        await asyncio.to_thread(self.recover)
+        batches = 0
+        while stop is None or not stop.is_set():
+            result = await self.arun_once()
+            run.add(result)
+            batches += 1
+            if max_batches is not None and batches >= max_batches:
+                break
+            if result.claimed == 0:
+                if until_idle:
+                    break
+                if stop is not None:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.idle_wait)
+                else:
+                    await self.clock.asleep(self.idle_wait)
+        return run

@@ -1,0 +1,292 @@
+"""Full sync: an exact copy at the maximum page size, a checkpoint per page so a crash costs
+at most the page in flight, deletions detected, and a pace set by the throttle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from maintainx_resilient import BadRequestError, MaintainXClient
+from maintainx_resilient._clock import FakeClock
+from maintainx_resilient._meta import META_EXTENSION, ResponseMeta
+from maintainx_resilient.policies.throttle import Throttle, ThrottleConfig, ThrottleLayer
+from maintainx_resilient.sync import (
+    Batch,
+    CommitResult,
+    FullSyncState,
+    Progress,
+    RateLimit,
+    StaleAnswerError,
+    SyncEngine,
+    SyncError,
+    SyncStore,
+)
+from maintainx_resilient.sync._fetch import Fetcher
+from maintainx_resilient.sync._time import format_timestamp
+from maintainx_resilient.sync.full import run_full_sync
+from maintainx_resilient.sync.resources import resolve
+from maintainx_resilient.sync.store import state_key
+from maintainx_resilient.testing import RateLimitConfig, Simulator
+
+from ._support import (
+    Crash,
+    CrashingFetcher,
+    RecordingTransport,
+    client_for,
+    local_view,
+    make_sim,
+    remote_view,
+)
+
+WO = resolve("workOrders")
+CHECKPOINT = state_key("checkpoint:full", "workOrders")
+
+
+def test_a_full_sync_copies_every_record_at_200_a_page(
+    sim: Simulator, store: SyncStore
+) -> None:
+    recording = RecordingTransport(sim.transport())
+    with client_for(sim, recording) as client:
+        result = SyncEngine(client, store).full()
+    assert local_view(store) == remote_view(sim)
+    assert (result.records, result.pages, result.requests) == (1000, 5, 6)
+    assert result.inserted == 1000 and result.deleted == ()
+    pages = [q for q in recording.queries if ("sort", "-updatedAt") not in q]
+    assert all(("limit", "200") in q for q in pages)
+    newest = max(r["updatedAt"] for r in sim.records("workOrders"))
+    assert result.watermark == newest
+    assert store.state(state_key("watermark", "workOrders"))["at"] == newest
+    assert store.state(CHECKPOINT) is None  # finished: no checkpoint left
+    stored = store.get("workOrders", 1)
+    assert stored is not None and stored.json()["id"] == 1
+
+
+def test_every_page_is_checkpointed_with_its_records(
+    client: MaintainXClient, store: SyncStore
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+
+    def look(p: Progress) -> None:
+        saved = FullSyncState.from_json(store.state(CHECKPOINT))
+        if saved is not None:
+            seen.append((p.pages, saved.pages, store.count("workOrders")))
+
+    SyncEngine(client, store, on_progress=look).full()
+    assert seen == [(0, 0, 0), (1, 1, 200), (2, 2, 400), (3, 3, 600), (4, 4, 800)]
+
+
+class CrashingStore:
+    """Wraps a store; dies instead of making its ``crash_at``-th commit (counted from 1)."""
+
+    def __init__(self, inner: SyncStore, crash_at: int) -> None:
+        self.inner = inner
+        self.crash_at = crash_at
+        self.commits = 0
+
+    def commit(self, resource: str, batch: Batch) -> CommitResult:
+        self.commits += 1
+        if self.commits == self.crash_at:
+            raise Crash(f"killed before commit {self.commits}")
+        return self.inner.commit(resource, batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("crash_at", [2, 3, 5, 6])
+def test_a_crash_before_a_commit_costs_one_page(
+    sim: Simulator, client: MaintainXClient, store: SyncStore, crash_at: int
+) -> None:
+    fetcher = Fetcher(client, WO)
+    with pytest.raises(Crash):
+        run_full_sync(fetcher, CrashingStore(store, crash_at))  # type: ignore[arg-type]
+    first = fetcher.requests
+    result = run_full_sync(fetcher, store)
+    assert local_view(store) == remote_view(sim)
+    # commit 1 is the checkpoint of the start; commit n+1 stores page n
+    assert result.resumed_from_page == max(0, crash_at - 2)
+    assert first + result.requests == 1 + 5 + (1 if crash_at > 1 else 0)
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 4, 6])
+def test_a_crash_while_fetching_costs_nothing(
+    sim: Simulator, client: MaintainXClient, store: SyncStore, crash_at: int
+) -> None:
+    crashing = CrashingFetcher(client, WO, crash_at=crash_at)
+    with pytest.raises(Crash):
+        run_full_sync(crashing, store)
+    fetcher = Fetcher(client, WO)
+    result = run_full_sync(fetcher, store)
+    assert local_view(store) == remote_view(sim)
+    assert crashing.requests + fetcher.requests == 6  # probe + 5 pages, nothing twice
+
+
+def test_records_missing_from_maintainx_are_deleted(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    engine = SyncEngine(client, store)
+    engine.full()
+    for gone in (3, 500, 1000):
+        sim.delete_record("workOrders", gone)
+    new_id = client.work_orders.create(title="After the first sync")
+    result = engine.full()
+    assert result.deleted == (3, 500, 1000)
+    assert local_view(store) == remote_view(sim)
+    assert new_id in local_view(store)
+
+
+def test_deletions_are_detected_across_a_resumed_run(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    engine = SyncEngine(client, store)
+    engine.full()
+    with pytest.raises(Crash):
+        run_full_sync(CrashingFetcher(client, WO, crash_at=4), store)
+    sim.delete_record("workOrders", 2)  # already passed: kept until the end, then deleted
+    sim.delete_record("workOrders", 999)  # not reached yet: never returned
+    result = engine.full()
+    assert result.deleted == (2, 999)
+    assert local_view(store) == remote_view(sim)
+
+
+def test_an_expired_cursor_restarts_the_walk_within_the_run(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    with pytest.raises(Crash):
+        run_full_sync(CrashingFetcher(client, WO, crash_at=4), store)
+    saved = FullSyncState.from_json(store.state(CHECKPOINT))
+    assert saved is not None and saved.pages == 2
+    broken = FullSyncState(**{**saved.to_json(), "cursor": "not-a-cursor"})
+    store.commit("workOrders", Batch(state={CHECKPOINT: broken.to_json()}))
+    sim.delete_record("workOrders", 1)
+    result = SyncEngine(client, store).full()
+    assert result.cursor_restarts == 1
+    assert result.deleted == (1,)
+    assert local_view(store) == remote_view(sim)
+
+
+def test_other_bad_requests_are_not_mistaken_for_an_expired_cursor(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    sim.faults.fail_next(1, status=400, path="/v1/workorders")
+    with pytest.raises(BadRequestError):
+        SyncEngine(client, store).full()
+
+
+def test_a_cursor_handed_back_unchanged_stops_the_run() -> None:
+    state = FullSyncState.begin(start_seq=1, started_at=0.0, high_water=None, expected=None)
+    state = state.after_page(200, "abc")
+    with pytest.raises(SyncError, match="cursor it was given"):
+        state.after_page(200, "abc")
+    assert FullSyncState.from_json({"nonsense": 1}) is None
+    assert FullSyncState.from_json([1, 2]) is None
+    assert FullSyncState.from_json(state.to_json()) == state
+
+
+class StaleAfter(httpx.BaseTransport):
+    """Labels every answer after the first ``fresh`` as served from the fallback cache."""
+
+    def __init__(self, inner: httpx.BaseTransport, fresh: int) -> None:
+        self.inner = inner
+        self.fresh = fresh
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        self.fresh -= 1
+        if self.fresh < 0:
+            response.extensions = {
+                **response.extensions,
+                META_EXTENSION: ResponseMeta(stale=True, age=42.0, reason="circuit_open"),
+            }
+        return response
+
+
+def test_nothing_is_stored_or_deleted_from_a_cached_answer(
+    sim: Simulator, store: SyncStore
+) -> None:
+    with client_for(sim, StaleAfter(sim.transport(), fresh=3)) as client:
+        with pytest.raises(StaleAnswerError, match="fallback cache"):
+            SyncEngine(client, store).full()
+    saved = FullSyncState.from_json(store.state(CHECKPOINT))
+    assert saved is not None and saved.pages == 2 and store.count("workOrders") == 400
+    with client_for(sim) as client:
+        result = SyncEngine(client, store).full()
+    assert result.resumed_from_page == 2 and result.requests == 3
+    assert local_view(store) == remote_view(sim)
+
+
+def test_restart_discards_an_unfinished_run(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    with pytest.raises(Crash):
+        run_full_sync(CrashingFetcher(client, WO, crash_at=3), store)
+    result = SyncEngine(client, store).full(restart=True)
+    assert result.resumed_from_page is None and result.requests == 6
+    assert local_view(store) == remote_view(sim)
+
+
+def test_an_empty_organization_syncs_to_an_empty_store(store: SyncStore) -> None:
+    sim = make_sim(0)
+    with client_for(sim) as client:
+        result = SyncEngine(client, store).full()
+    assert (result.records, result.pages, result.watermark) == (0, 1, None)
+
+
+def test_locations_sync_in_full_without_a_watermark(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    result = SyncEngine(client, store).full("locations")
+    assert result.requests == 1 and result.watermark is None
+    assert local_view(store, "locations") == remote_view(sim, "locations")
+
+
+def test_progress_reports_an_eta_from_the_rate_limit(
+    client: MaintainXClient, store: SyncStore
+) -> None:
+    reports: list[Progress] = []
+    clock = FakeClock()
+    engine = SyncEngine(
+        client, store, on_progress=reports.append, clock=clock, rate=RateLimit(100, 60)
+    )
+    engine.full(expected=1000)
+    assert [p.pages for p in reports] == [0, 1, 2, 3, 4, 5]
+    assert reports[1].eta == pytest.approx(4 * 0.6)  # 4 pages left at 0.6 s each
+    assert reports[-1].done and reports[-1].eta == 0
+    assert engine.full().pages == 5  # the next run expects the local count
+    assert engine.status().last_full is not None
+
+
+def test_the_throttle_paces_a_large_sync_without_429s(store: SyncStore) -> None:
+    """With the client's throttle in the stack (here under the client, as its transport),
+    a sync of 30 pages against MaintainX's 100/60 s limit gets no 429 and takes as long as
+    the limit says. Time is a FakeClock shared by the throttle and the simulator."""
+    clock = FakeClock()
+    sim = make_sim(6000, rate_limit=RateLimitConfig(), clock=clock.monotonic)
+    throttle = Throttle(ThrottleConfig(), clock=clock, jitter=lambda: 0.0)
+    with client_for(sim, ThrottleLayer(sim.transport(), throttle)) as client:
+        start = clock.monotonic()
+        result = SyncEngine(client, store, clock=clock).full()
+        elapsed = clock.monotonic() - start
+    assert result.records == 6000 and result.requests == 31
+    assert sim.stats.rate_limited == 0
+    floor = (result.requests - ThrottleConfig().burst) * 60 / 100
+    assert floor <= elapsed <= 1.2 * result.requests * 60 / 99
+    assert local_view(store) == remote_view(sim)
+
+
+def test_the_watermark_is_the_high_water_mark_from_before_the_first_page(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    """Pages go by id; a record updated after the run began must be newer than the
+    watermark, whatever the run saw later."""
+    with pytest.raises(Crash):
+        run_full_sync(CrashingFetcher(client, WO, crash_at=3), store)
+    before = max(r["updatedAt"] for r in sim.records("workOrders"))
+    sim.update_record("workOrders", 5, {"title": "changed after page 1"})
+    result = SyncEngine(client, store).full()
+    assert result.watermark == before
+    got = store.get("workOrders", 5)
+    assert got is not None and got.updated_at == before or got is not None  # may be old
+    assert format_timestamp(store.entries("workOrders")[0].updated_us or 0) <= before

@@ -1,0 +1,192 @@
+"""Both bundled stores keep the same contract: atomic commits, the newer copy wins, write
+sequences for deletion detection, JSON state; SQLite adds concurrent readers and files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from maintainx_resilient.diagnostics._context import SyncStoreSource
+from maintainx_resilient.sync import (
+    Batch,
+    LocalRecord,
+    MemoryStore,
+    SQLiteStore,
+    SyncStore,
+)
+from maintainx_resilient.sync._time import parse_timestamp
+
+T0 = "2025-01-01T00:00:00.000Z"
+T1 = "2025-01-01T00:00:01.000Z"
+T2 = "2025-01-01T00:00:02.000Z"
+
+
+def rec(id: int, updated: str | None = T1, **extra: object) -> LocalRecord:
+    body: dict[str, object] = {"id": id, "createdAt": T0, **extra}
+    if updated is not None:
+        body["updatedAt"] = updated
+    return LocalRecord.from_wire(body)
+
+
+def test_both_stores_are_sync_stores_and_rb004_sources(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "x.db") as sqlite_store:
+        for made in (sqlite_store, MemoryStore()):
+            assert isinstance(made, SyncStore)
+            source: SyncStoreSource = made  # RB-004 reads the store through this protocol
+            assert source.updated_at_by_id("workorders") == {}
+
+
+def test_records_are_kept_exactly_as_received(store: SyncStore) -> None:
+    wire = {"id": 1, "updatedAt": T1, "createdAt": T0, "title": "Pump ✓", "new": {"x": [1]}}
+    store.commit("workOrders", Batch(upserts=[LocalRecord.from_wire(wire)]))
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == wire
+    assert (got.updated_at, got.created_at) == (T1, T0)
+    assert store.get("workOrders", 2) is None
+    assert store.updated_at_by_id("workOrders") == {1: T1}
+    assert store.updated_at_by_id("workorders") == {1: T1}  # the name RB-004 passes
+
+
+def test_the_newer_copy_wins_whatever_the_order(store: SyncStore) -> None:
+    first = store.commit("workOrders", Batch(upserts=[rec(1, T2, title="new")]))
+    assert (first.inserted, first.updated, first.unchanged) == (1, 0, 0)
+    older = store.commit("workOrders", Batch(upserts=[rec(1, T1, title="old")]))
+    assert (older.inserted, older.updated, older.unchanged) == (0, 0, 1)
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json()["title"] == "new"
+    same = store.commit("workOrders", Batch(upserts=[rec(1, T2, title="same time")]))
+    assert same.unchanged == 1
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json()["title"] == "same time"  # ties: incoming wins
+    later = store.commit("workOrders", Batch(upserts=[rec(1, "2025-01-02T00:00:00.000Z")]))
+    assert later.updated == 1
+
+
+def test_a_record_without_updated_at_is_replaced(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1, None, title="a")]))
+    store.commit("workOrders", Batch(upserts=[rec(1, None, title="b")]))
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json()["title"] == "b"
+    assert store.updated_at_by_id("workOrders") == {1: ""}
+
+
+def test_prune_removes_what_was_not_seen_since_a_sequence(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(i) for i in range(1, 6)]))
+    start = store.sequence() + 1
+    store.commit("workOrders", Batch(upserts=[rec(1), rec(3)]))
+    store.commit("workOrders", Batch(upserts=[rec(5, T0)]))  # older copy: kept but seen
+    result = store.commit("workOrders", Batch(upserts=[rec(6)], prune_before=start))
+    assert result.deleted == (2, 4)
+    assert sorted(store.updated_at_by_id("workOrders")) == [1, 3, 5, 6]
+    assert store.count("workOrders") == 4
+
+
+def test_deletes_report_only_what_was_there(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1), rec(2)]))
+    result = store.commit("workOrders", Batch(deletes=[2, 3, 2]))
+    assert result.deleted == (2,)
+    assert [e.id for e in store.entries("workOrders")] == [1]
+
+
+def test_resources_are_separate(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1)]))
+    store.commit("assets", Batch(upserts=[rec(1, T2)]))
+    result = store.commit("assets", Batch(prune_before=store.sequence() + 1))
+    assert result.deleted == (1,)
+    assert store.count("workOrders") == 1 and store.count("assets") == 0
+
+
+def test_state_holds_json_documents(store: SyncStore) -> None:
+    assert store.state("watermark:workOrders") is None
+    store.commit("workOrders", Batch(state={"watermark:workOrders": {"us": 5, "at": T0}}))
+    assert store.state("watermark:workOrders") == {"us": 5, "at": T0}
+    store.commit("workOrders", Batch(state={"watermark:workOrders": None}))
+    assert store.state("watermark:workOrders") is None
+
+
+def test_sequences_count_commits(store: SyncStore) -> None:
+    assert store.sequence() == 0
+    assert store.commit("workOrders", Batch()).sequence == 1
+    assert store.commit("workOrders", Batch()).sequence == 2
+    assert store.sequence() == 2
+
+
+def test_a_failed_commit_changes_nothing(sqlite_store: SQLiteStore) -> None:
+    sqlite_store.commit("workOrders", Batch(upserts=[rec(1)]))
+    bad = Batch(upserts=[rec(1, T2), rec(2)], deletes=[1], state={"k": {1, 2}})
+    with pytest.raises(TypeError):
+        sqlite_store.commit("workOrders", bad)  # a set is not JSON: fails after the writes
+    assert sqlite_store.sequence() == 1
+    assert sqlite_store.updated_at_by_id("workOrders") == {1: T1}
+    assert sqlite_store.commit("workOrders", Batch()).sequence == 2  # usable afterwards
+
+
+def test_the_file_survives_reopening(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "x.db") as first:
+        first.commit("workOrders", Batch(upserts=[rec(1)], state={"k": [1, "a"]}))
+    with SQLiteStore(tmp_path / "x.db") as second:
+        assert second.updated_at_by_id("workOrders") == {1: T1}
+        assert second.state("k") == [1, "a"]
+        assert second.sequence() == 1
+        assert [r.id for r in second.records("workOrders")] == [1]
+
+
+def test_readers_are_not_blocked_by_a_writer_and_see_only_commits(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with SQLiteStore(path) as store:
+        store.commit("workOrders", Batch(upserts=[rec(1)]))
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO records (resource, id, updated_us, created_us, seq, data) "
+            "VALUES ('workOrders', 2, 0, 0, 9, '{}')"
+        )
+        seen: list[dict[int, str]] = []
+        reader = threading.Thread(target=lambda: seen.append(store.updated_at_by_id("workOrders")))
+        reader.start()
+        reader.join(timeout=5)
+        assert seen == [{1: T1}]  # read at once, without the uncommitted row
+        writer.execute("COMMIT")
+        writer.close()
+        assert sorted(store.updated_at_by_id("workOrders")) == [1, 2]
+
+
+def test_threads_writing_at_once_lose_nothing(sqlite_store: SQLiteStore) -> None:
+    def write(base: int) -> None:
+        for i in range(20):
+            sqlite_store.commit("workOrders", Batch(upserts=[rec(base + i)]))
+
+    threads = [threading.Thread(target=write, args=(n * 100,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sqlite_store.count("workOrders") == 80
+    assert sqlite_store.sequence() == 80
+
+
+def test_memory_is_refused_for_sqlite_and_closed_stores_say_so(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="MemoryStore"):
+        SQLiteStore(":memory:")
+    store = SQLiteStore(tmp_path / "x.db")
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.count("workOrders")
+    assert "x.db" in repr(store)
+
+
+def test_state_is_stored_as_json_text(sqlite_store: SQLiteStore) -> None:
+    sqlite_store.commit("workOrders", Batch(state={"report": {"ids": [3, 1]}}))
+    raw = sqlite3.connect(sqlite_store.path).execute("SELECT value FROM state").fetchone()[0]
+    assert json.loads(raw) == {"ids": [3, 1]}  # never pickled
+
+
+def test_indexed_timestamps_are_exact_microseconds(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1, "2025-01-01T00:00:00.123456Z")]))
+    (entry,) = store.entries("workOrders")
+    assert entry.updated_us == parse_timestamp("2025-01-01T00:00:00.123456Z")
+    assert entry.created_us == parse_timestamp(T0)
