@@ -188,7 +188,8 @@ class Attempt:
     ) -> None:
         observer = self._observer
         clock = observer.clock
-        duration = max(0.0, clock.monotonic() - self._started)
+        now = clock.monotonic()
+        duration = max(0.0, now - self._started)
         span = self._span
         if self._token is not None:
             otel_context.detach(self._token)
@@ -219,7 +220,7 @@ class Attempt:
         if events.active:
             events.emit(
                 RequestCompleted(
-                    at=clock.monotonic(),
+                    at=now,
                     wall=clock.time(),
                     method=self.method,
                     route=self.route,

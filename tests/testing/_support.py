@@ -8,7 +8,7 @@ import httpx
 
 from maintainx_resilient.testing import Simulator
 
-SMALL: dict[str, int] = {
+SMALL: dict[str, Any] = {
     "work_orders": 60,
     "assets": 12,
     "locations": 5,
@@ -69,7 +69,7 @@ def collect(http: httpx.Client, path: str, key: str, params: list[tuple[str, str
     cursor: str | None = None
     while True:
         query = params + ([("cursor", cursor)] if cursor else [])
-        response = http.get(path, params=query)
+        response = http.get(path, params=httpx.QueryParams(tuple(query)))
         assert response.status_code == 200, response.text
         body = response.json()
         records.extend(body[key])

@@ -205,9 +205,10 @@ def test_heal_clears_every_fault() -> None:
     faults.error_rate(1.0)
     faults.latency(1.0)
     faults.outage()
-    assert faults.active
+    armed = faults.active
     faults.heal()
-    assert not faults.active
+    healed = faults.active
+    assert armed and not healed
     with client(sim) as http:
         assert all(http.get("/teams").status_code == 200 for _ in range(5))
     assert clock.slept == []

@@ -64,7 +64,11 @@ def test_multi_org_keys_must_name_their_organization() -> None:
         assert missing.status_code == 400
         assert missing.json() == {
             "errors": [
-                {"error": "Missing x-organization-id header.", "fieldPath": None, "fieldValue": None}
+                {
+                    "error": "Missing x-organization-id header.",
+                    "fieldPath": None,
+                    "fieldValue": None,
+                }
             ]
         }
         assert http.get("/workorders", headers={"x-organization-id": "2"}).status_code == 200
@@ -103,8 +107,9 @@ def collect_with(
     out: list[dict[str, Any]] = []
     cursor = None
     while True:
-        body = http.get(path, params={"limit": 200, **({"cursor": cursor} if cursor else {})},
-                        headers=headers).json()  # fmt: skip
+        body = http.get(
+            path, params={"limit": 200, **({"cursor": cursor} if cursor else {})}, headers=headers
+        ).json()
         out.extend(body[key])
         cursor = body["nextCursor"]
         if cursor is None:
@@ -112,7 +117,7 @@ def collect_with(
 
 
 def test_lists_accept_several_organizations_where_the_spec_allows_it() -> None:
-    """GET /assets with x-organization-ids lists both organizations; never with x-organization-id."""
+    """GET /assets with x-organization-ids lists both organizations (not with x-organization-id)."""
     sim = make_sim(api_keys={"multi": ApiKey(1, (1, 2))})
     with client(sim, "multi") as http:
         both = http.get("/assets", params={"limit": 200}, headers={"x-organization-ids": "1,2"})
@@ -309,7 +314,10 @@ def test_comments_are_created_and_paged_per_work_order() -> None:
     wo_id = sim.records("workOrders")[0]["id"]
     with client(sim) as http:
         for text in ("one", "two", "three"):
-            assert http.post(f"/workorders/{wo_id}/comments", json={"content": text}).status_code == 201
+            assert (
+                http.post(f"/workorders/{wo_id}/comments", json={"content": text}).status_code
+                == 201
+            )
         comments = collect(http, f"/workorders/{wo_id}/comments", "comments", [("limit", "1")])
     mine = [c for c in comments if c["content"] in ("one", "two", "three")]
     assert [c["content"] for c in mine] == ["one", "two", "three"]
@@ -330,8 +338,12 @@ def test_creating_references_resolves_related_fields() -> None:
             "partsUsed": [{"partId": part, "quantityUsed": 3}],
         }
         wo_id = http.post("/workorders", json=body).json()["id"]
-        got = http.get(f"/workorders/{wo_id}", params=[("expand", "parts"), ("expand", "assignees")])
-        by_category_id = http.get("/workorders", params={"categories": category["id"], "limit": 200})
+        got = http.get(
+            f"/workorders/{wo_id}", params=[("expand", "parts"), ("expand", "assignees")]
+        )
+        by_category_id = http.get(
+            "/workorders", params={"categories": category["id"], "limit": 200}
+        )
     work_order = got.json()["workOrder"]
     assert (work_order["assigneeIds"], work_order["teamIds"]) == ([user], [team])
     assert work_order["categories"] == [category["label"]]
@@ -445,13 +457,18 @@ def test_work_order_filters_through_the_api() -> None:
         ([("assignees", str(assignee))], lambda w: assignee in w["assigneeIds"]),
         ([("teams", str(team))], lambda w: team in w["teamIds"]),
         ([("title", "INSPECT")], lambda w: "inspect" in w["title"].lower()),
-        ([("statuses", "OPEN"), ("priorities", "LOW")],
-         lambda w: w["status"] == "OPEN" and w["priority"] == "LOW"),
+        (
+            [("statuses", "OPEN"), ("priorities", "LOW")],
+            lambda w: w["status"] == "OPEN" and w["priority"] == "LOW",
+        ),
         ([("whatever", "ignored")], lambda w: True),
-    ]  # fmt: skip
+    ]
     with client(sim) as http:
         for params, keep in cases:
-            got = [w["id"] for w in collect(http, "/workorders", "workOrders", [("limit", "37"), *params])]
+            got = [
+                w["id"]
+                for w in collect(http, "/workorders", "workOrders", [("limit", "37"), *params])
+            ]
             assert got == [w["id"] for w in everything if keep(w)], params
             assert got, params
         assert http.get("/workorders", params={"statuses": "COMPLETED"}).status_code == 400
@@ -499,13 +516,17 @@ def test_date_filters_on_assets_parts_and_purchase_orders() -> None:
     """createdAt/updatedAt windows select the same records as filtering by hand."""
     sim = make_sim(assets=40, parts=40, purchase_orders=30)
     with client(sim) as http:
-        for resource, key in (("assets", "assets"), ("parts", "parts"),
-                              ("purchaseorders", "purchaseOrders")):  # fmt: skip
+        for resource, key in (
+            ("assets", "assets"),
+            ("parts", "parts"),
+            ("purchaseorders", "purchaseOrders"),
+        ):
             records = sim.records(resource)
             stamps = sorted(r["createdAt"] for r in records)
             low, high = stamps[5], stamps[-5]
-            got = collect(http, f"/{resource}", key, [("createdAt[gte]", low),
-                                                      ("createdAt[lte]", high)])  # fmt: skip
+            got = collect(
+                http, f"/{resource}", key, [("createdAt[gte]", low), ("createdAt[lte]", high)]
+            )
             expected = [r["id"] for r in records if low <= r["createdAt"] <= high]
             assert [r["id"] for r in got] == expected
 

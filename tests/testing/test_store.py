@@ -180,17 +180,41 @@ def test_offset_pagination_can_skip_a_record_when_an_earlier_one_goes_away() -> 
 
 def test_filters_select_the_documented_way() -> None:
     """Every filter kind keeps exactly the records it should."""
-    records = [
-        {"id": 1, "status": "OPEN", "assetId": 10, "tags": [1, 2], "title": "Fix Pump",
-         "labels": ["Damage"], "_labelIds": [7], "role": "ADMIN",
-         "updatedAt": "2024-01-01T00:00:00.000Z"},
-        {"id": 2, "status": "DONE", "assetId": 11, "tags": [3], "title": "Oil press",
-         "labels": [], "_labelIds": [], "role": "REQUESTER",
-         "updatedAt": "2024-02-01T00:00:00.000Z"},
-        {"id": 3, "status": "OPEN", "assetId": None, "tags": [], "title": "pump check",
-         "labels": ["Safety"], "_labelIds": [8], "role": "MEMBER",
-         "updatedAt": "2024-03-01T00:00:00.000Z"},
-    ]  # fmt: skip
+    records: list[Record] = [
+        {
+            "id": 1,
+            "status": "OPEN",
+            "assetId": 10,
+            "tags": [1, 2],
+            "title": "Fix Pump",
+            "labels": ["Damage"],
+            "_labelIds": [7],
+            "role": "ADMIN",
+            "updatedAt": "2024-01-01T00:00:00.000Z",
+        },
+        {
+            "id": 2,
+            "status": "DONE",
+            "assetId": 11,
+            "tags": [3],
+            "title": "Oil press",
+            "labels": [],
+            "_labelIds": [],
+            "role": "REQUESTER",
+            "updatedAt": "2024-02-01T00:00:00.000Z",
+        },
+        {
+            "id": 3,
+            "status": "OPEN",
+            "assetId": None,
+            "tags": [],
+            "title": "pump check",
+            "labels": ["Safety"],
+            "_labelIds": [8],
+            "role": "MEMBER",
+            "updatedAt": "2024-03-01T00:00:00.000Z",
+        },
+    ]
     specs = (
         FilterSpec("statuses", "status", "in", "str", ("OPEN", "DONE")),
         FilterSpec("assets", "assetId"),
@@ -207,7 +231,7 @@ def test_filters_select_the_documented_way() -> None:
 
     def ids(*query: tuple[str, str]) -> list[int]:
         predicates, _ = compile_filters(specs, list(query))
-        return [r["id"] for r in records if all(p(r) for p in predicates)]
+        return [int(r["id"]) for r in records if all(p(r) for p in predicates)]
 
     assert ids() == [1, 2, 3]
     assert ids(("statuses", "OPEN")) == [1, 3]
@@ -224,7 +248,9 @@ def test_filters_select_the_documented_way() -> None:
     assert ids(("assignable", "false")) == [1, 2, 3]
     assert ids(("updatedAt[gte]", "2024-02-01T00:00:00Z")) == [2, 3]
     assert ids(("updatedAt[lte]", "2024-02-01")) == [1, 2]
-    assert ids(("updatedAt[gte]", "2024-01-15T00:00:00+00:00"), ("updatedAt[lte]", "2024-02-15")) == [2]
+    assert ids(
+        ("updatedAt[gte]", "2024-01-15T00:00:00+00:00"), ("updatedAt[lte]", "2024-02-15")
+    ) == [2]
     assert ids(("assetId", "11")) == [2]
     assert ids(("unknownParam", "x"), ("statuses", "DONE")) == [2]
 

@@ -250,13 +250,17 @@ def run_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+class _UsageError(ValueError):
+    pass
+
+
 def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | None, str | None]:
     """The secrets to try, the route they come from and the registered URL."""
     secrets: list[Secret] = []
     for name in args.secret_env:
         value = os.environ.get(name)
         if value is None:
-            raise SystemExit(f"environment variable {name} is not set")
+            raise _UsageError(f"environment variable {name} is not set")
         secrets.append(Secret(value))
     for path in args.secret_file:
         with open(path, encoding="utf-8") as handle:
@@ -277,7 +281,7 @@ def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | No
                 route_name = ""
         route = registry.route(route_name)
         if route is None:
-            raise SystemExit(f"route {route_name!r} is not in the registry {args.registry}")
+            raise _UsageError(f"route {route_name!r} is not in the registry {args.registry}")
         secrets.extend(route.secrets)
         registered_url = route.url
     return secrets, route_name, registered_url
@@ -295,7 +299,11 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"cannot read the capture: {exc}", file=sys.stderr)
         return 2
     url = args.url or capture.url
-    secrets, route_name, registered_url = _secrets(args, url)
+    try:
+        secrets, route_name, registered_url = _secrets(args, url)
+    except (_UsageError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not secrets:
         print(
             "no secret: pass --secret-env VAR, --secret-file PATH or --registry FILE",

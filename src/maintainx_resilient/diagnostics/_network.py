@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import socket
 import ssl
 from collections.abc import Mapping
@@ -158,9 +159,16 @@ async def resolve(
     clock: Clock = SYSTEM_CLOCK,
     name: str = "DNS resolution",
 ) -> StepResult:
-    """Resolve ``host`` (``nslookup``); the addresses found, or why not."""
+    """Resolve ``host`` (``nslookup``); the addresses found, or why not. An IP address
+    resolves to itself without asking the resolver."""
     loop = asyncio.get_running_loop()
     start = clock.monotonic()
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return StepResult(name, True, 0.0, None, f"{host} is an IP address", (str(literal),))
     try:
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=timeout
@@ -194,6 +202,24 @@ async def resolve(
     )
 
 
+class _Recorder(asyncio.Protocol):
+    """Remembers what the peer did before the TLS handshake (a TLS server waits silently)."""
+
+    def __init__(self) -> None:
+        self.received = b""
+        self.closed = False
+
+    def data_received(self, data: bytes) -> None:
+        self.received = (self.received + data)[:64]
+
+    def eof_received(self) -> bool | None:
+        self.closed = True
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+
 @dataclass(frozen=True)
 class ConnectOutcome:
     """The TCP step, and the TLS step (None when the target is not TLS or TCP failed)."""
@@ -223,7 +249,7 @@ async def connect(
     start = clock.monotonic()
     deadline = loop.time() + tcp_timeout
     transport: asyncio.Transport | None = None
-    protocol: asyncio.BaseProtocol | None = None
+    protocol: _Recorder | None = None
     failures: list[tuple[str, StepError, str]] = []
     connected_to = ""
     for address in candidates:
@@ -233,7 +259,7 @@ async def connect(
             break
         try:
             transport, protocol = await asyncio.wait_for(
-                loop.create_connection(asyncio.Protocol, address, target.port), timeout=left
+                loop.create_connection(_Recorder, address, target.port), timeout=left
             )
         except asyncio.TimeoutError:
             failures.append((address, "timeout", f"no answer within {tcp_timeout:.2f} s"))
@@ -267,7 +293,7 @@ def _worst_failure(kinds: list[StepError]) -> StepError:
 
 async def _handshake(
     transport: asyncio.Transport,
-    protocol: asyncio.BaseProtocol,
+    protocol: _Recorder,
     target: Target,
     timeout: float,
     clock: Clock,
@@ -277,6 +303,12 @@ async def _handshake(
     context = ssl_context or ssl.create_default_context()
     name = "TLS handshake"
     start = clock.monotonic()
+    await asyncio.sleep(0)  # let anything the peer sent unasked arrive first
+    if protocol.received or protocol.closed or transport.is_closing():
+        transport.abort()
+        what = f"sent {protocol.received!r} unasked" if protocol.received else "closed"
+        detail = f"{target} {what} before the TLS handshake: not a TLS server"
+        return StepResult(name, False, clock.monotonic() - start, "tls_failed", detail)
     try:
         secured = await asyncio.wait_for(
             loop.start_tls(
@@ -307,13 +339,14 @@ async def _handshake(
             name, False, clock.monotonic() - start, "tls_failed", f"{target}: {_describe(exc)}"
         )
     duration = clock.monotonic() - start
-    version = ""
     ssl_object = secured.get_extra_info("ssl_object") if secured is not None else None
-    if isinstance(ssl_object, ssl.SSLObject):
-        version = str(ssl_object.version() or "")
     if secured is not None:
         secured.abort()
     transport.abort()
+    if not isinstance(ssl_object, ssl.SSLObject):
+        detail = f"{target}: the connection closed during the TLS handshake"
+        return StepResult(name, False, duration, "tls_failed", detail)
+    version = str(ssl_object.version() or "")
     detail = f"handshake with {target.host} ok" + (f" ({version})" if version else "")
     return StepResult(name, True, duration, None, detail)
 

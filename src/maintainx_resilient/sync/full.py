@@ -15,7 +15,7 @@
   ``updatedAt`` it happened to see would not be safe).
 
 A saved cursor that MaintainX no longer accepts (400) restarts the walk from the first page
-within the same run: more requests, but still an exact copy. The decisions are in
+within the same run (and deletion detection with it): more requests, still an exact copy. The decisions are in
 :class:`FullSyncState` (pure); :func:`run_full_sync` only fetches and commits.
 """
 
@@ -89,9 +89,13 @@ class FullSyncState:
     def resumed(self) -> FullSyncState:
         return replace(self, resumes=self.resumes + 1)
 
-    def restart_walk(self) -> FullSyncState:
-        """The saved cursor was refused: walk again from the first page, same run."""
-        return replace(self, cursor=None, cursor_restarts=self.cursor_restarts + 1)
+    def restart_walk(self, start_seq: int) -> FullSyncState:
+        """The saved cursor was refused: walk again from the first page, same run. The new
+        walk sees everything again, so what it does not see is gone: deletion detection
+        starts over from ``start_seq``."""
+        return replace(
+            self, cursor=None, start_seq=start_seq, cursor_restarts=self.cursor_restarts + 1
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,7 +209,7 @@ def run_full_sync(
         except BadRequestError:
             if state.cursor is None or state.cursor != loaded_cursor:
                 raise
-            state = state.restart_walk()  # the saved cursor expired: same run, from page 1
+            state = state.restart_walk(store.sequence() + 1)  # cursor expired: from page 1
             loaded_cursor = None
             store.commit(name, Batch(state={key: state.to_json()}))
             continue

@@ -170,31 +170,38 @@ def _add(totals: dict[str, int], result: Any) -> None:
 def _from_feed(
     fetcher: Fetcher, store: SyncStore, feed: WebhookFeed | None, totals: dict[str, int]
 ) -> tuple[int, list[int]]:
-    """Fetch every record the feed names; ids not processed go back to the feed on error."""
+    """Fetch every record the feed names, storing them in batches. If a fetch fails, what
+    was fetched is stored and the ids not yet fetched go back to the feed."""
     if feed is None:
         return 0, []
     name = fetcher.resource.name
     pending = feed.drain(name)
-    fetched = 0
     deleted: list[int] = []
-    done = 0
     upserts: list[LocalRecord] = []
     gone: list[int] = []
+
+    def flush() -> None:
+        if upserts or gone:
+            result = store.commit(name, Batch(upserts=list(upserts), deletes=list(gone)))
+            _add(totals, result)
+            deleted.extend(result.deleted)
+            upserts.clear()
+            gone.clear()
+
+    fetched = 0
     try:
-        for index, record_id in enumerate(pending):
+        for record_id in pending:
             record = fetcher.one(record_id)
             fetched += 1
             if record is None:
                 gone.append(record_id)
             else:
                 upserts.append(record)
-            if len(upserts) + len(gone) >= _WEBHOOK_BATCH or index == len(pending) - 1:
-                result = store.commit(name, Batch(upserts=upserts, deletes=gone))
-                _add(totals, result)
-                deleted.extend(result.deleted)
-                upserts, gone = [], []
-                done = index + 1
+            if len(upserts) + len(gone) >= _WEBHOOK_BATCH:
+                flush()
     except BaseException:
-        feed.requeue(name, pending[done:])
+        feed.requeue(name, pending[fetched:])
+        flush()
         raise
+    flush()
     return fetched, deleted

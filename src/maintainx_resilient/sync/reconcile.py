@@ -5,9 +5,9 @@
   (``updatedAt`` differs), each with its ids. Exact as of the listing; changes made while it
   runs can show up as drift (run :func:`run_repair`, which re-checks each id, or reconcile
   again).
-- **Sample**: ``sample`` records read in windows of creation time: ``ceil(sample / 200)``
-  random instants between the oldest and the newest record, one page from each
-  (``createdAt[gte]=<instant>&sort=createdAt``). A page covers the time from its instant to
+- **Sample**: about ``sample`` records read in windows of creation time: the time between
+  the oldest and the newest record is cut in ``ceil(sample / 200)`` equal strata, and one
+  page is read from a random instant in each (``createdAt[gte]=<instant>&sort=createdAt``). A page covers the time from its instant to
   its last record's ``createdAt`` completely, so both sides can be compared inside that
   window: all three kinds of drift show up, at one request per 200 records. The result is an
   *estimate* (drift fraction with a 95% Wilson interval, counts extrapolated to the local
@@ -103,18 +103,26 @@ def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if hits <= 0 else max(0.0, min(p, centre - half))
+    high = 1.0 if hits >= n else min(1.0, max(p, centre + half))
+    return (low, high)
 
 
 def window_starts(rng: random.Random, low_us: int, high_us: int, count: int) -> list[int]:
-    """``count`` distinct random instants in ``[low_us, high_us]`` at millisecond
-    precision (the API's), sorted."""
+    """``count`` random instants in ``[low_us, high_us]``, one in each of ``count`` equal
+    strata (a stratified sample: windows spread over the whole range and seldom overlap),
+    at millisecond precision (the API's), sorted and distinct."""
     low_ms, high_ms = -(-low_us // 1000), high_us // 1000
     if high_ms < low_ms or count <= 0:
         return []
     span = high_ms - low_ms + 1
-    picks = rng.sample(range(span), min(count, span))
-    return sorted((low_ms + p) * 1000 for p in picks)
+    count = min(count, span)
+    starts = []
+    for k in range(count):
+        begin = low_ms + span * k // count
+        end = low_ms + span * (k + 1) // count  # exclusive; strata never share a millisecond
+        starts.append(rng.randrange(begin, end) * 1000)
+    return starts
 
 
 def covered(start_us: int, page: RawPage) -> tuple[int | None, list[LocalRecord]]:
@@ -304,7 +312,11 @@ def _sampled(
     remote: dict[int, int | None] = {}
     if known:
         count = math.ceil(sample / page_size)
-        for start in window_starts(rng, min(known), max(known), count):
+        reached: int | None = min(known)
+        for planned in window_starts(rng, min(known), max(known), count):
+            if reached is None:
+                break  # the last window ran to the newest record
+            start = max(planned, reached)  # never read a covered stretch twice
             params = {
                 "limit": page_size,
                 "sort": "createdAt",
@@ -312,6 +324,7 @@ def _sampled(
             }
             end, records = covered(start, fetcher.page(params))
             windows.append((start, end))
+            reached = end
             remote.update((r.id, r.updated_us) for r in records)
     local = in_windows(entries, windows)
     drift = compare(remote, local)
@@ -325,8 +338,9 @@ class RepairResult:
     """What a repair did, per id listed in the report.
 
     ``refreshed``: missing/stale ids fetched and stored; ``deleted``: ids removed locally
-    (extras MaintainX confirmed absent, and missing/stale ids MaintainX no longer has);
-    ``kept``: extras MaintainX does have after all (stored fresh instead of deleted).
+    (extras MaintainX confirmed absent, and stale ids MaintainX no longer has); ``gone``:
+    missing/stale ids MaintainX no longer has (deleted since the report); ``kept``: extras
+    MaintainX does have after all (stored fresh instead of deleted).
     """
 
     resource: str
@@ -334,6 +348,7 @@ class RepairResult:
     deleted: tuple[int, ...]
     kept: tuple[int, ...]
     requests: int
+    gone: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -354,6 +369,7 @@ def run_repair(
         raise SyncError(f"the report is about {report.resource}, not {name}")
     requests_before = fetcher.requests
     refreshed: list[int] = []
+    vanished: list[int] = []
     deleted: list[int] = []
     kept: list[int] = []
     upserts: list[LocalRecord] = []
@@ -370,6 +386,7 @@ def run_repair(
         record = fetcher.one(record_id)
         if record is None:
             gone.append(record_id)
+            vanished.append(record_id)
         else:
             upserts.append(record)
             refreshed.append(record_id)
@@ -386,7 +403,12 @@ def run_repair(
             flush()
     flush()
     result = RepairResult(
-        name, tuple(refreshed), tuple(deleted), tuple(kept), fetcher.requests - requests_before
+        name,
+        tuple(refreshed),
+        tuple(deleted),
+        tuple(kept),
+        fetcher.requests - requests_before,
+        tuple(vanished),
     )
     store.commit(
         name,

@@ -38,6 +38,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self.accepted = 0
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -46,6 +47,7 @@ class _HTTPServer(ThreadingHTTPServer):
                 self.shutdown_request(request)
                 return
             self._connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def forget(self, connection: socket.socket) -> None:
@@ -153,6 +155,8 @@ class SimulatorServer:
         self._address = (host, port)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._accepted = 0
+        self._port: int | None = None
 
     @property
     def host(self) -> str:
@@ -160,9 +164,15 @@ class SimulatorServer:
 
     @property
     def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the server is not started")
-        return int(self._httpd.server_address[1])
+        """The bound port (still known after ``stop()``)."""
+        if self._port is None:
+            raise RuntimeError("the server was never started")
+        return self._port
+
+    @property
+    def connections_accepted(self) -> int:
+        """How many TCP connections the server has accepted (keep-alive reuses them)."""
+        return self._httpd.accepted if self._httpd is not None else self._accepted
 
     @property
     def url(self) -> str:
@@ -180,6 +190,7 @@ class SimulatorServer:
             return self
         httpd = _HTTPServer(self._address, self.simulator)
         self._httpd = httpd
+        self._port = int(httpd.server_address[1])
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -194,8 +205,15 @@ class SimulatorServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._accepted = httpd.accepted
         httpd.stopping.set()
-        httpd.shutdown()
+        # shutdown() waits for the serve loop to wake up; a throwaway connection wakes it now
+        # instead of at the next poll.
+        stopper = threading.Thread(target=httpd.shutdown, daemon=True)
+        stopper.start()
+        with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.5):
+            pass
+        stopper.join()
         httpd.server_close()
         httpd.close_connections()
         if self._thread is not None:

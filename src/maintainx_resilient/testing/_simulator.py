@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import pickle
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +31,7 @@ from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
 from ._resources import NESTED_TABLES, RESOURCES, RESOURCES_BY_NAME
 from ._router import VERSIONS_ROUTE, Route, Router
 from ._stats import RequestRecord, SimStats, StatsRecorder
-from ._store import Organization, sorted_records
+from ._store import Organization, Record, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
 from ._validation import FieldError
 from ._webhooks import SimulatorWebhooks
@@ -42,6 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["ApiKey", "Simulator"]
 
 _TABLES = tuple(spec.name for spec in RESOURCES) + NESTED_TABLES
+# Seeded data is generated once per (seed, organization, sizes, epoch, id counters) and then
+# copied (pickle round trip, ~10x faster than generating): test suites build many simulators.
+_SeedKey = tuple[int, int, SeedSizes, int, tuple[tuple[str, int], ...]]
+_SEED_CACHE: OrderedDict[_SeedKey, tuple[bytes, dict[str, int], dict[str, int]]] = OrderedDict()
+_SEED_CACHE_LOCK = threading.Lock()
+_SEED_CACHE_SIZE = 8
 _DEFAULT_RATE_LIMIT = RateLimitConfig()
 
 
@@ -124,7 +132,7 @@ class Simulator:
             raise ValueError(f"offset_pagination: unknown resources {sorted(unknown)}")
         self._offset = frozenset(offset_pagination)
         self._lock = threading.RLock()
-        self._ids: dict[str, itertools.count[int]] = {}
+        self._next_ids: dict[str, int] = {}
         self._rng = random.Random(f"simulator:{seed}")
         self._request_ids = itertools.count(1)
         self._orgs: dict[int, Organization] = {}
@@ -142,10 +150,9 @@ class Simulator:
 
     def new_id(self, table: str) -> int:
         """A new global id for a record of ``table`` (ids are unique across organizations)."""
-        counter = self._ids.get(table)
-        if counter is None:
-            counter = self._ids[table] = itertools.count(1)
-        return next(counter)
+        value = self._next_ids.get(table, 0) + 1
+        self._next_ids[table] = value
+        return value
 
     def random_hex(self, digits: int) -> str:
         return f"{self._rng.getrandbits(digits * 4):0{digits}x}"
@@ -165,15 +172,41 @@ class Simulator:
         org = self._orgs.get(org_id)
         if org is None:
             org = Organization(org_id, f"Simulated Organization {org_id}", _TABLES)
+            tables, sequences = self._seed(org_id)
+            for table, records in tables.items():
+                for record in records:
+                    org.tables[table].put(record)
+            org.sequences.update(sequences)
+            self._orgs[org_id] = org
+        return org
+
+    def _seed(self, org_id: int) -> tuple[dict[str, list[Record]], dict[str, int]]:
+        """Seeded tables of one organization; generated once per process and parameters."""
+        key = (
+            self.seed,
+            org_id,
+            self.sizes,
+            self.timestamps.epoch_ms,
+            tuple(sorted(self._next_ids.items())),
+        )
+        with _SEED_CACHE_LOCK:
+            cached = _SEED_CACHE.get(key)
+            if cached is not None:
+                _SEED_CACHE.move_to_end(key)
+        if cached is None:
             seeded = generate(
                 self.seed, org_id, self.sizes, epoch_ms=self.timestamps.epoch_ms, new_id=self.new_id
             )
-            for table, records in seeded.tables.items():
-                for record in records:
-                    org.tables[table].put(record)
-            org.sequences.update(seeded.sequences)
-            self._orgs[org_id] = org
-        return org
+            blob = pickle.dumps(seeded.tables, protocol=pickle.HIGHEST_PROTOCOL)
+            cached = (blob, dict(seeded.sequences), dict(self._next_ids))
+            with _SEED_CACHE_LOCK:
+                _SEED_CACHE[key] = cached
+                while len(_SEED_CACHE) > _SEED_CACHE_SIZE:
+                    _SEED_CACHE.popitem(last=False)
+        blob, sequences, next_ids = cached
+        self._next_ids.update(next_ids)
+        tables: dict[str, list[Record]] = pickle.loads(blob)  # noqa: S301 - our own bytes
+        return tables, dict(sequences)
 
     def add_key(self, key: str, *, user_id: int = 1, org_ids: Sequence[int] = (1,)) -> None:
         """Accept ``key`` from now on, for ``user_id`` in ``org_ids`` (created if new)."""

@@ -4,8 +4,8 @@
 :func:`open_queue` builds one from a URL, as the CLI and the environment variable
 ``MAINTAINX_WEBHOOK_QUEUE`` spell it:
 
-- ``sqlite:///var/lib/app/webhooks.db`` (absolute path), ``sqlite:webhooks.db`` (relative)
-  or a plain file path; ``?synchronous=NORMAL`` to trade power-loss durability for speed;
+- ``sqlite:///var/lib/app/webhooks.db`` (absolute path; ``sqlite:////...`` works too),
+  ``sqlite:webhooks.db`` (relative) or a plain file path; ``?synchronous=NORMAL`` to trade power-loss durability for speed;
 - ``redis://host:6379/0?prefix=maintainx:webhook`` (also ``rediss://``, ``unix://``).
 """
 
@@ -60,6 +60,8 @@ def open_queue(url: str, *, clock: Clock = SYSTEM_CLOCK) -> WebhookQueue:
         return RedisQueue(rest, prefix=prefix, group=group, dedupe_ttl=ttl, clock=clock)
     if scheme == "sqlite":
         path = parts.path if parts.netloc in ("", "localhost") else parts.netloc + parts.path
+        if path.startswith("//"):  # sqlite:////abs/path (SQLAlchemy's spelling)
+            path = "/" + path.lstrip("/")
     elif scheme in ("", "file"):
         path = parts.path
     else:
