@@ -14,7 +14,7 @@ CANARY_KEY = "mx-canary-7f3c9b1e-DO-NOT-LEAK"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 #: Client keyword arguments that switch every resilience policy off (for tests of the core).
-NO_POLICIES: dict[str, Any] = {"retry": None}
+NO_POLICIES: dict[str, Any] = {"throttle": None, "retry": None, "breaker": None, "fallback": None}
 
 
 @pytest.fixture

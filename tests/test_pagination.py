@@ -10,7 +10,7 @@ import pytest
 from maintainx_resilient import AsyncMaintainXClient, MaintainXClient
 from maintainx_resilient._pagination import CursorWalk, Page
 
-from .conftest import CANARY_KEY
+from .conftest import CANARY_KEY, NO_POLICIES
 
 
 def paged_handler(total: int, seen: list[httpx.Request] | None) -> httpx.MockTransport:
@@ -45,7 +45,7 @@ def test_walk_stops_on_null_or_repeated_cursor() -> None:
 def test_sync_iter_returns_everything_once(limit: int) -> None:
     """Every record comes back exactly once, with the filters repeated on every page."""
     seen: list[httpx.Request] = []
-    client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(450, seen))
+    client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(450, seen), **NO_POLICIES)
     ids = [wo.id for wo in client.work_orders.iter(limit=limit, statuses=["OPEN", "DONE"])]
     assert ids == list(range(1, 451))
     for request in seen:
@@ -57,7 +57,7 @@ async def test_async_iter_returns_everything_once() -> None:
     """The async iterator yields the same records as the sync one."""
     seen: list[httpx.Request] = []
     transport = paged_handler(250, seen)
-    async with AsyncMaintainXClient(api_key=CANARY_KEY, transport=transport) as client:
+    async with AsyncMaintainXClient(api_key=CANARY_KEY, transport=transport, **NO_POLICIES) as client:
         ids = [wo.id async for wo in client.work_orders.iter(limit=100)]
         page = await client.work_orders.list(limit=10)
     assert ids == list(range(1, 251))
@@ -68,7 +68,7 @@ async def test_async_iter_returns_everything_once() -> None:
 def test_pages_resume_from_a_cursor() -> None:
     """pages(cursor) starts where a previous walk stopped."""
     seen: list[httpx.Request] = []
-    client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(30, seen))
+    client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(30, seen), **NO_POLICIES)
     first = client.work_orders.list(limit=10)
     rest = [
         wo.id for page in client.work_orders.iter(limit=10).pages(first.next_cursor) for wo in page
@@ -78,7 +78,9 @@ def test_pages_resume_from_a_cursor() -> None:
 
 def test_iteration_memory_is_flat() -> None:
     """Walking 20x more records does not hold more memory: only one page lives at a time."""
-    client = MaintainXClient(api_key=CANARY_KEY, transport=paged_handler(20_000, None))
+    client = MaintainXClient(
+        api_key=CANARY_KEY, transport=paged_handler(20_000, None), **NO_POLICIES
+    )
 
     def peak(n: int) -> int:
         tracemalloc.start()

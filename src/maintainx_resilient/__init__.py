@@ -1,16 +1,34 @@
-"""maintainx-resilient: a typed, resilient client for the MaintainX CMMS REST API."""
+"""maintainx-resilient: a typed, resilient client for the MaintainX CMMS REST API.
+
+The public surface is this module (and the opt-in subpackages ``models``, ``testing``,
+``diagnostics``, ``webhooks``, ``sync`` and ``telemetry``); everything in a ``_module`` is
+private.
+"""
 
 from ._client import AsyncMaintainXClient, MaintainXClient
+from ._clock import Clock, SystemClock
 from ._config import DEFAULT_BASE_URL, ClientConfig
+from ._events import (
+    BreakerStateChanged,
+    Event,
+    EventBus,
+    FallbackServed,
+    KeyRotated,
+    RequestCompleted,
+    RetryScheduled,
+    ThrottleWaited,
+)
 from ._exceptions import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    CircuitOpenError,
     ConfigurationError,
     ConflictError,
     ConnectionError,
     DecodeError,
     ErrorDetail,
+    FallbackModeError,
     MaintainXError,
     NotFoundError,
     PayloadTooLargeError,
@@ -18,6 +36,7 @@ from ._exceptions import (
     RateLimitError,
     ResponseError,
     ServerError,
+    ThrottledError,
     TimeoutError,
     TransportError,
 )
@@ -25,6 +44,11 @@ from ._meta import ResponseMeta
 from ._pagination import AsyncPager, Page, SyncPager
 from ._secrets import Secret, fingerprint
 from ._version import __version__
+from .policies.auth import KeyProvider
+from .policies.breaker import BreakerConfig
+from .policies.fallback import FallbackConfig
+from .policies.retry import RetryConfig
+from .policies.throttle import ThrottleConfig
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -33,12 +57,23 @@ __all__ = [
     "AsyncPager",
     "AuthenticationError",
     "BadRequestError",
+    "BreakerConfig",
+    "BreakerStateChanged",
+    "CircuitOpenError",
     "ClientConfig",
+    "Clock",
     "ConfigurationError",
     "ConflictError",
     "ConnectionError",
     "DecodeError",
     "ErrorDetail",
+    "Event",
+    "EventBus",
+    "FallbackConfig",
+    "FallbackModeError",
+    "FallbackServed",
+    "KeyProvider",
+    "KeyRotated",
     "MaintainXClient",
     "MaintainXError",
     "NotFoundError",
@@ -46,11 +81,18 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestCompleted",
     "ResponseError",
     "ResponseMeta",
+    "RetryConfig",
+    "RetryScheduled",
     "Secret",
     "ServerError",
     "SyncPager",
+    "SystemClock",
+    "ThrottleConfig",
+    "ThrottleWaited",
+    "ThrottledError",
     "TimeoutError",
     "TransportError",
     "__version__",

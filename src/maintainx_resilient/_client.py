@@ -1,8 +1,8 @@
 """``MaintainXClient`` and ``AsyncMaintainXClient``.
 
-Both share :class:`_ClientCore`: settings, the resource families, and reading answers into
-results or typed errors. The two classes differ only in how they send (``httpx.Client`` or
-``httpx.AsyncClient`` over the pipeline of :mod:`._pipeline`) and in ``await``.
+Both share :class:`_ClientCore`: settings, the live policies, mitigations, and reading answers
+into results or typed errors. The two classes differ only in how they send (``httpx.Client``
+or ``httpx.AsyncClient`` over the pipeline of :mod:`._pipeline`) and in ``await``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,18 @@ import httpx
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig
-from ._events import EventBus, Hook
+from ._events import Event, EventBus, Hook, KeyRotated
+from ._exceptions import ConfigurationError
 from ._operation import Operation
 from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
+from ._secrets import Secret
+from ._stats import RollingStats
 from .policies.auth import KeyRing, KeySource
+from .policies.breaker import BreakerConfig, Breakers
+from .policies.fallback import FallbackCache, FallbackConfig
 from .policies.retry import ATTEMPTS_EXTENSION, RetryConfig, RetryPolicy
+from .policies.throttle import Throttle, ThrottleConfig
 from .resources.assets import Assets, AsyncAssets
 from .resources.categories import AsyncCategories, Categories
 from .resources.locations import AsyncLocations, Locations
@@ -34,13 +40,17 @@ from .resources.users import AsyncUsers, Users
 from .resources.vendors import AsyncVendors, Vendors
 from .resources.work_orders import AsyncWorkOrders, WorkOrders
 from .resources.work_requests import AsyncWorkRequests, WorkRequests
+from .telemetry import Observer, register_secret
 
 __all__ = ["AsyncMaintainXClient", "MaintainXClient"]
 
 T = TypeVar("T")
 
 #: The policies a client gets unless told otherwise (pass None to switch one off).
+DEFAULT_THROTTLE = ThrottleConfig()
 DEFAULT_RETRY = RetryConfig()
+DEFAULT_BREAKER = BreakerConfig()
+DEFAULT_FALLBACK = FallbackConfig()
 
 
 class _ClientCore:
@@ -48,6 +58,7 @@ class _ClientCore:
 
     _config: ClientConfig
     _policies: Policies
+    _stats: RollingStats
 
     def _configure(
         self,
@@ -59,13 +70,16 @@ class _ClientCore:
         timeout: float | httpx.Timeout | None,
         limits: httpx.Limits | None,
         default_headers: Mapping[str, str] | None,
+        throttle: ThrottleConfig | None,
         retry: RetryConfig | None,
+        breaker: BreakerConfig | None,
+        fallback: FallbackConfig | None,
         clock: Clock,
         hooks: Sequence[Hook],
         tracer_provider: Any,
         meter_provider: Any,
     ) -> ClientConfig:
-        self._config = ClientConfig.resolve(
+        config = self._config = ClientConfig.resolve(
             api_key=api_key,
             base_url=base_url,
             organization_id=organization_id,
@@ -77,24 +91,33 @@ class _ClientCore:
         events = EventBus()
         for hook in hooks:
             events.subscribe(hook)
-        source = self._config.api_key
+        keys = KeyRing(config.api_key, clock=clock, events=events)
+        self._forget_key = register_secret(Secret(keys.known()))
+        self._stats = RollingStats(clock=clock, events=events)
         self._policies = Policies(
             clock=clock,
             events=events,
-            keys=KeyRing(source, clock=clock, events=events),
+            keys=keys,
+            observer=Observer(
+                clock=clock,
+                events=events,
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+            ),
+            fallback=FallbackCache(fallback, clock=clock, events=events) if fallback else None,
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
+            breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
+            throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
         )
-        return self._config
+        events.subscribe(self._remember_rotated_key)
+        return config
 
-    @property
-    def events(self) -> EventBus:
-        """Subscribe hooks here: ``client.events.subscribe(print)``."""
-        return self._policies.events
+    def _remember_rotated_key(self, event: Event) -> None:
+        # A rotated-in key must be masked in logs too (the event itself has fingerprints only).
+        if isinstance(event, KeyRotated):
+            register_secret(Secret(self._policies.keys.known()))
 
-    @property
-    def policies(self) -> Policies:
-        """The live policy objects (throttle, breakers, fallback cache, retry, keys)."""
-        return self._policies
+    # -- what the client is doing ----------------------------------------------------------
 
     @property
     def config(self) -> ClientConfig:
@@ -104,6 +127,59 @@ class _ClientCore:
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    @property
+    def events(self) -> EventBus:
+        """Subscribe hooks here: ``client.events.subscribe(print)``."""
+        return self._policies.events
+
+    @property
+    def policies(self) -> Policies:
+        """The live policy objects: throttle, breakers, fallback cache, retry, keys."""
+        return self._policies
+
+    @property
+    def stats(self) -> RollingStats:
+        """Rolling per-endpoint statistics (what the diagnostics read)."""
+        return self._stats
+
+    # -- mitigations (the runbook's "immediate actions"), each one call ------------------
+
+    def enable_fallback_mode(self) -> None:
+        """Answer GETs from the fallback cache without calling MaintainX; writes fail fast."""
+        self._require(self._policies.fallback, "fallback").enable_fallback_mode()
+
+    def disable_fallback_mode(self) -> None:
+        self._require(self._policies.fallback, "fallback").disable_fallback_mode()
+
+    def enable_throttling(self, rate_per_minute: float) -> None:
+        """Cap the request rate below the API's limit until :meth:`disable_throttling`."""
+        self._require(self._policies.throttle, "throttle").enable_throttling(rate_per_minute)
+
+    def disable_throttling(self) -> None:
+        self._require(self._policies.throttle, "throttle").disable_override()
+
+    def isolate_breaker(self, scope: str | None = None) -> None:
+        """Hold the circuit breaker(s) open by hand: every call fails fast (or falls back)."""
+        self._require(self._policies.breakers, "breaker").isolate(scope)
+
+    def close_breaker(self, scope: str | None = None) -> None:
+        """Close the circuit breaker(s) by hand and reset their failure counts."""
+        self._require(self._policies.breakers, "breaker").close(scope)
+
+    def reset_stats(self) -> None:
+        """The runbook's "clear error state": forget the rolling statistics."""
+        self._stats.reset()
+
+    @staticmethod
+    def _require(policy: T | None, name: str) -> T:
+        if policy is None:
+            raise ConfigurationError(
+                f"the {name} policy is switched off for this client ({name}=None)"
+            )
+        return policy
+
+    # -- reading answers -------------------------------------------------------------------
 
     def _http_kwargs(self) -> dict[str, Any]:
         cfg = self._config
@@ -136,6 +212,8 @@ class MaintainXClient(_ClientCore):
     ...     for wo in client.work_orders.iter(statuses=["OPEN"]):
     ...         print(wo.id, wo.title)
 
+    Resilience policies are on by default; pass ``throttle=None``, ``retry=None``,
+    ``breaker=None`` or ``fallback=None`` to switch one off, or a config object to tune it.
     ``transport`` replaces the network (for example
     ``maintainx_resilient.testing.Simulator().transport()``); it sits under the whole
     pipeline, exactly where the network would be.
@@ -151,7 +229,10 @@ class MaintainXClient(_ClientCore):
         timeout: float | httpx.Timeout | None = None,
         limits: httpx.Limits | None = None,
         default_headers: Mapping[str, str] | None = None,
+        throttle: ThrottleConfig | None = DEFAULT_THROTTLE,
         retry: RetryConfig | None = DEFAULT_RETRY,
+        breaker: BreakerConfig | None = DEFAULT_BREAKER,
+        fallback: FallbackConfig | None = DEFAULT_FALLBACK,
         clock: Clock = SYSTEM_CLOCK,
         hooks: Sequence[Hook] = (),
         tracer_provider: Any = None,
@@ -166,15 +247,18 @@ class MaintainXClient(_ClientCore):
             timeout=timeout,
             limits=limits,
             default_headers=default_headers,
+            throttle=throttle,
             retry=retry,
+            breaker=breaker,
+            fallback=fallback,
             clock=clock,
             hooks=hooks,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
         )
-        network = transport or httpx.HTTPTransport(limits=config.limits)
+        self._network = transport or httpx.HTTPTransport(limits=config.limits)
         self._http = httpx.Client(
-            transport=build_sync_pipeline(self._policies, network), **self._http_kwargs()
+            transport=build_sync_pipeline(self._policies, self._network), **self._http_kwargs()
         )
         self.work_orders = WorkOrders(self)
         self.assets = Assets(self)
@@ -194,9 +278,16 @@ class MaintainXClient(_ClientCore):
         response = self._http.send(op.build_request(self._http))
         return self._finish(op, response)
 
+    def rotate_key(self) -> bool:
+        """Move to the next key now (the runbook's "Rotate API key"); False if none."""
+        return self._policies.keys.rotate(self._policies.keys.current()) is not None
+
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and flush the fallback cache's file, if any)."""
         self._http.close()
+        if self._policies.fallback is not None:
+            self._policies.fallback.close()
+        self._forget_key()
 
     def __enter__(self) -> MaintainXClient:
         return self
@@ -223,7 +314,10 @@ class AsyncMaintainXClient(_ClientCore):
         timeout: float | httpx.Timeout | None = None,
         limits: httpx.Limits | None = None,
         default_headers: Mapping[str, str] | None = None,
+        throttle: ThrottleConfig | None = DEFAULT_THROTTLE,
         retry: RetryConfig | None = DEFAULT_RETRY,
+        breaker: BreakerConfig | None = DEFAULT_BREAKER,
+        fallback: FallbackConfig | None = DEFAULT_FALLBACK,
         clock: Clock = SYSTEM_CLOCK,
         hooks: Sequence[Hook] = (),
         tracer_provider: Any = None,
@@ -238,15 +332,18 @@ class AsyncMaintainXClient(_ClientCore):
             timeout=timeout,
             limits=limits,
             default_headers=default_headers,
+            throttle=throttle,
             retry=retry,
+            breaker=breaker,
+            fallback=fallback,
             clock=clock,
             hooks=hooks,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
         )
-        network = transport or httpx.AsyncHTTPTransport(limits=config.limits)
+        self._network = transport or httpx.AsyncHTTPTransport(limits=config.limits)
         self._http = httpx.AsyncClient(
-            transport=build_async_pipeline(self._policies, network), **self._http_kwargs()
+            transport=build_async_pipeline(self._policies, self._network), **self._http_kwargs()
         )
         self.work_orders = AsyncWorkOrders(self)
         self.assets = AsyncAssets(self)
@@ -266,9 +363,16 @@ class AsyncMaintainXClient(_ClientCore):
         response = await self._http.send(op.build_request(self._http))
         return self._finish(op, response)
 
+    async def rotate_key(self) -> bool:
+        """Move to the next key now (the runbook's "Rotate API key"); False if none."""
+        return await self._policies.keys.arotate(self._policies.keys.current()) is not None
+
     async def aclose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (and flush the fallback cache's file, if any)."""
         await self._http.aclose()
+        if self._policies.fallback is not None:
+            self._policies.fallback.close()
+        self._forget_key()
 
     async def __aenter__(self) -> AsyncMaintainXClient:
         return self

@@ -27,7 +27,11 @@ from ._clock import Clock
 from ._events import EventBus
 from ._http import AsyncHTTPLayer, HTTPLayer
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing
+from .policies.breaker import AsyncBreakerLayer, BreakerLayer, Breakers
+from .policies.fallback import AsyncFallbackLayer, FallbackCache, FallbackLayer
 from .policies.retry import AsyncRetryLayer, RetryLayer, RetryPolicy
+from .policies.throttle import AsyncThrottleLayer, Throttle, ThrottleLayer
+from .telemetry import AsyncAttemptLayer, AttemptLayer, Observer
 
 __all__ = ["LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
 
@@ -39,13 +43,21 @@ class Policies:
     clock: Clock
     events: EventBus
     keys: KeyRing
+    observer: Observer
+    fallback: FallbackCache | None = None
     retry: RetryPolicy | None = None
+    breakers: Breakers | None = None
+    throttle: Throttle | None = None
 
 
 #: (policy attribute, sync layer, async layer), outermost first.
 LAYERS: tuple[tuple[str, type[Any], type[Any]], ...] = (
+    ("fallback", FallbackLayer, AsyncFallbackLayer),
     ("retry", RetryLayer, AsyncRetryLayer),
+    ("breakers", BreakerLayer, AsyncBreakerLayer),
     ("keys", AuthLayer, AsyncAuthLayer),
+    ("throttle", ThrottleLayer, AsyncThrottleLayer),
+    ("observer", AttemptLayer, AsyncAttemptLayer),
 )
 
 

@@ -33,13 +33,28 @@ def make_sim(work_orders: int = 1000, **options: Any) -> Simulator:
     return Simulator(work_orders=work_orders, **settings)
 
 
-def client_for(sim: Simulator, transport: httpx.BaseTransport | None = None) -> MaintainXClient:
-    """A client on the in-process transport, no retries (a failure shows at once)."""
+#: Client keywords that switch every resilience policy off: a failure shows at once and
+#: nothing waits for a real rate-limit slot (the simulators here have no rate limit).
+BARE: dict[str, Any] = {"throttle": None, "retry": None, "breaker": None, "fallback": None}
+
+
+def client_for(
+    sim: Simulator, transport: httpx.BaseTransport | None = None, **options: Any
+) -> MaintainXClient:
+    """A client on the in-process transport with the policies of ``BARE`` unless told."""
     return MaintainXClient(
         api_key=Simulator.API_KEY,
         base_url="https://sim.test/v1",
         transport=transport or sim.transport(),
-        retry=None,
+        **{**BARE, **options},
+    )
+
+
+def served_client(base_url: str, **options: Any) -> MaintainXClient:
+    """A client over a real socket: default policies except the throttle (the simulator
+    here has no rate limit to keep to)."""
+    return MaintainXClient(
+        api_key=Simulator.API_KEY, base_url=base_url, **{"throttle": None, **options}
     )
 
 

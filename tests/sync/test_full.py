@@ -3,6 +3,7 @@ at most the page in flight, deletions detected, and a pace set by the throttle."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
@@ -11,7 +12,10 @@ import pytest
 from maintainx_resilient import BadRequestError, MaintainXClient
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._meta import META_EXTENSION, ResponseMeta
-from maintainx_resilient.policies.throttle import Throttle, ThrottleConfig, ThrottleLayer
+from maintainx_resilient.policies.breaker import BreakerConfig
+from maintainx_resilient.policies.fallback import FallbackConfig
+from maintainx_resilient.policies.retry import RetryConfig
+from maintainx_resilient.policies.throttle import ThrottleConfig
 from maintainx_resilient.sync import (
     Batch,
     CommitResult,
@@ -40,12 +44,17 @@ from ._support import (
 )
 
 WO = resolve("workOrders")
+#: undo BARE: the client's own defaults for every policy
+DEFAULT_POLICIES: dict[str, Any] = {
+    "throttle": ThrottleConfig(),
+    "retry": RetryConfig(),
+    "breaker": BreakerConfig(),
+    "fallback": FallbackConfig(),
+}
 CHECKPOINT = state_key("checkpoint:full", "workOrders")
 
 
-def test_a_full_sync_copies_every_record_at_200_a_page(
-    sim: Simulator, store: SyncStore
-) -> None:
+def test_a_full_sync_copies_every_record_at_200_a_page(sim: Simulator, store: SyncStore) -> None:
     recording = RecordingTransport(sim.transport())
     with client_for(sim, recording) as client:
         result = SyncEngine(client, store).full()
@@ -100,7 +109,7 @@ def test_a_crash_before_a_commit_costs_one_page(
 ) -> None:
     fetcher = Fetcher(client, WO)
     with pytest.raises(Crash):
-        run_full_sync(fetcher, CrashingStore(store, crash_at))  # type: ignore[arg-type]
+        run_full_sync(fetcher, CrashingStore(store, crash_at))
     first = fetcher.requests
     result = run_full_sync(fetcher, store)
     assert local_view(store) == remote_view(sim)
@@ -117,7 +126,7 @@ def test_a_crash_while_fetching_costs_nothing(
     with pytest.raises(Crash):
         run_full_sync(crashing, store)
     fetcher = Fetcher(client, WO)
-    result = run_full_sync(fetcher, store)
+    assert run_full_sync(fetcher, store).records == 1000
     assert local_view(store) == remote_view(sim)
     assert crashing.requests + fetcher.requests == 6  # probe + 5 pages, nothing twice
 
@@ -206,9 +215,9 @@ class StaleAfter(httpx.BaseTransport):
 def test_nothing_is_stored_or_deleted_from_a_cached_answer(
     sim: Simulator, store: SyncStore
 ) -> None:
-    with client_for(sim, StaleAfter(sim.transport(), fresh=3)) as client:
-        with pytest.raises(StaleAnswerError, match="fallback cache"):
-            SyncEngine(client, store).full()
+    stale = StaleAfter(sim.transport(), fresh=3)
+    with client_for(sim, stale) as client, pytest.raises(StaleAnswerError, match="fallback"):
+        SyncEngine(client, store).full()
     saved = FullSyncState.from_json(store.state(CHECKPOINT))
     assert saved is not None and saved.pages == 2 and store.count("workOrders") == 400
     with client_for(sim) as client:
@@ -258,21 +267,30 @@ def test_progress_reports_an_eta_from_the_rate_limit(
     assert engine.status().last_full is not None
 
 
-def test_the_throttle_paces_a_large_sync_without_429s(store: SyncStore) -> None:
-    """With the client's throttle in the stack (here under the client, as its transport),
-    a sync of 30 pages against MaintainX's 100/60 s limit gets no 429 and takes as long as
-    the limit says. Time is a FakeClock shared by the throttle and the simulator."""
+def test_the_client_throttle_paces_a_large_sync_without_429s(store: SyncStore) -> None:
+    """With the client's own throttle (its default policies, at a limit of 10 requests a
+    minute here so that 31 requests span several windows), a sync against a simulator
+    enforcing that limit gets no 429 and takes as long as the limit requires, close to what
+    the ETA said. Time is a FakeClock shared by the client and the simulator."""
     clock = FakeClock()
-    sim = make_sim(6000, rate_limit=RateLimitConfig(), clock=clock.monotonic)
-    throttle = Throttle(ThrottleConfig(), clock=clock, jitter=lambda: 0.0)
-    with client_for(sim, ThrottleLayer(sim.transport(), throttle)) as client:
+    limit = RateLimitConfig(per_user=10, per_org=50, window=60.0)
+    sim = make_sim(6000, rate_limit=limit, clock=clock.monotonic)
+    throttle = ThrottleConfig(per_user=10, per_org=50, window=60.0)
+    reports: list[tuple[float, Progress]] = []
+    options = {**DEFAULT_POLICIES, "throttle": throttle}
+    with client_for(sim, clock=clock, **options) as client:
+        engine = SyncEngine(
+            client, store, on_progress=lambda p: reports.append((clock.monotonic(), p))
+        )
+        assert (engine.rate.requests, engine.rate.window) == (9, 60)  # read from the client
         start = clock.monotonic()
-        result = SyncEngine(client, store, clock=clock).full()
-        elapsed = clock.monotonic() - start
+        result = engine.full(expected=6000)
+        end = clock.monotonic()
     assert result.records == 6000 and result.requests == 31
-    assert sim.stats.rate_limited == 0
-    floor = (result.requests - ThrottleConfig().burst) * 60 / 100
-    assert floor <= elapsed <= 1.2 * result.requests * 60 / 99
+    assert sim.stats.rate_limited == 0  # no 429 at all, let alone a storm
+    assert (math.ceil(31 / 10) - 1) * 60 <= end - start <= (math.ceil(31 / 9) + 1) * 60
+    at, first = reports[1]
+    assert first.eta is not None and 0.75 <= first.eta / (end - at) <= 1.5
     assert local_view(store) == remote_view(sim)
 
 
@@ -291,3 +309,20 @@ def test_the_watermark_is_the_high_water_mark_from_before_the_first_page(
     assert changed is not None and changed.updated_at is not None
     assert changed.updated_at < before  # page 1 was stored before the change...
     assert sim.records("workOrders")[4]["updatedAt"] > before  # ...which the next window has
+
+
+def test_the_real_fallback_cache_never_feeds_a_sync(store: SyncStore) -> None:
+    """With the client's fallback cache on, an outage makes it answer list pages from cache
+    (labelled stale): the sync refuses them instead of storing or pruning on them."""
+    sim = make_sim(600)
+    policies = {**DEFAULT_POLICIES, "throttle": None, "retry": None, "breaker": None}
+    with client_for(sim, **policies) as client:
+        engine = SyncEngine(client, store)
+        engine.full()
+        sim.delete_record("workOrders", 1)
+        sim.faults.outage()
+        with pytest.raises(StaleAnswerError):
+            engine.full()
+        sim.faults.heal()
+        assert 1 in local_view(store)  # nothing was pruned on the strength of the cache
+        assert engine.full().deleted == (1,)

@@ -52,7 +52,9 @@ def test_changes_since_the_watermark_are_fetched(
     assert created in local and local.keys() - remote.keys() == {11}
 
 
-def test_every_page_carries_the_same_filter_and_the_overlap(sim: Simulator, store: SyncStore) -> None:
+def test_every_page_carries_the_same_filter_and_the_overlap(
+    sim: Simulator, store: SyncStore
+) -> None:
     recording = RecordingTransport(sim.transport())
     with client_for(sim, recording) as client:
         engine = SyncEngine(client, store, page_size=50, overlap=90)
@@ -111,9 +113,7 @@ def test_without_a_watermark_everything_is_read(
     assert local_view(store) == remote_view(sim)
 
 
-def test_an_idle_run_moves_nothing(
-    client: MaintainXClient, store: SyncStore
-) -> None:
+def test_an_idle_run_moves_nothing(client: MaintainXClient, store: SyncStore) -> None:
     engine = SyncEngine(client, store)
     engine.full()
     first = engine.incremental()

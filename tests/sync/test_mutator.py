@@ -93,14 +93,14 @@ def test_a_background_mutator_changes_data_until_stopped() -> None:
 
     mutator = sim.mutator(rate=1000, on_change=count)
     with mutator:
-        assert mutator.running
+        was_running = mutator.running
         assert enough.wait(timeout=30)  # waits for changes, not for time
-    assert not mutator.running
+    assert was_running and not mutator.running
     made = len(mutator.mutations)
     assert made >= 10 and len(seen) == made
     assert len(mutator.mutations) == made  # nothing after stop
+    mutator.start()
     with pytest.raises(RuntimeError, match="already running"):
-        mutator.start()
         mutator.start()
     mutator.stop()
     assert "stopped" in repr(mutator)

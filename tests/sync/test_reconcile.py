@@ -38,7 +38,11 @@ def seed_drift(store: SyncStore, sim: Simulator) -> None:
     store.commit("workOrders", Batch(deletes=MISSING))
     extras = [
         LocalRecord.from_wire(
-            {"id": i, "updatedAt": "2024-06-01T00:00:00.000Z", "createdAt": "2024-06-01T00:00:00.000Z"}
+            {
+                "id": i,
+                "updatedAt": "2024-06-01T00:00:00.000Z",
+                "createdAt": "2024-06-01T00:00:00.000Z",
+            }
         )
         for i in EXTRA
     ]
@@ -94,9 +98,7 @@ def test_an_extra_record_maintainx_does_have_is_kept(
 ) -> None:
     engine = SyncEngine(client, store)
     engine.full()
-    report = ReconcileReport(
-        "workOrders", "full", 0.0, 0, 0, Drift(extra_locally=(8,)), None
-    )
+    report = ReconcileReport("workOrders", "full", 0.0, 0, 0, Drift(extra_locally=(8,)), None)
     result = engine.repair(report)
     assert result.kept == (8,) and result.deleted == ()
     assert 8 in local_view(store)
@@ -191,7 +193,9 @@ def test_drift_partitions_the_ids(
     drift = compare(remote, local)
     assert set(drift.missing_locally) == remote.keys() - local.keys()
     assert set(drift.extra_locally) == local.keys() - remote.keys()
-    assert {s.id for s in drift.stale} == {i for i in remote.keys() & local.keys() if remote[i] != local[i]}
+    assert {s.id for s in drift.stale} == {
+        i for i in remote.keys() & local.keys() if remote[i] != local[i]
+    }
     assert compare(remote, remote).total == 0
     assert list(drift.missing_locally) == sorted(drift.missing_locally)
 

@@ -39,7 +39,7 @@ def start_sync(base_url: str, db: Path) -> subprocess.Popen[str]:
     }
     command = [sys.executable, "-m", "maintainx_resilient.cli._sync", "full", "--db", str(db)]
     return subprocess.Popen(
-        [*command, "--progress", "json"],
+        [*command, "--progress", "json", "--rate-limit", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -47,17 +47,25 @@ def start_sync(base_url: str, db: Path) -> subprocess.Popen[str]:
     )
 
 
-def kill_after(proc: subprocess.Popen[str], page: int) -> int:
-    """Read progress lines until the run has stored ``page`` pages, then SIGKILL it.
-    Returns the page count it had reached."""
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        pages = int(json.loads(line)["pages"])
-        if pages >= page:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-            return pages
-    raise AssertionError(f"the sync finished before page {page}: {proc.stderr}")
+def kill_after(proc: subprocess.Popen[str], page: int, sim: Simulator, in_flight: bool) -> int:
+    """Read progress lines until the run has stored ``page`` pages, then SIGKILL it: at
+    once (between a commit and the next request), or ``in_flight``: as soon as the server
+    has answered the next page (while the run reads and stores it). Returns the pages the
+    run had reported."""
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc, proc.stdout, proc.stderr:
+        for line in proc.stdout:
+            pages = int(json.loads(line)["pages"])
+            if pages >= page:
+                if in_flight:
+                    answered = sim.stats.route("GET", "/workorders")
+                    while sim.stats.route("GET", "/workorders") == answered and proc.poll() is None:
+                        pass  # spins for the few milliseconds one page takes
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+                return pages
+        proc.wait(timeout=30)
+        raise AssertionError(f"the sync ended before page {page}: {proc.stderr.read()}")
 
 
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
@@ -70,10 +78,10 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     with sim.serve() as server:
         for target in targets:
             proc = start_sync(server.base_url, db)
-            reached.append(kill_after(proc, target))
+            reached.append(kill_after(proc, target, sim, in_flight=rng.random() < 0.5))
             assert proc.returncode == -signal.SIGKILL
-        final = start_sync(server.base_url, db)
-        out, err = final.communicate(timeout=120)
+        with start_sync(server.base_url, db) as final:
+            out, err = final.communicate(timeout=120)
         assert final.returncode == 0, err
     assert "resuming the unfinished full sync" in err
     last = json.loads(out.splitlines()[-2])

@@ -142,8 +142,8 @@ def test_readers_are_not_blocked_by_a_writer_and_see_only_commits(tmp_path: Path
         writer = sqlite3.connect(path, isolation_level=None)
         writer.execute("BEGIN IMMEDIATE")
         writer.execute(
-            "INSERT INTO records (resource, id, updated_us, created_us, seq, data) "
-            "VALUES ('workOrders', 2, 0, 0, 9, '{}')"
+            "INSERT INTO records_workOrders (id, updated_us, created_us, seq, data) "
+            "VALUES (2, 0, 0, 9, '{}')"
         )
         seen: list[dict[int, str]] = []
         reader = threading.Thread(target=lambda: seen.append(store.updated_at_by_id("workOrders")))
@@ -172,6 +172,8 @@ def test_threads_writing_at_once_lose_nothing(sqlite_store: SQLiteStore) -> None
 def test_memory_is_refused_for_sqlite_and_closed_stores_say_so(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="MemoryStore"):
         SQLiteStore(":memory:")
+    with SQLiteStore(tmp_path / "y.db") as other, pytest.raises(ValueError, match="letters"):
+        other.commit('x"; DROP TABLE state; --', Batch())
     store = SQLiteStore(tmp_path / "x.db")
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
@@ -190,3 +192,14 @@ def test_indexed_timestamps_are_exact_microseconds(store: SyncStore) -> None:
     (entry,) = store.entries("workOrders")
     assert entry.updated_us == parse_timestamp("2025-01-01T00:00:00.123456Z")
     assert entry.created_us == parse_timestamp(T0)
+
+
+def test_many_commits_reach_the_file_with_background_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with SQLiteStore(path) as store:
+        for page in range(40):
+            batch = [rec(page * 50 + i, T1, body="x" * 500) for i in range(50)]
+            store.commit("workOrders", Batch(upserts=batch))
+        assert store.count("workOrders") == 2000
+    with SQLiteStore(path) as again:
+        assert again.count("workOrders") == 2000  # everything reached the file

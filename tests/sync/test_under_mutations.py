@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from maintainx_resilient import MaintainXClient
 from maintainx_resilient.sync import Progress, SQLiteStore, SyncEngine, WebhookFeed
 from maintainx_resilient.testing import Simulator
 from maintainx_resilient.testing._mutator import Mutation
 
-from ._support import make_sim, remote_iso
+from ._support import make_sim, remote_iso, served_client
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
@@ -48,7 +47,7 @@ def test_full_plus_one_incremental_is_an_exact_copy(
         overlapping.append(len(mutator.mutations))
 
     with (
-        MaintainXClient(api_key=Simulator.API_KEY, base_url=served) as client,
+        served_client(served) as client,
         SQLiteStore(tmp_path / "copy.db") as store,
     ):
         engine = SyncEngine(client, store, feed=feed, on_progress=watch)
@@ -74,7 +73,7 @@ def test_without_webhooks_reconcile_reports_exactly_what_polling_cannot_see(
     sim = make_sim(5_000, seed=21)
     with (
         sim.serve() as server,
-        MaintainXClient(api_key=Simulator.API_KEY, base_url=server.base_url) as client,
+        served_client(server.base_url) as client,
         SQLiteStore(tmp_path / "copy.db") as store,
     ):
         engine = SyncEngine(client, store)

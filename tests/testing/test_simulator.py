@@ -608,3 +608,37 @@ def test_routes_lists_spec_templates() -> None:
     assert ("GET", "/versions") in routes
     assert ("GET", "/subscriptions") not in routes
     assert len(routes) == len(set(routes))
+
+
+def test_the_librarys_fake_clock_drives_the_simulator() -> None:
+    """Simulator(clock=FakeClock()) reads, sleeps and awaits through that clock object."""
+    from maintainx_resilient.testing import FakeClock, RateLimitConfig
+
+    clock = FakeClock(start=0.0)
+    sim = Simulator(seed=1, work_orders=5, clock=clock, rate_limit=RateLimitConfig(per_user=1))
+    sim.faults.latency(2.0)
+    with client(sim) as http:
+        assert http.get("/teams").status_code == 200
+        assert http.get("/teams").status_code == 429
+        clock.advance(60)
+        assert http.get("/teams").status_code == 200
+    assert clock.sleeps == [2.0, 2.0, 2.0]
+
+
+def test_the_public_names_are_sorted_and_importable() -> None:
+    """maintainx_resilient.testing exports a sorted __all__ whose names all resolve."""
+    import maintainx_resilient.testing as testing
+
+    assert testing.__all__ == sorted(testing.__all__)
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+        assert name in dir(testing)
+    with pytest.raises(AttributeError):
+        _ = testing.NotAThing
+
+
+def test_repr_never_shows_api_keys() -> None:
+    """The simulator's repr names its seed and organizations, never a key."""
+    sim = make_sim(api_keys={"mx-canary-secret": ApiKey(1, (1,))})
+    assert "mx-canary-secret" not in repr(sim)
+    assert "organizations=[1]" in repr(sim)

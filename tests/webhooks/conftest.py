@@ -72,7 +72,9 @@ def sqlite_queue(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteQueue]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
-def any_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[WebhookQueue]:
+def any_queue(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[WebhookQueue]:
     """Each backend in turn: the contract tests run against both."""
     if request.param == "sqlite":
         queue: WebhookQueue = SqliteQueue(tmp_path / "queue.db", synchronous="NORMAL", clock=clock)

@@ -3,7 +3,7 @@ path; it checks the URI signature against the URL the request really came to."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,13 @@ async def test_post_through_httpx_asgi_transport(
     assert queue.stats().ready == 1
 
 
-async def test_uri_signature_uses_host_and_query(client: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_uri_signature_uses_host_and_query(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
     body = payload(2)
-    wrong = signed_headers(SECRET, body, "https://hooks.example/webhooks/maintainx/wo", int(clock.time()))
+    wrong = signed_headers(
+        SECRET, body, "https://hooks.example/webhooks/maintainx/wo", int(clock.time())
+    )
     answer = await client.post("/webhooks/maintainx/wo?tenant=3", content=body, headers=wrong)
     assert answer.status_code == 401
     assert answer.json()["reason"] == "bad_signature"
@@ -148,11 +152,11 @@ async def test_lifespan_websocket_and_disconnect(receiver: WebhookReceiver) -> N
     lifespan = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     sent: list[dict[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return lifespan.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     await app({"type": "lifespan"}, receive, send)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -79,7 +79,7 @@ def test_model_fields_cover_the_spec_properties(event_type: str) -> None:
     aliases = {field.alias or name for name, field in model.model_fields.items()}
     missing = set(schema.get("properties") or {}) - aliases
     assert not missing, f"{model.__name__} lacks {sorted(missing)}"
-    assert model.EVENT_TYPE == event_type
+    assert event_type == model.EVENT_TYPE
 
 
 @pytest.mark.parametrize("event_type", sorted(EVENT_MODELS))
@@ -164,8 +164,10 @@ def test_mapping_payload_and_no_type() -> None:
         st.binary(max_size=200),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-            lambda inner: st.lists(inner, max_size=4)
-            | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+            ),
             max_leaves=20,
         ).map(lambda value: json.dumps(value).encode()),
     ),

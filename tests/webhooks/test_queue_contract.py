@@ -4,11 +4,13 @@ recovery after a crash, replay, pause, stats. Time is a FakeClock."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.webhooks import (
+    Delivery,
     ReplayProgress,
     WebhookQueue,
     replay_dead_letters,
@@ -18,8 +20,8 @@ from maintainx_resilient.webhooks.queue import open_queue
 from ._support import envelope
 
 
-def keys(deliveries: list[object]) -> list[str]:
-    return [d.key for d in deliveries]  # type: ignore[attr-defined]
+def keys(deliveries: Sequence[Delivery]) -> list[str]:
+    return [d.key for d in deliveries]
 
 
 def test_enqueue_dedupes_by_key(any_queue: WebhookQueue) -> None:
@@ -229,7 +231,7 @@ def test_sqlite_refuses_memory_and_bad_options(tmp_path: object) -> None:
         SqliteQueue("x.db", synchronous="OFF")  # type: ignore[arg-type]
 
 
-def test_open_queue_urls(tmp_path: object, redis_url_or_none: str | None = None) -> None:
+def test_open_queue_urls(tmp_path: object) -> None:
     from pathlib import Path
 
     from maintainx_resilient.webhooks import SqliteQueue

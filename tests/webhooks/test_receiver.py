@@ -191,7 +191,9 @@ def test_store_timeout_is_503(tmp_path: Path, clock: FakeClock) -> None:
         queue.close()
 
 
-async def test_async_handle(receiver: WebhookReceiver, queue: SqliteQueue, clock: FakeClock) -> None:
+async def test_async_handle(
+    receiver: WebhookReceiver, queue: SqliteQueue, clock: FakeClock
+) -> None:
     body = payload(9)
     answer = await receiver.ahandle("POST", URL, good_headers(clock, body), body)
     assert answer.status == 200
@@ -223,7 +225,9 @@ def test_uri_signature_behind_a_proxy(queue: SqliteQueue, clock: FakeClock) -> N
         assert lenient.handle("POST", internal, bad_uri, other).status == 200
 
 
-def test_webhook_health_for_rb003(receiver: WebhookReceiver, queue: SqliteQueue, clock: FakeClock) -> None:
+def test_webhook_health_for_rb003(
+    receiver: WebhookReceiver, queue: SqliteQueue, clock: FakeClock
+) -> None:
     body = payload(1)
     receiver.handle("POST", URL, good_headers(clock, body), body)
     receiver.handle("POST", URL, {}, body)

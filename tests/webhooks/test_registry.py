@@ -36,7 +36,10 @@ def sim(clock: FakeClock) -> Iterator[Simulator]:
 @pytest.fixture
 def client(sim: Simulator) -> Iterator[MaintainXClient]:
     with MaintainXClient(
-        api_key=Simulator.API_KEY, base_url="https://sim/v1", transport=sim.transport()
+        api_key=Simulator.API_KEY,
+        base_url="https://sim/v1",
+        transport=sim.transport(),
+        throttle=None,
     ) as c:
         yield c
 
@@ -59,7 +62,12 @@ def receiver(
 
 def capture(sim: Simulator) -> Captured:
     captured: Captured = []
-    sim.webhooks.sender = lambda url, h, body, t: captured.append((url, h, body)) or 200
+
+    def sender(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        captured.append((url, headers, body))
+        return 200
+
+    sim.webhooks.sender = sender
     return captured
 
 

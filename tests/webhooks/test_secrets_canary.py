@@ -39,9 +39,15 @@ def exercise(queue: WebhookQueue, registry: SubscriptionRegistry, clock: FakeClo
     stamp = int(clock.time())
     for n in range(3):
         body = payload(n)
-        texts.append(repr(receiver.handle("POST", URL, signed_headers(CANARY_SECRET, body, URL, stamp), body)))
+        texts.append(
+            repr(
+                receiver.handle("POST", URL, signed_headers(CANARY_SECRET, body, URL, stamp), body)
+            )
+        )
     body = payload(1)
-    texts.append(repr(receiver.handle("POST", URL, signed_headers(CANARY_SECRET, body, URL, stamp), body)))
+    texts.append(
+        repr(receiver.handle("POST", URL, signed_headers(CANARY_SECRET, body, URL, stamp), body))
+    )
     for secret, offset in (("wrong", 0), (CANARY_SECRET, -9999), (CANARY_SECRET, 9999)):
         headers = signed_headers(secret, body, URL, stamp + offset)
         texts.append(repr(receiver.handle("POST", URL, headers, body)))
@@ -52,7 +58,12 @@ def exercise(queue: WebhookQueue, registry: SubscriptionRegistry, clock: FakeClo
     Worker(queue, broken, consumer="w", retry=RetryPolicy(max_attempts=1), clock=clock).run(
         until_idle=True
     )
-    texts += [repr(receiver), repr(registry), repr(registry.subscriptions()), repr(registry.routes())]
+    texts += [
+        repr(receiver),
+        repr(registry),
+        repr(registry.subscriptions()),
+        repr(registry.routes()),
+    ]
     texts.append(json.dumps(receiver.webhook_health(), default=str))
     texts.append(repr(queue.dead_letters()))
     texts.append(repr(SigningKeys([CANARY_SECRET])))
@@ -104,7 +115,9 @@ def test_canary_secret_never_leaks_redis(
     for text in [caplog.text, *texts]:
         assert CANARY_SECRET not in text
     prefix = redis_queue.prefix  # type: ignore[attr-defined]
-    client = redis.Redis.from_url(os.environ.get("MAINTAINX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    client = redis.Redis.from_url(
+        os.environ.get("MAINTAINX_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
     try:
         stored = b""
         for key in client.scan_iter(match=f"{prefix}:*"):
@@ -116,7 +129,8 @@ def test_canary_secret_never_leaks_redis(
             elif kind == b"zset":
                 stored += repr(client.zrange(key, 0, -1)).encode()
             elif kind == b"string":
-                stored += client.get(key) or b""
+                value = client.get(key)
+                stored += value if isinstance(value, bytes) else b""
         assert stored  # something was stored and inspected
         assert CANARY_SECRET.encode() not in stored
     finally:
@@ -132,7 +146,10 @@ def test_routes_and_keys_cannot_be_pickled(tmp_path: Path, clock: FakeClock) -> 
 
 
 def test_cli_verify_prints_fingerprints_only(
-    tmp_path: Path, clock: FakeClock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    clock: FakeClock,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     body = payload(1)
     capture = tmp_path / "capture.json"

@@ -56,7 +56,10 @@ def sim(clock: FakeClock) -> Iterator[Simulator]:
 @pytest.fixture
 def client(sim: Simulator) -> Iterator[MaintainXClient]:
     with MaintainXClient(
-        api_key=Simulator.API_KEY, base_url="https://sim/v1", transport=sim.transport()
+        api_key=Simulator.API_KEY,
+        base_url="https://sim/v1",
+        transport=sim.transport(),
+        throttle=None,
     ) as c:
         yield c
 
@@ -97,8 +100,12 @@ def exercise(client: MaintainXClient, sim: Simulator) -> None:
     """One write of each kind the simulator turns into events."""
     wo = client.work_orders.create(title="Pump", priority="HIGH")
     part = client.parts.create(name="Seal")
-    client.work_orders.update(wo, description="leaking", categories=["Electrical"],
-                              parts_used=[{"partId": part, "quantityUsed": 1}])
+    client.work_orders.update(
+        wo,
+        description="leaking",
+        categories=["Electrical"],
+        parts_used=[{"partId": part, "quantityUsed": 1}],
+    )
     client.work_orders.set_status(wo, "IN_PROGRESS")
     client.work_orders.set_status(wo, "CANCELED")
     client.work_orders.add_comment(wo, "Replaced the seal")
@@ -172,7 +179,9 @@ def test_timestamps_in_milliseconds(
     assert sent[0][1][BODY].startswith(f"t={int(clock.time() * 1000)},")
 
 
-def test_skip_webhook_and_no_subscribers(sim: Simulator, client: MaintainXClient, sent: Sent) -> None:
+def test_skip_webhook_and_no_subscribers(
+    sim: Simulator, client: MaintainXClient, sent: Sent
+) -> None:
     client.work_orders.create(title="nobody listens")
     subscribe(client, "NEW_WORK_ORDER")
     client.work_orders.create(title="quiet", skip_webhook=True)
@@ -246,7 +255,10 @@ def test_corruptions_are_rejected_with_the_right_reason(
     ((sub_id, secret),) = subscribe(client, "NEW_WORK_ORDER").values()
     queue = SqliteQueue(tmp_path / "q.db", synchronous="NORMAL", clock=clock)
     route = WebhookRoute.create(
-        "new_work_order", "NEW_WORK_ORDER", [secret], subscription_id=sub_id,
+        "new_work_order",
+        "NEW_WORK_ORDER",
+        [secret],
+        subscription_id=sub_id,
         url=HOOK + "new_work_order",
     )
     receiver = WebhookReceiver(queue, [route], clock=clock)
@@ -291,9 +303,17 @@ def test_transport_errors_are_recorded(sim: Simulator, client: MaintainXClient) 
 def test_background_mode_wait_idle(clock: FakeClock) -> None:
     sim = Simulator(seed=1, work_orders=2, rate_limit=None)
     got: list[bytes] = []
-    sim.webhooks.sender = lambda url, headers, body, timeout: got.append(body) or 200
+
+    def sender(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        got.append(body)
+        return 200
+
+    sim.webhooks.sender = sender
     with MaintainXClient(
-        api_key=Simulator.API_KEY, base_url="https://sim/v1", transport=sim.transport()
+        api_key=Simulator.API_KEY,
+        base_url="https://sim/v1",
+        transport=sim.transport(),
+        throttle=None,
     ) as client:
         subscribe(client, "NEW_WORK_ORDER")
         for n in range(20):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -12,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maintainx_resilient._secrets import Secret
-from maintainx_resilient.webhooks import verify as verify_module
 from maintainx_resilient.webhooks.verify import (
     RejectReason,
     SigningKeys,
@@ -221,7 +221,7 @@ def test_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(verify_module.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)
     headers = signed_headers("wrong", BODY_BYTES, URL, int(NOW))
     assert check(headers, secrets=["a", "b"]).reason is RejectReason.BAD_SIGNATURE
     assert len(calls) == 2  # every (secret, signature) pair compared with compare_digest
@@ -244,8 +244,6 @@ def test_signing_keys_never_show_the_secret() -> None:
     assert SECRET not in repr(keys)
     assert keys.fingerprints[0] == Secret(SECRET).fingerprint
     with pytest.raises(TypeError):
-        import pickle
-
         pickle.dumps(keys)
 
 

@@ -69,9 +69,7 @@ def test_retry_with_backoff_then_dead_letter(any_queue: WebhookQueue, clock: Fak
         raise ConnectionError("downstream unavailable")
 
     metrics = WebhookMetrics()
-    worker = Worker(
-        any_queue, flaky, consumer="w", retry=NO_JITTER, clock=clock, metrics=metrics
-    )
+    worker = Worker(any_queue, flaky, consumer="w", retry=NO_JITTER, clock=clock, metrics=metrics)
     any_queue.enqueue([envelope(1)])
     assert worker.run_once().retried == 1
     assert worker.run_once().claimed == 0  # waits 10 s

@@ -21,12 +21,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError
+from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
 from ..sync import (
     RESOURCES,
     Progress,
@@ -67,6 +69,13 @@ def register(commands: Any) -> None:
             help=f"what to sync: {', '.join(RESOURCES)} (default: workOrders)",
         )
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        sub.add_argument(
+            "--rate-limit",
+            type=int,
+            metavar="N",
+            help="requests per minute the client allows itself (default: MaintainX's "
+            "documented 100 per user; 0 turns the throttle off, for a local simulator)",
+        )
         return sub
 
     def progress(sub: argparse.ArgumentParser) -> None:
@@ -172,18 +181,34 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def _engine(args: argparse.Namespace, store: SyncStore) -> SyncEngine:
-    printer = _progress_printer(getattr(args, "progress", "none"), sys.stdout, sys.stderr)
-    return SyncEngine(
-        MaintainXClient(),
-        store,
-        overlap=getattr(args, "overlap", 60.0),
-        on_progress=printer,
+def _client(args: argparse.Namespace) -> MaintainXClient:
+    """The client from the environment, with the throttle ``--rate-limit`` asks for."""
+    limit = getattr(args, "rate_limit", None)
+    if limit is None:
+        return MaintainXClient()
+    if limit < 0:
+        raise ConfigurationError(f"--rate-limit must be >= 0 requests per minute, got {limit}")
+    throttle = (
+        ThrottleConfig(per_user=limit, per_org=max(limit, DEFAULT_PER_ORG), window=60.0)
+        if limit
+        else None
     )
+    return MaintainXClient(throttle=throttle)
+
+
+@contextmanager
+def _engine(args: argparse.Namespace, store: SyncStore) -> Iterator[SyncEngine]:
+    printer = _progress_printer(getattr(args, "progress", "none"), sys.stdout, sys.stderr)
+    with _client(args) as client:
+        yield SyncEngine(client, store, overlap=getattr(args, "overlap", 60.0), on_progress=printer)
 
 
 def _run_full(args: argparse.Namespace, store: SyncStore) -> int:
-    engine = _engine(args, store)
+    with _engine(args, store) as engine:
+        return _full(args, engine)
+
+
+def _full(args: argparse.Namespace, engine: SyncEngine) -> int:
     name = resolve(args.resource).name
     checkpoint = engine.status(name).full_in_progress
     if checkpoint and not args.restart:
@@ -222,7 +247,11 @@ def _interrupted(engine: SyncEngine, name: str, args: argparse.Namespace) -> Non
 
 
 def _run_incremental(args: argparse.Namespace, store: SyncStore) -> int:
-    engine = _engine(args, store)
+    with _engine(args, store) as engine:
+        return _incremental(args, engine)
+
+
+def _incremental(args: argparse.Namespace, engine: SyncEngine) -> int:
     name = resolve(args.resource).name
 
     def show(result: Any) -> None:
@@ -253,7 +282,11 @@ def _run_incremental(args: argparse.Namespace, store: SyncStore) -> int:
 
 
 def _run_reconcile(args: argparse.Namespace, store: SyncStore) -> int:
-    engine = _engine(args, store)
+    with _engine(args, store) as engine:
+        return _reconcile(args, engine)
+
+
+def _reconcile(args: argparse.Namespace, engine: SyncEngine) -> int:
     report = engine.reconcile(args.resource, sample=args.sample, seed=args.seed)
     _emit(args, report.to_dict(), describe_report(report))
     return 0 if report.clean else EXIT_DRIFT
@@ -288,7 +321,11 @@ def describe_report(report: ReconcileReport, listed: int = 10) -> str:
 
 
 def _run_repair(args: argparse.Namespace, store: SyncStore) -> int:
-    engine = _engine(args, store)
+    with _engine(args, store) as engine:
+        return _repair(args, engine)
+
+
+def _repair(args: argparse.Namespace, engine: SyncEngine) -> int:
     report: ReconcileReport | None = None
     if args.report:
         if args.report == "-":

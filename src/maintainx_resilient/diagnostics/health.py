@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._context import DiagnosticContext, ProbeResult, Thresholds
 from .rb001_unreachable import PROBE_PATH, bounded_probe
+from .timeline import iso_utc
 
 if TYPE_CHECKING:
     from .._stats import StatsSnapshot
@@ -67,11 +67,10 @@ class HealthReport:
         return self.status != "unhealthy"
 
     def to_dict(self) -> dict[str, Any]:
-        checked = datetime.fromtimestamp(self.checked_at, tz=timezone.utc)
         return {
             "status": self.status,
             "reasons": list(self.reasons),
-            "checked_at": checked.isoformat().replace("+00:00", "Z"),
+            "checked_at": iso_utc(self.checked_at),
             "latency_ms": None if self.latency is None else round(self.latency * 1000, 1),
             "probe": {"path": PROBE_PATH, "status": self.probe_status, "error": self.probe_error},
         }

@@ -12,7 +12,8 @@ deadline (a diagnosis must never hang on the thing it diagnoses):
 
 The network chain (1, 2), the probe (3) and the status page (4) run concurrently: they are
 independent, and concurrency leaves each a larger share of the deadline. With an in-process
-transport (the simulator, a mock) steps 1 and 2 are skipped.
+transport (the simulator, a mock) steps 1 and 2 are skipped, and so is the status page
+unless the context brings its own ``fetch_status_page``.
 
 :func:`classify` turns what was observed into findings, without I/O: the probe decides
 whether there is a problem; the status page decides whether it is MaintainX's outage (probe
@@ -29,9 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._context import DiagnosticContext, ProbeResult
-from ._model import Check, DiagnosticResult, Finding, Mitigation, ResultStatus, Severity
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from ._network import Budget, StepResult, Target, connect, parse_target, resolve, skipped
-from .status_page import StatusPageReport, fetch_status
+from .severity import result_status
+from .status_page import DEFAULT_STATUS_TIMEOUT, StatusPageReport, fetch_status
 
 __all__ = [
     "AUTH_FAILED",
@@ -56,11 +58,10 @@ __all__ = [
     "check",
     "classify",
     "observe",
-    "result_status",
 ]
 
 RUNBOOK = "RB-001"
-TITLE = "MaintainX API unreachable"
+TITLE = "MaintainX API Unreachable"
 #: The cheap authenticated probe (API-FACTS); the runbook's script uses ``/users?limit=1``.
 PROBE_PATH = "/organizations?limit=1"
 
@@ -294,11 +295,6 @@ def _unreachable(obs: Observations) -> Finding:
     return _finding(CONNECTION_FAILED, title, sev, obs, mitigations, failed_step="http")
 
 
-def result_status(findings: Sequence[Finding]) -> ResultStatus:
-    """``problem`` when a finding is SEV3 or worse; informational findings alone are ``ok``."""
-    return "problem" if any(f.severity <= Severity.SEV3 for f in findings) else "ok"
-
-
 # ---- I/O -------------------------------------------------------------------------------------
 
 
@@ -362,10 +358,19 @@ def _status_check(report: StatusPageReport) -> Check:
     return Check("Status page", ok, report.duration, detail)
 
 
+async def _status_page(ctx: DiagnosticContext, timeout: float) -> StatusPageReport:
+    """The real status page; not fetched for an in-process transport (a simulator or mock)
+    unless the context brings its own fetcher."""
+    if ctx.transport_kind == "in_process" and ctx.fetch_status_page is None:
+        return StatusPageReport(state="unknown", detail="skipped: in-process transport")
+    return await fetch_status(ctx, timeout=timeout)
+
+
 async def observe(ctx: DiagnosticContext) -> Observations:
     """Run the runbook's steps (concurrently, within ``ctx.deadline``) and collect them."""
     budget = Budget(ctx.deadline)
-    status_task = asyncio.ensure_future(fetch_status(ctx, timeout=budget.step(_STATUS_SHARE)))
+    status_timeout = min(DEFAULT_STATUS_TIMEOUT, budget.step(_STATUS_SHARE))
+    status_task = asyncio.ensure_future(_status_page(ctx, status_timeout))
     try:
         target: Target | None = None
         why_not = "in-process transport"

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._context import DiagnosticContext, ProbeResult, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, ResultStatus, Severity
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from ._network import Budget
 from .rb001_unreachable import bounded_probe
+from .severity import result_status
 
 if TYPE_CHECKING:
     from .._stats import StatsSnapshot
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 RUNBOOK = "RB-005"
-TITLE = "Performance degradation"
+TITLE = "Performance Degradation"
 #: The runbook's endpoints, each probed with ``limit=10``.
 ENDPOINTS = ("/workorders", "/assets", "/locations", "/users")
 PROBE_QUERY = "?limit=10"
@@ -180,6 +181,7 @@ def _slow_probes(inputs: PerformanceInputs) -> list[Finding]:
     names = ", ".join(p.path.split("?", 1)[0] for p in slow)
     evidence = {
         "threshold_ms": _ms(threshold),
+        "probe_timeout_ms": _ms(inputs.probe_timeout),
         "endpoints": {
             p.path: {
                 "duration_ms": _ms(p.duration),
@@ -362,10 +364,6 @@ def _cache(inputs: PerformanceInputs) -> list[Finding]:
     return [_finding(LOW_CACHE_HIT_RATE, title, Severity.SEV4, evidence, (AGGRESSIVE_CACHING,))]
 
 
-def _result_status(findings: Sequence[Finding]) -> ResultStatus:
-    return "problem" if any(f.severity <= Severity.SEV3 for f in findings) else "ok"
-
-
 # ---- checks (what was looked at, for the report) -------------------------------------------
 
 
@@ -488,7 +486,7 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     return DiagnosticResult(
         runbook=RUNBOOK,
         title=TITLE,
-        status=_result_status(findings),
+        status=result_status(findings),
         checks=tuple(_checks(inputs)),
         findings=tuple(findings),
         duration=ctx.clock.monotonic() - start,

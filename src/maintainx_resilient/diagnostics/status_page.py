@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "API_COMPONENT",
     "DEFAULT_STATUS_PAGE_URL",
+    "DEFAULT_STATUS_TIMEOUT",
     "MAX_STATUS_BODY",
     "ComponentStatus",
     "StatusPageReport",
@@ -47,7 +48,6 @@ __all__ = [
 
 StatusState = Literal["operational", "degraded", "downtime", "maintenance", "unknown"]
 StatusSource = Literal["betterstack", "atlassian", "none"]
-StatusFetcher = Callable[[str], Awaitable[tuple[int | None, bytes, str]]]
 
 DEFAULT_STATUS_PAGE_URL = "https://status.getmaintainx.com/en/index.json"
 #: The component whose state decides whether an unreachable API is MaintainX's outage.

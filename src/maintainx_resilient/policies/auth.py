@@ -92,7 +92,12 @@ class KeyRing:
     def can_rotate(self) -> bool:
         return self._provider is not None or self._getter is not None
 
+    def known(self) -> str:
+        """The key last used or set, without asking a callable source again."""
+        return self._current
+
     def current(self) -> str:
+        """The key to send now (a callable source is asked every time)."""
         if self._getter is not None:
             self._current = self._getter()
         return self._current

@@ -64,6 +64,7 @@ __all__ = [
     "ScopeMode",
     "outcome_of_error",
     "outcome_of_response",
+    "scope_of",
 ]
 
 #: Five consecutive failed attempts. The retry layer above makes up to three attempts per

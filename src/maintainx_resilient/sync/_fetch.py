@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from .._exceptions import DecodeError, NotFoundError
+from .._clock import SYSTEM_CLOCK, Clock
+from .._exceptions import DecodeError, NotFoundError, ThrottledError
 from .._meta import meta_of
 from .._operation import Operation, Parser
 from .._response import decode_json
+from ._wire import split_list
 from .errors import StaleAnswerError
 from .resources import SyncResource
 from .store import LocalRecord
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["Fetcher", "RawPage"]
 
 T = TypeVar("T")
+
+#: Throttle refusals waited out per request before the refusal is raised.
+_PATIENCE = 20
+_MIN_WAIT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,40 +61,56 @@ def _fresh(response: httpx.Response, op: Operation[Any]) -> Any:
     return decode_json(response, method=op.method, path=op.path)
 
 
-def _record(value: Any, op: Operation[Any], status: int) -> LocalRecord:
-    if not isinstance(value, dict) or not isinstance(value.get("id"), int):
+def _record(value: Any, op: Operation[Any], status: int, text: str | None = None) -> LocalRecord:
+    if type(value) is not dict or type(value.get("id")) is not int:
         raise DecodeError(
             "a record without an integer id", method=op.method, path=op.path, status_code=status
         )
-    return LocalRecord.from_wire(value)
+    return LocalRecord.from_wire(value, text)
+
+
+def _split(response: httpx.Response, key: str) -> tuple[list[tuple[Any, str]], Any] | None:
+    """The page's records with their exact JSON text, or None (then decode normally)."""
+    try:
+        text = response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    split = split_list(text, key)
+    return None if split is None else (split[0], split[1].get("nextCursor"))
 
 
 class Fetcher:
     """Pages and single records of one resource, through ``client``'s pipeline."""
 
-    def __init__(self, client: MaintainXClient, resource: SyncResource) -> None:
+    def __init__(
+        self, client: MaintainXClient, resource: SyncResource, *, clock: Clock | None = None
+    ) -> None:
         self.client = client
         self.resource = resource
+        self.clock: Clock = clock or getattr(client.policies, "clock", None) or SYSTEM_CLOCK
         family = getattr(client, resource.attribute)
         self._spec: ResourceSpec[Any] = family.spec
         list_key, item_key = self._spec.list_key, self._spec.item_key
 
         def parse_page(response: httpx.Response, op: Operation[Any]) -> RawPage:
-            body = _fresh(response, op)
-            items = body.get(list_key) if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise DecodeError(
-                    f"expected a {list_key!r} list",
-                    method=op.method,
-                    path=op.path,
-                    status_code=response.status_code,
-                )
             status = response.status_code
-            cursor = body.get("nextCursor")
-            return RawPage(
-                [_record(item, op, status) for item in items],
-                cursor if isinstance(cursor, str) and cursor else None,
-            )
+            split = _split(response, list_key) if not meta_of(response).stale else None
+            if split is not None:
+                records = [_record(value, op, status, text) for value, text in split[0]]
+                cursor = split[1]
+            else:
+                body = _fresh(response, op)
+                items = body.get(list_key) if isinstance(body, dict) else None
+                if not isinstance(items, list):
+                    raise DecodeError(
+                        f"expected a {list_key!r} list",
+                        method=op.method,
+                        path=op.path,
+                        status_code=status,
+                    )
+                records = [_record(item, op, status) for item in items]
+                cursor = body.get("nextCursor")
+            return RawPage(records, cursor if isinstance(cursor, str) and cursor else None)
 
         def parse_item(response: httpx.Response, op: Operation[Any]) -> LocalRecord:
             body = _fresh(response, op)
@@ -102,16 +124,32 @@ class Fetcher:
 
     def page(self, params: Mapping[str, Any], cursor: str | None = None) -> RawPage:
         """One page of the list with ``params`` (snake_case, e.g. ``updated_at_gte``)."""
-        self.requests += 1
-        return self.client._execute(_reparse(self._spec.list_op(params, cursor), self._parse_page))
+        return self._send(_reparse(self._spec.list_op(params, cursor), self._parse_page))
 
     def one(self, id: int) -> LocalRecord | None:
         """The record ``id`` as MaintainX has it now, or None if it no longer exists."""
-        self.requests += 1
         try:
-            return self.client._execute(_reparse(self._spec.get_op(id), self._parse_item))
+            return self._send(_reparse(self._spec.get_op(id), self._parse_item))
         except NotFoundError:
             return None
+
+    def _send(self, op: Operation[T]) -> T:
+        """Send ``op``; when the client's throttle refuses because the next slot is further
+        away than a single call may wait (nothing was sent), wait for that slot and ask
+        again: a sync takes as long as the rate limit requires."""
+        for _ in range(_PATIENCE):
+            try:
+                result = self.client._execute(op)
+            except ThrottledError as exc:
+                self.clock.sleep(max(_MIN_WAIT, exc.retry_after or _MIN_WAIT))
+                continue
+            except BaseException:
+                self.requests += 1  # it was sent (or at least tried): it counts
+                raise
+            self.requests += 1
+            return result
+        self.requests += 1
+        return self.client._execute(op)
 
 
 def _reparse(op: Operation[Any], parse: Parser[T]) -> Operation[T]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 __all__ = ["format_timestamp", "parse_timestamp", "to_timestamp"]
 
 _UNIX = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_UNIX = datetime(1970, 1, 1)  # naive: only ever compared with naive UTC values
 _ONE_US = timedelta(microseconds=1)
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
@@ -28,6 +29,11 @@ def parse_timestamp(value: str | datetime) -> int:
     A string without a zone is UTC (as MaintainX filters are). Raises ``ValueError`` for
     anything else, and for a naive ``datetime`` (which would silently mean local time).
     """
+    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[19] == ".":
+        try:  # the API's own format, by far the most common: the C parser, no regex
+            return (datetime.fromisoformat(value[:23]) - _NAIVE_UNIX) // _ONE_US
+        except ValueError:
+            pass
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value.isoformat()}: pass an aware (UTC) datetime")

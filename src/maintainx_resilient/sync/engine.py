@@ -86,7 +86,7 @@ class SyncEngine:
         spec = resolve(resource)
         found = self._fetchers.get(spec.name)
         if found is None:
-            found = self._fetchers[spec.name] = Fetcher(self.client, spec)
+            found = self._fetchers[spec.name] = Fetcher(self.client, spec, clock=self.clock)
         return found
 
     def full(

@@ -15,8 +15,9 @@
   ``updatedAt`` it happened to see would not be safe).
 
 A saved cursor that MaintainX no longer accepts (400) restarts the walk from the first page
-within the same run (and deletion detection with it): more requests, still an exact copy. The decisions are in
-:class:`FullSyncState` (pure); :func:`run_full_sync` only fetches and commits.
+within the same run (and deletion detection with it): more requests, still an exact copy.
+The decisions are in :class:`FullSyncState` (pure); :func:`run_full_sync` only fetches and
+commits.
 """
 
 from __future__ import annotations

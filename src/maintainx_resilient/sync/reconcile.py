@@ -7,11 +7,12 @@
   again).
 - **Sample**: about ``sample`` records read in windows of creation time: the time between
   the oldest and the newest record is cut in ``ceil(sample / 200)`` equal strata, and one
-  page is read from a random instant in each (``createdAt[gte]=<instant>&sort=createdAt``). A page covers the time from its instant to
-  its last record's ``createdAt`` completely, so both sides can be compared inside that
-  window: all three kinds of drift show up, at one request per 200 records. The result is an
-  *estimate* (drift fraction with a 95% Wilson interval, counts extrapolated to the local
-  total), labelled with the sample size; ids found in the sample are listed too.
+  page is read from a random instant in each (``createdAt[gte]=<instant>&sort=createdAt``).
+  A page covers the time from its instant to its last record's ``createdAt`` completely, so
+  both sides can be compared inside that window: all three kinds of drift show up, at one
+  request per 200 records. The result is an *estimate* (drift fraction with a 95% Wilson
+  interval, counts extrapolated to the local total), labelled with the sample size; ids
+  found in the sample are listed too.
 
 :func:`compare` and the window arithmetic are pure; :func:`run_reconcile` and
 :func:`run_repair` do the I/O. ``run_repair`` fixes what a report lists and nothing else: each

@@ -1,9 +1,11 @@
 """The embedded default store: one SQLite file.
 
-Records are kept as their JSON text, exactly as MaintainX sent them, in one table indexed
-by ``(resource, id)``, ``updatedAt`` and ``createdAt`` (integer microseconds) and by the
-write sequence that the full sync's deletion detection reads. Small JSON documents
-(watermarks, checkpoints, reports) live in a ``state`` table.
+Records are kept as their JSON text, exactly as MaintainX sent them, in one table per
+resource (``records_workOrders``...) keyed by the record id (SQLite's integer row key, the
+fastest path there is) and indexed by ``updatedAt`` (integer microseconds). Each row also
+holds its ``createdAt`` and the write sequence that the full sync's deletion detection reads
+(once per full sync, so it is not indexed: every index costs every page its upkeep). Small
+JSON documents (watermarks, checkpoints, reports) live in a ``state`` table.
 
 The file is in WAL mode: any number of readers (other threads, other processes, a BI tool)
 read a consistent snapshot while a sync writes; writers take turns. Each thread gets its own
@@ -14,8 +16,10 @@ process; only a power loss can drop the very last commits).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,30 +34,29 @@ from .store import Batch, CommitResult, Entry, LocalRecord
 __all__ = ["SQLiteStore"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    resource   TEXT    NOT NULL,
-    id         INTEGER NOT NULL,
-    updated_us INTEGER,
-    created_us INTEGER,
-    seq        INTEGER NOT NULL,
-    data       TEXT    NOT NULL,
-    PRIMARY KEY (resource, id)
-);
-CREATE INDEX IF NOT EXISTS records_updated ON records (resource, updated_us);
-CREATE INDEX IF NOT EXISTS records_created ON records (resource, created_us);
-CREATE INDEX IF NOT EXISTS records_seq ON records (resource, seq);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1), ('sequence', 0);
 """
-
+_TABLE = """
+CREATE TABLE IF NOT EXISTS "{table}" (
+    id         INTEGER PRIMARY KEY,
+    updated_us INTEGER,
+    created_us INTEGER,
+    seq        INTEGER NOT NULL,
+    data       TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "{table}_updated" ON "{table}" (updated_us);
+"""
 _UPSERT = (
-    "INSERT INTO records (resource, id, updated_us, created_us, seq, data) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (resource, id) DO UPDATE SET "
-    "updated_us = excluded.updated_us, created_us = excluded.created_us, "
-    "seq = excluded.seq, data = excluded.data"
+    'INSERT INTO "{table}" (id, updated_us, created_us, data, seq) VALUES (?, ?, ?, ?, ?) '
+    "ON CONFLICT (id) DO UPDATE SET updated_us = excluded.updated_us, "
+    "created_us = excluded.created_us, seq = excluded.seq, data = excluded.data"
 )
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _CHUNK = 500  # ids per "IN (...)" (SQLite allows 999 variables on old builds)
+_CHECKPOINT_EVERY = 8  # commits (pages) between two background checkpoints
+_PAGE_SIZE = 16384  # records of ~0.5-2 KB: fewer, fuller pages than the 4 KB default
 
 
 def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -63,6 +66,50 @@ def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
 
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+def _table(resource: str) -> str:
+    name = canonical_name(resource)
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"resource names are letters, digits and _: got {resource!r}")
+    return f"records_{name}"
+
+
+class _Checkpointer:
+    """Copies the WAL into the database file from a thread of its own (SQLite's advice for
+    write-heavy work): the copy and its fsync then overlap the sync's network waits instead
+    of stalling a commit. Passive: it never blocks readers or the writer. The writer's own
+    auto-checkpoint stays on as the fallback."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self._path = path
+        self._timeout = timeout
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                # busy or closing: the next poke (or the auto-checkpoint) catches up
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=30)
 
 
 class SQLiteStore:
@@ -85,7 +132,11 @@ class SQLiteStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._tables: set[str] = set()
+        self._checkpointer: _Checkpointer | None = None
+        self._commits = 0
         conn = self._conn()
+        conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")  # only takes on a new file
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
 
@@ -108,11 +159,29 @@ class SQLiteStore:
         self._local.conn = conn
         return conn
 
+    def _readable(self, resource: str) -> str | None:
+        """The table of ``resource``, or None while nothing was ever stored for it."""
+        table = _table(resource)
+        if table in self._tables:
+            return table
+        found = (
+            self._conn()
+            .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+            .fetchone()
+        )
+        if found is None:
+            return None
+        self._tables.add(table)
+        return table
+
     def close(self) -> None:
         """Close every connection this store opened (in all threads)."""
         with self._lock:
             self._closed = True
             conns, self._all = self._all, []
+            checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         for conn in conns:
             conn.close()
         self._local = threading.local()
@@ -134,20 +203,36 @@ class SQLiteStore:
     # -- writes ----------------------------------------------------------------------------
 
     def commit(self, resource: str, batch: Batch) -> CommitResult:
-        resource = canonical_name(resource)
+        table = _table(resource)
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = self._apply(conn, resource, batch)
+            if table not in self._tables:
+                for statement in _TABLE.format(table=table).split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            result = self._apply(conn, table, batch)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._tables.add(table)
+        self._after_commit()
         return result
 
+    def _after_commit(self) -> None:
+        with self._lock:
+            self._commits += 1
+            if self._commits % _CHECKPOINT_EVERY or self._closed:
+                return
+            if self._checkpointer is None:
+                self._checkpointer = _Checkpointer(self.path, self._timeout)
+            checkpointer = self._checkpointer
+        checkpointer.poke()
+
     @staticmethod
-    def _apply(conn: sqlite3.Connection, resource: str, batch: Batch) -> CommitResult:
+    def _apply(conn: sqlite3.Connection, table: str, batch: Batch) -> CommitResult:
         (seq,) = conn.execute("SELECT value + 1 FROM meta WHERE key = 'sequence'").fetchone()
         conn.execute("UPDATE meta SET value = ? WHERE key = 'sequence'", (seq,))
         inserted = updated = unchanged = 0
@@ -156,13 +241,12 @@ class SQLiteStore:
             stored: dict[int, int | None] = {}
             for chunk in _chunks(ids):
                 rows = conn.execute(
-                    f"SELECT id, updated_us FROM records WHERE resource = ? "  # noqa: S608
-                    f"AND id IN ({_marks(len(chunk))})",
-                    (resource, *chunk),
+                    f'SELECT id, updated_us FROM "{table}" WHERE id IN ({_marks(len(chunk))})',  # noqa: S608
+                    chunk,
                 )
                 stored.update(rows)
             writes: dict[int, tuple[Any, ...]] = {}
-            touches: list[tuple[int, str, int]] = []
+            touches: list[tuple[int, int]] = []
             for record in batch.upserts:
                 known = record.id in stored
                 old = stored.get(record.id)
@@ -171,34 +255,32 @@ class SQLiteStore:
                     inserted += 1
                 elif new is not None and old is not None and new < old:
                     unchanged += 1  # the stored copy is newer: keep it, mark it seen
-                    touches.append((seq, resource, record.id))
+                    touches.append((seq, record.id))
                     continue
                 elif new == old:
                     unchanged += 1
                 else:
                     updated += 1
                 stored[record.id] = new
-                writes[record.id] = (resource, record.id, new, record.created_us, seq, record.data)
-            conn.executemany(_UPSERT, writes.values())
-            conn.executemany("UPDATE records SET seq = ? WHERE resource = ? AND id = ?", touches)
+                writes[record.id] = (*record, seq)
+            conn.executemany(_UPSERT.format(table=table), writes.values())
+            conn.executemany(f'UPDATE "{table}" SET seq = ? WHERE id = ?', touches)  # noqa: S608
         deleted: list[int] = []
-        doomed = list(dict.fromkeys(batch.deletes))
-        for chunk in _chunks(doomed):
+        for chunk in _chunks(list(dict.fromkeys(batch.deletes))):
+            marks = _marks(len(chunk))
             present = conn.execute(
-                f"SELECT id FROM records WHERE resource = ? AND id IN ({_marks(len(chunk))})",  # noqa: S608
-                (resource, *chunk),
+                f'SELECT id FROM "{table}" WHERE id IN ({marks})',  # noqa: S608
+                chunk,
             ).fetchall()
             deleted.extend(row[0] for row in present)
-            conn.execute(
-                f"DELETE FROM records WHERE resource = ? AND id IN ({_marks(len(chunk))})",  # noqa: S608
-                (resource, *chunk),
-            )
+            conn.execute(f'DELETE FROM "{table}" WHERE id IN ({marks})', chunk)  # noqa: S608
         if batch.prune_before is not None:
-            args = (resource, batch.prune_before)
+            args = (batch.prune_before,)
             pruned = conn.execute(
-                "SELECT id FROM records WHERE resource = ? AND seq < ? ORDER BY id", args
+                f'SELECT id FROM "{table}" WHERE seq < ? ORDER BY id',  # noqa: S608
+                args,
             ).fetchall()
-            conn.execute("DELETE FROM records WHERE resource = ? AND seq < ?", args)
+            conn.execute(f'DELETE FROM "{table}" WHERE seq < ?', args)  # noqa: S608
             deleted.extend(row[0] for row in pruned)
         for key, value in batch.state.items():
             if value is None:
@@ -207,57 +289,46 @@ class SQLiteStore:
                 conn.execute(
                     "INSERT INTO state (key, value) VALUES (?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (key, _dumps(value)),
+                    (key, json.dumps(value, separators=(",", ":"), sort_keys=True)),
                 )
         return CommitResult(seq, inserted, updated, unchanged, tuple(deleted))
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get(self, resource: str, id: int) -> LocalRecord | None:
-        resource = canonical_name(resource)
-        row = (
-            self._conn()
-            .execute(
-                "SELECT id, updated_us, created_us, data FROM records "
-                "WHERE resource = ? AND id = ?",
-                (resource, id),
-            )
-            .fetchone()
+    def _rows(self, resource: str, columns: str, where: str = "", args: Sequence[Any] = ()) -> Any:
+        table = self._readable(resource)
+        if table is None:
+            return []
+        return self._conn().execute(
+            f'SELECT {columns} FROM "{table}" {where} ORDER BY id',  # noqa: S608
+            args,
         )
-        return None if row is None else LocalRecord(*row)
+
+    def get(self, resource: str, id: int) -> LocalRecord | None:
+        rows = self._rows(resource, "id, updated_us, created_us, data", "WHERE id = ?", (id,))
+        for row in rows:
+            return LocalRecord(*row)
+        return None
 
     def entries(self, resource: str) -> list[Entry]:
-        resource = canonical_name(resource)
-        rows = self._conn().execute(
-            "SELECT id, updated_us, created_us FROM records WHERE resource = ? ORDER BY id",
-            (resource,),
-        )
-        return [Entry(*row) for row in rows]
+        return [Entry(*row) for row in self._rows(resource, "id, updated_us, created_us")]
 
     def updated_at_by_id(self, resource: str) -> dict[int, str]:
-        resource = canonical_name(resource)
-        rows = self._conn().execute(
-            "SELECT id, updated_us FROM records WHERE resource = ? ORDER BY id", (resource,)
-        )
-        return {i: "" if u is None else format_timestamp(u) for i, u in rows}
+        return {
+            i: "" if u is None else format_timestamp(u)
+            for i, u in self._rows(resource, "id, updated_us")
+        }
 
     def records(self, resource: str) -> Iterator[LocalRecord]:
         """Every stored record of ``resource``, by id (streamed, for exports and reports)."""
-        resource = canonical_name(resource)
-        rows = self._conn().execute(
-            "SELECT id, updated_us, created_us, data FROM records WHERE resource = ? ORDER BY id",
-            (resource,),
-        )
-        for row in rows:
+        for row in self._rows(resource, "id, updated_us, created_us, data"):
             yield LocalRecord(*row)
 
     def count(self, resource: str) -> int:
-        resource = canonical_name(resource)
-        (n,) = (
-            self._conn()
-            .execute("SELECT COUNT(*) FROM records WHERE resource = ?", (resource,))
-            .fetchone()
-        )
+        table = self._readable(resource)
+        if table is None:
+            return 0
+        (n,) = self._conn().execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # noqa: S608
         return int(n)
 
     def sequence(self) -> int:
@@ -266,12 +337,4 @@ class SQLiteStore:
 
     def state(self, key: str) -> Any:
         row = self._conn().execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _loads(row[0])
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text)
+        return None if row is None else json.loads(row[0])

@@ -9,8 +9,9 @@
 1
 
 ``sim.serve()`` serves the same simulator on a real socket; ``sim.faults`` injects failures;
-``sim.stats`` counts what reached it. The pytest plugin provides the ``maintainx_simulator``
-and ``maintainx_server`` fixtures.
+``sim.stats`` counts what reached it. ``FakeClock`` (the library's injectable clock) drives its
+time in tests: ``Simulator(clock=FakeClock())``. The pytest plugin provides the
+``maintainx_simulator`` and ``maintainx_server`` fixtures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._clock import FakeClock
     from ._data import SeedSizes
     from ._faults import FaultControls
     from ._messages import SimRequest, SimResponse
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiKey",
+    "FakeClock",
     "FaultControls",
     "RateLimitConfig",
     "RequestRecord",
@@ -46,6 +49,7 @@ __all__ = [
 # cheap for test sessions that never use the simulator.
 _HOMES = {
     "ApiKey": "._simulator",
+    "FakeClock": "maintainx_resilient._clock",
     "FaultControls": "._faults",
     "RateLimitConfig": "._ratelimit",
     "RequestRecord": "._stats",

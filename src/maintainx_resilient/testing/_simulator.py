@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from ._data import SeedSizes, generate
 from ._faults import FaultControls, mangle
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ._server import SimulatorServer
     from ._transport import SimulatorTransport
 
-__all__ = ["ApiKey", "Simulator"]
+__all__ = ["ApiKey", "ClockLike", "Simulator"]
 
 _TABLES = tuple(spec.name for spec in RESOURCES) + NESTED_TABLES
 # Seeded data is generated once per (seed, organization, sizes, epoch, id counters) and then
@@ -51,6 +51,15 @@ _SEED_CACHE: OrderedDict[_SeedKey, tuple[bytes, dict[str, int], dict[str, int]]]
 _SEED_CACHE_LOCK = threading.Lock()
 _SEED_CACHE_SIZE = 8
 _DEFAULT_RATE_LIMIT = RateLimitConfig()
+
+
+@runtime_checkable
+class ClockLike(Protocol):
+    """A clock object (like ``maintainx_resilient.testing.FakeClock``)."""
+
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+    async def asleep(self, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -73,9 +82,11 @@ class Simulator:
 
     ``seed`` fixes the generated data; the counts (``work_orders=3000``...) size each
     organization. ``api_keys`` maps key strings to ``ApiKey`` (default: ``{"sim-key": user 1
-    in organization 1}``). ``rate_limit=None`` disables rate limiting. ``clock`` (monotonic
-    seconds) drives rate-limit windows and record timestamps; ``sleep``/``async_sleep`` are
-    what the transports use for latency faults. ``offset_pagination`` lists resources (e.g.
+    in organization 1}``). ``rate_limit=None`` disables rate limiting. ``clock`` (a function
+    returning monotonic seconds, or a clock object such as ``FakeClock`` with ``monotonic``,
+    ``sleep`` and ``asleep``) drives rate-limit windows and record timestamps;
+    ``sleep``/``async_sleep`` (default: the clock object's, else ``time.sleep``) are what the
+    transports use for latency faults. ``offset_pagination`` lists resources (e.g.
     ``{"assets", "parts", "purchaseOrders"}``) paginated by offset, as the API documents,
     instead of the default keyset cursors.
     """
@@ -99,8 +110,8 @@ class Simulator:
         work_requests: int = 120,
         api_keys: Mapping[str, ApiKey] | None = None,
         rate_limit: RateLimitConfig | None = _DEFAULT_RATE_LIMIT,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | ClockLike = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
         async_sleep: Callable[[float], Awaitable[None]] | None = None,
         epoch: datetime = DEFAULT_EPOCH,
         offset_pagination: Iterable[str] = (),
@@ -121,11 +132,19 @@ class Simulator:
             work_requests=work_requests,
         )
         self.rate_limit = rate_limit
-        self.clock = clock
-        self.sleep = sleep
-        self.async_sleep = async_sleep or _default_async_sleep(sleep)
+        clock_async: Callable[[float], Awaitable[None]] | None = None
+        if isinstance(clock, ClockLike):  # e.g. maintainx_resilient.testing.FakeClock
+            self.clock: Callable[[], float] = clock.monotonic
+            self.sleep: Callable[[float], None] = sleep or clock.sleep
+            clock_async = clock.asleep if sleep is None else None
+        else:
+            self.clock = clock
+            self.sleep = sleep or time.sleep
+        self.async_sleep: Callable[[float], Awaitable[None]] = (
+            async_sleep or clock_async or _default_async_sleep(self.sleep)
+        )
         self.hang_seconds = hang_seconds
-        self.timestamps = Timestamps(clock, epoch)
+        self.timestamps = Timestamps(self.clock, epoch)
         self.faults = FaultControls(seed)
         unknown = set(offset_pagination) - set(RESOURCES_BY_NAME)
         if unknown:
@@ -145,6 +164,13 @@ class Simulator:
         self.webhooks = SimulatorWebhooks(self)
         for key, grant in (api_keys or {self.API_KEY: ApiKey(1, (1,))}).items():
             self.add_key(key, user_id=grant.user_id, org_ids=grant.org_ids)
+
+    def __repr__(self) -> str:
+        # No key strings here: reprs end up in logs and test reports.
+        return (
+            f"<Simulator seed={self.seed} organizations={self.organization_ids} "
+            f"keys={len(self._keys)} work_orders={self.sizes.work_orders}>"
+        )
 
     # -- services used by the handlers ---------------------------------------------------------
 

@@ -1,0 +1,154 @@
+"""``maintainx-resilient sync full|incremental|reconcile|repair|status`` against the simulator
+over a real socket: progress, --json, exit statuses, and resuming after Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from maintainx_resilient.cli import _sync
+from maintainx_resilient.sync import Batch, Progress, RateLimit, SQLiteStore
+from maintainx_resilient.testing import Simulator
+
+from ._support import make_sim, remote_iso
+
+pytestmark = pytest.mark.socket
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    sim = make_sim(1000)
+    with sim.serve() as server:
+        monkeypatch.setenv("MAINTAINX_API_KEY", Simulator.API_KEY)
+        monkeypatch.setenv("MAINTAINX_BASE_URL", server.base_url)
+        yield sim
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "copy.db")
+
+
+def run(*argv: str) -> int:
+    return _sync.main([*argv, "--rate-limit", "0"] if argv[0] != "status" else list(argv))
+
+
+def test_full_then_status_then_incremental(
+    served: Simulator, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("full", "--db", db, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["records"] == 1000 and result["pages"] == 5
+    with SQLiteStore(db) as store:
+        assert store.updated_at_by_id("workorders") == remote_iso(served)
+    assert run("status", "--db", db) == 0
+    out = capsys.readouterr().out
+    assert "1,000 records" in out and "last full sync: 0:00:0" in out
+    served.update_record("workOrders", 3, {"title": "x"})
+    assert run("incremental", "--db", db, "--every", "0.001", "--runs", "2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "1 updated" in lines[0] and "0 updated" in lines[1]
+
+
+def test_status_needs_no_api_key(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MAINTAINX_API_KEY", raising=False)
+    assert run("status", "--db", db, "--json") == 0
+
+
+def test_reconcile_exit_status_json_and_repair_from_the_report(
+    served: Simulator, db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("full", "--db", db) == 0
+    assert run("reconcile", "--db", db) == 0
+    assert "no drift" in capsys.readouterr().out
+    with SQLiteStore(db) as store:
+        store.commit("workOrders", Batch(deletes=[1, 2]))
+    served.update_record("workOrders", 9, {"title": "stale now"})
+    assert run("reconcile", "--db", db, "--json") == _sync.EXIT_DRIFT
+    report = json.loads(capsys.readouterr().out)
+    assert report["missing_locally"] == [1, 2]
+    assert [s["id"] for s in report["stale"]] == [9]
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(report))
+    assert run("repair", "--db", db, "--report", str(saved)) == 0
+    assert "3 fetched again" in capsys.readouterr().out
+    assert run("reconcile", "--db", db) == 0
+    assert run("reconcile", "--db", db, "--sample", "300", "--seed", "1") == 0
+    out = capsys.readouterr().out
+    assert "estimate from a sample of" in out
+
+
+def test_ctrl_c_says_how_to_resume_and_the_same_command_resumes(
+    served: Simulator, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupting(mode: str, out: object, err: object) -> Callable[[Progress], None]:
+        def hook(p: Progress) -> None:
+            if p.pages == 2:
+                raise KeyboardInterrupt
+
+        return hook
+
+    original = _sync._progress_printer
+    monkeypatch.setattr(_sync, "_progress_printer", interrupting)
+    assert run("full", "--db", db) == _sync.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert "400 records in 2 pages are stored" in err
+    assert "again to resume from page 3" in err
+    monkeypatch.setattr(_sync, "_progress_printer", original)
+    assert run("status", "--db", db) == 0
+    assert "unfinished full sync: 2 pages" in capsys.readouterr().out
+    assert run("full", "--db", db, "--json") == 0
+    captured = capsys.readouterr()
+    assert "resuming the unfinished full sync of workOrders after page 2" in captured.err
+    assert json.loads(captured.out)["resumed_from_page"] == 2
+
+
+def test_json_progress_lines_and_a_progress_bar(
+    served: Simulator, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("full", "--db", db, "--progress", "json") == 0
+    lines = capsys.readouterr().out.splitlines()
+    progress = [json.loads(line) for line in lines[:-1]]
+    assert [p["pages"] for p in progress] == [0, 1, 2, 3, 4, 5]
+    assert progress[-1]["done"] is True
+    assert run("full", "--db", db, "--progress", "bar") == 0
+    err = capsys.readouterr().err
+    assert "\r" in err and "1,000/1,000 records" in err and "done in" in err
+
+
+def test_bad_settings_exit_with_status_2(
+    served: Simulator, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("full", "--db", db, "--resource", "widgets") == _sync.EXIT_USAGE
+    assert "known resources" in capsys.readouterr().err
+    monkeypatch.delenv("MAINTAINX_API_KEY")
+    assert run("full", "--db", db) == _sync.EXIT_USAGE
+    assert "MAINTAINX_API_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("MAINTAINX_API_KEY", Simulator.API_KEY)
+    assert _sync.main(["full", "--db", db, "--rate-limit", "-1"]) == _sync.EXIT_USAGE
+    assert run("incremental", "--db", db, "--resource", "locations") == _sync.EXIT_ERROR
+    assert "full sync" in capsys.readouterr().err
+
+
+def test_the_progress_line_shows_eta_and_rate_limit() -> None:
+    rate = RateLimit(99, 60, "the client's throttle")
+    line = _sync.render_progress(
+        Progress("workOrders", "full", 50, 10_000, 30.0, 50, rate, 200, 20_000)
+    )
+    assert "[############------------]  50%" in line
+    assert "10,000/20,000 records" in line and "ETA 0:00:30" in line
+    assert "99 requests / 60 s (the client's throttle)" in line
+    unknown = _sync.render_progress(Progress("workOrders", "full", 5, 1000, 3.0, 5, rate))
+    assert "1,000 records" in unknown and "ETA unknown" in unknown
+
+
+def test_the_sync_command_registers_on_a_parser() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    _sync.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["sync", "reconcile", "--sample", "5", "--db", "x.db"])
+    assert args.sample == 5 and args.run is _sync._dispatch
