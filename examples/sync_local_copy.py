@@ -51,9 +51,10 @@ def main() -> None:
         )
         sample = engine.reconcile("workOrders", sample=1000, seed=1)
         if sample.estimate is not None:
+            low, high = sample.estimate.interval
             print(
-                f"sampled estimate: {sample.estimate.drift_fraction:.2%} drift from "
-                f"{sample.estimate.sample_size} records"
+                f"sampled estimate: {sample.estimate.drift_fraction:.2%} drift "
+                f"(95% interval {low:.2%}..{high:.2%}) from {sample.estimate.sample_size} records"
             )
         repaired = engine.repair(report)
         print(f"repaired: {list(repaired.refreshed)} fetched again")

@@ -7,7 +7,8 @@ or ``httpx.AsyncClient`` over the pipeline of :mod:`._pipeline`) and in ``await`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,13 +17,19 @@ import httpx
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig
 from ._events import Event, EventBus, Hook, KeyRotated
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, MaintainXError
+from ._http import AsyncHTTPLayer, HTTPLayer
 from ._operation import Operation
 from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
 from ._secrets import Secret
 from ._stats import RollingStats
-from .policies.auth import KeyRing, KeySource
+from .diagnostics._context import ProbeResult, SyncStoreSource, WebhookHealthSource
+from .diagnostics._model import Severity
+from .diagnostics._runner import DiagnosisReport, run_sync
+from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, pool_stats, probe_result
+from .diagnostics.health import HealthReport
+from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing, KeySource
 from .policies.breaker import BreakerConfig, Breakers
 from .policies.fallback import FallbackCache, FallbackConfig
 from .policies.retry import ATTEMPTS_EXTENSION, RetryConfig, RetryPolicy
@@ -51,6 +58,7 @@ DEFAULT_THROTTLE = ThrottleConfig()
 DEFAULT_RETRY = RetryConfig()
 DEFAULT_BREAKER = BreakerConfig()
 DEFAULT_FALLBACK = FallbackConfig()
+DEFAULT_DIAGNOSTICS = DiagnosticsConfig()
 
 
 class _ClientCore:
@@ -74,6 +82,7 @@ class _ClientCore:
         retry: RetryConfig | None,
         breaker: BreakerConfig | None,
         fallback: FallbackConfig | None,
+        diagnostics: DiagnosticsConfig,
         clock: Clock,
         hooks: Sequence[Hook],
         tracer_provider: Any,
@@ -110,6 +119,7 @@ class _ClientCore:
             throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
         )
         events.subscribe(self._remember_rotated_key)
+        self._desk = IncidentDesk(diagnostics, clock=clock, events=events)
         return config
 
     def _remember_rotated_key(self, event: Event) -> None:
@@ -148,28 +158,86 @@ class _ClientCore:
     def enable_fallback_mode(self) -> None:
         """Answer GETs from the fallback cache without calling MaintainX; writes fail fast."""
         self._require(self._policies.fallback, "fallback").enable_fallback_mode()
+        self._desk.record_mitigation("enable_fallback_mode", "serving GETs from the cache")
 
     def disable_fallback_mode(self) -> None:
         self._require(self._policies.fallback, "fallback").disable_fallback_mode()
+        self._desk.record_mitigation("disable_fallback_mode", "calling MaintainX again")
 
     def enable_throttling(self, rate_per_minute: float) -> None:
         """Cap the request rate below the API's limit until :meth:`disable_throttling`."""
         self._require(self._policies.throttle, "throttle").enable_throttling(rate_per_minute)
+        self._desk.record_mitigation("enable_throttling", f"capped at {rate_per_minute}/min")
 
     def disable_throttling(self) -> None:
         self._require(self._policies.throttle, "throttle").disable_override()
+        self._desk.record_mitigation("disable_throttling", "rate cap removed")
 
     def isolate_breaker(self, scope: str | None = None) -> None:
         """Hold the circuit breaker(s) open by hand: every call fails fast (or falls back)."""
         self._require(self._policies.breakers, "breaker").isolate(scope)
+        self._desk.record_mitigation("isolate_breaker", scope or "every scope")
 
     def close_breaker(self, scope: str | None = None) -> None:
         """Close the circuit breaker(s) by hand and reset their failure counts."""
         self._require(self._policies.breakers, "breaker").close(scope)
+        self._desk.record_mitigation("close_breaker", scope or "every scope")
 
     def reset_stats(self) -> None:
         """The runbook's "clear error state": forget the rolling statistics."""
         self._stats.reset()
+        self._desk.record_mitigation("reset_stats", "error statistics cleared")
+
+    # -- diagnostics and the incident report ---------------------------------------------
+
+    @property
+    def incident(self) -> IncidentDesk:
+        """The severity tracker, the incident timeline and the diagnostics settings."""
+        return self._desk
+
+    def attach_webhooks(self, source: WebhookHealthSource) -> None:
+        """Give RB-003 the webhook receiver/queue to inspect."""
+        self._desk.webhooks = source
+
+    def attach_sync_store(self, store: SyncStoreSource) -> None:
+        """Give RB-004 the local store to compare with MaintainX."""
+        self._desk.sync_store = store
+
+    def incident_report(
+        self,
+        *,
+        title: str = "MaintainX integration incident",
+        summary: str = "",
+        root_cause: str = "",
+        resolution: str = "",
+        severity: Severity | None = None,
+    ) -> str:
+        """The runbook's post-incident template in Markdown, filled from the timeline."""
+        return self._desk.report(
+            title=title,
+            summary=summary or "(summary to be written)",
+            root_cause=root_cause or "(root cause to be written)",
+            resolution=resolution or "(resolution to be written)",
+            severity=severity,
+            secrets=(self._policies.keys.known(),),
+        )
+
+    def _diagnostic_state(self, network: object) -> dict[str, Any]:
+        p = self._policies
+        in_process = not isinstance(network, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
+        return {
+            "base_url": self._config.base_url,
+            "transport_kind": "in_process" if in_process else "network",
+            "stats": self._stats.snapshot(),
+            "throttle": p.throttle.snapshot() if p.throttle else None,
+            "breakers": p.breakers.states() if p.breakers else None,
+            "cache": p.fallback.stats() if p.fallback else None,
+            "fallback_mode": bool(p.fallback and p.fallback.fallback_mode),
+            "pool": pool_stats(network),
+        }
+
+    def _probe_timeout(self, deadline: float | None) -> float:
+        return 0.9 * (self._desk.config.deadline if deadline is None else deadline)
 
     @staticmethod
     def _require(policy: T | None, name: str) -> T:
@@ -233,6 +301,7 @@ class MaintainXClient(_ClientCore):
         retry: RetryConfig | None = DEFAULT_RETRY,
         breaker: BreakerConfig | None = DEFAULT_BREAKER,
         fallback: FallbackConfig | None = DEFAULT_FALLBACK,
+        diagnostics: DiagnosticsConfig = DEFAULT_DIAGNOSTICS,
         clock: Clock = SYSTEM_CLOCK,
         hooks: Sequence[Hook] = (),
         tracer_provider: Any = None,
@@ -251,6 +320,7 @@ class MaintainXClient(_ClientCore):
             retry=retry,
             breaker=breaker,
             fallback=fallback,
+            diagnostics=diagnostics,
             clock=clock,
             hooks=hooks,
             tracer_provider=tracer_provider,
@@ -259,6 +329,12 @@ class MaintainXClient(_ClientCore):
         self._network = transport or httpx.HTTPTransport(limits=config.limits)
         self._http = httpx.Client(
             transport=build_sync_pipeline(self._policies, self._network), **self._http_kwargs()
+        )
+        # Diagnostic probes go through auth and HTTP only: they must tell the truth about
+        # MaintainX, not what the fallback cache or the breaker would answer.
+        self._probe_http = httpx.Client(
+            transport=AuthLayer(HTTPLayer(self._network), self._policies.keys),
+            **self._http_kwargs(),
         )
         self.work_orders = WorkOrders(self)
         self.assets = Assets(self)
@@ -280,11 +356,47 @@ class MaintainXClient(_ClientCore):
 
     def rotate_key(self) -> bool:
         """Move to the next key now (the runbook's "Rotate API key"); False if none."""
-        return self._policies.keys.rotate(self._policies.keys.current()) is not None
+        rotated = self._policies.keys.rotate(self._policies.keys.current()) is not None
+        self._desk.record_mitigation("rotate_key", "rotated" if rotated else "no other key")
+        return rotated
+
+    # -- health and diagnosis ------------------------------------------------------------
+
+    def _probe(
+        self, method: str, path: str, headers: Mapping[str, str], timeout: float
+    ) -> ProbeResult:
+        clock = self._policies.clock
+        start = clock.monotonic()
+        try:
+            outcome: Any = self._probe_http.request(
+                method, path.lstrip("/"), headers=dict(headers), timeout=timeout
+            )
+        except MaintainXError as exc:
+            outcome = exc
+        return probe_result(method, path, clock.monotonic() - start, outcome)
+
+    def _context(self, deadline: float | None) -> Any:
+        timeout = self._probe_timeout(deadline)
+
+        async def probe(method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+            return await asyncio.to_thread(self._probe, method, path, headers, timeout)
+
+        return self._desk.context(probe, deadline=deadline, **self._diagnostic_state(self._network))
+
+    def health(self) -> HealthReport:
+        """A fast check for a service's health endpoint: one probe plus the client's state."""
+        return run_sync(self._desk.health(self._context(None)))
+
+    def diagnose(
+        self, *, only: Iterable[str] | None = None, deadline: float | None = None
+    ) -> DiagnosisReport:
+        """Run the runbook's procedures (all, or ``only=["RB-002"]``) within ``deadline``."""
+        return run_sync(self._desk.diagnose(self._context(deadline), only))
 
     def close(self) -> None:
         """Close pooled connections (and flush the fallback cache's file, if any)."""
         self._http.close()
+        self._probe_http.close()
         if self._policies.fallback is not None:
             self._policies.fallback.close()
         self._forget_key()
@@ -318,6 +430,7 @@ class AsyncMaintainXClient(_ClientCore):
         retry: RetryConfig | None = DEFAULT_RETRY,
         breaker: BreakerConfig | None = DEFAULT_BREAKER,
         fallback: FallbackConfig | None = DEFAULT_FALLBACK,
+        diagnostics: DiagnosticsConfig = DEFAULT_DIAGNOSTICS,
         clock: Clock = SYSTEM_CLOCK,
         hooks: Sequence[Hook] = (),
         tracer_provider: Any = None,
@@ -336,6 +449,7 @@ class AsyncMaintainXClient(_ClientCore):
             retry=retry,
             breaker=breaker,
             fallback=fallback,
+            diagnostics=diagnostics,
             clock=clock,
             hooks=hooks,
             tracer_provider=tracer_provider,
@@ -344,6 +458,10 @@ class AsyncMaintainXClient(_ClientCore):
         self._network = transport or httpx.AsyncHTTPTransport(limits=config.limits)
         self._http = httpx.AsyncClient(
             transport=build_async_pipeline(self._policies, self._network), **self._http_kwargs()
+        )
+        self._probe_http = httpx.AsyncClient(
+            transport=AsyncAuthLayer(AsyncHTTPLayer(self._network), self._policies.keys),
+            **self._http_kwargs(),
         )
         self.work_orders = AsyncWorkOrders(self)
         self.assets = AsyncAssets(self)
@@ -365,11 +483,43 @@ class AsyncMaintainXClient(_ClientCore):
 
     async def rotate_key(self) -> bool:
         """Move to the next key now (the runbook's "Rotate API key"); False if none."""
-        return await self._policies.keys.arotate(self._policies.keys.current()) is not None
+        keys = self._policies.keys
+        rotated = await keys.arotate(keys.current()) is not None
+        self._desk.record_mitigation("rotate_key", "rotated" if rotated else "no other key")
+        return rotated
+
+    # -- health and diagnosis ------------------------------------------------------------
+
+    def _context(self, deadline: float | None) -> Any:
+        timeout = self._probe_timeout(deadline)
+        clock = self._policies.clock
+
+        async def probe(method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+            start = clock.monotonic()
+            try:
+                outcome: Any = await self._probe_http.request(
+                    method, path.lstrip("/"), headers=dict(headers), timeout=timeout
+                )
+            except MaintainXError as exc:
+                outcome = exc
+            return probe_result(method, path, clock.monotonic() - start, outcome)
+
+        return self._desk.context(probe, deadline=deadline, **self._diagnostic_state(self._network))
+
+    async def health(self) -> HealthReport:
+        """A fast check for a service's health endpoint: one probe plus the client's state."""
+        return await self._desk.health(self._context(None))
+
+    async def diagnose(
+        self, *, only: Iterable[str] | None = None, deadline: float | None = None
+    ) -> DiagnosisReport:
+        """Run the runbook's procedures (all, or ``only=["RB-002"]``) within ``deadline``."""
+        return await self._desk.diagnose(self._context(deadline), only)
 
     async def aclose(self) -> None:
         """Close pooled connections (and flush the fallback cache's file, if any)."""
         await self._http.aclose()
+        await self._probe_http.aclose()
         if self._policies.fallback is not None:
             self._policies.fallback.close()
         self._forget_key()

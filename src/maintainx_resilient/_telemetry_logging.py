@@ -160,4 +160,7 @@ def get_logger() -> logging.Logger:
         with _install_lock:
             if not any(isinstance(f, RedactingFilter) for f in logger.filters):
                 logger.addFilter(_FILTER)
+                # A library leaves output to the application: without a handler of its
+                # own, Python's last-resort handler would print warnings to stderr.
+                logger.addHandler(logging.NullHandler())
     return logger

@@ -7,6 +7,7 @@ The first line printed is ``listening <base_url>``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 from typing import Any
@@ -44,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
     with sim.serve(port=args.port) as server:
         print(f"listening {server.base_url}", flush=True)
         print(f"API key: {Simulator.API_KEY}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
