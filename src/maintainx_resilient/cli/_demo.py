@@ -10,6 +10,7 @@ shortened (and the client told so) so the whole story takes seconds.
 from __future__ import annotations
 
 import argparse
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -125,11 +126,13 @@ def _run_story(
 ) -> None:
     _stage(1, "Normal traffic")
     started = time.perf_counter()
-    first_pages = [page for _, page in zip(range(3), client.work_orders.iter(limit=200).pages())]
+    first_pages = list(itertools.islice(client.work_orders.iter(limit=200).pages(), 3))
     seen = [client.work_orders.get(wo.id) for wo in first_pages[0].items[:5]]
     count = sum(len(p.items) for p in first_pages)
-    print(f"read {count} work orders in 3 pages and 5 single GETs in "
-          f"{time.perf_counter() - started:.2f}s")  # fmt: skip
+    print(
+        f"read {count} work orders in 3 pages and 5 single GETs in "
+        f"{time.perf_counter() - started:.2f}s"
+    )
     _diagnose(client, color)
 
     _stage(2, "Rate limiting: 8 threads want 90 requests at once")
@@ -138,22 +141,27 @@ def _run_story(
     sim.reset_stats()
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
-        done = list(pool.map(lambda i: client.work_orders.list(limit=5, cursor=None).items[0].id,
-                             range(90)))  # fmt: skip
+        done = list(
+            pool.map(lambda i: client.work_orders.list(limit=5, cursor=None).items[0].id, range(90))
+        )
     elapsed = time.perf_counter() - started
     events = counter.take()
-    print(f"the client finished all {len(done)} in {elapsed:.1f}s: "
-          f"{sim.stats.rate_limited} x 429 from the server, "
-          f"{events.get('ThrottleWaited', 0)} waits for a slot ({counter.waited:.1f}s in all), "
-          f"limit {LIMIT} per {WINDOW:.0f}s window")  # fmt: skip
+    print(
+        f"the client finished all {len(done)} in {elapsed:.1f}s: "
+        f"{sim.stats.rate_limited} x 429 from the server, "
+        f"{events.get('ThrottleWaited', 0)} waits for a slot ({counter.waited:.1f}s in all), "
+        f"limit {LIMIT} per {WINDOW:.0f}s window"
+    )
 
     _stage(3, "Outage: MaintainX answers 503 to everything")
     sim.faults.outage()
     stale = client.work_orders.get(seen[0].id)
     meta = stale.response_meta
     assert meta is not None
-    print(f"GET a work order seen before -> {stale.title!r}, stale={meta.stale}, "
-          f"age {meta.age:.1f}s, reason {meta.reason}")  # fmt: skip
+    print(
+        f"GET a work order seen before -> {stale.title!r}, stale={meta.stale}, "
+        f"age {meta.age:.1f}s, reason {meta.reason}"
+    )
     page = client.work_orders.iter(limit=200).pages()
     cached = next(iter(page))
     print(f"first page of work orders -> {len(cached.items)} items, stale={cached.meta.stale}")
@@ -165,8 +173,10 @@ def _run_story(
             else:
                 client.work_orders.get(10**7)
         except MaintainXError as exc:
-            print(f"{attempt} -> {type(exc).__name__} in "
-                  f"{(time.perf_counter() - started) * 1000:.1f} ms: {exc}")  # fmt: skip
+            print(
+                f"{attempt} -> {type(exc).__name__} in "
+                f"{(time.perf_counter() - started) * 1000:.1f} ms: {exc}"
+            )
     _diagnose(client, color)
     client.enable_fallback_mode()
     print("mitigation: fallback mode on (no calls to MaintainX; cached GETs still answer)")
@@ -183,8 +193,10 @@ def _run_story(
     with ThreadPoolExecutor(10) as pool:
         ids = list(pool.map(lambda wo: client.work_orders.get(wo.id).id, seen * 2))
     rotated = counter.take().get("KeyRotated", 0)
-    print(f"key {OLD_KEY!r} revoked while 10 callers were busy: {len(ids)} calls succeeded, "
-          f"rotate() called {rotator.rotations} time(s), {rotated} key-rotated event(s)")  # fmt: skip
+    print(
+        f"key {OLD_KEY!r} revoked while 10 callers were busy: {len(ids)} calls succeeded, "
+        f"rotate() called {rotator.rotations} time(s), {rotated} key-rotated event(s)"
+    )
 
     _stage(5, "Verify recovery")
     client.reset_stats()
@@ -194,22 +206,25 @@ def _run_story(
     client.incident.timeline.record_recovery("clean diagnosis, fresh answers, new key in use")
 
     _stage(6, "Post-incident report")
-    print(client.incident_report(
-        title="MaintainX API outage and key revocation (demo)",
-        summary="MaintainX answered 503 to every call; later the integration's API key was "
-        "revoked. Reads were served from the fallback cache, writes failed fast, and the "
-        "key was rotated without a failed call.",
-        root_cause="Simulated: a full MaintainX outage, then a revoked key.",
-        resolution="Fallback mode during the outage; automatic key rotation; breaker closed "
-        "by the first successful probe.",
-    ))  # fmt: skip
+    print(
+        client.incident_report(
+            title="MaintainX API outage and key revocation (demo)",
+            summary="MaintainX answered 503 to every call; later the integration's API key was "
+            "revoked. Reads were served from the fallback cache, writes failed fast, and the "
+            "key was rotated without a failed call.",
+            root_cause="Simulated: a full MaintainX outage, then a revoked key.",
+            resolution="Fallback mode during the outage; automatic key rotation; breaker closed "
+            "by the first successful probe.",
+        )
+    )
 
 
 def _naive_burst(base_url: str, n: int) -> int:
     """How many 429s a plain httpx loop gets for ``n`` requests in a row."""
     limited = 0
-    with httpx.Client(base_url=base_url + "/",
-                      headers={"Authorization": f"Bearer {Simulator.API_KEY}"}) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=base_url + "/", headers={"Authorization": f"Bearer {Simulator.API_KEY}"}
+    ) as http:
         for _ in range(n):
             if http.get("workorders", params={"limit": 1}).status_code == 429:
                 limited += 1
