@@ -208,3 +208,15 @@ def test_stop_ends_the_loop(client: MaintainXClient, store: SyncStore) -> None:
     scheduler = engine.scheduler(interval=10)
     scheduler.on_result = lambda _: scheduler.stop()
     assert scheduler.run() == 1
+
+
+def test_the_most_recently_updated_records_for_rb004(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    engine = SyncEngine(client, store)
+    sim.update_record("workOrders", 42, {"title": "latest"})
+    recent = engine.recently_updated("workorders", limit=5)
+    assert len(recent) == 5 and next(iter(recent)) == 42
+    assert recent[42] == newest(sim)
+    with pytest.raises(ValueError, match="limit"):
+        engine.recently_updated(limit=500)

@@ -40,7 +40,7 @@ def test_both_stores_are_sync_stores_and_rb004_sources(tmp_path: Path) -> None:
             assert source.updated_at_by_id("workorders") == {}
 
 
-def test_records_are_kept_exactly_as_received(store: SyncStore) -> None:
+def test_records_are_kept_as_received(store: SyncStore) -> None:
     wire = {"id": 1, "updatedAt": T1, "createdAt": T0, "title": "Pump ✓", "new": {"x": [1]}}
     store.commit("workOrders", Batch(upserts=[LocalRecord.from_wire(wire)]))
     got = store.get("workOrders", 1)
@@ -203,3 +203,10 @@ def test_many_commits_reach_the_file_with_background_checkpoints(tmp_path: Path)
         assert store.count("workOrders") == 2000
     with SQLiteStore(path) as again:
         assert again.count("workOrders") == 2000  # everything reached the file
+
+
+def test_the_same_id_twice_in_one_batch_keeps_the_newer(store: SyncStore) -> None:
+    result = store.commit("workOrders", Batch(upserts=[rec(1, T2, v=2), rec(1, T1, v=1)]))
+    assert (result.inserted, result.unchanged) == (1, 1)
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json()["v"] == 2

@@ -1,11 +1,13 @@
 """Against the simulator over a real socket, with 20,000 work orders changing in the
 background (creates, updates, deletes) while the full sync pages: once the changes stop, one
-incremental sync (fed by the changes' webhooks) leaves the store equal to MaintainX, ids and
-updatedAt, and reconcile reports no drift. Without webhooks, what a poll cannot see (records
-deleted after the full sync read them) is exactly what reconcile reports and repair fixes."""
+incremental sync (fed by the simulator's webhooks for those changes) leaves the store equal
+to MaintainX, ids and updatedAt, and reconcile reports no drift. Without webhooks, what a
+poll cannot see (records deleted after the full sync read them) is exactly what reconcile
+reports and repair fixes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +15,13 @@ import pytest
 
 from maintainx_resilient.sync import Progress, SQLiteStore, SyncEngine, WebhookFeed
 from maintainx_resilient.testing import Simulator
-from maintainx_resilient.testing._mutator import Mutation
 
 from ._support import make_sim, remote_iso, served_client
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
+
+HOOK = "https://hooks.example/maintainx/"
+EVENTS = ("NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_DELETE")
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +33,7 @@ def big_sim() -> Simulator:
 def served(big_sim: Simulator) -> Iterator[str]:
     with big_sim.serve() as server:
         yield server.base_url
+    big_sim.webhooks.close()
 
 
 def test_full_plus_one_incremental_is_an_exact_copy(
@@ -38,10 +43,13 @@ def test_full_plus_one_incremental_is_an_exact_copy(
     feed = WebhookFeed()
     overlapping: list[int] = []
 
-    def play_webhook(change: Mutation) -> None:
-        feed.put(change.webhook_payload(), change.event_type)
+    def deliver(url: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        # the webhook receiver, in process: the subscription URL says the event type
+        feed.put(json.loads(body), url.rsplit("/", 1)[-1].upper())
+        return 200
 
-    mutator = sim.mutator(rate=300, seed=7, on_change=play_webhook)
+    sim.webhooks.sender = deliver
+    mutator = sim.mutator(rate=300, seed=7)
 
     def watch(progress: Progress) -> None:
         overlapping.append(len(mutator.mutations))
@@ -50,10 +58,13 @@ def test_full_plus_one_incremental_is_an_exact_copy(
         served_client(served) as client,
         SQLiteStore(tmp_path / "copy.db") as store,
     ):
+        for event_type in EVENTS:
+            client.subscriptions.create(type=event_type, url=HOOK + event_type.lower())
         engine = SyncEngine(client, store, feed=feed, on_progress=watch)
         with mutator:
             full = engine.full()
         changes = mutator.counts()
+        assert sim.webhooks.wait_idle(timeout=60)  # every webhook delivered
         incremental = engine.incremental()
         report = engine.reconcile()
         local = store.updated_at_by_id("workOrders")

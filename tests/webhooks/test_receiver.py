@@ -182,9 +182,25 @@ def test_store_timeout_is_503(tmp_path: Path, clock: FakeClock) -> None:
     queue = BlockingQueue(tmp_path / "q.db", clock=clock)
     route = WebhookRoute.create("wo", "NEW_WORK_ORDER", [CANARY_SECRET], url=URL)
     receiver = WebhookReceiver(queue, [route], clock=clock, store_timeout=0.05)
+    BlockingQueue.release.clear()
     body = payload(1)
     try:
         assert receiver.handle("POST", URL, good_headers(clock, body), body).status == 503
+    finally:
+        BlockingQueue.release.set()
+        receiver.close()
+        queue.close()
+
+
+async def test_async_store_timeout_is_503(tmp_path: Path, clock: FakeClock) -> None:
+    queue = BlockingQueue(tmp_path / "q.db", clock=clock)
+    route = WebhookRoute.create("wo", "NEW_WORK_ORDER", [CANARY_SECRET], url=URL)
+    receiver = WebhookReceiver(queue, [route], clock=clock, store_timeout=0.05)
+    BlockingQueue.release.clear()
+    body = payload(1)
+    try:
+        answer = await receiver.ahandle("POST", URL, good_headers(clock, body), body)
+        assert (answer.status, answer.outcome) == (503, "store_failed")
     finally:
         BlockingQueue.release.set()
         receiver.close()
@@ -266,3 +282,20 @@ def test_bad_configuration_fails_at_construction(queue: SqliteQueue) -> None:
 
 def test_uri_header_name_constant() -> None:
     assert URI == "x-maintainx-webhook-uri-signature"
+
+
+def test_rb003_mitigations(receiver: WebhookReceiver, queue: SqliteQueue, clock: FakeClock) -> None:
+    for n in range(3):
+        body = payload(n)
+        receiver.handle("POST", URL, good_headers(clock, body), body)
+    receiver.pause()
+    assert queue.claim("w", 10) == []
+    receiver.resume()
+    for delivery in queue.claim("w", 10):
+        queue.dead_letter(delivery, error="boom")
+    clock.advance(100)
+    assert receiver.replay_failed(newer_than=50).matched == 0
+    first = queue.dead_letters()[0].id
+    assert receiver.replay_failed(ids=[first]).requeued == 1
+    assert receiver.replay_failed().requeued == 2
+    assert queue.stats().dead == 0

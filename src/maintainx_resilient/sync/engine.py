@@ -164,6 +164,16 @@ class SyncEngine:
             clock=self.clock,
         )
 
+    def recently_updated(
+        self, resource: ResourceName = "workOrders", limit: int = 100
+    ) -> dict[int, str]:
+        """MaintainX's ``limit`` most recently updated records as ``{id: updatedAt}`` (one
+        request, ``sort=-updatedAt``): the remote side of RB-004's sample."""
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        page = self.fetcher(resource).page({"limit": limit, "sort": "-updatedAt"})
+        return {r.id: r.updated_at or "" for r in page.records}
+
     def status(self, resource: ResourceName = "workOrders") -> SyncStatus:
         """The local copy's size, watermark and last runs (no request)."""
         return sync_status(self.store, resolve(resource).name, now=self.clock.time())

@@ -1,6 +1,6 @@
 """The embedded default store: one SQLite file.
 
-Records are kept as their JSON text, exactly as MaintainX sent them, in one table per
+Records are kept as their JSON text, as MaintainX sent them, in one table per
 resource (``records_workOrders``...) keyed by the record id (SQLite's integer row key, the
 fastest path there is) and indexed by ``updatedAt`` (integer microseconds). Each row also
 holds its ``createdAt`` and the write sequence that the full sync's deletion detection reads
@@ -247,7 +247,11 @@ class SQLiteStore:
                 stored.update(rows)
             writes: dict[int, tuple[Any, ...]] = {}
             touches: list[tuple[int, int]] = []
-            for record in batch.upserts:
+            fresh = not stored and len(ids) == len(batch.upserts)
+            if fresh:  # all new and distinct (a first sync): nothing to compare
+                writes = {r.id: (*r, seq) for r in batch.upserts}
+                inserted = len(writes)
+            for record in () if fresh else batch.upserts:
                 known = record.id in stored
                 old = stored.get(record.id)
                 new = record.updated_us

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from pydantic_core import to_json
+
 from ._time import format_timestamp, to_timestamp
 from .resources import canonical_name
 
@@ -67,7 +69,8 @@ def state_key(kind: str, resource: str) -> str:
 
 
 class LocalRecord(NamedTuple):
-    """One record as stored: its id, indexed timestamps, and its JSON exactly as received.
+    """One record as stored: its id, indexed timestamps, and its JSON as MaintainX sent it
+    (compact: same fields in the same order, same values; unknown fields kept).
 
     ``updated_us``/``created_us`` are microseconds since the Unix epoch (None when the
     record has no such field). A named tuple: a full sync makes one per record, and tuples
@@ -81,10 +84,10 @@ class LocalRecord(NamedTuple):
 
     @classmethod
     def from_wire(cls, record: Mapping[str, Any], text: str | None = None) -> LocalRecord:
-        """A record from an API answer (a JSON object with at least ``id``); ``text`` is
-        its JSON as received, when the caller has it (else it is encoded here)."""
+        """A record from an API answer (a JSON object with at least ``id``); ``text`` is its
+        JSON, encoded here (compact, fields in the order received) unless given."""
         if text is None:
-            text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+            text = to_json(record).decode()
         return cls(
             int(record["id"]),
             _stamp(record.get("updatedAt")),

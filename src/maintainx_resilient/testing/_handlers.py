@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from ._store import (
     paginate,
 )
 from ._timeutil import Timestamps, normalize_iso
-from ._validation import NUM, STR, FieldError, nullable, validate_body
+from ._validation import NUM, STR, FieldError, FieldType, nullable, validate_body
 from ._writes import WriteContext, apply, blank
 
 __all__ = ["ApiError", "Call", "Handlers", "Services"]
@@ -199,7 +199,7 @@ class Handlers:
         self,
         call: Call,
         body: dict[str, Any],
-        fields: dict[str, Any] | Any,
+        fields: Mapping[str, FieldType],
         required: Sequence[str],
     ) -> None:
         spec = call.spec

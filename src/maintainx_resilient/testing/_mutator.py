@@ -4,8 +4,9 @@ Changes are made behind the API's back, like users working in the web app while 
 integration syncs: they do not count as requests (``sim.stats`` stays a record of what the
 client sent) and are not rate limited. Each change is a :class:`Mutation`, kept in
 ``mutator.mutations`` and passed to ``on_change``; ``Mutation.webhook_payload()`` is the flat
-payload MaintainX would deliver for it (``event_type`` is the subscription type), so a test
-can play the webhooks of the changes into a sync.
+payload MaintainX would deliver for it (``event_type`` is the subscription type), and it is
+delivered to the simulator's webhook subscribers (``sim.webhooks``) unless
+``webhooks=False``.
 
 >>> from maintainx_resilient.testing import Simulator
 >>> sim = Simulator(seed=1, work_orders=20)
@@ -78,7 +79,9 @@ class Mutator:
     """Creates, updates and deletes records of one resource of ``sim``.
 
     ``rate`` is changes per second for :meth:`start`; ``mix`` the weights of creates,
-    updates and deletes; ``min_records`` the size below which deletes turn into creates.
+    updates and deletes; ``min_records`` the size below which deletes turn into creates;
+    ``webhooks``: deliver each change's webhook to the simulator's subscribers
+    (``sim.webhooks``), as MaintainX does for changes made in the web app.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class Mutator:
         org_id: int | None = None,
         on_change: Callable[[Mutation], object] | None = None,
         min_records: int = 1,
+        webhooks: bool = True,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be > 0 changes per second, got {rate!r}")
@@ -105,6 +109,7 @@ class Mutator:
         self.mix = mix
         self.on_change = on_change
         self.min_records = min_records
+        self.webhooks = webhooks
         self._rng = random.Random(f"mutator:{seed}:{name}")
         self._lock = threading.Lock()
         self._log: list[Mutation] = []
@@ -136,6 +141,9 @@ class Mutator:
             self._log.append(mutation)
         if self.on_change is not None:
             self.on_change(mutation)
+        hooks = getattr(self.sim, "webhooks", None) if self.webhooks else None
+        if hooks is not None and mutation.event_type is not None:
+            hooks.emit(mutation.event_type, mutation.webhook_payload(), org_id=mutation.org_id)
         return mutation
 
     def _create(self, org: Any) -> Mutation:

@@ -334,8 +334,8 @@ def _copy(value: Any) -> Any:
 
 def _dates(body: Mapping[str, Any], names: tuple[str, ...], out: dict[str, Any]) -> None:
     for key in names:
-        if body.get(key) is not None:
-            out[key] = normalize_iso(body[key])
+        if key in body:
+            out[key] = None if body[key] is None else normalize_iso(body[key])
 
 
 def _apply_work_order(

@@ -26,12 +26,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -39,7 +39,7 @@ from .._secrets import Secret
 from .dedupe import dedupe_key
 from .metrics import WebhookMetrics
 from .queue import GroupCommitter, WebhookQueue
-from .records import Envelope
+from .records import Envelope, ReplayProgress
 from .verify import (
     BODY_SIGNATURE_HEADER,
     DEFAULT_TOLERANCE,
@@ -50,6 +50,9 @@ from .verify import (
     sign_header,
     verify_delivery,
 )
+
+if TYPE_CHECKING:
+    from .replay import ReplayResult
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -66,6 +69,8 @@ logger = logging.getLogger("maintainx_resilient.webhooks")
 DEFAULT_PREFIX = "/webhooks/maintainx"
 #: MaintainX payloads are a few kilobytes; anything above 1 MiB is refused (413).
 DEFAULT_MAX_BODY = 1 << 20
+#: The route label of deliveries to routes that do not exist.
+UNKNOWN_ROUTE_LABEL = "<unknown>"
 #: How long a delivery waits for its write before the receiver answers 503.
 DEFAULT_STORE_TIMEOUT = 5.0
 
@@ -264,12 +269,14 @@ class WebhookReceiver:
         name = rest[1:] if rest else ""
         if method != "POST":
             return _response(405, {"error": "method not allowed"}, "method", (("allow", "POST"),))
-        self.metrics.received(name)
         route = self.routes.route(name) if "/" not in name else None
         if route is None:
-            self.metrics.rejected(name, "unknown_route")
+            # the name comes from the URL: never a metric label (unbounded cardinality)
+            self.metrics.received(UNKNOWN_ROUTE_LABEL)
+            self.metrics.rejected(UNKNOWN_ROUTE_LABEL, "unknown_route")
             logger.warning("webhook rejected: unknown_route (route %r)", name[:100])
             return _response(404, {"error": "unknown webhook route"}, "unknown_route")
+        self.metrics.received(name)
         if len(body) > self.max_body:
             self.metrics.rejected(name, "body_too_large")
             logger.warning("webhook rejected: body_too_large (route %r)", name)
@@ -362,12 +369,24 @@ class WebhookReceiver:
         future = self._submit(prepared)
         if future is None:
             return self._store_failed(prepared, RuntimeError("closed"))
+        waiter = asyncio.wrap_future(future)
+        timed_out = False
+
+        def expire() -> None:  # cheaper than asyncio.wait_for, which makes a task per call
+            nonlocal timed_out
+            timed_out = waiter.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.store_timeout, expire)
         try:
-            stored = await asyncio.wait_for(asyncio.wrap_future(future), self.store_timeout)
-        except asyncio.TimeoutError:
+            stored = await waiter
+        except asyncio.CancelledError:
+            if not timed_out:
+                raise
             return self._store_failed(prepared, None)
         except Exception as exc:
             return self._store_failed(prepared, exc)
+        finally:
+            timer.cancel()
         return self._stored(prepared, stored)
 
     def _submit(self, accepted: _Accepted) -> Future[bool] | None:
@@ -412,6 +431,38 @@ class WebhookReceiver:
         from .health import collect
 
         return collect(self)
+
+    # -- RB-003 mitigations -----------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop every worker of the queue taking events ("temporarily pause webhook processing
+        if overwhelmed"); deliveries are still verified, stored and acknowledged."""
+        self.queue.pause()
+
+    def resume(self) -> None:
+        self.queue.resume()
+
+    def replay_failed(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        older_than: float | None = None,
+        newer_than: float | None = None,
+        progress: Callable[[ReplayProgress], None] | None = None,
+    ) -> ReplayResult:
+        """Move dead letters back to the queue ("replay failed webhooks"): all of them, or
+        those selected by id and/or failure age (seconds)."""
+        from .replay import replay_dead_letters
+
+        everything = ids is None and older_than is None and newer_than is None
+        return replay_dead_letters(
+            self.queue,
+            all=everything,
+            ids=ids,
+            older_than=older_than,
+            newer_than=newer_than,
+            progress=progress,
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
 

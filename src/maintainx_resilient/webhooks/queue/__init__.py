@@ -5,7 +5,8 @@
 ``MAINTAINX_WEBHOOK_QUEUE`` spell it:
 
 - ``sqlite:///var/lib/app/webhooks.db`` (absolute path; ``sqlite:////...`` works too),
-  ``sqlite:webhooks.db`` (relative) or a plain file path; ``?synchronous=NORMAL`` to trade power-loss durability for speed;
+  ``sqlite:webhooks.db`` (relative) or a plain file path; ``?synchronous=NORMAL`` trades
+  power-loss durability for speed;
 - ``redis://host:6379/0?prefix=maintainx:webhook`` (also ``rediss://``, ``unix://``).
 """
 
