@@ -1,7 +1,8 @@
 """Access to MaintainX's OpenAPI document for tests (shared by every test package).
 
-The spec is looked up in ``$MAINTAINX_SPEC_DIR`` if set, else in ``shared/spec`` next to the
-repository (``<repo>/../shared/spec``) or inside it (``<repo>/shared/spec``).
+The spec is looked up in ``$MAINTAINX_SPEC_DIR`` if set, else in ``tests/spec`` (the copy
+vendored with the tests, so they run anywhere; ``test_vendored_spec_is_current`` checks it
+against the team's ``shared/spec`` when that is present).
 
     load_spec()                                  the whole document (cached)
     operation("/workorders/{id}", "get")         one operation object
@@ -32,11 +33,9 @@ def spec_dir() -> Path:
     env = os.environ.get("MAINTAINX_SPEC_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve()
-    for root in here.parents:
-        for candidate in (root / "shared" / "spec", root.parent / "shared" / "spec"):
-            if (candidate / SPEC_FILE).is_file():
-                return candidate
+    vendored = Path(__file__).resolve().parent / "spec"
+    if (vendored / SPEC_FILE).is_file():
+        return vendored
     raise FileNotFoundError(
         f"{SPEC_FILE} not found: set MAINTAINX_SPEC_DIR to the directory that contains it"
     )
@@ -198,3 +197,12 @@ def errors(schema: dict[str, Any], instance: Any, *, strict: bool = True) -> lis
         f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"[:300]
         for error in _validator(schema, strict).iter_errors(instance)
     ]
+
+
+def shared_spec_dir() -> Path | None:
+    """The team's ``shared/spec`` beside or above the repository, when present."""
+    for root in Path(__file__).resolve().parents:
+        for candidate in (root / "shared" / "spec", root.parent / "shared" / "spec"):
+            if (candidate / SPEC_FILE).is_file():
+                return candidate
+    return None

@@ -272,13 +272,36 @@ def _last_outcome(state: tenacity.RetryCallState) -> httpx.Response:
 
 
 class _Tally:
-    """Counts attempts and the time slept between them, for one request."""
+    """One request's retry bookkeeping: attempts, time slept, and the first outcome.
 
-    __slots__ = ("attempts", "waited")
+    The first attempt is made outside tenacity (most requests succeed at once, and building
+    a retry loop for them costs more than the request's own processing); only a retryable
+    first outcome starts the tenacity loop, which is handed that outcome as its attempt 1.
+    """
+
+    __slots__ = ("attempts", "first", "waited")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.waited = 0.0
+        self.first: list[Outcome] = []
+
+    def replay_first(self) -> httpx.Response | None:
+        """Give tenacity the first outcome back (raise it if it was an error)."""
+        if not self.first:
+            return None
+        outcome = self.first.pop()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def _first_outcome(send: Any) -> Outcome:
+    try:
+        response: httpx.Response = send()
+    except MaintainXError as exc:
+        return exc
+    return response
 
 
 class RetryLayer(httpx.BaseTransport):
@@ -288,25 +311,32 @@ class RetryLayer(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
+        started = policy.clock.monotonic()
 
-        def attempt() -> httpx.Response:
+        def send() -> httpx.Response:
             tally.attempts += 1
             return self.inner.handle_request(request)
 
-        def sleep(seconds: float) -> None:
-            tally.waited += seconds
-            policy.clock.sleep(seconds)
+        first = _first_outcome(send)
+        if policy.reason(request, first) is not None:
+            tally.first.append(first)
 
-        retrying = tenacity.Retrying(
-            sleep=sleep, **policy._tenacity_kwargs(request, policy.clock.monotonic())
-        )
-        try:
-            response: httpx.Response = retrying(attempt)
-        except BaseException as exc:
-            policy.finish(exc, tally.attempts, tally.waited)
-            raise
-        policy.finish(response, tally.attempts, tally.waited)
-        return response
+            def attempt() -> httpx.Response:
+                return tally.replay_first() or send()
+
+            def sleep(seconds: float) -> None:
+                tally.waited += seconds
+                policy.clock.sleep(seconds)
+
+            retrying = tenacity.Retrying(sleep=sleep, **policy._tenacity_kwargs(request, started))
+            try:
+                first = retrying(attempt)
+            except MaintainXError as exc:
+                first = exc
+        policy.finish(first, tally.attempts, tally.waited)
+        if isinstance(first, BaseException):
+            raise first
+        return first
 
     def close(self) -> None:
         self.inner.close()
@@ -319,25 +349,38 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
+        started = policy.clock.monotonic()
 
-        async def attempt() -> httpx.Response:
+        async def send() -> httpx.Response:
             tally.attempts += 1
             return await self.inner.handle_async_request(request)
 
-        async def sleep(seconds: float) -> None:
-            tally.waited += seconds
-            await policy.clock.asleep(seconds)
-
-        retrying = tenacity.AsyncRetrying(
-            sleep=sleep, **policy._tenacity_kwargs(request, policy.clock.monotonic())
-        )
+        first: Outcome
         try:
-            response: httpx.Response = await retrying(attempt)
-        except BaseException as exc:
-            policy.finish(exc, tally.attempts, tally.waited)
-            raise
-        policy.finish(response, tally.attempts, tally.waited)
-        return response
+            first = await send()
+        except MaintainXError as exc:
+            first = exc
+        if policy.reason(request, first) is not None:
+            tally.first.append(first)
+
+            async def attempt() -> httpx.Response:
+                return tally.replay_first() or await send()
+
+            async def sleep(seconds: float) -> None:
+                tally.waited += seconds
+                await policy.clock.asleep(seconds)
+
+            retrying = tenacity.AsyncRetrying(
+                sleep=sleep, **policy._tenacity_kwargs(request, started)
+            )
+            try:
+                first = await retrying(attempt)
+            except MaintainXError as exc:
+                first = exc
+        policy.finish(first, tally.attempts, tally.waited)
+        if isinstance(first, BaseException):
+            raise first
+        return first
 
     async def aclose(self) -> None:
         await self.inner.aclose()

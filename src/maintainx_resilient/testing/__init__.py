@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ._data import SeedSizes
     from ._faults import FaultControls
     from ._messages import SimRequest, SimResponse
+    from ._process import simulator_process
     from ._ratelimit import RateLimitConfig
     from ._server import SimulatorServer
     from ._simulator import ApiKey, Simulator
@@ -43,6 +44,7 @@ __all__ = [
     "Simulator",
     "SimulatorServer",
     "SimulatorTransport",
+    "simulator_process",
 ]
 
 # Imported on first use, so that loading the pytest plugin (which imports this package) stays
@@ -60,6 +62,7 @@ _HOMES = {
     "Simulator": "._simulator",
     "SimulatorServer": "._server",
     "SimulatorTransport": "._transport",
+    "simulator_process": "._process",
 }
 
 

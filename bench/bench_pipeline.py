@@ -1,0 +1,87 @@
+"""Per-request overhead of the resilience pipeline, against a bare httpx.Client, same run.
+
+Single ``GET /workorders/{id}`` requests (a cache miss each: a new id every time) to the
+simulator running in its own process over a real socket. Contenders:
+
+- bare ``httpx.Client`` + ``response.json()``;
+- ``MaintainXClient`` with every policy off (models only);
+- ``MaintainXClient`` with the full default pipeline (fallback cache, retry, breaker, auth,
+  throttle, telemetry). The throttle is given limits far above the request count, so it
+  decides on every request but never waits: its cost is measured, not the rate limit.
+
+Reported: client-process CPU and wall time per request (median of rounds, alternating
+contenders) and the ratios against bare httpx (target for the full pipeline: <= 1.15x).
+
+Usage: python bench/bench_pipeline.py [--requests N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import httpx
+
+from maintainx_resilient import MaintainXClient, ThrottleConfig
+from maintainx_resilient.testing import Simulator, simulator_process
+
+KEY = Simulator.API_KEY
+
+
+def measure(fn: Callable[[int], object], ids: range) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in ids:
+        fn(i)
+    n = len(ids)
+    return (time.perf_counter() - wall) / n, (time.process_time() - cpu) / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    n = args.requests
+    with simulator_process(work_orders=n * (args.rounds + 1) + 200) as url:
+        bare = httpx.Client(base_url=url + "/", headers={"Authorization": f"Bearer {KEY}"})
+        plain = MaintainXClient(
+            api_key=KEY, base_url=url, throttle=None, retry=None, breaker=None, fallback=None
+        )
+        full = MaintainXClient(
+            api_key=KEY, base_url=url, throttle=ThrottleConfig(per_user=10**9, per_org=10**9)
+        )
+        contenders: dict[str, Callable[[int], object]] = {
+            "bare httpx + json()": lambda i: bare.get(f"workorders/{i}").json(),
+            "client, policies off": lambda i: plain.work_orders.get(i),
+            "client, full pipeline": lambda i: full.work_orders.get(i),
+        }
+        results: dict[str, list[tuple[float, float]]] = {k: [] for k in contenders}
+        for fn in contenders.values():  # warm-up: connections, imports, validators
+            measure(fn, range(1, 200))
+        start = 1
+        for _ in range(args.rounds):
+            for name, fn in contenders.items():
+                results[name].append(measure(fn, range(start, start + n)))
+            start += n
+        base_wall = statistics.median(r[0] for r in results["bare httpx + json()"])
+        base_cpu = statistics.median(r[1] for r in results["bare httpx + json()"])
+        print(f"{n} GETs per round, {args.rounds} rounds; simulator in its own process")
+        print(f"{'contender':24} {'wall us':>9} {'cpu us':>9} {'wall x':>7} {'cpu x':>7}")
+        for name, rows in results.items():
+            wall = statistics.median(r[0] for r in rows)
+            cpu = statistics.median(r[1] for r in rows)
+            print(
+                f"{name:24} {wall * 1e6:>9.0f} {cpu * 1e6:>9.0f}"
+                f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
+            )
+        full_wall = statistics.median(r[0] for r in results["client, full pipeline"])
+        verdict = "PASS" if full_wall / base_wall <= 1.15 else "OVER TARGET"
+        print(f"verdict (full pipeline wall <= 1.15x bare on a cache miss): {verdict}")
+        for closable in (bare, plain, full):
+            closable.close()
+
+
+if __name__ == "__main__":
+    main()
