@@ -46,8 +46,7 @@ SETTINGS: dict[str, object] = {"throttle": None, "fallback": None}
 
 @contextlib.contextmanager
 def simulator_process(work_orders: int) -> Iterator[str]:
-    """``maintainx-resilient simulate`` in its own process (no rate limit): its base URL.
-    """
+    """``maintainx-resilient simulate`` in its own process (no rate limit): its base URL."""
     command = [sys.executable, "-m", "maintainx_resilient.cli", "simulate"]
     args = ["--work-orders", str(work_orders), "--rate-limit", "0"]
     proc = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True)

@@ -120,5 +120,5 @@ def test_every_family_lists_through_the_client(sim: Simulator, server: Simulator
             client.vendors, client.categories, client.meters, client.purchase_orders,
             client.work_requests, client.organizations,
         ):  # fmt: skip
-            items = list(family.iter(limit=200))  # type: ignore[attr-defined]
+            items = list(family.iter(limit=200))
             assert items, family

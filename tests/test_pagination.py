@@ -57,7 +57,9 @@ async def test_async_iter_returns_everything_once() -> None:
     """The async iterator yields the same records as the sync one."""
     seen: list[httpx.Request] = []
     transport = paged_handler(250, seen)
-    async with AsyncMaintainXClient(api_key=CANARY_KEY, transport=transport, **NO_POLICIES) as client:
+    async with AsyncMaintainXClient(
+        api_key=CANARY_KEY, transport=transport, **NO_POLICIES
+    ) as client:
         ids = [wo.id async for wo in client.work_orders.iter(limit=100)]
         page = await client.work_orders.list(limit=10)
     assert ids == list(range(1, 251))

@@ -24,7 +24,13 @@ from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
 from ._secrets import Secret
 from ._stats import RollingStats
-from .diagnostics._context import ProbeResult, SyncStoreSource, WebhookHealthSource
+from .diagnostics._context import (
+    ProbeResult,
+    SyncControls,
+    SyncStoreSource,
+    WebhookControls,
+    WebhookHealthSource,
+)
 from .diagnostics._model import Severity
 from .diagnostics._runner import DiagnosisReport, run_sync
 from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, pool_stats, probe_result
@@ -120,6 +126,7 @@ class _ClientCore:
         )
         events.subscribe(self._remember_rotated_key)
         self._desk = IncidentDesk(diagnostics, clock=clock, events=events)
+        self._sync: SyncControls | None = None
         return config
 
     def _remember_rotated_key(self, event: Event) -> None:
@@ -195,13 +202,60 @@ class _ClientCore:
         """The severity tracker, the incident timeline and the diagnostics settings."""
         return self._desk
 
-    def attach_webhooks(self, source: WebhookHealthSource) -> None:
-        """Give RB-003 the webhook receiver/queue to inspect."""
-        self._desk.webhooks = source
+    def attach_webhooks(self, receiver: WebhookHealthSource) -> None:
+        """Give RB-003 the webhook receiver to inspect; with a full receiver
+        (``webhooks.WebhookReceiver``) the webhook mitigations below work too."""
+        self._desk.webhooks = receiver
+
+    def attach_sync(self, engine: SyncControls) -> None:
+        """Give RB-004 the sync engine: its store to compare, and the recent MaintainX
+        records to compare with; :meth:`full_sync` and :meth:`reconcile` use it too."""
+        self._sync = engine
+        self._desk.sync_store = engine.store
+
+        async def fetch_work_orders(limit: int) -> Mapping[int, str]:
+            return await asyncio.to_thread(engine.recently_updated, "workOrders", limit)
+
+        self._desk.extras["fetch_work_orders"] = fetch_work_orders
 
     def attach_sync_store(self, store: SyncStoreSource) -> None:
-        """Give RB-004 the local store to compare with MaintainX."""
+        """Give RB-004 a local store of your own (see :class:`SyncStoreSource`)."""
         self._desk.sync_store = store
+
+    def pause_webhooks(self) -> None:
+        """Stop webhook workers taking events (deliveries are still stored and acknowledged)."""
+        self._webhook_controls().pause()
+        self._desk.record_mitigation("pause_webhooks", "webhook processing paused")
+
+    def resume_webhooks(self) -> None:
+        self._webhook_controls().resume()
+        self._desk.record_mitigation("resume_webhooks", "webhook processing resumed")
+
+    def replay_failed_webhooks(self) -> Any:
+        """Move every dead-lettered webhook back to the queue; returns the replay result."""
+        result = self._webhook_controls().replay_failed()
+        self._desk.record_mitigation("replay_failed_webhooks", str(result))
+        return result
+
+    def full_sync(self, resource: str = "workOrders") -> Any:
+        """The runbook's "trigger full sync" (blocking; needs :meth:`attach_sync`)."""
+        result = self._require(self._sync, "sync (attach_sync)").full(resource)
+        self._desk.record_mitigation("full_sync", f"{resource}: {result}")
+        return result
+
+    def reconcile(self, resource: str = "workOrders") -> Any:
+        """The runbook's "run reconciliation" (blocking; needs :meth:`attach_sync`)."""
+        report = self._require(self._sync, "sync (attach_sync)").reconcile(resource)
+        self._desk.record_mitigation("reconcile", f"{resource}: {report}")
+        return report
+
+    def _webhook_controls(self) -> WebhookControls:
+        source = self._desk.webhooks
+        if source is None or not isinstance(source, WebhookControls):
+            raise ConfigurationError(
+                "no webhook receiver attached: call client.attach_webhooks(receiver) first"
+            )
+        return source
 
     def incident_report(
         self,
@@ -356,7 +410,8 @@ class MaintainXClient(_ClientCore):
 
     def rotate_key(self) -> bool:
         """Move to the next key now (the runbook's "Rotate API key"); False if none."""
-        rotated = self._policies.keys.rotate(self._policies.keys.current()) is not None
+        keys = self._policies.keys
+        rotated = keys.rotate(keys.current(), reason="manual") is not None
         self._desk.record_mitigation("rotate_key", "rotated" if rotated else "no other key")
         return rotated
 
@@ -484,7 +539,7 @@ class AsyncMaintainXClient(_ClientCore):
     async def rotate_key(self) -> bool:
         """Move to the next key now (the runbook's "Rotate API key"); False if none."""
         keys = self._policies.keys
-        rotated = await keys.arotate(keys.current()) is not None
+        rotated = await keys.arotate(keys.current(), reason="manual") is not None
         self._desk.record_mitigation("rotate_key", "rotated" if rotated else "no other key")
         return rotated
 

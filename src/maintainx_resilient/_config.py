@@ -19,8 +19,8 @@ import httpx
 
 from ._exceptions import ConfigurationError
 from ._secrets import Secret
-from .policies.auth import KeySource
 from ._version import __version__
+from .policies.auth import KeySource
 
 __all__ = [
     "DEFAULT_BASE_URL",

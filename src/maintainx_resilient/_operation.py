@@ -146,7 +146,9 @@ def _envelope(name: str, key: str, annotation: Any, *, paged: bool) -> pydantic.
     fields: dict[str, Any] = {key: (annotation, ...)}
     if paged:
         fields["nextCursor"] = (str | None, None)
-    model = pydantic.create_model(name, __config__=pydantic.ConfigDict(extra="ignore", cache_strings="keys"), **fields)
+    model = pydantic.create_model(
+        name, __config__=pydantic.ConfigDict(extra="ignore", cache_strings="keys"), **fields
+    )
     return pydantic.TypeAdapter(model)
 
 

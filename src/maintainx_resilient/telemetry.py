@@ -5,7 +5,7 @@ the application installs an SDK (or passes providers to :class:`Observer`).
 
 Where things sit::
 
-    ... retry -> breaker -> throttle -> auth -> AttemptLayer -> HTTP
+    ... retry -> breaker -> auth -> throttle -> AttemptLayer -> HTTP
 
 :class:`AttemptLayer` (and :class:`AsyncAttemptLayer`) sits directly above the HTTP layer,
 so it sees every attempt, retries and the auth layer's resend included. Per attempt it opens

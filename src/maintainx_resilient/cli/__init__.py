@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from .._exceptions import ConfigurationError
 from .._version import __version__
-from . import _demo, _diagnose, _simulate
+from . import _demo, _diagnose, _simulate, _sync, _webhooks
 
 __all__ = ["main"]
 
@@ -28,12 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _demo.register(commands)
     _diagnose.register(commands)
+    _webhooks.register(commands)
+    _sync.register(commands)
     _simulate.register(commands)
     return parser
 
 
 #: Exit code for usage and configuration errors (sysexits' EX_USAGE); severities use 0-4.
-USAGE_ERROR = 64
+USAGE_ERROR = _diagnose.USAGE_ERROR
 
 
 class _Parser(argparse.ArgumentParser):

@@ -19,10 +19,11 @@ from typing import Any
 
 from .._client import MaintainXClient
 from ..diagnostics._context import DiagnosticContext
-from ..diagnostics.desk import DEFAULT_STATUS_PAGE, DiagnosticsConfig
+from ..diagnostics.desk import DEFAULT_STATUS_PAGE, PROCEDURES, DiagnosticsConfig
 from ..diagnostics.render import render_text, report_exit_code, to_json
 from ..diagnostics.status_page import fetch_status, render_status
 
+USAGE_ERROR = 64
 HEALTH_EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 STATUS_EXIT = {"operational": 0, "degraded": 1, "maintenance": 1, "downtime": 2, "unknown": 3}
 
@@ -56,6 +57,7 @@ def register(commands: Any) -> None:
     )
     report.add_argument("--title", default="MaintainX integration incident")
     report.add_argument("--deadline", type=float, default=10.0)
+    report.add_argument("--no-status-page", action="store_true", help="skip the status page")
     report.set_defaults(run=run_report)
 
 
@@ -78,6 +80,15 @@ def run_health(args: argparse.Namespace) -> int:
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
+    known = {name.lower().replace("-", "") for name in PROCEDURES}
+    unknown = [rb for rb in args.runbook or () if rb.lower().replace("-", "") not in known]
+    if unknown:
+        print(
+            f"maintainx-resilient: unknown runbook {', '.join(unknown)}; "
+            f"choose from {', '.join(PROCEDURES)}",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
     with _client(args) as client:
         report = client.diagnose(only=args.runbook, deadline=args.deadline)
     if args.json:

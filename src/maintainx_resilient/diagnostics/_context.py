@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .._clock import SYSTEM_CLOCK, Clock
 
@@ -20,8 +20,10 @@ __all__ = [
     "DiagnosticContext",
     "EscalationContact",
     "ProbeResult",
+    "SyncControls",
     "SyncStoreSource",
     "Thresholds",
+    "WebhookControls",
     "WebhookHealthSource",
 ]
 
@@ -86,6 +88,17 @@ class WebhookHealthSource(Protocol):
         ...
 
 
+@runtime_checkable
+class WebhookControls(WebhookHealthSource, Protocol):
+    """What the webhook mitigations drive (the webhook receiver implements it)."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def replay_failed(self) -> Any: ...
+
+
 class SyncStoreSource(Protocol):
     """What RB-004 reads; the sync engine's local store implements it."""
 
@@ -118,3 +131,16 @@ class DiagnosticContext:
     clock: Clock = SYSTEM_CLOCK
     deadline: float = 10.0  # seconds for the whole diagnosis
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+class SyncControls(Protocol):
+    """What RB-004 and the sync mitigations drive (``sync.SyncEngine`` implements it)."""
+
+    @property
+    def store(self) -> Any: ...
+
+    def full(self, resource: Any = ...) -> Any: ...
+
+    def reconcile(self, resource: Any = ...) -> Any: ...
+
+    def recently_updated(self, resource: Any, limit: int = ...) -> Mapping[int, str]: ...

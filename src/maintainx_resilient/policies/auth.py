@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -102,7 +103,7 @@ class KeyRing:
             self._current = self._getter()
         return self._current
 
-    def _adopt(self, failed: str, new: str) -> str | None:
+    def _adopt(self, failed: str, new: str, reason: str) -> str | None:
         if not new or new == failed:
             return None
         self._current = new
@@ -113,27 +114,34 @@ class KeyRing:
                 wall=self._clock.time(),
                 old_fingerprint=fingerprint(failed),
                 new_fingerprint=fingerprint(new),
+                reason=reason,
             )
         )
         return new
 
-    def rotate(self, failed: str) -> str | None:
-        """The key to resend with after ``failed`` got a 401, or None to give up."""
+    def rotate(self, failed: str, *, reason: str = "401") -> str | None:
+        """The key to resend with after ``failed`` got a 401, or None to give up.
+
+        A provider whose ``rotate()`` raises has no other key: None (the 401 stands)."""
         with self._lock:
             if self._current != failed:
                 return self._current  # another caller already rotated
             if self._getter is not None:
-                return self._adopt(failed, self._getter())
+                return self._adopt(failed, self._getter(), reason)
             if self._provider is None:
                 return None
-            new = self._provider.rotate(failed)
+            try:
+                new = self._provider.rotate(failed)
+            except Exception as exc:  # the provider has no other key: the 401 stands
+                _log_refusal(exc)
+                return None
             if inspect.isawaitable(new):
                 raise ConfigurationError(
                     "this KeyProvider.rotate is async: use it with AsyncMaintainXClient"
                 )
-            return self._adopt(failed, new)
+            return self._adopt(failed, new, reason)
 
-    async def arotate(self, failed: str) -> str | None:
+    async def arotate(self, failed: str, *, reason: str = "401") -> str | None:
         """The async twin of :meth:`rotate`; one rotation for all tasks of the loop."""
         if self._async_lock is None:
             self._async_lock = asyncio.Lock()
@@ -141,16 +149,26 @@ class KeyRing:
             if self._current != failed:
                 return self._current
             if self._getter is not None:
-                return self._adopt(failed, self._getter())
+                return self._adopt(failed, self._getter(), reason)
             if self._provider is None:
                 return None
-            new = self._provider.rotate(failed)
-            if inspect.isawaitable(new):
-                new = await new
-            return self._adopt(failed, new)
+            try:
+                new = self._provider.rotate(failed)
+                if inspect.isawaitable(new):
+                    new = await new
+            except Exception as exc:
+                _log_refusal(exc)
+                return None
+            return self._adopt(failed, new, reason)
 
     def __repr__(self) -> str:
         return f"KeyRing(current={self.fingerprint}, rotations={self.rotations})"
+
+
+def _log_refusal(exc: Exception) -> None:
+    logging.getLogger("maintainx_resilient").warning(
+        "key provider could not rotate the API key: %s", type(exc).__name__
+    )
 
 
 def _authorize(request: httpx.Request, key: str) -> None:
