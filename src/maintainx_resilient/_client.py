@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+from typing_extensions import TypedDict, Unpack
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig
@@ -55,7 +56,7 @@ from .resources.work_orders import AsyncWorkOrders, WorkOrders
 from .resources.work_requests import AsyncWorkRequests, WorkRequests
 from .telemetry import Observer, register_secret
 
-__all__ = ["AsyncMaintainXClient", "MaintainXClient"]
+__all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 
 T = TypeVar("T")
 
@@ -67,6 +68,35 @@ DEFAULT_FALLBACK = FallbackConfig()
 DEFAULT_DIAGNOSTICS = DiagnosticsConfig()
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments both clients take (besides ``transport``).
+
+    Connection: ``api_key`` (a string, a callable returning one, or a :class:`KeyProvider`;
+    default ``MAINTAINX_API_KEY``), ``base_url``, ``organization_id`` / ``organization_ids``,
+    ``timeout``, ``limits``, ``default_headers``. Policies (a config object, or None to switch
+    one off; on by default): ``throttle``, ``retry``, ``breaker``, ``fallback``.
+    Observability and diagnosis: ``diagnostics``, ``hooks``, ``tracer_provider``,
+    ``meter_provider``. ``clock`` drives every policy (tests pass a ``FakeClock``).
+    """
+
+    api_key: KeySource | None
+    base_url: str | None
+    organization_id: int | str | None
+    organization_ids: list[int] | tuple[int, ...] | None
+    timeout: float | httpx.Timeout | None
+    limits: httpx.Limits | None
+    default_headers: Mapping[str, str] | None
+    throttle: ThrottleConfig | None
+    retry: RetryConfig | None
+    breaker: BreakerConfig | None
+    fallback: FallbackConfig | None
+    diagnostics: DiagnosticsConfig
+    clock: Clock
+    hooks: Sequence[Hook]
+    tracer_provider: Any
+    meter_provider: Any
+
+
 class _ClientCore:
     """What the sync and async clients share: configuration, policies, reading answers."""
 
@@ -74,37 +104,26 @@ class _ClientCore:
     _policies: Policies
     _stats: RollingStats
 
-    def _configure(
-        self,
-        *,
-        api_key: KeySource | None,
-        base_url: str | None,
-        organization_id: int | str | None,
-        organization_ids: list[int] | tuple[int, ...] | None,
-        timeout: float | httpx.Timeout | None,
-        limits: httpx.Limits | None,
-        default_headers: Mapping[str, str] | None,
-        throttle: ThrottleConfig | None,
-        retry: RetryConfig | None,
-        breaker: BreakerConfig | None,
-        fallback: FallbackConfig | None,
-        diagnostics: DiagnosticsConfig,
-        clock: Clock,
-        hooks: Sequence[Hook],
-        tracer_provider: Any,
-        meter_provider: Any,
-    ) -> ClientConfig:
+    def _configure(self, options: ClientOptions) -> ClientConfig:
+        unknown = set(options) - set(ClientOptions.__annotations__)
+        if unknown:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
         config = self._config = ClientConfig.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            organization_id=organization_id,
-            organization_ids=organization_ids,
-            timeout=timeout,
-            limits=limits,
-            default_headers=default_headers,
+            api_key=options.get("api_key"),
+            base_url=options.get("base_url"),
+            organization_id=options.get("organization_id"),
+            organization_ids=options.get("organization_ids"),
+            timeout=options.get("timeout"),
+            limits=options.get("limits"),
+            default_headers=options.get("default_headers"),
         )
+        clock = options.get("clock", SYSTEM_CLOCK)
+        throttle = options.get("throttle", DEFAULT_THROTTLE)
+        retry = options.get("retry", DEFAULT_RETRY)
+        breaker = options.get("breaker", DEFAULT_BREAKER)
+        fallback = options.get("fallback", DEFAULT_FALLBACK)
         events = EventBus()
-        for hook in hooks:
+        for hook in options.get("hooks", ()):
             events.subscribe(hook)
         keys = KeyRing(config.api_key, clock=clock, events=events)
         self._forget_key = register_secret(Secret(keys.known()))
@@ -116,8 +135,8 @@ class _ClientCore:
             observer=Observer(
                 clock=clock,
                 events=events,
-                tracer_provider=tracer_provider,
-                meter_provider=meter_provider,
+                tracer_provider=options.get("tracer_provider"),
+                meter_provider=options.get("meter_provider"),
             ),
             fallback=FallbackCache(fallback, clock=clock, events=events) if fallback else None,
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
@@ -125,6 +144,7 @@ class _ClientCore:
             throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
         )
         events.subscribe(self._remember_rotated_key)
+        diagnostics = options.get("diagnostics", DEFAULT_DIAGNOSTICS)
         self._desk = IncidentDesk(diagnostics, clock=clock, events=events)
         self._sync: SyncControls | None = None
         return config
@@ -344,42 +364,10 @@ class MaintainXClient(_ClientCore):
     def __init__(
         self,
         *,
-        api_key: KeySource | None = None,
-        base_url: str | None = None,
-        organization_id: int | str | None = None,
-        organization_ids: list[int] | tuple[int, ...] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        limits: httpx.Limits | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        throttle: ThrottleConfig | None = DEFAULT_THROTTLE,
-        retry: RetryConfig | None = DEFAULT_RETRY,
-        breaker: BreakerConfig | None = DEFAULT_BREAKER,
-        fallback: FallbackConfig | None = DEFAULT_FALLBACK,
-        diagnostics: DiagnosticsConfig = DEFAULT_DIAGNOSTICS,
-        clock: Clock = SYSTEM_CLOCK,
-        hooks: Sequence[Hook] = (),
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
         transport: httpx.BaseTransport | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        config = self._configure(
-            api_key=api_key,
-            base_url=base_url,
-            organization_id=organization_id,
-            organization_ids=organization_ids,
-            timeout=timeout,
-            limits=limits,
-            default_headers=default_headers,
-            throttle=throttle,
-            retry=retry,
-            breaker=breaker,
-            fallback=fallback,
-            diagnostics=diagnostics,
-            clock=clock,
-            hooks=hooks,
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-        )
+        config = self._configure(options)
         self._network = transport or httpx.HTTPTransport(limits=config.limits)
         self._http = httpx.Client(
             transport=build_sync_pipeline(self._policies, self._network), **self._http_kwargs()
@@ -474,42 +462,10 @@ class AsyncMaintainXClient(_ClientCore):
     def __init__(
         self,
         *,
-        api_key: KeySource | None = None,
-        base_url: str | None = None,
-        organization_id: int | str | None = None,
-        organization_ids: list[int] | tuple[int, ...] | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        limits: httpx.Limits | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        throttle: ThrottleConfig | None = DEFAULT_THROTTLE,
-        retry: RetryConfig | None = DEFAULT_RETRY,
-        breaker: BreakerConfig | None = DEFAULT_BREAKER,
-        fallback: FallbackConfig | None = DEFAULT_FALLBACK,
-        diagnostics: DiagnosticsConfig = DEFAULT_DIAGNOSTICS,
-        clock: Clock = SYSTEM_CLOCK,
-        hooks: Sequence[Hook] = (),
-        tracer_provider: Any = None,
-        meter_provider: Any = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        config = self._configure(
-            api_key=api_key,
-            base_url=base_url,
-            organization_id=organization_id,
-            organization_ids=organization_ids,
-            timeout=timeout,
-            limits=limits,
-            default_headers=default_headers,
-            throttle=throttle,
-            retry=retry,
-            breaker=breaker,
-            fallback=fallback,
-            diagnostics=diagnostics,
-            clock=clock,
-            hooks=hooks,
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-        )
+        config = self._configure(options)
         self._network = transport or httpx.AsyncHTTPTransport(limits=config.limits)
         self._http = httpx.AsyncClient(
             transport=build_async_pipeline(self._policies, self._network), **self._http_kwargs()
