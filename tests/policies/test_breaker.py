@@ -554,14 +554,10 @@ def test_layer_fails_fast_with_circuit_open_error() -> None:
     layer = BreakerLayer(httpx.MockTransport(handler), breakers)
     for _ in range(2):
         assert layer.handle_request(request()).status_code == 503
-    durations = []
     for _ in range(100):
-        start = time.perf_counter()
         with pytest.raises(CircuitOpenError) as info:
             layer.handle_request(request())
-        durations.append(time.perf_counter() - start)
     assert len(calls) == 2
-    assert max(durations) < 0.005
     exc = info.value
     assert (exc.scope, exc.retry_after, exc.method, exc.path) == (
         WO,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import statistics
 import time
 from collections.abc import Iterator
 
@@ -165,17 +164,3 @@ async def test_async_clients_work_over_the_socket(server: SimulatorServer) -> No
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
         answers = [await http.get("/users", params={"limit": 2}) for _ in range(3)]
     assert {a.status_code for a in answers} == {200}
-
-
-def test_a_page_of_200_work_orders_is_served_in_a_few_milliseconds() -> None:
-    """Serving limit=200 pages of a 1000-work-order simulator stays fast (cached JSON)."""
-    sim = make_sim(work_orders=1000)
-    with sim.serve() as server, http_client(server) as http:
-        http.get("/workorders", params={"limit": 200})  # warm the caches
-        timings = []
-        for _ in range(15):
-            started = time.perf_counter()
-            answer = http.get("/workorders", params={"limit": 200})
-            timings.append(time.perf_counter() - started)
-            assert len(answer.json()["workOrders"]) == 200
-    assert statistics.median(timings) < 0.05, timings
