@@ -103,8 +103,9 @@ def main() -> None:
                 f"{name:42} {samples[0][2]:>8} {wall:>8.2f} {cpu:>8.2f}"
                 f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
             )
-        small = peak_memory(lambda: client_loop(url, args.records // 10, fallback=None))
-        large = peak_memory(lambda: client_loop(url, args.records, fallback=None))
+        quiet = {"throttle": None, "fallback": None}  # no pacing; no cache storing pages
+        small = peak_memory(lambda: client_loop(url, args.records // 10, **quiet))
+        large = peak_memory(lambda: client_loop(url, args.records, **quiet))
         print(
             f"\npeak memory while iterating: {small / 1e6:.1f} MB for {args.records // 10}"
             f" records, {large / 1e6:.1f} MB for {args.records} (ratio {large / small:.2f};"
