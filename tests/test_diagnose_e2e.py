@@ -74,13 +74,10 @@ def test_full_outage_is_rb001_sev1_with_fallback_mitigation(
         sim.faults.outage()
         report = client.diagnose()
         assert report.severity == Severity.SEV1
-        assert report.result("RB-001") is not None
-        assert report.result("RB-001").severity == Severity.SEV1  # type: ignore[union-attr]
-        assert "enable_fallback_mode" in {
-            m.action
-            for f in report.result("RB-001").findings
-            for m in f.mitigations  # type: ignore[union-attr]
-        }
+        rb001 = report.result("RB-001")
+        assert rb001 is not None
+        assert rb001.severity == Severity.SEV1
+        assert "enable_fallback_mode" in {m.action for f in rb001.findings for m in f.mitigations}
         assert report.contacts  # SEV1 names who to call
         assert client.health().status == "unhealthy"
 
