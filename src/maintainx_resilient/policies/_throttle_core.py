@@ -38,6 +38,7 @@ records, and the decisions stay as they are).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -373,11 +374,16 @@ def reset_buffer(window: float) -> float:
 def shape(state: ScopeState, limits: ScopeLimits, *, adaptive: bool) -> _Shape:
     """The pacing of a scope now: interval between slots, burst tolerance, rate."""
     limit = float(state.limit) if state.limit is not None else limits.limit
+    return _shape(limit, limits, state.factor if adaptive else 1.0)
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(limit: float, limits: ScopeLimits, factor: float) -> _Shape:
+    # Pure arithmetic on a handful of distinct inputs, asked several times per request.
     whole = max(1, math.floor(limit))
     margin = max(0, min(limits.margin, whole - 1))
     burst = max(1, min(limits.burst, whole - margin))
     sustained = (limit - margin - (burst - 1)) / limits.window
-    factor = state.factor if adaptive else 1.0
     rate = max(sustained * factor, min(sustained, 1.0 / limits.window))
     interval = (1.0 / rate) * (1.0 + _INTERVAL_STRETCH)
     return _Shape(limit, burst, interval, (burst - 1) * interval, rate)

@@ -354,7 +354,8 @@ class FallbackCache:
             body = response.content
         except httpx.ResponseNotRead:
             return  # the HTTP layer reads every body; a streamed one is not kept
-        headers = tuple((k, v) for k, v in response.headers.items() if k in _KEPT_HEADERS)
+        got = response.headers
+        headers = tuple((k, got[k]) for k in _KEPT_HEADERS if k in got)
         answer = StoredAnswer(response.status_code, headers, body, self._clock.time())
         key = cache_key(request)
         with self._lock:

@@ -19,6 +19,7 @@ to the throttle, and return it, 429s included: retrying is the retry layer's bus
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -358,10 +359,15 @@ _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")
 
 
+@functools.lru_cache(maxsize=64)
+def _key_label(authorization: str) -> str:
+    return fingerprint(authorization)
+
+
 def request_scopes(request: httpx.Request) -> tuple[str, ...]:
     """The budgets a request counts against, narrowest first."""
     auth = request.headers.get("authorization")
-    key = fingerprint(auth) if auth else "anonymous"
+    key = _key_label(auth) if auth else "anonymous"
     org = (request.headers.get("x-organization-id") or "").strip() or "default"
     route = route_of(request)
     scopes: list[str] = []
