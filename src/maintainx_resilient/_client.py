@@ -17,7 +17,7 @@ from typing_extensions import TypedDict, Unpack
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig
-from ._events import Event, EventBus, Hook, KeyRotated
+from ._events import EventBus, Hook
 from ._exceptions import ConfigurationError, MaintainXError
 from ._http import AsyncHTTPLayer, HTTPLayer
 from ._operation import Operation
@@ -143,16 +143,10 @@ class _ClientCore:
             breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
             throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
         )
-        events.subscribe(self._remember_rotated_key)
         diagnostics = options.get("diagnostics", DEFAULT_DIAGNOSTICS)
         self._desk = IncidentDesk(diagnostics, clock=clock, events=events)
         self._sync: SyncControls | None = None
         return config
-
-    def _remember_rotated_key(self, event: Event) -> None:
-        # A rotated-in key must be masked in logs too (the event itself has fingerprints only).
-        if isinstance(event, KeyRotated):
-            register_secret(Secret(self._policies.keys.known()))
 
     # -- what the client is doing ----------------------------------------------------------
 

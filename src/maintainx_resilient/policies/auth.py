@@ -28,6 +28,7 @@ from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
 from .._secrets import Secret, fingerprint
+from .._telemetry_logging import register_secret
 
 __all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]
 
@@ -106,6 +107,7 @@ class KeyRing:
     def _adopt(self, failed: str, new: str, reason: str) -> str | None:
         if not new or new == failed:
             return None
+        register_secret(new)  # masked in logs from now on, like the first key
         self._current = new
         self.rotations += 1
         self._events.emit(
