@@ -159,7 +159,7 @@ class Throttle:
         if scope == OVERRIDE_SCOPE:
             # Disabled: a limit so high it never binds (the scope is dropped from new calls).
             return ScopeLimits(self._override or 1e9, OVERRIDE_WINDOW)
-        return self.config.limits_for(scope)
+        return _configured_limits(self.config, scope)
 
     def _with_override(self, scopes: Sequence[str]) -> tuple[str, ...]:
         base = tuple(s for s in scopes if s != OVERRIDE_SCOPE)
@@ -359,6 +359,24 @@ _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")
 
 
+@functools.lru_cache(maxsize=256)
+def _configured_limits(config: ThrottleConfig, scope: str) -> ScopeLimits:
+    return config.limits_for(scope)
+
+
+#: The response headers the throttle reads (everything else is never looked at).
+_RATE_HEADERS = (
+    "x-rate-limit-limit",
+    "x-rate-limit-remaining",
+    "x-rate-limit-reset",
+    "retry-after",
+)
+
+
+def _rate_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name] for name in _RATE_HEADERS if name in headers}
+
+
 @functools.lru_cache(maxsize=64)
 def _key_label(authorization: str) -> str:
     return fingerprint(authorization)
@@ -442,7 +460,7 @@ class ThrottleLayer(httpx.BaseTransport):
         throttle.settle(
             _request_scopes(reservation),
             response.status_code,
-            response.headers,
+            _rate_headers(response.headers),
             now=throttle.now(),
         )
         return response
@@ -469,7 +487,7 @@ class AsyncThrottleLayer(httpx.AsyncBaseTransport):
         throttle.settle(
             _request_scopes(reservation),
             response.status_code,
-            response.headers,
+            _rate_headers(response.headers),
             now=throttle.now(),
         )
         return response
