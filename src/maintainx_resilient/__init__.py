@@ -5,7 +5,7 @@ The public surface is this module (and the opt-in subpackages ``models``, ``test
 private.
 """
 
-from ._client import AsyncMaintainXClient, MaintainXClient
+from ._client import AsyncMaintainXClient, ClientOptions, MaintainXClient
 from ._clock import Clock, SystemClock
 from ._config import DEFAULT_BASE_URL, ClientConfig
 from ._events import (
@@ -61,6 +61,7 @@ __all__ = [
     "BreakerStateChanged",
     "CircuitOpenError",
     "ClientConfig",
+    "ClientOptions",
     "Clock",
     "ConfigurationError",
     "ConflictError",
