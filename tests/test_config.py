@@ -80,3 +80,9 @@ def test_reprs_show_only_the_fingerprint() -> None:
         assert CANARY_KEY not in text
         assert "sha256:" in text
     client.close()
+
+
+def test_unknown_keyword_is_refused() -> None:
+    """A misspelt option fails loudly instead of being ignored."""
+    with pytest.raises(TypeError, match="retires"):
+        MaintainXClient(api_key="k", retires=None)  # type: ignore[call-arg]
