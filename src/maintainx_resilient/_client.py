@@ -23,7 +23,6 @@ from ._http import AsyncHTTPLayer, HTTPLayer
 from ._operation import Operation
 from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
-from ._secrets import Secret
 from ._stats import RollingStats
 from .diagnostics._context import (
     ProbeResult,
@@ -54,7 +53,7 @@ from .resources.users import AsyncUsers, Users
 from .resources.vendors import AsyncVendors, Vendors
 from .resources.work_orders import AsyncWorkOrders, WorkOrders
 from .resources.work_requests import AsyncWorkRequests, WorkRequests
-from .telemetry import Observer, register_secret
+from .telemetry import Observer
 
 __all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 
@@ -126,7 +125,6 @@ class _ClientCore:
         for hook in options.get("hooks", ()):
             events.subscribe(hook)
         keys = KeyRing(config.api_key, clock=clock, events=events)
-        self._forget_key = register_secret(Secret(keys.known()))
         self._stats = RollingStats(clock=clock, events=events)
         self._policies = Policies(
             clock=clock,
@@ -436,7 +434,7 @@ class MaintainXClient(_ClientCore):
         self._probe_http.close()
         if self._policies.fallback is not None:
             self._policies.fallback.close()
-        self._forget_key()
+        self._policies.keys.close()
 
     def __enter__(self) -> MaintainXClient:
         return self
@@ -527,7 +525,7 @@ class AsyncMaintainXClient(_ClientCore):
         await self._probe_http.aclose()
         if self._policies.fallback is not None:
             self._policies.fallback.close()
-        self._forget_key()
+        self._policies.keys.close()
 
     async def __aenter__(self) -> AsyncMaintainXClient:
         return self

@@ -82,6 +82,8 @@ class KeyRing:
             raise ConfigurationError("the API key source returned an empty key")
         self._clock = clock
         self._events = events or EventBus()
+        # Every key this ring uses is masked in logs and reports until close().
+        self._forget = [register_secret(self._current)]
         self._lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
         self.rotations = 0
@@ -101,13 +103,16 @@ class KeyRing:
     def current(self) -> str:
         """The key to send now (a callable source is asked every time)."""
         if self._getter is not None:
-            self._current = self._getter()
+            key = self._getter()
+            if key != self._current:  # a callable moved on by itself: mask the new key too
+                self._forget.append(register_secret(key))
+                self._current = key
         return self._current
 
     def _adopt(self, failed: str, new: str, reason: str) -> str | None:
         if not new or new == failed:
             return None
-        register_secret(new)  # masked in logs from now on, like the first key
+        self._forget.append(register_secret(new))
         self._current = new
         self.rotations += 1
         self._events.emit(
@@ -162,6 +167,11 @@ class KeyRing:
                 _log_refusal(exc)
                 return None
             return self._adopt(failed, new, reason)
+
+    def close(self) -> None:
+        """Stop masking this ring's keys (counted: keys another client uses stay masked)."""
+        while self._forget:
+            self._forget.pop()()
 
     def __repr__(self) -> str:
         return f"KeyRing(current={self.fingerprint}, rotations={self.rotations})"

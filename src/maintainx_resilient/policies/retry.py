@@ -42,7 +42,8 @@ from .._exceptions import (
     MaintainXError,
     TimeoutError,
 )
-from .._operation import IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
+from .._http import route_of
+from .._operation import IDEMPOTENT_EXTENSION
 from .._response import retry_after_of
 from .._retry_after import parse_retry_after
 
@@ -226,7 +227,7 @@ class RetryPolicy:
                     at=self.clock.monotonic(),
                     wall=self.clock.time(),
                     method=request.method,
-                    route=str(request.extensions.get(ROUTE_EXTENSION, request.url.path)),
+                    route=route_of(request),
                     attempt=state.attempt_number,
                     delay=state.upcoming_sleep,
                     reason=self.reason(request, outcome) or "",

@@ -229,6 +229,28 @@ class SyncResourceCore(Generic[M]):
     def _pager(self, params: Mapping[str, Any]) -> SyncPager[M]:
         return SyncPager(partial(self._list, dict(params)))
 
+    def _create(
+        self,
+        fields: Mapping[str, Any],
+        extra_body: Mapping[str, Any] | None,
+        skip_webhook: bool,
+        idempotent: bool,
+    ) -> int:
+        op = self.spec.create_op(
+            fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+        )
+        return self._run(op)
+
+    def _update(
+        self,
+        id: int,
+        fields: Mapping[str, Any],
+        extra_body: Mapping[str, Any] | None,
+        skip_webhook: bool,
+    ) -> M:
+        op = self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        return self._run(op)
+
 
 class SyncResource(SyncResourceCore[M]):
     """A family with ``GET`` and ``DELETE {route}/{id}``."""
@@ -261,6 +283,28 @@ class AsyncResourceCore(Generic[M]):
 
     def _pager(self, params: Mapping[str, Any]) -> AsyncPager[M]:
         return AsyncPager(partial(self._list, dict(params)))
+
+    async def _create(
+        self,
+        fields: Mapping[str, Any],
+        extra_body: Mapping[str, Any] | None,
+        skip_webhook: bool,
+        idempotent: bool,
+    ) -> int:
+        op = self.spec.create_op(
+            fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
+        )
+        return await self._run(op)
+
+    async def _update(
+        self,
+        id: int,
+        fields: Mapping[str, Any],
+        extra_body: Mapping[str, Any] | None,
+        skip_webhook: bool,
+    ) -> M:
+        op = self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
+        return await self._run(op)
 
 
 class AsyncResource(AsyncResourceCore[M]):

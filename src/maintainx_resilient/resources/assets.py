@@ -113,11 +113,7 @@ class Assets(SyncResource[Asset]):
         **fields: Unpack[AssetCreateParams],
     ) -> int:
         """Create an asset and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -128,9 +124,7 @@ class Assets(SyncResource[Asset]):
         **fields: Unpack[AssetUpdateParams],
     ) -> Asset:
         """Change fields of an asset; returns the updated asset."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncAssets(AsyncResource[Asset]):
@@ -157,11 +151,7 @@ class AsyncAssets(AsyncResource[Asset]):
         **fields: Unpack[AssetCreateParams],
     ) -> int:
         """Create an asset and return its id. See :meth:`Assets.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -172,6 +162,4 @@ class AsyncAssets(AsyncResource[Asset]):
         **fields: Unpack[AssetUpdateParams],
     ) -> Asset:
         """Change fields of an asset; returns the updated asset."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

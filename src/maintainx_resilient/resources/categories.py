@@ -69,11 +69,7 @@ class Categories(SyncResource[Category]):
         **fields: Unpack[CategoryCreateParams],
     ) -> int:
         """Create a category and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -84,9 +80,7 @@ class Categories(SyncResource[Category]):
         **fields: Unpack[CategoryUpdateParams],
     ) -> Category:
         """Change fields of a category; returns the updated category."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncCategories(AsyncResource[Category]):
@@ -113,11 +107,7 @@ class AsyncCategories(AsyncResource[Category]):
         **fields: Unpack[CategoryCreateParams],
     ) -> int:
         """Create a category and return its id. See :meth:`Categories.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -128,6 +118,4 @@ class AsyncCategories(AsyncResource[Category]):
         **fields: Unpack[CategoryUpdateParams],
     ) -> Category:
         """Change fields of a category; returns the updated category."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

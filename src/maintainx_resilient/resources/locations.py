@@ -84,11 +84,7 @@ class Locations(SyncResource[Location]):
         **fields: Unpack[LocationCreateParams],
     ) -> int:
         """Create a location and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -99,9 +95,7 @@ class Locations(SyncResource[Location]):
         **fields: Unpack[LocationUpdateParams],
     ) -> Location:
         """Change fields of a location; returns the updated location."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncLocations(AsyncResource[Location]):
@@ -128,11 +122,7 @@ class AsyncLocations(AsyncResource[Location]):
         **fields: Unpack[LocationCreateParams],
     ) -> int:
         """Create a location and return its id. See :meth:`Locations.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -143,6 +133,4 @@ class AsyncLocations(AsyncResource[Location]):
         **fields: Unpack[LocationUpdateParams],
     ) -> Location:
         """Change fields of a location; returns the updated location."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

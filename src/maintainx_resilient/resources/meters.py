@@ -88,11 +88,7 @@ class Meters(SyncResource[Meter]):
         **fields: Unpack[MeterCreateParams],
     ) -> int:
         """Create a meter and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -103,9 +99,7 @@ class Meters(SyncResource[Meter]):
         **fields: Unpack[MeterUpdateParams],
     ) -> Meter:
         """Change fields of a meter; returns the updated meter."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncMeters(AsyncResource[Meter]):
@@ -136,11 +130,7 @@ class AsyncMeters(AsyncResource[Meter]):
         **fields: Unpack[MeterCreateParams],
     ) -> int:
         """Create a meter and return its id. See :meth:`Meters.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -151,6 +141,4 @@ class AsyncMeters(AsyncResource[Meter]):
         **fields: Unpack[MeterUpdateParams],
     ) -> Meter:
         """Change fields of a meter; returns the updated meter."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

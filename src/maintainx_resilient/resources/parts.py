@@ -114,11 +114,7 @@ class Parts(SyncResource[Part]):
         **fields: Unpack[PartCreateParams],
     ) -> int:
         """Create a part and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -129,9 +125,7 @@ class Parts(SyncResource[Part]):
         **fields: Unpack[PartUpdateParams],
     ) -> Part:
         """Change fields of a part; returns the updated part."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncParts(AsyncResource[Part]):
@@ -158,11 +152,7 @@ class AsyncParts(AsyncResource[Part]):
         **fields: Unpack[PartCreateParams],
     ) -> int:
         """Create a part and return its id. See :meth:`Parts.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -173,6 +163,4 @@ class AsyncParts(AsyncResource[Part]):
         **fields: Unpack[PartUpdateParams],
     ) -> Part:
         """Change fields of a part; returns the updated part."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

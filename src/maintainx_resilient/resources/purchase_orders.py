@@ -162,9 +162,7 @@ class PurchaseOrders(SyncResource[PurchaseOrder]):
         **fields: Unpack[PurchaseOrderUpdateParams],
     ) -> PurchaseOrder:
         """Change fields of a purchase order; returns the updated purchase order."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncPurchaseOrders(AsyncResource[PurchaseOrder]):
@@ -206,6 +204,4 @@ class AsyncPurchaseOrders(AsyncResource[PurchaseOrder]):
         **fields: Unpack[PurchaseOrderUpdateParams],
     ) -> PurchaseOrder:
         """Change fields of a purchase order; returns the updated purchase order."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

@@ -114,9 +114,7 @@ class Subscriptions(SyncResource[Subscription]):
         **fields: Unpack[SubscriptionUpdateParams],
     ) -> Subscription:
         """Change the event type or the URL of a subscription."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
     def secret(self, id: int) -> str:
         """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""
@@ -159,9 +157,7 @@ class AsyncSubscriptions(AsyncResource[Subscription]):
         **fields: Unpack[SubscriptionUpdateParams],
     ) -> Subscription:
         """Change the event type or the URL of a subscription."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)
 
     async def secret(self, id: int) -> str:
         """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""

@@ -70,11 +70,7 @@ class Teams(SyncResource[Team]):
         **fields: Unpack[TeamCreateParams],
     ) -> int:
         """Create a team and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -85,9 +81,7 @@ class Teams(SyncResource[Team]):
         **fields: Unpack[TeamUpdateParams],
     ) -> Team:
         """Change fields of a team; returns the updated team."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncTeams(AsyncResource[Team]):
@@ -114,11 +108,7 @@ class AsyncTeams(AsyncResource[Team]):
         **fields: Unpack[TeamCreateParams],
     ) -> int:
         """Create a team and return its id. See :meth:`Teams.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -129,6 +119,4 @@ class AsyncTeams(AsyncResource[Team]):
         **fields: Unpack[TeamUpdateParams],
     ) -> Team:
         """Change fields of a team; returns the updated team."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

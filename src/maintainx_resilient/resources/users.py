@@ -90,11 +90,7 @@ class Users(SyncResource[User]):
         **fields: Unpack[UserCreateParams],
     ) -> int:
         """Create a user and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -105,9 +101,7 @@ class Users(SyncResource[User]):
         **fields: Unpack[UserUpdateParams],
     ) -> User:
         """Change fields of a user; returns the updated user."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncUsers(AsyncResource[User]):
@@ -134,11 +128,7 @@ class AsyncUsers(AsyncResource[User]):
         **fields: Unpack[UserCreateParams],
     ) -> int:
         """Create a user and return its id. See :meth:`Users.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -149,6 +139,4 @@ class AsyncUsers(AsyncResource[User]):
         **fields: Unpack[UserUpdateParams],
     ) -> User:
         """Change fields of a user; returns the updated user."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

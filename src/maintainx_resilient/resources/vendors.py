@@ -75,11 +75,7 @@ class Vendors(SyncResource[Vendor]):
         **fields: Unpack[VendorCreateParams],
     ) -> int:
         """Create a vendor and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -90,9 +86,7 @@ class Vendors(SyncResource[Vendor]):
         **fields: Unpack[VendorUpdateParams],
     ) -> Vendor:
         """Change fields of a vendor; returns the updated vendor."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncVendors(AsyncResource[Vendor]):
@@ -119,11 +113,7 @@ class AsyncVendors(AsyncResource[Vendor]):
         **fields: Unpack[VendorCreateParams],
     ) -> int:
         """Create a vendor and return its id. See :meth:`Vendors.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -134,6 +124,4 @@ class AsyncVendors(AsyncResource[Vendor]):
         **fields: Unpack[VendorUpdateParams],
     ) -> Vendor:
         """Change fields of a vendor; returns the updated vendor."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)

@@ -210,11 +210,7 @@ class WorkOrders(SyncResource[WorkOrder]):
         A POST is never retried after it may have reached the server unless ``idempotent``
         is True: MaintainX has no idempotency key, so a retry could create a duplicate.
         """
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -225,9 +221,7 @@ class WorkOrders(SyncResource[WorkOrder]):
         **fields: Unpack[WorkOrderUpdateParams],
     ) -> WorkOrder:
         """Change fields of a work order; returns the updated work order."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
     def set_status(
         self, id: int, status: SettableStatus, *, skip_webhook: bool = False
@@ -268,11 +262,7 @@ class AsyncWorkOrders(AsyncResource[WorkOrder]):
         **fields: Unpack[WorkOrderCreateParams],
     ) -> int:
         """Create a work order and return its id. See :meth:`WorkOrders.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -283,9 +273,7 @@ class AsyncWorkOrders(AsyncResource[WorkOrder]):
         **fields: Unpack[WorkOrderUpdateParams],
     ) -> WorkOrder:
         """Change fields of a work order; returns the updated work order."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)
 
     async def set_status(
         self, id: int, status: SettableStatus, *, skip_webhook: bool = False

@@ -95,11 +95,7 @@ class WorkRequests(SyncResource[WorkRequest]):
         **fields: Unpack[WorkRequestCreateParams],
     ) -> int:
         """Create a work request and return its id. Not retried unless ``idempotent`` is True."""
-        return self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return self._create(fields, extra_body, skip_webhook, idempotent)
 
     def update(
         self,
@@ -110,9 +106,7 @@ class WorkRequests(SyncResource[WorkRequest]):
         **fields: Unpack[WorkRequestUpdateParams],
     ) -> WorkRequest:
         """Change fields of a work request; returns the updated work request."""
-        return self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return self._update(id, fields, extra_body, skip_webhook)
 
 
 class AsyncWorkRequests(AsyncResource[WorkRequest]):
@@ -143,11 +137,7 @@ class AsyncWorkRequests(AsyncResource[WorkRequest]):
         **fields: Unpack[WorkRequestCreateParams],
     ) -> int:
         """Create a work request and return its id. See :meth:`WorkRequests.create`."""
-        return await self._run(
-            self.spec.create_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        return await self._create(fields, extra_body, skip_webhook, idempotent)
 
     async def update(
         self,
@@ -158,6 +148,4 @@ class AsyncWorkRequests(AsyncResource[WorkRequest]):
         **fields: Unpack[WorkRequestUpdateParams],
     ) -> WorkRequest:
         """Change fields of a work request; returns the updated work request."""
-        return await self._run(
-            self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        )
+        return await self._update(id, fields, extra_body, skip_webhook)
