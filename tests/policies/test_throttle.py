@@ -550,12 +550,11 @@ def test_no_answer_makes_any_wait_longer_than_max_block_plus_a_window(
         now = clock.monotonic()
         if op[0] == "reserve":
             before = throttle.store.states()
+            refused: ThrottledError | None = None
             try:
                 reservation = throttle.reserve(SCOPES, now=now, max_wait=op[1])
             except ThrottledError as exc:
                 refused = exc
-            else:
-                refused = None
             if refused is not None:
                 assert refused.retry_after is not None
                 assert refused.retry_after > min(max_wait, op[1])

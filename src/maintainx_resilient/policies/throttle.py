@@ -483,8 +483,9 @@ def take(s: ScopeState, lim: ScopeLimits, slot: float, now: float) -> tuple[Scop
     """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``)."""
     if lim.even:  # only the latest slot matters
         log: tuple[float, ...] = (max(slot, s.log[-1]) if s.log else slot,)
-    else:  # sorted, without the grants that no longer count
-        kept = s.log[bisect.bisect_right(s.log, now - lim.window) :]
+    else:  # sorted; the latest `per` that still count are all the sliding window reads
+        per = _per_window(s, lim)
+        kept = s.log[max(bisect.bisect_right(s.log, now - lim.window), len(s.log) - per + 1) :]
         at = bisect.bisect_right(kept, slot)
         log = (*kept[:at], slot, *kept[at:])
     sending, promised, queued = s.sending, s.promised, s.queued
