@@ -42,6 +42,8 @@ from maintainx_resilient.policies.fallback import (
     FallbackLayer,
     commit,
 )
+from maintainx_resilient.sync._fetch import Fetcher
+from maintainx_resilient.sync.resources import resolve
 from maintainx_resilient.testing import Simulator
 
 from ..conftest import CANARY_KEY
@@ -339,6 +341,22 @@ def test_a_broken_200_is_not_cached(sim: Simulator, clock: FakeClock, kind: str)
     assert served.title == good.title
     stats = client.policies.fallback.stats()  # type: ignore[union-attr]
     assert stats.stored == 1
+
+
+def test_the_sync_fetcher_commits_what_it_parsed(sim: Simulator, clock: FakeClock) -> None:
+    """Pages read by the sync engine's fetcher (its own parser) are kept once they parsed, and
+    a broken page is not: the client's own list call is then served the good page."""
+    client = client_for(sim, clock, ORG1_KEY)
+    fetcher = Fetcher(client, resolve("workOrders"))
+    good = fetcher.page({"limit": 5})
+    assert client.policies.fallback.stats().stored == 1  # type: ignore[union-attr]
+    sim.faults.malformed(1, kind="truncated", method="GET")
+    with pytest.raises(DecodeError):
+        fetcher.page({"limit": 5})
+    assert client.policies.fallback.stats().stored == 1  # type: ignore[union-attr]
+    sim.faults.outage()
+    page = client.work_orders.list(limit=5)
+    assert page.meta.stale and [w.id for w in page.items] == [r.id for r in good.records]
 
 
 def test_webhook_secrets_are_never_cached(sim: Simulator, clock: FakeClock) -> None:
