@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from maintainx_resilient import (
+    AsyncMaintainXClient,
     BadRequestError,
     CircuitOpenError,
     DecodeError,
@@ -359,6 +360,46 @@ def test_the_sync_fetcher_commits_what_it_parsed(sim: Simulator, clock: FakeCloc
     assert page.meta.stale and [w.id for w in page.items] == [r.id for r in good.records]
 
 
+async def test_the_async_client_scopes_keeps_and_invalidates_alike(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    """AsyncMaintainXClient: a broken 200 is not kept, an update drops the record, and a client
+    of another organization opening the same file afterwards is not served what it holds."""
+    sim = Simulator(seed=3, work_orders=6, rate_limit=None, clock=clock)
+    sim.add_key(ORG2_KEY, user_id=2, org_ids=(2,))
+    wo, other = first_id(sim, 1), first_id(sim, 1) + 1
+    path = tmp_path / "cache.sqlite"
+
+    def make(key: str) -> AsyncMaintainXClient:
+        return AsyncMaintainXClient(
+            api_key=key,
+            base_url="https://api.example.test/v1",
+            transport=sim.transport(),
+            clock=clock,
+            throttle=None,
+            breaker=None,
+            fallback=FallbackConfig(path=path),
+        )
+
+    async with make(sim.API_KEY) as client:
+        await client.work_orders.get(wo)
+        await client.work_orders.get(other)
+        sim.faults.malformed(1, kind="truncated", method="GET")
+        with pytest.raises(DecodeError):
+            await client.work_orders.get(other)
+        await client.work_orders.update(wo, title="renamed")
+        sim.faults.outage()
+        with pytest.raises(ServerError):
+            await client.work_orders.get(wo)
+        assert (await client.work_orders.get(other)).response_meta.stale  # type: ignore[union-attr]
+        stats = client.policies.fallback.stats()  # type: ignore[union-attr]
+        assert (stats.stored, stats.invalidated) == (2, 1)
+    async with make(ORG2_KEY) as stranger:
+        assert stranger.policies.fallback.stats().entries == 1  # type: ignore[union-attr]
+        with pytest.raises(ServerError):
+            await stranger.work_orders.get(other)
+
+
 def test_webhook_secrets_are_never_cached(sim: Simulator, clock: FakeClock) -> None:
     """GET /subscriptions/{id}/secret is read fresh or not at all: never kept, never replayed."""
     client = client_for(sim, clock, ORG1_KEY)
@@ -459,6 +500,7 @@ def test_entries_are_scoped_by_the_stamped_credential() -> None:
         ("PATCH", "/workorders/1", "/workorders?limit=5&cursor=abc", True),
         ("PATCH", "/workorders/1/status", "/workorders/1", True),
         ("PATCH", "/workorders/1/status", "/workorders?statuses=OPEN", True),
+        ("PATCH", "/workorders/1", "/workorders/?limit=5", True),
         ("PATCH", "/workorders/1", "/workorders/2", False),
         ("PATCH", "/workorders/1", "/workorders/1/comments", False),
         ("PATCH", "/workorders/1", "/assets?limit=5", False),

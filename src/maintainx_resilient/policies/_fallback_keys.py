@@ -59,31 +59,22 @@ class WriteScope:
     """The cached GETs one write makes wrong (see the module docstring)."""
 
     prefix: str  # "<credential id>\n": the write's credential
-    head: str  # "GET <scheme>://<host>"
-    path: str
-    above: frozenset[str]
-    below: str | None  # "<path>/" for a DELETE, else None
+    targets: frozenset[str]  # "GET <origin><path>" for its path and every path above it
+    below: str | None  # "GET <origin><path>/" for a DELETE, else None
 
     @classmethod
     def of(cls, request: httpx.Request, credential: str) -> WriteScope:
         origin, path = _origin_and_path(request.url)
-        path = path.rstrip("/") or "/"
-        parts = path.split("/")
-        above = frozenset("/".join(parts[:n]) or "/" for n in range(1, len(parts)))
-        below = path.rstrip("/") + "/" if request.method == "DELETE" else None
-        return cls(f"{credential}\n", f"GET {origin}", path, above, below)
+        parts = (path.rstrip("/") or "/").split("/")
+        paths = {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+        # Each with and without a trailing slash ("" is the root "/").
+        targets = frozenset(f"GET {origin}{p}{end}" for p in paths for end in ("", "/"))
+        below = f"GET {origin}{'/'.join(parts)}/" if request.method == "DELETE" else None
+        return cls(f"{credential}\n", targets, below)
 
     def makes_stale(self, key: str) -> bool:
         """True when the entry ``key`` may hold what this write changed."""
         if not key.startswith(self.prefix):
             return False
-        target = key.rsplit("\n", 1)[-1]
-        if not target.startswith(self.head):
-            return False
-        path = target[len(self.head) :].split("?", 1)[0]
-        if not path.startswith("/"):
-            return False  # another host whose name merely starts like this one
-        path = path.rstrip("/") or "/"
-        if path == self.path or path in self.above:
-            return True
-        return self.below is not None and path.startswith(self.below)
+        target = key[key.rfind("\n") + 1 :].partition("?")[0]
+        return target in self.targets or (self.below is not None and target.startswith(self.below))
