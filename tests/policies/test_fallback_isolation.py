@@ -637,3 +637,29 @@ def test_the_auth_layer_stamps_the_key_it_sent() -> None:
         credential_id("new-key")
     )
     ring.close()
+
+
+def test_a_file_from_before_credential_scoping_is_emptied(tmp_path: Path) -> None:
+    """A schema-1 file holds rows no credential owns: they are deleted on open, never served."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE answers (key TEXT PRIMARY KEY, status INTEGER NOT NULL, headers TEXT "
+        "NOT NULL, body BLOB NOT NULL, stored_at REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO answers VALUES (?, 200, '[]', ?, ?)",
+        (f"GET {BASE}/workorders/1 org= orgs=", b'{"workOrder": {"id": 1}}', 999.0),
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    cache = FallbackCache(FallbackConfig(path=path), clock=FakeClock())
+    assert cache.stats().entries == 0
+    cache.close()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT count(*) FROM answers").fetchone() == (0,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    finally:
+        db.close()
