@@ -6,8 +6,9 @@ so a tampered file can hold wrong answers but cannot run code. The file is creat
 (0600; SQLite gives its ``-wal``/``-shm`` files the same mode) because answers hold
 organization data. Writes never happen on the caller's thread: :meth:`FallbackStore.put`
 only records the change in a dict, and one writer thread commits the changes in batches (WAL,
-``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`flush` waits for
-the writer; :meth:`close` flushes and stops it.
+``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`invalidate`
+deletes every row a predicate picks, rows other processes wrote included (a write made them
+wrong). :meth:`flush` waits for the writer; :meth:`close` flushes and stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +26,9 @@ __all__ = ["SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
 
 logger = logging.getLogger("maintainx_resilient")
 
-#: Bumped when the table changes; a file with another version is emptied (it is a cache).
-SCHEMA_VERSION = 1
+#: Bumped when the table or the key format changes; a file with another version is emptied
+#: (it is a cache). 2: keys are scoped by credential (version 1 rows were not).
+SCHEMA_VERSION = 2
 _FILE_MODE = 0o600
 _FLUSH_TIMEOUT = 10.0
 
@@ -82,6 +85,7 @@ class FallbackStore:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pending: dict[str, StoredAnswer | None] = {}
+        self._sweeps: list[Callable[[str], bool]] = []
         self._clear = False
         self._busy = False
         self._closed = False
@@ -151,11 +155,23 @@ class FallbackStore:
     def delete(self, key: str) -> None:
         self._enqueue(key, None)
 
+    def invalidate(self, stale: Callable[[str], bool]) -> None:
+        """Delete every row whose key ``stale`` picks (and drop such pending writes)."""
+        with self._lock:
+            if self._closed:
+                return
+            for key, answer in self._pending.items():
+                if answer is not None and stale(key):
+                    self._pending[key] = None
+            self._sweeps.append(stale)
+            self._wake()
+
     def clear(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._pending.clear()
+            self._sweeps.clear()
             self._clear = True
             self._wake()
 
@@ -178,16 +194,17 @@ class FallbackStore:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not (self._pending or self._clear or self._closed):
+                while not (self._pending or self._sweeps or self._clear or self._closed):
                     self._changed.wait()
-                if not (self._pending or self._clear):
+                if not (self._pending or self._sweeps or self._clear):
                     self._db.close()  # closed and nothing left to write
                     return
                 batch, self._pending = self._pending, {}
+                sweeps, self._sweeps = self._sweeps, []
                 clear, self._clear = self._clear, False
                 self._busy = True
             try:
-                self._write(batch, clear=clear)
+                self._write(batch, clear=clear, sweeps=sweeps)
             except sqlite3.Error:
                 logger.warning(
                     "maintainx_resilient fallback cache: could not write %s",
@@ -199,12 +216,22 @@ class FallbackStore:
                     self._busy = False
                     self._changed.notify_all()
 
-    def _write(self, batch: dict[str, StoredAnswer | None], *, clear: bool) -> None:
+    def _write(
+        self,
+        batch: dict[str, StoredAnswer | None],
+        *,
+        clear: bool,
+        sweeps: list[Callable[[str], bool]],
+    ) -> None:
         db = self._db
         db.execute("BEGIN")
         try:
             if clear:
                 db.execute("DELETE FROM answers")
+            if sweeps:  # before the batch: its writes came after the sweeps were asked for
+                keys = [key for (key,) in db.execute("SELECT key FROM answers")]
+                doomed = [(k,) for k in keys if isinstance(k, str) and any(s(k) for s in sweeps)]
+                db.executemany("DELETE FROM answers WHERE key = ?", doomed)
             for key, answer in batch.items():
                 if answer is None:
                     db.execute("DELETE FROM answers WHERE key = ?", (key,))
@@ -229,7 +256,10 @@ class FallbackStore:
         """Wait until every change so far is committed. False if it took over ``timeout``."""
         with self._lock:
             return self._changed.wait_for(
-                lambda: not (self._pending or self._clear or self._busy) or self._thread is None,
+                lambda: (
+                    not (self._pending or self._sweeps or self._clear or self._busy)
+                    or self._thread is None
+                ),
                 timeout=timeout,
             )
 

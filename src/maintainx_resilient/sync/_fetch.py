@@ -157,4 +157,5 @@ def _reparse(op: Operation[Any], parse: Parser[T]) -> Operation[T]:
         params=op.params,
         json=op.json,
         idempotent=op.idempotent,
+        cacheable=op.cacheable,
     )
