@@ -687,9 +687,9 @@ class JsonStore:
         self.rows: dict[str, str] = {}
 
     def transact(self, scopes: Sequence[str], decide: Callable[[Any], Any]) -> Any:
-        current = {s: self._load(self.rows[s]) if s in self.rows else ScopeState() for s in scopes}
+        current = [self._load(self.rows[s]) if s in self.rows else ScopeState() for s in scopes]
         updated, result = decide(current)
-        for scope, state in updated.items():
+        for scope, state in zip(scopes, updated, strict=True):
             self.rows[scope] = json.dumps(state._asdict())
         return result
 

@@ -46,6 +46,7 @@ transaction, and the two transport layers at the bottom only sleep, send and rep
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import random
 import re
@@ -125,8 +126,6 @@ SUSPECT_RESET_WINDOWS = 2.0
 #: Without information a 429 backs off ``window / limit * 2**n`` (at most one window),
 #: shortened by up to this share at random.
 BACKOFF_JITTER = 0.25
-#: Information older than this many windows is forgotten (the sliding window takes over).
-FORGET_WINDOWS = 2.0
 
 #: The scope of the runbook's "enable throttling" cap, shared by every request of a client.
 OVERRIDE_SCOPE = "override"
@@ -263,7 +262,8 @@ class ScopeState(NamedTuple):
     window_end: float | None = None
     #: lowest ``Remaining`` the server reported for that window (None: assumed full)
     remaining: int | None = None
-    #: when an answer last carried rate-limit headers for this scope
+    #: when an answer last carried rate-limit headers for this scope (None: never; from
+    #: then on the scope follows the server's windows, extrapolated when answers stop)
     heard_at: float | None = None
     #: the window's end is our guess (after a block, or Remaining without Reset), not the
     #: server's: the next answer with a Reset replaces it
@@ -308,10 +308,17 @@ class RateLimitHeaders(NamedTuple):
         reset = _number(headers.get("x-rate-limit-reset"))
         if limit is None and remaining is None and reset is None:
             return _NO_HEADERS
+        return cls.of(limit, remaining, reset)
+
+    @classmethod
+    def of(
+        cls, limit: float | None, remaining: float | None, reset: float | None
+    ) -> RateLimitHeaders:
+        """From the headers' numbers: a limit below 1 is unreadable, negatives count as 0."""
         return cls(
-            limit=int(limit) if limit is not None and limit >= 1 else None,
-            remaining=max(0, int(remaining)) if remaining is not None else None,
-            reset=max(0.0, reset) if reset is not None else None,
+            int(limit) if limit is not None and limit >= 1 else None,
+            max(0, int(remaining)) if remaining is not None else None,
+            max(0.0, reset) if reset is not None else None,
         )
 
     @property
@@ -328,11 +335,11 @@ def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _number(text: str | None) -> float | None:
+def _number(text: str | bytes | None) -> float | None:
     if text is None:
         return None
     try:
-        value = float(text.strip())
+        value = float(text)  # float() ignores surrounding white space, str or bytes
     except ValueError:
         return None
     return value if math.isfinite(value) else None
@@ -348,11 +355,10 @@ class Grant(NamedTuple):
     epoch: int
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
+class Reservation(NamedTuple):
     """A slot granted by :meth:`Throttle.reserve`: send at ``slot`` (``wait`` seconds after
     the call). ``scope`` and ``reason`` say what made the caller wait (``window``,
-    ``remaining``, ``429``, ``suspect``, ``pace``, ``override``; empty when it did not)."""
+    ``remaining``, ``429``, ``pace``, ``override``; empty when it did not)."""
 
     scopes: tuple[str, ...]
     grants: tuple[Grant, ...]
@@ -428,12 +434,13 @@ def _budget(s: ScopeState, lim: ScopeLimits) -> int:
 def roll(s: ScopeState, lim: ScopeLimits, now: float) -> ScopeState:
     """The scope at ``now``: a window that has ended gives way to the next (fixed windows
     of the same length, its budget assumed full until an answer says otherwise; grants
-    booked into it become promised); information older than two windows is dropped."""
+    booked into it become promised). A block of a scope that never heard the server's
+    headers gives way to the sliding window again."""
     end = s.window_end
     if end is None or now < end:
         return s
     w = lim.window
-    if s.heard_at is None or now - s.heard_at > FORGET_WINDOWS * w:
+    if s.heard_at is None:
         forgotten = s.promised + s.queued
         return s._replace(window_end=None, remaining=None, promised=forgotten, queued=0, reason="")
     passed = int((now - end) // w) + 1
@@ -479,30 +486,39 @@ def _sliding_slot(log: tuple[float, ...], per: int, window: float, now: float) -
     return max(log[-1], log[-per] + window)
 
 
-def take(s: ScopeState, lim: ScopeLimits, slot: float, now: float) -> tuple[ScopeState, Grant]:
-    """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``)."""
+def take(
+    s: ScopeState, lim: ScopeLimits, slot: float, now: float, waited: float = 0.0
+) -> tuple[ScopeState, Grant]:
+    """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``);
+    ``waited`` is the wait this scope imposed on it."""
+    log = s.log
     if lim.even:  # only the latest slot matters
-        log: tuple[float, ...] = (max(slot, s.log[-1]) if s.log else slot,)
-    else:  # sorted; the latest `per` that still count are all the sliding window reads
-        per = _per_window(s, lim)
-        kept = s.log[max(bisect.bisect_right(s.log, now - lim.window), len(s.log) - per + 1) :]
-        at = bisect.bisect_right(kept, slot)
-        log = (*kept[:at], slot, *kept[at:])
-    sending, promised, queued = s.sending, s.promised, s.queued
+        log = (max(slot, log[-1]) if log else slot,)
+    elif s.heard_at is None:  # the sliding window: sorted, only what it will read
+        start = len(log) - _per_window(s, lim) + 1
+        start = max(bisect.bisect_right(log, now - lim.window), start)
+        if not log or slot >= log[-1]:
+            log = (*log[start:], slot)
+        else:
+            kept = log[start:]
+            at = bisect.bisect_right(kept, slot)
+            log = (*kept[:at], slot, *kept[at:])
     if slot <= now:
         kind: Kind = "now"
-        sending += 1
+        state = s._replace(log=log, sending=s.sending + 1, granted=s.granted + 1)
     elif s.window_end is None:
         kind = "log"
+        state = s._replace(log=log, granted=s.granted + 1, waited=s.waited + waited)
     elif slot < s.window_end:
         kind = "promised"
-        promised += 1
+        state = s._replace(
+            log=log, promised=s.promised + 1, granted=s.granted + 1, waited=s.waited + waited
+        )
     else:
         kind = "queued"
-        queued += 1
-    state = s._replace(
-        log=log, sending=sending, promised=promised, queued=queued, granted=s.granted + 1
-    )
+        state = s._replace(
+            log=log, queued=s.queued + 1, granted=s.granted + 1, waited=s.waited + waited
+        )
     return state, Grant(kind, s.epoch)
 
 
@@ -556,31 +572,37 @@ def observe(
     doubt = suspicious(info, lim)
     if doubt and s.suspect is None:
         return s._replace(suspect=(info.limit, info.remaining, info.reset)), doubt
-    s = s._replace(suspect=None, heard_at=now)
-    if info.limit is not None:
-        s = s._replace(limit=info.limit)
-    if s.reason and s.window_end is not None:  # our block holds; late answers don't lift it
-        return s, ""
-    w = lim.window
-    if info.reset is not None:
-        end = now + min(info.reset, lim.max_block)
-        current = s.window_end
-        if current is None or s.assumed:  # the server's window replaces our guess
-            s = s._replace(window_end=end, remaining=info.remaining, assumed=False)
-        elif end > current + w / 2:  # the server's next window has begun
-            s = roll(s, lim, current)._replace(window_end=end, remaining=info.remaining)
-        elif end >= current - w / 2:  # the same window: the earliest end, the lowest count
-            remaining = info.remaining
-            if s.remaining is not None and (remaining is None or s.remaining < remaining):
-                remaining = s.remaining
-            s = s._replace(window_end=min(current, end), remaining=remaining)
+    limit = info.limit if info.limit is not None else s.limit
+    end, remaining, assumed = s.window_end, s.remaining, s.assumed
+    if s.reason and end is not None:  # our block holds: late answers don't lift it
+        pass
+    elif info.reset is not None:
+        told = now + min(info.reset, lim.max_block)
+        w = lim.window
+        if end is None or assumed:  # the server's window replaces our guess
+            end, remaining, assumed = told, info.remaining, False
+        elif told > end + w / 2:  # the server's next window has begun
+            s = roll(s, lim, end)
+            end, remaining = told, info.remaining
+        elif told >= end - w / 2:  # the same window: the earliest end, the lowest count
+            end = min(end, told)
+            if remaining is None or (info.remaining is not None and info.remaining < remaining):
+                remaining = info.remaining
         # else: a late answer from a window that has ended tells nothing about this one
     elif info.remaining is not None:
-        if s.window_end is None:  # the reset is unknown: assume one full window at most
-            s = s._replace(window_end=now + w, remaining=info.remaining, assumed=True)
-        elif s.remaining is None or info.remaining < s.remaining:
-            s = s._replace(remaining=info.remaining)
-    return s, ""
+        if end is None:  # the reset is unknown: assume one full window at most
+            end, remaining, assumed = now + lim.window, info.remaining, True
+        elif remaining is None or info.remaining < remaining:
+            remaining = info.remaining
+    state = s._replace(
+        limit=limit,
+        window_end=end,
+        remaining=remaining,
+        assumed=assumed,
+        heard_at=now,
+        suspect=None,
+    )
+    return state, ""
 
 
 def block(
@@ -626,36 +648,71 @@ def block(
     return state, delay, warning
 
 
-def succeeded(s: ScopeState) -> ScopeState:
-    """An answer other than 429: the no-information backoff starts over."""
-    return s._replace(backoff=0) if s.backoff else s
-
-
 def attribute(
     scopes: Sequence[str],
     info: RateLimitHeaders,
-    states: Mapping[str, ScopeState],
-    limits: Mapping[str, ScopeLimits],
-) -> str:
-    """Which scope an answer's headers (or its 429) describe: the scope whose limit equals
-    ``X-Rate-Limit-Limit``, else the first (narrowest) scope of the request."""
+    states: Sequence[ScopeState],
+    limits: Sequence[ScopeLimits],
+) -> int:
+    """Which scope an answer's headers (or its 429) describe, by position: the scope whose
+    limit equals ``X-Rate-Limit-Limit``, else the first (narrowest) scope of the request
+    (never the override cap, which the server knows nothing of)."""
     if info.limit is not None:
-        for scope in scopes:
-            if _limit(states[scope], limits[scope]) == info.limit:
-                return scope
-    return scopes[0]
+        for i, scope in enumerate(scopes):
+            if scope != OVERRIDE_SCOPE and _limit(states[i], limits[i]) == info.limit:
+                return i
+    return 0 if scopes[0] != OVERRIDE_SCOPE else -1
+
+
+def _grant(
+    scopes: tuple[str, ...],
+    limits: Sequence[ScopeLimits],
+    states: Sequence[ScopeState],
+    now: float,
+    deadline: float,
+) -> tuple[list[ScopeState], Reservation]:
+    """A request's slot: the latest of its scopes' earliest slots, granted in every scope;
+    :class:`~maintainx_resilient.ThrottledError` (taking nothing) past ``deadline``."""
+    rolled: list[ScopeState] = []
+    slot, binding, reason = now, -1, ""
+    for i, (state, lim) in enumerate(zip(states, limits, strict=True)):
+        if state.window_end is not None and now >= state.window_end:
+            state = roll(state, lim, now)
+        rolled.append(state)
+        at, why = earliest(state, lim, now)
+        if at > slot:
+            slot, binding, reason = at, i, why
+    wait = slot - now
+    scope = scopes[binding] if binding >= 0 else ""
+    if scope == OVERRIDE_SCOPE:
+        reason = "override"
+    if slot > deadline:
+        raise ThrottledError(
+            f"rate limit of {scope} ({reason}): the next slot is {wait:.2f}s away, more than "
+            f"the {max(0.0, deadline - now):.2f}s this call may wait (ThrottleConfig.max_wait)",
+            retry_after=wait,
+            status_code=429,
+        )
+    updated: list[ScopeState] = []
+    grants: list[Grant] = []
+    for i, (state, lim) in enumerate(zip(rolled, limits, strict=True)):
+        state, grant = take(state, lim, slot, now, wait if i == binding else 0.0)
+        updated.append(state)
+        grants.append(grant)
+    return updated, Reservation(scopes, tuple(grants), slot, wait, deadline, scope, reason)
 
 
 # ---- storage ------------------------------------------------------------------------------
 
-Decide = Callable[[Mapping[str, ScopeState]], tuple[Mapping[str, ScopeState], R]]
+Decide = Callable[[list[ScopeState]], tuple[Sequence[ScopeState], R]]
 
 
 class ThrottleStore(Protocol):
     """Where scope states live. ``transact`` runs ``decide`` on the current states of
-    ``scopes`` (a fresh ``ScopeState()`` for a scope never seen) and atomically stores the
-    states it returns; if ``decide`` raises, nothing is stored. A store shared by processes
-    sets ``wall_clock`` so that all of them use Unix time."""
+    ``scopes``, in their order (a fresh ``ScopeState()`` for a scope never seen), and
+    atomically stores the states it returns, in the same order; if ``decide`` raises,
+    nothing is stored. A store shared by processes sets ``wall_clock`` so that all of them
+    use Unix time."""
 
     @property
     def wall_clock(self) -> bool: ...
@@ -679,9 +736,10 @@ class MemoryThrottleStore:
 
     def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R:
         with self._lock:
-            get = self._states.get
-            updated, result = decide({s: get(s, _FRESH) for s in scopes})
-            self._states.update(updated)
+            states = self._states
+            updated, result = decide([states.get(s, _FRESH) for s in scopes])
+            for scope, state in zip(scopes, updated, strict=True):
+                states[scope] = state
             return result
 
     def states(self) -> Mapping[str, ScopeState]:
@@ -726,6 +784,19 @@ class Throttle:
         self._jitter = jitter
         self._override: float | None = self.config.cap_per_minute
         self._limits: dict[str, ScopeLimits] = {}
+        self._limits_of: dict[tuple[str, ...], tuple[ScopeLimits, ...]] = {}
+        self._label_memo = ("", "")
+
+    def scopes_of(self, request: httpx.Request) -> tuple[str, ...]:
+        """:func:`request_scopes`, with the last key's fingerprint remembered."""
+        return request_scopes(request, self._label)
+
+    def _label(self, authorization: str) -> str:
+        known, label = self._label_memo
+        if authorization != known:
+            label = fingerprint(authorization)
+            self._label_memo = (authorization, label)
+        return label
 
     def now(self) -> float:
         """The time to pass as ``now``, on the store's clock."""
@@ -747,13 +818,17 @@ class Throttle:
                 f"{rate_per_minute!r}"
             )
         self._override = float(rate_per_minute)
-        self._limits.pop(OVERRIDE_SCOPE, None)
-        self.store.transact((OVERRIDE_SCOPE,), lambda _: ({OVERRIDE_SCOPE: _FRESH}, None))
+        self._forget_limits()
+        self.store.transact((OVERRIDE_SCOPE,), lambda _: ((_FRESH,), None))
 
     def disable_override(self) -> None:
         """Remove the cap set by :meth:`enable_throttling`."""
         self._override = None
+        self._forget_limits()
+
+    def _forget_limits(self) -> None:
         self._limits.pop(OVERRIDE_SCOPE, None)
+        self._limits_of.clear()
 
     def reset(self) -> None:
         """Forget every block, every learned limit and every count (the mitigation for a
@@ -775,6 +850,15 @@ class Throttle:
             self._limits[scope] = limits
         return limits
 
+    def _limits_tuple(self, scopes: tuple[str, ...]) -> tuple[ScopeLimits, ...]:
+        limits = self._limits_of.get(scopes)
+        if limits is None:
+            limits = tuple(self.limits_for(s) for s in scopes)
+            if len(self._limits_of) > 4096:
+                self._limits_of.clear()
+            self._limits_of[scopes] = limits
+        return limits
+
     def reserve(
         self, scopes: Sequence[str], *, now: float, max_wait: float | None = None
     ) -> Reservation:
@@ -785,46 +869,12 @@ class Throttle:
         would pass ``max_wait`` (the config's, or this call's if smaller).
         """
         budget = self.config.max_wait if max_wait is None else min(max_wait, self.config.max_wait)
-        if self._override is not None:
-            scopes = (*scopes, OVERRIDE_SCOPE)
-        scopes = tuple(scopes)
+        scopes = tuple(scopes) if self._override is None else (*scopes, OVERRIDE_SCOPE)
         deadline = now + max(0.0, budget)
+        limits = self._limits_tuple(scopes)
         return self.store.transact(
-            scopes, lambda states: self._grant(scopes, states, now, deadline)
+            scopes, lambda states: _grant(scopes, limits, states, now, deadline)
         )
-
-    def _grant(
-        self,
-        scopes: tuple[str, ...],
-        states: Mapping[str, ScopeState],
-        now: float,
-        deadline: float,
-    ) -> tuple[dict[str, ScopeState], Reservation]:
-        limits = [self.limits_for(s) for s in scopes]
-        rolled = [roll(states[s], lim, now) for s, lim in zip(scopes, limits, strict=True)]
-        slot, binding, reason = now, "", ""
-        for scope, state, lim in zip(scopes, rolled, limits, strict=True):
-            at, why = earliest(state, lim, now)
-            if at > slot:
-                slot, binding, reason = at, scope, ("override" if scope == OVERRIDE_SCOPE else why)
-        wait = slot - now
-        if slot > deadline:
-            raise ThrottledError(
-                f"rate limit of {binding} ({reason}): the next slot is {wait:.2f}s away, "
-                f"more than the {max(0.0, deadline - now):.2f}s this call may wait "
-                "(ThrottleConfig.max_wait)",
-                retry_after=wait,
-                status_code=429,
-            )
-        updated: dict[str, ScopeState] = {}
-        grants: list[Grant] = []
-        for scope, state, lim in zip(scopes, rolled, limits, strict=True):
-            state, grant = take(state, lim, slot, now)
-            if scope == binding:
-                state = state._replace(waited=state.waited + wait)
-            updated[scope] = state
-            grants.append(grant)
-        return updated, Reservation(scopes, tuple(grants), slot, wait, deadline, binding, reason)
 
     def confirm(self, reservation: Reservation, *, now: float) -> Reservation:
         """After sleeping: the rest of the wait, or wait 0 (the caller sends now and its
@@ -832,38 +882,30 @@ class Throttle:
         within the original deadline."""
         if reservation.slot > now:
             return _rest(reservation, now)
-        scopes = reservation.scopes
+        scopes, grants, slot = reservation.scopes, reservation.grants, reservation.slot
+        limits = self._limits_tuple(scopes)
 
-        def decide(
-            states: Mapping[str, ScopeState],
-        ) -> tuple[dict[str, ScopeState], Reservation]:
-            slot = reservation.slot
-            rolled = {s: roll(states[s], self.limits_for(s), now) for s in scopes}
-            if any(
-                rolled[s].epoch != g.epoch for s, g in zip(scopes, reservation.grants, strict=True)
-            ):
-                kept = {
-                    s: release(rolled[s], g, slot)
-                    for s, g in zip(scopes, reservation.grants, strict=True)
-                }
-                return self._grant(scopes, kept, now, reservation.deadline)
-            updated = {
-                s: send(rolled[s], g, slot) for s, g in zip(scopes, reservation.grants, strict=True)
-            }
-            return updated, _rest(reservation, now)
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], Reservation]:
+            rolled = [roll(s, lim, now) for s, lim in zip(states, limits, strict=True)]
+            if any(s.epoch != g.epoch for s, g in zip(rolled, grants, strict=True)):
+                kept = [release(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
+                return _grant(scopes, limits, kept, now, reservation.deadline)
+            sent = [send(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
+            return sent, _rest(reservation, now)
 
         return self.store.transact(scopes, decide)
 
     def release(self, reservation: Reservation) -> None:
         """Give the slot back: the caller will not send (cancelled, or gave up)."""
         scopes, grants, slot = reservation.scopes, reservation.grants, reservation.slot
+        limits = self._limits_tuple(scopes)
         now = self.now()
 
-        def decide(states: Mapping[str, ScopeState]) -> tuple[dict[str, ScopeState], None]:
-            return {
-                s: release(roll(states[s], self.limits_for(s), now), g, slot)
-                for s, g in zip(scopes, grants, strict=True)
-            }, None
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
+            return [
+                release(roll(s, lim, now), g, slot)
+                for s, lim, g in zip(states, limits, grants, strict=True)
+            ], None
 
         self.store.transact(scopes, decide)
 
@@ -877,39 +919,55 @@ class Throttle:
     ) -> None:
         """Report what came back for a sent request: a status and its headers, or None
         when no answer came (the request is assumed to have counted)."""
+        if status_code is None or not headers:
+            self._settle(reservation, status_code, _NO_HEADERS, None, now)
+            return
+        lowered = _lowered(headers)
+        info = RateLimitHeaders.parse(lowered)
+        self._settle(reservation, status_code, info, lowered.get("retry-after"), now)
+
+    def _settle(
+        self,
+        reservation: Reservation,
+        status_code: int | None,
+        info: RateLimitHeaders,
+        retry_after: str | None,
+        now: float,
+    ) -> None:
         scopes = reservation.scopes
-        described = tuple(s for s in scopes if s != OVERRIDE_SCOPE)
-        info = RateLimitHeaders.parse(headers) if status_code is not None else _NO_HEADERS
-        told: float | None = None
-        if status_code == 429 and headers is not None:
-            raw = _lowered(headers).get("retry-after")
-            told = parse_retry_after(raw, now=self.clock.time()) if raw is not None else None
-        limits = {s: self.limits_for(s) for s in scopes}
-        jitter = self._jitter() if status_code == 429 else 0.0
+        limits = self._limits_tuple(scopes)
+        refused = status_code == 429
+        told = None
+        if refused and retry_after is not None:
+            told = parse_retry_after(retry_after, now=self.clock.time())
+        jitter = self._jitter() if refused else 0.0
+        heard = info.present
+        success = status_code is not None and not refused
         warnings: list[tuple[str, str]] = []
 
-        def decide(states: Mapping[str, ScopeState]) -> tuple[dict[str, ScopeState], None]:
-            rolled = {s: roll(states[s], limits[s], now) for s in scopes}
-            target = ""
-            if described and (info.present or status_code == 429):
-                target = attribute(described, info, rolled, limits)
-            updated: dict[str, ScopeState] = {}
-            for scope in scopes:
-                lim, state = limits[scope], rolled[scope]
-                state = answered(state, lim, now, counted=scope == target and info.present)
-                if scope == target and status_code == 429:
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
+            target = attribute(scopes, info, states, limits) if heard or refused else -1
+            updated = []
+            for i, (state, lim) in enumerate(zip(states, limits, strict=True)):
+                if state.window_end is not None and now >= state.window_end:
+                    state = roll(state, lim, now)
+                warning = ""
+                if i != target:
+                    state = answered(state, lim, now, counted=False)
+                elif refused:
+                    state = answered(state, lim, now, counted=heard)
                     state, _, warning = block(
                         state, lim, now, retry_after=told, info=info, jitter=jitter
                     )
-                elif scope == target:
-                    state, warning = observe(state, lim, info, now)
                 else:
-                    warning = ""
+                    state, warning = observe(
+                        answered(state, lim, now, counted=True), lim, info, now
+                    )
                 if warning:
-                    warnings.append((scope, warning))
-                if status_code is not None and status_code != 429:
-                    state = succeeded(state)
-                updated[scope] = state
+                    warnings.append((scopes[i], warning))
+                if success and state.backoff:
+                    state = state._replace(backoff=0)  # a success ends the backoff
+                updated.append(state)
             return updated, None
 
         self.store.transact(scopes, decide)
@@ -982,33 +1040,59 @@ MAX_WAIT_EXTENSION = "maintainx_max_wait"
 _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")
 
-#: The answer headers the throttle reads (everything else is never looked at).
-_RATE_HEADERS = (
-    "x-rate-limit-limit",
-    "x-rate-limit-remaining",
-    "x-rate-limit-reset",
-    "retry-after",
-)
 
-
-def request_scopes(request: httpx.Request) -> tuple[str, ...]:
-    """The budgets a request counts against, narrowest first."""
+def request_scopes(
+    request: httpx.Request, label: Callable[[str], str] = fingerprint
+) -> tuple[str, ...]:
+    """The budgets a request counts against, narrowest first. The key is named by its
+    fingerprint (``label`` of the ``Authorization`` value), never by the key."""
     auth = request.headers.get("authorization")
-    key = fingerprint(auth) if auth else "anonymous"
-    org = (request.headers.get("x-organization-id") or "").strip() or "default"
-    route = route_of(request)
-    scopes: list[str] = []
-    if _METER_READINGS.search(route):
-        scopes.append(f"meterreadings:{key}")
-    elif _SINGLE_METER.search(route):
+    key = label(auth) if auth else "anonymous"
+    org = request.headers.get("x-organization-id")
+    org = (org.strip() if org else "") or "default"
+    kind = _route_kind(route_of(request))
+    if kind == _METER_READINGS_ROUTE:
+        return (f"meterreadings:{key}", f"key:{key}", f"org:{org}")
+    if kind == _SINGLE_METER_ROUTE:
         match = _SINGLE_METER.search(request.url.path)
-        scopes.append(f"meter:{org}:{match['meter'] if match else '?'}")
-    scopes += [f"key:{key}", f"org:{org}"]
-    return tuple(scopes)
+        meter = match["meter"] if match else "?"
+        return (f"meter:{org}:{meter}", f"key:{key}", f"org:{org}")
+    return (f"key:{key}", f"org:{org}")
 
 
-def _rate_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {name: headers[name] for name in _RATE_HEADERS if name in headers}
+_PLAIN_ROUTE, _METER_READINGS_ROUTE, _SINGLE_METER_ROUTE = range(3)
+
+
+@functools.lru_cache(maxsize=512)
+def _route_kind(route: str) -> int:
+    """Which budgets a route has beside the key's and the organization's (route templates
+    are few, so this is cached; they hold no secret)."""
+    if _METER_READINGS.search(route):
+        return _METER_READINGS_ROUTE
+    if _SINGLE_METER.search(route):
+        return _SINGLE_METER_ROUTE
+    return _PLAIN_ROUTE
+
+
+def _report(throttle: Throttle, reservation: Reservation, response: httpx.Response) -> None:
+    """Tell the throttle what came back, reading the rate-limit headers in one pass."""
+    limit = remaining = reset = None
+    retry_after: str | None = None
+    for name, value in response.headers.raw:
+        if len(name) in (11, 18, 22) and name[:1] in b"xXrR":
+            lowered = name.lower()
+            if lowered == b"x-rate-limit-remaining":
+                remaining = _number(value)
+            elif lowered == b"x-rate-limit-reset":
+                reset = _number(value)
+            elif lowered == b"x-rate-limit-limit":
+                limit = _number(value)
+            elif lowered == b"retry-after":
+                retry_after = value.decode("latin-1")
+    info = _NO_HEADERS
+    if limit is not None or remaining is not None or reset is not None:
+        info = RateLimitHeaders.of(limit, remaining, reset)
+    throttle._settle(reservation, response.status_code, info, retry_after, throttle.now())
 
 
 def _max_wait_of(request: httpx.Request) -> float | None:
@@ -1030,7 +1114,7 @@ def _admit(throttle: Throttle, request: httpx.Request, previous: Reservation | N
     """Reserve (or, after a sleep, confirm) a slot; a refusal names the request."""
     try:
         if previous is None:
-            scopes = request_scopes(request)
+            scopes = throttle.scopes_of(request)
             return throttle.reserve(scopes, now=throttle.now(), max_wait=_max_wait_of(request))
         return throttle.confirm(previous, now=throttle.now())
     except ThrottledError as exc:
@@ -1074,12 +1158,7 @@ class ThrottleLayer(httpx.BaseTransport):
         except BaseException:
             throttle.settle(reservation, None, None, now=throttle.now())
             raise
-        throttle.settle(
-            reservation,
-            response.status_code,
-            _rate_headers(response.headers),
-            now=throttle.now(),
-        )
+        _report(throttle, reservation, response)
         return response
 
     def close(self) -> None:
@@ -1109,12 +1188,7 @@ class AsyncThrottleLayer(httpx.AsyncBaseTransport):
         except BaseException:
             throttle.settle(reservation, None, None, now=throttle.now())
             raise
-        throttle.settle(
-            reservation,
-            response.status_code,
-            _rate_headers(response.headers),
-            now=throttle.now(),
-        )
+        _report(throttle, reservation, response)
         return response
 
     async def aclose(self) -> None:
