@@ -206,6 +206,14 @@ class _ClientCore:
         self._require(self._policies.breakers, "breaker").close(scope)
         self._desk.record_mitigation("close_breaker", scope or "every scope")
 
+    def reset_throttle(self) -> None:
+        """Forget every rate-limit block and learned limit at once (after an answer that
+        slowed the client down wrongly; the "enable throttling" cap stays)."""
+        self._require(self._policies.throttle, "throttle").reset()
+        self._desk.record_mitigation(
+            "reset_throttle", "rate-limit blocks and learned limits cleared"
+        )
+
     def reset_stats(self) -> None:
         """The runbook's "clear error state": forget the rolling statistics."""
         self._stats.reset()

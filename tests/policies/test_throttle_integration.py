@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from maintainx_resilient import AsyncMaintainXClient, MaintainXClient, ThrottleWaited
+from maintainx_resilient import (
+    AsyncMaintainXClient,
+    MaintainXClient,
+    RateLimitError,
+    ThrottledError,
+    ThrottleWaited,
+    ThrottleWarning,
+)
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import Event
 from maintainx_resilient.policies.throttle import (
@@ -199,3 +206,42 @@ async def test_fifty_tasks_share_the_limit(served: Served) -> None:
         await asyncio.gather(*(worker() for _ in range(50)))
         elapsed = time.monotonic() - start
     check(counts["done"], counts["rejected"], elapsed, served, work)
+
+
+# ---- a poisoned answer through the client, and the mitigation ------------------------------
+
+
+def test_a_poisoned_answer_is_warned_logged_and_cleared_by_the_mitigation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 429 with Retry-After 999999: the client warns (event, WARNING log, timeline), the
+    next call is refused locally within max_block instead of for 11 days, and
+    reset_throttle() lets it through at once, recorded on the incident timeline."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": "999999"}, json={"error": "x"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or httpx.Response(200, json={"organizations": []})
+
+    seen: list[Event] = []
+    clock = FakeClock()
+    with MaintainXClient(
+        api_key="k", transport=httpx.MockTransport(handler), clock=clock, retry=None,
+        hooks=[seen.append],
+    ) as client:  # fmt: skip
+        with (
+            caplog.at_level("WARNING", logger="maintainx_resilient"),
+            pytest.raises(RateLimitError),
+        ):
+            client.organizations.list(limit=1)
+        assert [e.detail for e in seen if isinstance(e, ThrottleWarning)] == [
+            "asked to wait 999999 s; waiting 120 s, then probing"
+        ]
+        assert "not taken at its word" in caplog.text
+        with pytest.raises(ThrottledError) as refused:
+            client.organizations.list(limit=1)
+        assert refused.value.retry_after is not None and refused.value.retry_after <= 120.0
+        client.reset_throttle()
+        client.organizations.list(limit=1)
+        texts = [entry.text for entry in client.incident.timeline.entries()]
+    assert any("Rate limit of key:" in text for text in texts)
+    assert any("reset_throttle" in text for text in texts)
