@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from ..testing import RateLimitConfig, Simulator
+from ._output import Output
 
 
 def register(commands: Any) -> None:
@@ -33,7 +34,7 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, output: Output) -> int:
     limit = (
         RateLimitConfig(per_user=args.rate_limit, per_org=args.rate_limit * 5, window=args.window)
         if args.rate_limit > 0
@@ -43,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with sim.serve(port=args.port) as server:
-        print(f"listening {server.base_url}", flush=True)
-        print(f"API key: {Simulator.API_KEY}", flush=True)
+        output.print(f"listening {server.base_url}")
+        output.print(f"API key: {Simulator.API_KEY}")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return 0
