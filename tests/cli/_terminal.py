@@ -137,4 +137,5 @@ def head_1(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stderr.close()
     return Run(code, first.decode(), err.decode())

@@ -3,6 +3,7 @@ over a real socket: progress, --json, exit statuses, and resuming after Ctrl-C."
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from maintainx_resilient.cli import _sync
+from maintainx_resilient.cli._output import Output, make_console
 from maintainx_resilient.cli._progress import ProgressView, describe_sync
 from maintainx_resilient.sync import Batch, Progress, RateLimit, SQLiteStore
 from maintainx_resilient.testing import Simulator
@@ -157,14 +159,33 @@ def test_a_finished_run_without_an_expected_total_renders() -> None:
     progress renderer (None formatted with ','). Every state now renders."""
     rate = RateLimit(99, 60, "the client's throttle")
     done = Progress("workOrders", "full", 5, 1000, 3.0, 5, rate, done=True)
-    _, completed, total, counts, timing = describe_sync(done)
+    _, completed, total, parts = describe_sync(done)
     assert (completed, total) == (1000.0, 1000.0)
-    assert counts == "1,000 records, 5 pages" and timing.endswith("done in 0:00:03")
+    assert parts == ["1,000 records", "done in 0:00:03", "5 pages", "333 rec/s"]
     half = Progress("workOrders", "full", 50, 10_000, 30.0, 50, rate, 200, 20_000)
-    assert describe_sync(half)[3] == "10,000/20,000 records, 50 pages"
-    assert describe_sync(half)[4].endswith("ETA 0:00:30")
+    assert describe_sync(half)[3][:2] == ["10,000/20,000 records", "ETA 0:00:30"]
     unknown = Progress("workOrders", "full", 5, 1000, 3.0, 5, rate)
-    assert describe_sync(unknown)[1:3] == (None, None) and "ETA ?" in describe_sync(unknown)[4]
+    assert describe_sync(unknown)[1:3] == (None, None)
+    assert describe_sync(unknown)[3][1] == "ETA ?"
+
+
+def test_the_progress_line_fits_and_drops_detail_before_the_bar() -> None:
+    """At any width the line fits; the bar keeps at least 10 columns by leaving out the
+    least important figures first."""
+    rate = RateLimit(99, 60, "the client's throttle")
+    half = Progress("workOrders", "full", 50, 10_000, 30.0, 50, rate, 200, 20_000)
+    for width in (40, 60, 80, 120):
+        output = Output(
+            make_console(io.StringIO(), False, width), make_console(io.StringIO(), False, width)
+        )
+        view = ProgressView(output, "bar", command="sync full")
+        with output.err.capture() as captured:
+            output.err.print(view._line(*describe_sync(half)))
+        line = captured.get().rstrip("\n")
+        assert len(line) <= width, (width, line)
+        if width >= 60:  # narrower, the label and counts are cut with an ellipsis
+            assert "10,000/20,000 records" in line and "━" in line
+            assert ("rec/s" in line) == (width >= 120)
 
 
 def test_the_sync_command_registers_on_a_parser() -> None:

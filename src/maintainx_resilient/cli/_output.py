@@ -47,6 +47,7 @@ __all__ = [
     "make_console",
     "schema",
     "table",
+    "with_units",
 ]
 
 #: The version of every command's JSON document (bumped only for breaking changes).
@@ -215,6 +216,15 @@ def iso(wall: Any) -> str | None:
     if isinstance(wall, bool) or not isinstance(wall, int | float):
         return None
     return iso_utc(float(wall))
+
+
+def with_units(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """Rename duration fields ``x`` (seconds) to ``x_s``: the unit in the name."""
+    for name in names:
+        if name in data:
+            value = data.pop(name)
+            data[f"{name}_s"] = None if value is None else round(float(value), 3)
+    return data
 
 
 def schema(name: str) -> dict[str, Any]:

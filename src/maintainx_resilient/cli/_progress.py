@@ -22,7 +22,7 @@ from rich.text import Text
 
 from ..sync import Progress
 from ..webhooks.records import ReplayProgress
-from ._output import Output, iso
+from ._output import Output, iso, with_units
 
 __all__ = ["ProgressMode", "ProgressView", "clock_text", "describe_sync", "pick_mode"]
 
@@ -49,8 +49,9 @@ def pick_mode(mode: str, output: Output) -> ProgressMode:
     return "none"
 
 
-def describe_sync(p: Progress) -> tuple[str, float | None, float | None, str, str]:
-    """``(label, completed, total, counts, rate and ETA)`` for one sync progress record."""
+def describe_sync(p: Progress) -> tuple[str, float | None, float | None, list[str]]:
+    """``(label, completed, total, parts)`` for one sync progress record; ``parts`` are the
+    texts after the bar, most important first (the narrowest terminal shows the first)."""
     label = f"{p.resource} {p.phase}"
     expected = p.expected_records
     if p.done:
@@ -60,12 +61,13 @@ def describe_sync(p: Progress) -> tuple[str, float | None, float | None, str, st
         total, completed = float(expected), float(min(p.records, expected))
     else:
         total, completed = None, None
-    counts = f"{p.records:,}" + (f"/{expected:,}" if expected and not p.done else "")
-    counts += f" records, {p.pages} pages"
-    per_page = p.seconds_per_page
-    rate = f"{p.page_size / per_page:,.0f} rec/s" if per_page > 0 else ""
+    counts = f"{p.records:,}" + (f"/{expected:,}" if expected and not p.done else "") + " records"
     timing = f"done in {clock_text(p.elapsed)}" if p.done else f"ETA {clock_text(p.eta)}"
-    return label, completed, total, counts, f"{rate}  {timing}".strip()
+    parts = [counts, timing, f"{p.pages} pages"]
+    fetched = min(p.records, p.pages_this_run * p.page_size)
+    if p.elapsed > 0 and fetched:
+        parts.append(f"{fetched / p.elapsed:,.0f} rec/s")
+    return label, completed, total, parts
 
 
 class ProgressView:
@@ -91,10 +93,10 @@ class ProgressView:
     def sync(self, p: Progress) -> None:
         """A sync page (the engine's ``on_progress``)."""
         if self.mode == "json":
-            self.output.json_line(self._json("page", p.to_dict()))
+            self.output.json_line(self._json("page", with_units(p.to_dict(), "elapsed", "eta")))
             return
-        label, completed, total, counts, timing = describe_sync(p)
-        self._draw(label, completed, total, counts, timing)
+        label, completed, total, parts = describe_sync(p)
+        self._draw(label, completed, total, parts)
         if p.done:
             self.finish()
 
@@ -116,14 +118,14 @@ class ProgressView:
             fields = {"label": label, "done": done, "total": total, "elapsed_s": round(elapsed, 3)}
             self.output.json_line(self._json("step", fields))
             return
-        counts = f"{done:,}" + (f"/{total:,}" if total is not None else "") + f" {unit}"
+        parts = [f"{done:,}" + (f"/{total:,}" if total is not None else "") + f" {unit}"]
         if total is not None and done >= total:
-            timing = f"done in {clock_text(elapsed)}"
+            parts.append(f"done in {clock_text(elapsed)}")
         elif rate and total is not None:
-            timing = f"{rate:,.0f}/s  ETA {clock_text((total - done) / rate)}"
-        else:
-            timing = f"{rate:,.0f}/s" if rate else ""
-        self._draw(label, float(done), None if total is None else float(total), counts, timing)
+            parts.append(f"ETA {clock_text((total - done) / rate)}")
+        if rate:
+            parts.append(f"{rate:,.0f}/s")
+        self._draw(label, float(done), None if total is None else float(total), parts)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -137,34 +139,38 @@ class ProgressView:
         }
 
     def _line(
-        self, label: str, completed: float | None, total: float | None, counts: str, timing: str
+        self, label: str, completed: float | None, total: float | None, parts: list[str]
     ) -> Table:
+        """``label [bar] 42% parts...`` in the console's width: the parts that do not fit
+        beside a bar of at least ``_BAR_MIN`` columns are left out, least important first."""
         width = self.output.err.width
-        left, right = f"{label} ", f" {counts}  {timing}".rstrip()
-        percent = ""
-        if total and completed is not None:
-            percent = f" {min(1.0, completed / total):4.0%}"
-        room = width - len(left) - len(right) - len(percent) - 1
+        percent = f" {min(1.0, completed / total):4.0%}" if total and completed is not None else ""
+        shown = list(parts)
+        while True:
+            right = "  ".join(shown)
+            room = width - len(label) - 1 - len(percent) - 1 - len(right) - 1
+            if room >= _BAR_MIN or len(shown) <= 1:
+                break
+            shown.pop()
         grid = Table.grid(padding=0)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        cells: list[Any] = [Text(left, style="bold")]
+        grid.add_column(no_wrap=True)
+        cells: list[Any] = [Text(f"{label} ", style="bold")]
         if room >= _BAR_MIN:
             grid.add_column(no_wrap=True)
-            bar_total = total if total else None
             cells.append(
-                ProgressBar(total=bar_total, completed=completed or 0, width=min(room, _BAR_MAX))
+                ProgressBar(total=total, completed=completed or 0, width=min(room, _BAR_MAX))
             )
         grid.add_column(no_wrap=True, overflow="ellipsis")
-        cells.append(Text(f"{percent}{right}"))
+        cells.append(Text(f"{percent} {right}"))
         grid.add_row(*cells)
         return grid
 
     def _draw(
-        self, label: str, completed: float | None, total: float | None, counts: str, timing: str
+        self, label: str, completed: float | None, total: float | None, parts: list[str]
     ) -> None:
         if self.mode != "bar":
             return
-        line = self._line(label, completed, total, counts, timing)
+        line = self._line(label, completed, total, parts)
         if self._live is None:
             self._live = Live(
                 line,

@@ -40,7 +40,7 @@ from ..sync.resources import resolve
 from ..sync.status import SyncStatus, sync_status
 from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
 from ._common import severity_exit as _severity_exit
-from ._output import Output, document, iso
+from ._output import Output, document, iso, with_units
 from ._progress import ProgressView, clock_text, pick_mode
 from ._render import render_result
 
@@ -144,7 +144,7 @@ def register(commands: Any) -> None:
     status.set_defaults(run=_dispatch, sync_run=_run_status)
 
 
-# -- JSON: times as ISO-8601, durations in seconds named so ------------------------------------
+# -- JSON: times as ISO-8601 ----------------------------------------------------------------------
 
 
 def _isofy(value: Any) -> Any:
@@ -157,15 +157,6 @@ def _isofy(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_isofy(v) for v in value]
     return value
-
-
-def _seconds(data: dict[str, Any], *names: str) -> dict[str, Any]:
-    """Rename duration fields ``x`` to ``x_s`` (the unit in the name)."""
-    for name in names:
-        if name in data:
-            value = data.pop(name)
-            data[f"{name}_s"] = None if value is None else round(float(value), 3)
-    return data
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -228,7 +219,7 @@ def _full(args: argparse.Namespace, engine: SyncEngine, output: Output, view: Pr
         return EXIT_INTERRUPTED
     view.finish()
     if args.json:
-        data = _seconds(result.to_dict(), "elapsed")
+        data = with_units(result.to_dict(), "elapsed")
         data["finished_at"] = iso(SYSTEM_CLOCK.time())
         output.json(document("sync full", data))
         return 0
@@ -271,7 +262,7 @@ def _incremental(
     def show(result: Any) -> None:
         view.finish()
         if args.json:
-            data = _seconds(result.to_dict(), "elapsed")
+            data = with_units(result.to_dict(), "elapsed")
             data["finished_at"] = iso(SYSTEM_CLOCK.time())
             runs.append(data)
             return
@@ -368,15 +359,16 @@ def _report_from(raw: str, source: str) -> ReconcileReport:
         raise UsageError(f"{source}: {exc}", "pass the output of `sync reconcile --json`") from None
 
 
+_REPORT_HINT = "pass a file written by `sync reconcile --json > FILE`"
+
+
 def _run_repair(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
     report: ReconcileReport | None = None
     if args.report:
         if args.report == "-":
             report = _report_from(sys.stdin.read(), "stdin")
         else:
-            path = existing_file(
-                args.report, "report", "pass a file written by `sync reconcile --json > FILE`"
-            )
+            path = existing_file(args.report, "report", _REPORT_HINT)
             report = _report_from(path.read_text(encoding="utf-8"), args.report)
     with _engine(args, store, None) as engine:
         result = engine.repair(report, resource=args.resource, verify_extras=not args.no_verify)
@@ -409,7 +401,7 @@ def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> i
     result = status_result(status, Thresholds(sync_stale_after=args.stale_after))
     severity = classify(result.findings)
     if args.json:
-        data = _seconds(_isofy(status.to_dict()), "full_synced_ago", "polled_ago")
+        data = with_units(_isofy(status.to_dict()), "full_synced_ago", "polled_ago")
         data["db"] = args.db
         data["severity"] = severity.name if severity else None
         data["findings"] = [f.to_dict() for f in result.findings]
@@ -431,6 +423,10 @@ def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> i
 
 
 def _open_store(args: argparse.Namespace) -> SQLiteStore:
+    """The store; ``status`` opens only an existing one, and no command creates one before
+    its own arguments are known to be good."""
+    if args.sync_command == "repair" and args.report not in (None, "-"):
+        existing_file(args.report, "report", _REPORT_HINT)
     if args.sync_command == "status":
         existing_file(
             args.db,
