@@ -225,7 +225,7 @@ def _full(args: argparse.Namespace, engine: SyncEngine, output: Output, view: Pr
         return 0
     text = (
         f"full sync of {name}: {result.records:,} records in {result.pages} pages "
-        f"({result.inserted} new, {result.updated} updated, {len(result.deleted)} deleted); "
+        f"({result.inserted:,} new, {result.updated:,} updated, {len(result.deleted):,} deleted); "
         f"watermark {result.watermark}"
     )
     if result.resumed_from_page is not None:
