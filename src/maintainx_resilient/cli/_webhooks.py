@@ -215,7 +215,8 @@ def run_status(args: argparse.Namespace, output: Output) -> int:
     severity = classify(result.findings)
     if args.json:
         data = {k: v for k, v in health.items() if k != "oldest_pending_age"}
-        data["oldest_pending_age_s"] = health.get("oldest_pending_age")
+        oldest = health.get("oldest_pending_age")
+        data["oldest_pending_age_s"] = None if oldest is None else round(float(oldest), 3)
         data["queue_depth_alert"] = args.depth_alert
         data["oldest_pending_alert_s"] = args.oldest_alert
         data["severity"] = severity.name if severity else None
