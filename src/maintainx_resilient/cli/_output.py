@@ -163,22 +163,13 @@ class Output:
 
     out: Console
     err: Console
-    guard: PipeGuard | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Output:
         color: bool | None = getattr(args, "color", None)
-        guard = PipeGuard(sys.stdout)
-        err_guard = PipeGuard(sys.stderr)
-        return cls(make_console(guard, color), make_console(err_guard, color), guard)
-
-    @property
-    def color(self) -> bool:
-        return self.out.color_system is not None and not self.out.no_color
-
-    @property
-    def width(self) -> int:
-        return self.out.width
+        return cls(
+            make_console(PipeGuard(sys.stdout), color), make_console(PipeGuard(sys.stderr), color)
+        )
 
     def print(self, text: str | Text = "", style: str | None = None) -> None:
         """A line (or paragraph, wrapped at words) on stdout."""
