@@ -293,3 +293,21 @@ def test_failures_since_the_last_success(stats: RollingStats, clock: FakeClock) 
     stats.reset()
     snap = stats.snapshot()
     assert (snap.failures_since_success, snap.last_success_age) == (0, None)
+
+
+def test_the_client_reports_the_calls_it_refuses() -> None:
+    """Through the real client: a write in fallback mode fails without being sent
+    (FallbackModeError) and is counted as a refused call of its route; a sent call is not."""
+    from maintainx_resilient import FallbackModeError, MaintainXClient
+    from maintainx_resilient.testing import Simulator
+
+    sim = Simulator(seed=1, work_orders=5, rate_limit=None)
+    with MaintainXClient(api_key=Simulator.API_KEY, transport=sim.transport()) as client:
+        client.work_orders.get(1)
+        client.enable_fallback_mode()
+        with pytest.raises(FallbackModeError):
+            client.work_orders.create(title="while the fallback cache answers")
+        snap = client.stats.snapshot()
+    assert (snap.requests, snap.errors, snap.refused) == (2, 1, 1)
+    assert dict(snap.endpoints["POST /workorders"].by_error) == {"FallbackModeError": 1}
+    assert snap.last_try_ok is False
