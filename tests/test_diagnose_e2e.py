@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from maintainx_resilient import BreakerConfig, MaintainXClient, MaintainXError, ThrottleConfig
+from maintainx_resilient import (
+    AsyncMaintainXClient,
+    BreakerConfig,
+    MaintainXClient,
+    MaintainXError,
+    ThrottleConfig,
+)
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.cli import main
 from maintainx_resilient.diagnostics import DiagnosisReport, DiagnosticsConfig, Severity
@@ -196,3 +202,79 @@ def test_cli_diagnose_json_validates_against_the_schema(
     jsonschema.validate(data, json_schema())
     assert code == 0
     assert Simulator.API_KEY not in json.dumps(data)
+
+
+# ---- issue 12: 70 % of answers 5xx, the breaker open, through the real client -----------------
+
+SEEDS = range(10)
+
+
+def _judge_70(report: DiagnosisReport, seen: dict[str, int]) -> None:
+    """What every seed must show: RB-002 counts what the application saw, and the overall
+    severity is SEV1 only when nothing this diagnosis saw answered."""
+    rb002 = report.result("RB-002")
+    assert rb002 is not None
+    assert rb002.status == "problem"  # was "ok" in 8 seeds of 20
+    found = {f.code: f for f in rb002.findings}
+    assert "RB002.BREAKER_OPEN" in found
+    rate = found["RB002.ERROR_RATE"]
+    refused = seen.get("CircuitOpenError", 0)
+    assert rate.evidence["refused_by"] == {"CircuitOpenError": refused}
+    assert rate.evidence["errors"] - rate.evidence["refused"] == rate.evidence["sent_errors"]
+    assert found["RB002.FAILED_FAST"].evidence["count"] == refused
+    basis = report.basis
+    assert basis is not None
+    if basis.live.answered:
+        assert report.severity == Severity.SEV2
+        assert basis.criterion.startswith("SEV2 Major degradation")
+    else:
+        assert report.severity == Severity.SEV1
+        assert basis.live.probes_ok == 0
+    assert report.to_dict()["severity_basis"]["live"]["probes_ok"] == basis.live.probes_ok
+
+
+def test_seventy_percent_5xx_with_the_breaker_sync() -> None:
+    """Issue 12's scenario over a socket, sync client with its default retry and breaker:
+    40 calls at a 70 % 500 rate. RB-002 is never 'ok', its evidence counts the refused
+    calls exactly as the application saw them, and a failed probe among successful ones
+    gives SEV2 (major degradation), not SEV1."""
+    downgraded = 0
+    for seed in SEEDS:
+        sim = Simulator(seed=seed, work_orders=50, rate_limit=None)
+        with sim.serve() as served, client_for(served, clock=FakeClock()) as client:
+            sim.faults.error_rate(0.7, status=500)
+            seen: dict[str, int] = {}
+            for i in range(1, 41):
+                try:
+                    client.work_orders.get(i)
+                except MaintainXError as exc:
+                    seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
+            assert seen.get("CircuitOpenError", 0) > 20
+            report = client.diagnose()
+        _judge_70(report, seen)
+        assert report.basis is not None
+        downgraded += "RB001.HTTP_5XX" in report.basis.downgraded
+    assert downgraded >= 2  # the issue's case: one probe's 500 among successes
+
+
+async def test_seventy_percent_5xx_with_the_breaker_async() -> None:
+    """The same scenario through the async client and its breaker."""
+    for seed in SEEDS:
+        sim = Simulator(seed=seed, work_orders=50, rate_limit=None)
+        with sim.serve() as served:
+            async with AsyncMaintainXClient(
+                api_key=Simulator.API_KEY,
+                base_url=served.base_url,
+                diagnostics=QUIET,
+                throttle=None,
+                clock=FakeClock(),
+            ) as client:
+                sim.faults.error_rate(0.7, status=500)
+                seen: dict[str, int] = {}
+                for i in range(1, 41):
+                    try:
+                        await client.work_orders.get(i)
+                    except MaintainXError as exc:
+                        seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
+                report = await client.diagnose()
+        _judge_70(report, seen)

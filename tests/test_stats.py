@@ -15,6 +15,7 @@ from maintainx_resilient._events import (
     FallbackServed,
     KeyRotated,
     RequestCompleted,
+    RequestRefused,
     RetryScheduled,
     ThrottleWaited,
 )
@@ -243,3 +244,70 @@ def test_concurrent_recording_and_snapshots(clock: FakeClock) -> None:
     assert snap.totals.retries == threads_n * per_thread // 100
     assert all(e.samples == 64 for e in snap.endpoints.values())
     assert seen == sorted(seen)
+
+
+def refuse(stats: RollingStats, route: str, kind: str = "CircuitOpenError") -> None:
+    clock = stats.clock
+    stats.record(RequestRefused(clock.monotonic(), clock.time(), "GET", route, kind))
+
+
+def test_refused_calls_count_as_failed_requests_without_latency(stats: RollingStats) -> None:
+    """A call the client refused (open breaker) is a failed request the application saw,
+    counted apart as ``refused`` and keyed by its kind; it adds no latency sample."""
+    attempt(stats, "GET", "/workorders/{id}", 500)
+    for _ in range(3):
+        refuse(stats, "/workorders/{id}")
+    refuse(stats, "/workorders/{id}", "ThrottledError")
+    snap = stats.snapshot()
+    assert (snap.requests, snap.errors, snap.refused) == (5, 5, 4)
+    endpoint = snap.endpoints["GET /workorders/{id}"]
+    assert (endpoint.requests, endpoint.errors, endpoint.refused, endpoint.samples) == (5, 5, 4, 1)
+    assert dict(endpoint.by_error) == {"CircuitOpenError": 3, "ThrottledError": 1}
+    assert dict(snap.error_distribution) == {
+        "CircuitOpenError:GET /workorders/{id}": 3,
+        "500:GET /workorders/{id}": 1,
+        "ThrottledError:GET /workorders/{id}": 1,
+    }
+
+
+def test_failures_since_the_last_success(stats: RollingStats, clock: FakeClock) -> None:
+    """The streak counts failed tries since the last success (not windowed) and how long
+    ago that success was; a success ends it; reset() forgets it."""
+    assert stats.snapshot().last_try_ok is None
+    attempt(stats, "GET", "/workorders", 200)
+    clock.advance(1000.0)  # beyond the window: the success's count expires, its time does not
+    attempt(stats, "GET", "/workorders", 503)
+    refuse(stats, "/workorders")
+    snap = stats.snapshot()
+    assert snap.requests == 2
+    assert (snap.failures_since_success, snap.last_success_age, snap.last_try_ok) == (
+        2,
+        1000.0,
+        False,
+    )
+    attempt(stats, "GET", "/workorders", 200)
+    snap = stats.snapshot()
+    assert (snap.failures_since_success, snap.last_success_age, snap.last_try_ok) == (0, 0.0, True)
+    attempt(stats, "GET", "/workorders", 404)
+    assert stats.snapshot().failures_since_success == 1
+    stats.reset()
+    snap = stats.snapshot()
+    assert (snap.failures_since_success, snap.last_success_age) == (0, None)
+
+
+def test_the_client_reports_the_calls_it_refuses() -> None:
+    """Through the real client: a write in fallback mode fails without being sent
+    (FallbackModeError) and is counted as a refused call of its route; a sent call is not."""
+    from maintainx_resilient import FallbackModeError, MaintainXClient
+    from maintainx_resilient.testing import Simulator
+
+    sim = Simulator(seed=1, work_orders=5, rate_limit=None)
+    with MaintainXClient(api_key=Simulator.API_KEY, transport=sim.transport()) as client:
+        client.work_orders.get(1)
+        client.enable_fallback_mode()
+        with pytest.raises(FallbackModeError):
+            client.work_orders.create(title="while the fallback cache answers")
+        snap = client.stats.snapshot()
+    assert (snap.requests, snap.errors, snap.refused) == (2, 1, 1)
+    assert dict(snap.endpoints["POST /workorders"].by_error) == {"FallbackModeError": 1}
+    assert snap.last_try_ok is False

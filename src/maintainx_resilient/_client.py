@@ -17,8 +17,14 @@ from typing_extensions import TypedDict, Unpack
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import ClientConfig
-from ._events import EventBus, Hook
-from ._exceptions import ConfigurationError, MaintainXError
+from ._events import EventBus, Hook, RequestRefused
+from ._exceptions import (
+    CircuitOpenError,
+    ConfigurationError,
+    FallbackModeError,
+    MaintainXError,
+    ThrottledError,
+)
 from ._http import AsyncHTTPLayer, HTTPLayer
 from ._operation import Operation
 from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
@@ -58,6 +64,9 @@ from .telemetry import Observer
 __all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 
 T = TypeVar("T")
+
+#: Errors of calls the client refused without sending (reported as ``RequestRefused``).
+_REFUSALS = (CircuitOpenError, ThrottledError, FallbackModeError)
 
 #: The policies a client gets unless told otherwise (pass None to switch one off).
 DEFAULT_THROTTLE = ThrottleConfig()
@@ -336,6 +345,19 @@ class _ClientCore:
             "follow_redirects": False,
         }
 
+    def _refused(self, op: Operation[Any], exc: MaintainXError) -> None:
+        """Tell the statistics a call failed without being sent (what the caller saw)."""
+        clock = self._policies.clock
+        self._policies.events.emit(
+            RequestRefused(
+                at=clock.monotonic(),
+                wall=clock.time(),
+                method=op.method,
+                route=op.route,
+                kind=type(exc).__name__,
+            )
+        )
+
     @staticmethod
     def _finish(op: Operation[T], response: httpx.Response) -> T:
         if response.is_success:
@@ -402,7 +424,11 @@ class MaintainXClient(_ClientCore):
         self.subscriptions = Subscriptions(self)
 
     def _execute(self, op: Operation[T]) -> T:
-        response = self._http.send(op.build_request(self._http))
+        try:
+            response = self._http.send(op.build_request(self._http))
+        except _REFUSALS as exc:
+            self._refused(op, exc)
+            raise
         return self._finish(op, response)
 
     def rotate_key(self) -> bool:
@@ -498,7 +524,11 @@ class AsyncMaintainXClient(_ClientCore):
         self.subscriptions = AsyncSubscriptions(self)
 
     async def _execute(self, op: Operation[T]) -> T:
-        response = await self._http.send(op.build_request(self._http))
+        try:
+            response = await self._http.send(op.build_request(self._http))
+        except _REFUSALS as exc:
+            self._refused(op, exc)
+            raise
         return self._finish(op, response)
 
     async def rotate_key(self) -> bool:

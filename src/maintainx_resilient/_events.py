@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "REFUSAL_KINDS",
     "BreakerStateChanged",
     "Event",
     "EventBus",
     "FallbackServed",
     "KeyRotated",
     "RequestCompleted",
+    "RequestRefused",
     "RetryScheduled",
     "ThrottleWaited",
     "ThrottleWarning",
@@ -45,6 +47,27 @@ class RequestCompleted(Event):
     error: str | None
     duration: float
     attempt: int = 1
+
+
+#: The errors of a call the client refused without sending (``RequestRefused.kind``).
+REFUSAL_KINDS: frozenset[str] = frozenset(
+    {"CircuitOpenError", "ThrottledError", "FallbackModeError"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRefused(Event):
+    """A call failed without being sent: the client itself refused it.
+
+    ``kind`` is the error the caller got, one of :data:`REFUSAL_KINDS`: an open circuit
+    breaker (``CircuitOpenError``), a rate-limit wait longer than the call may wait
+    (``ThrottledError``), or fallback mode with nothing cached (``FallbackModeError``).
+    No attempt was made, so no :class:`RequestCompleted` is emitted for it.
+    """
+
+    method: str
+    route: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@
 the method and the spec's route template), what happened over the last ``window`` seconds:
 
 - attempts by status code, and by error kind for attempts that got no response;
+- calls the client refused without sending (an open circuit breaker, a rate-limit wait
+  too long for the call, fallback mode with nothing cached), by error kind: they are what the
+  application saw fail, so they count as requests and errors too (``refused`` says how many);
 - latency samples (every attempt's duration; at most ``max_samples_per_route`` of the newest
   per endpoint, so under heavy traffic the percentiles describe the most recent attempts);
 - totals of retries, throttle waits, 429 answers, breaker changes, fallback answers and key
@@ -17,9 +20,11 @@ at most ``max_endpoints`` endpoints (further ones are counted under ``"METHOD (o
 
 :meth:`RollingStats.snapshot` gives frozen numbers; the error distribution is keyed
 ``"status:endpoint"`` (``"503:GET /workorders"``), as the runbook's RB-002 script groups
-errors; attempts that got no response are keyed by their error kind
-(``"ConnectionError:GET /workorders"``). :meth:`RollingStats.reset` forgets everything (the
-runbook's "clear error state").
+errors; attempts that got no response, and refused calls, are keyed by their error kind
+(``"ConnectionError:GET /workorders"``, ``"CircuitOpenError:GET /workorders"``). The snapshot
+also says how many tries in a row failed since the last success, and how long ago that was
+(not windowed: a long outage keeps counting). :meth:`RollingStats.reset` forgets everything
+(the runbook's "clear error state").
 """
 
 from __future__ import annotations
@@ -28,18 +33,20 @@ import math
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TypeVar
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._events import (
+    REFUSAL_KINDS,
     BreakerStateChanged,
     Event,
     EventBus,
     FallbackServed,
     KeyRotated,
     RequestCompleted,
+    RequestRefused,
     RetryScheduled,
     ThrottleWaited,
 )
@@ -82,12 +89,14 @@ class StatsTotals:
 
 @dataclass(frozen=True, slots=True)
 class EndpointStats:
-    """One endpoint over the window. Requests are attempts: a retried call counts per try.
+    """One endpoint over the window. Requests are tries: every attempt sent (a retried call
+    counts per try), and every call the client refused without sending.
 
     ``by_status`` counts responses by status code; ``by_error`` counts attempts that got no
-    response by error kind (``ConnectionError``, ``TimeoutError``). An error is a response
-    >= 400 or no response. Latency percentiles (nearest rank, seconds) are None without
-    samples.
+    response, and refused calls, by error kind (``ConnectionError``, ``TimeoutError``,
+    ``CircuitOpenError``...). An error is a response >= 400, no response, or a refusal;
+    ``refused`` of the errors were refused calls. Latency percentiles (nearest rank,
+    seconds) are None without samples (refused calls have none).
     """
 
     endpoint: str
@@ -102,6 +111,7 @@ class EndpointStats:
     p95: float | None
     p99: float | None
     samples: int
+    refused: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,19 @@ class StatsSnapshot:
     #: Errors keyed ``"status:endpoint"`` (or ``"ErrorKind:endpoint"``), most frequent first.
     error_distribution: Mapping[str, int]
     totals: StatsTotals
+    #: Of ``requests`` and ``errors``: calls refused without being sent.
+    refused: int = 0
+    #: Tries that failed since the last one that succeeded (not windowed).
+    failures_since_success: int = 0
+    #: Seconds since the last try that succeeded; None when none was recorded.
+    last_success_age: float | None = None
+
+    @property
+    def last_try_ok(self) -> bool | None:
+        """Whether the most recent try succeeded; None when nothing was recorded."""
+        if self.failures_since_success:
+            return False
+        return None if self.last_success_age is None else True
 
 
 def percentile(ordered: Sequence[float], p: float) -> float | None:
@@ -176,6 +199,8 @@ class RollingStats:
         self._lock = threading.Lock()
         self._endpoints: dict[str, _Endpoint] = {}
         self._totals: deque[tuple[int, Counter[str], float]] = deque()
+        self._streak = 0
+        self._last_success: float | None = None
         self._unsubscribe: Callable[[], None] | None = (
             events.subscribe(self.record) if events is not None else None
         )
@@ -185,7 +210,13 @@ class RollingStats:
     def record(self, event: Event) -> None:
         """Count one event. Subscribe this to an :class:`~maintainx_resilient._events.EventBus`."""
         if isinstance(event, RequestCompleted):
-            self._record_attempt(event)
+            outcome: _Outcome = (
+                event.status if event.status is not None else (event.error or "unknown")
+            )
+            self._record_try(event.method, event.route, outcome, event.duration)
+            return
+        if isinstance(event, RequestRefused):
+            self._record_try(event.method, event.route, event.kind, None)
             return
         if isinstance(event, RetryScheduled):
             self._add_total("retries")
@@ -198,29 +229,36 @@ class RollingStats:
         elif isinstance(event, KeyRotated):
             self._add_total("key_rotations")
 
-    def _record_attempt(self, e: RequestCompleted) -> None:
-        outcome: _Outcome = e.status if e.status is not None else (e.error or "unknown")
+    def _record_try(
+        self, method: str, route: str, outcome: _Outcome, duration: float | None
+    ) -> None:
+        """One attempt (with its ``duration``) or one refused call (``duration`` None)."""
         now = self.clock.monotonic()
         index = int(now // self._width)
-        key = f"{e.method} {e.route}"
+        key = f"{method} {route}"
         with self._lock:
             endpoint = self._endpoints.get(key)
             if endpoint is None:
-                route = e.route
                 if len(self._endpoints) >= self.max_endpoints:
                     route = OTHER_ROUTE
-                    key = f"{e.method} {route}"
+                    key = f"{method} {route}"
                     endpoint = self._endpoints.get(key)
                 if endpoint is None:
-                    endpoint = _Endpoint(e.method, route, self.max_samples_per_route)
+                    endpoint = _Endpoint(method, route, self.max_samples_per_route)
                     self._endpoints[key] = endpoint
             self._expire_endpoint(endpoint, now)
             buckets = endpoint.buckets
             if not buckets or buckets[-1][0] != index:
                 buckets.append((index, Counter()))
             buckets[-1][1][outcome] += 1
-            endpoint.samples.append((now, e.duration))
-            if e.status == 429:
+            if duration is not None:
+                endpoint.samples.append((now, duration))
+            if _is_error(outcome):
+                self._streak += 1
+            else:
+                self._streak = 0
+                self._last_success = now
+            if outcome == 429:
                 self._add_total_locked(index, "rate_limited", 0.0)
 
     def _add_total(self, name: str, seconds: float = 0.0) -> None:
@@ -270,6 +308,7 @@ class RollingStats:
         totals: Counter[str] = Counter()
         waited = 0.0
         with self._lock:
+            streak, last_success = self._streak, self._last_success
             for key, endpoint in list(self._endpoints.items()):
                 self._expire_endpoint(endpoint, now)
                 if not endpoint.buckets and not endpoint.samples:
@@ -284,7 +323,9 @@ class RollingStats:
                 if index >= oldest:
                     totals.update(named)
                     waited += seconds
-        return self._build(now, wall, copied, totals, waited)
+        snap = self._build(now, wall, copied, totals, waited)
+        age = None if last_success is None else max(0.0, now - last_success)
+        return replace(snap, failures_since_success=streak, last_success_age=age)
 
     def _build(
         self,
@@ -296,17 +337,20 @@ class RollingStats:
     ) -> StatsSnapshot:
         endpoints: dict[str, EndpointStats] = {}
         distribution: Counter[str] = Counter()
-        all_requests = all_errors = 0
+        all_requests = all_errors = all_refused = 0
         for key, method, route, outcomes, latencies in sorted(copied, key=lambda c: c[0]):
             latencies.sort()
             requests = sum(outcomes.values())
-            errors = 0
+            errors = refused = 0
             for outcome, count in outcomes.items():
                 if _is_error(outcome):
                     errors += count
                     distribution[f"{outcome}:{key}"] += count
+                if outcome in REFUSAL_KINDS:
+                    refused += count
             all_requests += requests
             all_errors += errors
+            all_refused += refused
             endpoints[key] = EndpointStats(
                 endpoint=key,
                 method=method,
@@ -320,6 +364,7 @@ class RollingStats:
                 p95=percentile(latencies, 95),
                 p99=percentile(latencies, 99),
                 samples=len(latencies),
+                refused=refused,
             )
         ranked = sorted(distribution.items(), key=lambda kv: (-kv[1], kv[0]))
         return StatsSnapshot(
@@ -340,6 +385,7 @@ class RollingStats:
                 fallbacks_served=totals["fallbacks_served"],
                 key_rotations=totals["key_rotations"],
             ),
+            refused=all_refused,
         )
 
     def reset(self) -> None:
@@ -347,6 +393,8 @@ class RollingStats:
         with self._lock:
             self._endpoints.clear()
             self._totals.clear()
+            self._streak = 0
+            self._last_success = None
 
     def close(self) -> None:
         """Stop listening to the event bus given at construction (idempotent)."""

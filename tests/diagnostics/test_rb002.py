@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient._events import EventBus, RequestCompleted
+from maintainx_resilient._events import EventBus, RequestCompleted, RequestRefused
 from maintainx_resilient._stats import RollingStats
 from maintainx_resilient.diagnostics import rb002_errors as rb002
 from maintainx_resilient.diagnostics._context import Thresholds
 from maintainx_resilient.diagnostics._model import Finding, Severity
+from maintainx_resilient.policies.breaker import BreakerSnapshot
 
 from ._support import make_context
 
@@ -170,7 +173,7 @@ async def test_check_reads_rolling_stats() -> None:
     }
     assert found[rb002.CODE_SERVER_5XX].severity is Severity.SEV3
     assert found[rb002.CODE_TRANSPORT_ERRORS].severity is Severity.SEV3
-    assert [c.name for c in result.checks] == ["Error rate", "Error patterns"]
+    assert [c.name for c in result.checks] == ["Error rate", "Error patterns", "Circuit breakers"]
     assert result.checks[0].ok is False
 
 
@@ -197,3 +200,91 @@ async def test_check_healthy_and_idle() -> None:
     healthy = await rb002.check(make_context(clock, stats=stats.snapshot()))
     assert healthy.status == "ok" and not healthy.findings
     assert healthy.checks[0].ok is True and healthy.checks[1].ok is True
+
+
+def refuse(bus: EventBus, clock: FakeClock, n: int, kind: str = "CircuitOpenError") -> None:
+    for _ in range(n):
+        bus.emit(RequestRefused(clock.monotonic(), clock.time(), "GET", "/workorders/{id}", kind))
+
+
+def breaker(state: str, failures: int = 5) -> BreakerSnapshot:
+    return BreakerSnapshot(
+        scope="https://api.getmaintainx.com/v1/workorders",
+        state=state,  # type: ignore[arg-type]
+        failures=failures,
+        opened_at=None,
+        retry_after=12.5,
+    )
+
+
+async def test_refused_calls_are_failures_told_apart_from_server_answers() -> None:
+    """The breaker scenario of issue 12: 5 attempts answered 500, then 35 calls refused by
+    the open breaker. Before, RB-002 saw '5/5 attempts, fewer than 10, not judged' and said
+    ok; now 40 of 40 calls failed, the evidence splits 5 sent from 35 refused, and the
+    refusals are their own pattern with the breaker's advice."""
+    clock = FakeClock()
+    bus = EventBus()
+    stats = RollingStats(clock=clock, events=bus)
+    feed(bus, clock, "/workorders/{id}", 500, 5)
+    refuse(bus, clock, 35)
+    ctx = make_context(clock, stats=stats.snapshot(), breakers={"s": breaker("open")})
+    result = await rb002.check(ctx)
+    assert result.status == "problem"
+    found = {f.code: f for f in result.findings}
+    rate = found[rb002.CODE_ERROR_RATE]
+    assert rate.severity is Severity.SEV1  # proposed; the report's criteria judge it
+    assert {k: rate.evidence[k] for k in ("requests", "errors", "sent", "sent_errors")} == {
+        "requests": 40,
+        "errors": 40,
+        "sent": 5,
+        "sent_errors": 5,
+    }
+    assert rate.evidence["refused"] == 35
+    assert rate.evidence["refused_by"] == {"CircuitOpenError": 35}
+    assert "5 failed at MaintainX or on the way, 35 refused by the client" in rate.title
+    fast = found[rb002.CODE_FAILED_FAST]
+    assert fast.evidence["side"] == "client" and fast.evidence["count"] == 35
+    assert "circuit breaker open (35)" in fast.title
+    assert "enable_fallback_mode" in {m.action for m in fast.mitigations}
+    assert found[rb002.CODE_SERVER_5XX].evidence["count"] == 5
+    assert found[rb002.CODE_BREAKER_OPEN].severity is Severity.SEV2
+    assert "35 refused by the client" in result.checks[0].detail
+
+
+async def test_an_open_breaker_is_evidence_below_the_request_minimum() -> None:
+    """Too few calls to judge a rate, but the breaker is open: still a SEV2 problem."""
+    clock = FakeClock()
+    bus = EventBus()
+    stats = RollingStats(clock=clock, events=bus)
+    feed(bus, clock, "/workorders", 503, 5)
+    ctx = make_context(clock, stats=stats.snapshot(), breakers={"s": breaker("half-open")})
+    result = await rb002.check(ctx)
+    assert result.status == "problem" and result.severity is Severity.SEV2
+    assert rb002.CODE_ERROR_RATE not in {f.code for f in result.findings}
+    opened = next(f for f in result.findings if f.code == rb002.CODE_BREAKER_OPEN)
+    assert opened.evidence["breakers"]["s"] == {
+        "state": "half-open",
+        "failures": 5,
+        "retry_after_s": 12.5,
+    }
+    assert result.checks[2].ok is False
+
+
+@pytest.mark.parametrize("state", ["closed", "isolated"])
+def test_closed_or_hand_held_breakers_are_not_rb002_evidence(state: str) -> None:
+    """Only open and half-open breakers refuse calls on their own; isolation is RB-005's."""
+    assert rb002.classify_breakers({"s": breaker(state)}) == []
+    assert rb002.classify_breakers(None) == []
+
+
+def test_each_refusal_kind_gets_its_advice() -> None:
+    """Throttle and fallback-mode refusals name what to change."""
+    found = rb002.classify_errors(
+        20,
+        20,
+        {"ThrottledError:GET /assets": 12, "FallbackModeError:POST /workorders": 8},
+    )
+    fast = next(f for f in found if f.code == rb002.CODE_FAILED_FAST)
+    actions = [m.code for m in fast.mitigations]
+    assert actions == ["raise_throttle_max_wait", "enable_throttling", "disable_fallback_mode"]
+    assert fast.evidence["refused_by"] == {"ThrottledError": 12, "FallbackModeError": 8}

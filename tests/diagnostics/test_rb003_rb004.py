@@ -11,6 +11,7 @@ from maintainx_resilient.diagnostics import rb003_webhooks as rb003
 from maintainx_resilient.diagnostics import rb004_sync as rb004
 from maintainx_resilient.diagnostics._context import Thresholds
 from maintainx_resilient.diagnostics._model import Severity
+from maintainx_resilient.sync.status import SyncStatus
 from maintainx_resilient.sync.store import Batch, LocalRecord, MemoryStore
 
 from ._support import make_context
@@ -315,3 +316,97 @@ async def test_rb004_check_in_sync() -> None:
     ctx.extras[rb004.FETCH_EXTRA] = fetch
     result = await rb004.check(ctx)
     assert result.status == "ok" and not result.findings and result.detail == "in sync"
+
+
+# ---- RB-004 from the local store's own status (`sync status`) ---------------------------------
+
+
+def status_of(**fields: Any) -> SyncStatus:
+    base: dict[str, Any] = {
+        "resource": "workOrders",
+        "records": 1000,
+        "watermark": "2025-01-01T00:00:00.000Z",
+        "full_in_progress": None,
+        "last_full": {"finished_at": 1000.0, "pages": 5, "records": 1000},
+        "last_incremental": None,
+        "last_reconcile": None,
+        "last_repair": None,
+        "full_synced_ago": 60.0,
+        "polled_ago": None,
+    }
+    base.update(fields)
+    return SyncStatus(**base)
+
+
+def reconciled(drifted: int, checked: int = 1000, at: float = 2000.0) -> dict[str, Any]:
+    return {
+        "mode": "full",
+        "generated_at": at,
+        "clean": drifted == 0,
+        "remote_checked": checked,
+        "local_checked": checked,
+        "estimate": None,
+        "missing_locally": drifted,
+        "extra_locally": 0,
+        "stale": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "expected"),
+    [
+        ("fresh and complete", status_of(), {}),
+        ("never synced", status_of(last_full=None, records=0), {"RB004.NEVER_SYNCED": "SEV3"}),
+        (
+            "first full sync interrupted",
+            status_of(last_full=None, full_in_progress={"pages": 2, "records": 400}),
+            {"RB004.FULL_SYNC_UNFINISHED": "SEV3"},
+        ),
+        (
+            "a later full sync interrupted",
+            status_of(full_in_progress={"pages": 2, "records": 400}),
+            {"RB004.FULL_SYNC_UNFINISHED": "SEV4"},
+        ),
+        ("refreshed exactly at the threshold", status_of(full_synced_ago=3600.0), {}),
+        ("refreshed just over it", status_of(full_synced_ago=3601.0), {"RB004.COPY_STALE": "SEV3"}),
+        (
+            "an old full sync but a recent incremental run",
+            status_of(full_synced_ago=90_000.0, polled_ago=120.0),
+            {},
+        ),
+        ("clean reconciliation", status_of(last_reconcile=reconciled(0)), {}),
+        (
+            "drift of exactly 5 %",
+            status_of(last_reconcile=reconciled(50)),
+            {"RB004.RECONCILE_DRIFT": "SEV3"},
+        ),
+        (
+            "drift above 5 %",
+            status_of(last_reconcile=reconciled(51)),
+            {"RB004.RECONCILE_DRIFT": "SEV2"},
+        ),
+        (
+            "drift repaired since",
+            status_of(last_reconcile=reconciled(51), last_repair={"finished_at": 2001.0}),
+            {},
+        ),
+        (
+            "a repair older than the drift",
+            status_of(last_reconcile=reconciled(51), last_repair={"finished_at": 1999.0}),
+            {"RB004.RECONCILE_DRIFT": "SEV2"},
+        ),
+    ],
+)
+def test_local_status_thresholds(case: str, status: SyncStatus, expected: dict[str, str]) -> None:
+    """`sync status` judges the copy by RB-004's thresholds without a request: stale after
+    `sync_stale_after` (1 h), drift above `sync_drift_major` (5 %) SEV2, any other SEV3."""
+    found = {f.code: f.severity.name for f in rb004.classify_status(status)}
+    assert found == expected, case
+
+
+def test_the_stale_threshold_is_a_setting() -> None:
+    status = status_of(full_synced_ago=1000.0)
+    assert rb004.classify_status(status) == []
+    tight = rb004.classify_status(status, Thresholds(sync_stale_after=900.0))
+    assert [f.code for f in tight] == ["RB004.COPY_STALE"]
+    assert tight[0].evidence == {"refreshed_ago_s": 1000.0, "threshold_s": 900.0}

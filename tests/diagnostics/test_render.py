@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,10 +215,12 @@ async def test_report_exit_code() -> None:
 
 
 async def test_text_puts_severity_first_and_a_table_per_runbook() -> None:
-    """Plain text: the verdict first, contacts, then per runbook a findings table."""
-    text = render_text(await full_report(), color=False)
+    """Plain text: the verdict and why first, contacts, then per runbook a findings table
+    (mitigations in a column of their own when the width allows)."""
+    text = render_text(await full_report(), color=False, width=130)
     lines = text.splitlines()
     assert lines[0] == "MaintainX diagnosis: SEV2 Major degradation: respond within 30 min"
+    assert lines[1] == "Why: SEV2 Major degradation (e.g. >50% errors): RB002.ERROR_RATE."
     assert "Escalate now (SEV2, respond within 30 min):" in text
     assert "On-call Engineer   PagerDuty" in text
     assert "Incomplete: a procedure timed out or failed" in text
@@ -225,11 +228,27 @@ async def test_text_puts_severity_first_and_a_table_per_runbook() -> None:
     header = next(line for line in lines if line.strip().startswith("CODE"))
     assert header.split() == ["CODE", "SEV", "FINDING", "MITIGATION"]
     row = next(line for line in lines if line.strip().startswith("RB002.RATE_LIMIT_429"))
-    assert "SEV3" in row and "Enable throttling" in row and "[enable_throttling]" in row
+    assert "SEV3" in row and "Enable throttling" in row
     assert "RB-001 MaintainX API Unreachable: TIMEOUT" in text
     assert "RB-003 Webhook Processing Failures: not configured" in text
     assert "RB-006 RB-006: ERROR - OSError: disk full" in text
-    assert "[ok]  GET /workorders" in text
+    assert re.search(r"^ok +GET /workorders +\[OK\] 120ms$", text, re.MULTILINE)
+    assert all(line == line.rstrip() for line in lines)  # plain text ends no line in spaces
+
+
+async def test_text_fits_80_columns_with_mitigations_under_findings() -> None:
+    """At 80 columns no line is longer, words are not split, and each mitigation is a line
+    of its own under its finding."""
+    text = render_text(await full_report(), color=False, width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if line.strip().startswith("CODE"))
+    assert header.split() == ["CODE", "SEV", "FINDING", "/", "MITIGATION"]
+    at = next(i for i, line in enumerate(lines) if line.startswith("RB002.RATE_LIMIT_429"))
+    assert "SEV3  429 Rate limited: reduce request rate" in lines[at]
+    assert lines[at + 1].strip().startswith("- Enable throttling")
+    words = set(re.findall(r"[A-Za-z]{4,}", render_text(await full_report(), width=400)))
+    assert set(re.findall(r"[A-Za-z]{4,}", text)) <= words  # no word cut in two
 
 
 async def test_text_colour_follows_tty_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,13 +8,17 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.diagnostics._context import EscalationContact, Thresholds
-from maintainx_resilient.diagnostics._model import Finding, Severity
+from maintainx_resilient.diagnostics._model import DiagnosticResult, Finding, Severity
+from maintainx_resilient.diagnostics.rb002_errors import classify_errors
 from maintainx_resilient.diagnostics.severity import (
     DEFAULT_CONTACTS,
+    LiveEvidence,
     SeverityChange,
     SeverityTracker,
+    apply_criteria,
     classify,
     classify_error_rate,
+    criterion,
     escalation_for,
     result_status,
 )
@@ -185,3 +189,109 @@ def test_tracker_unsubscribe() -> None:
     stop()
     tracker.observe(Severity.SEV1)
     assert len(seen) == 1
+
+
+# ---- the runbook's criteria, applied to a whole diagnosis ------------------------------------
+
+
+def rate_findings(errors: int, requests: int) -> tuple[Finding, ...]:
+    """RB-002's error-rate proposal for ``errors`` 5xx answers out of ``requests``."""
+    distribution = {"503:GET /workorders": errors} if errors else {}
+    found = classify_errors(requests, errors, distribution)
+    return tuple(f for f in found if f.code == "RB002.ERROR_RATE")
+
+
+def result_of(*findings: Finding) -> DiagnosticResult:
+    return DiagnosticResult("RB-00X", "t", result_status(findings), findings=findings)
+
+
+HTTP_5XX = Finding("RB001.HTTP_5XX", "The API answers HTTP 500", Severity.SEV1, "RB-001")
+SLOW = Finding("RB005.SLOW_ENDPOINT", "Slow live probes", Severity.SEV3, "RB-005")
+LOW_CACHE = Finding("RB005.LOW_CACHE_HIT_RATE", "Low hit rate", Severity.SEV4, "RB-005")
+NOTHING_ANSWERS = LiveEvidence(probes_ok=0, probes_failed=5, last_try_ok=False)
+ONE_PROBE_OK = LiveEvidence(probes_ok=1, probes_failed=4, last_try_ok=False)
+
+
+@pytest.mark.parametrize(
+    ("case", "findings", "live", "expected", "downgraded"),
+    [
+        ("healthy", (), ONE_PROBE_OK, None, ()),
+        ("only informational (SEV4)", (LOW_CACHE,), ONE_PROBE_OK, Severity.SEV4, ()),
+        ("5 % errors is not above 5 %", rate_findings(5, 100), ONE_PROBE_OK, None, ()),
+        ("6 % errors: SEV3", rate_findings(6, 100), ONE_PROBE_OK, Severity.SEV3, ()),
+        ("50 % errors is not above 50 %", rate_findings(50, 100), ONE_PROBE_OK, Severity.SEV3, ()),
+        ("51 % errors: SEV2", rate_findings(51, 100), ONE_PROBE_OK, Severity.SEV2, ()),
+        ("99 % errors: SEV2", rate_findings(99, 100), NOTHING_ANSWERS, Severity.SEV2, ()),
+        ("9 calls all failing: too few to judge", rate_findings(9, 9), NOTHING_ANSWERS, None, ()),
+        (
+            "100 % errors, nothing answers",
+            rate_findings(10, 10),
+            NOTHING_ANSWERS,
+            Severity.SEV1,
+            (),
+        ),
+        (
+            "100 % errors but a probe succeeded",
+            rate_findings(10, 10),
+            ONE_PROBE_OK,
+            Severity.SEV2,
+            ("RB002.ERROR_RATE",),
+        ),
+        ("one probe 500, nothing answers", (HTTP_5XX,), NOTHING_ANSWERS, Severity.SEV1, ()),
+        (
+            "one probe 500 among successes (issue 12)",
+            (HTTP_5XX,),
+            LiveEvidence(probes_ok=3, probes_failed=2),
+            Severity.SEV2,
+            ("RB001.HTTP_5XX",),
+        ),
+        (
+            "every probe failed but the client's last call succeeded",
+            (HTTP_5XX,),
+            LiveEvidence(probes_ok=0, probes_failed=5, last_try_ok=True),
+            Severity.SEV2,
+            ("RB001.HTTP_5XX",),
+        ),
+        (
+            "a lone probe failing, nothing recorded",
+            (HTTP_5XX,),
+            LiveEvidence(0, 1),
+            Severity.SEV1,
+            (),
+        ),
+        ("elevated latency: SEV3", (SLOW, LOW_CACHE), ONE_PROBE_OK, Severity.SEV3, ()),
+    ],
+)
+def test_severity_follows_the_runbook_table(
+    case: str,
+    findings: tuple[Finding, ...],
+    live: LiveEvidence,
+    expected: Severity | None,
+    downgraded: tuple[str, ...],
+) -> None:
+    """The runbook's classification at each boundary: >5 % SEV3, >50 % SEV2, SEV1 only for a
+    complete outage, i.e. when no probe and not the client's last call got an answer."""
+    results, basis = apply_criteria([result_of(*findings)], live)
+    assert basis.severity is expected, case
+    assert basis.downgraded == downgraded
+    assert basis.criterion == criterion(expected)
+    worst = [f for f in results[0].findings if f.severity == expected]
+    assert basis.codes == tuple(dict.fromkeys(f.code for f in worst))
+    for f in results[0].findings:
+        if f.code in downgraded:
+            assert f.severity is Severity.SEV2
+            assert f.evidence["severity_claimed"] == "SEV1"
+            assert live.describe() in f.evidence["severity_rule"]
+
+
+def test_the_basis_names_criterion_and_evidence() -> None:
+    """The JSON form says which runbook row applies, which findings and what was seen."""
+    _, basis = apply_criteria([result_of(HTTP_5XX, SLOW)], LiveEvidence(2, 3, False, 44, 12.0))
+    data = basis.to_dict()
+    assert data["severity"] == "SEV2"
+    assert data["criterion"] == "SEV2 Major degradation (e.g. >50% errors)"
+    assert data["codes"] == ["RB001.HTTP_5XX"] and data["downgraded"] == ["RB001.HTTP_5XX"]
+    assert data["live"]["summary"] == (
+        "2 of 5 probes succeeded; 44 calls failed since the client's last success (12 s ago)"
+    )
+    assert criterion(None) == "no finding"

@@ -54,7 +54,9 @@ def kill_after(proc: subprocess.Popen[str], page: int, sim: Simulator, in_flight
     run had reported."""
     assert proc.stdout is not None and proc.stderr is not None
     with proc, proc.stdout, proc.stderr:
-        for line in proc.stdout:
+        for line in proc.stderr:  # progress is on stderr, one JSON line per page
+            if not line.startswith("{"):
+                continue  # "resuming the unfinished full sync..."
             pages = int(json.loads(line)["pages"])
             if pages >= page:
                 if in_flight:
@@ -65,7 +67,7 @@ def kill_after(proc: subprocess.Popen[str], page: int, sim: Simulator, in_flight
                 proc.wait(timeout=30)
                 return pages
         proc.wait(timeout=30)
-        raise AssertionError(f"the sync ended before page {page}: {proc.stderr.read()}")
+        raise AssertionError(f"the sync ended before page {page}: {proc.stdout.read()}")
 
 
 def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
@@ -84,7 +86,8 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
             out, err = final.communicate(timeout=120)
         assert final.returncode == 0, err
     assert "resuming the unfinished full sync" in err
-    last = json.loads(out.splitlines()[-2])
+    assert out.startswith(f"full sync of workOrders: {RECORDS:,} records")
+    last = json.loads(err.splitlines()[-1])
     assert last["done"] and last["pages"] == PAGES
     with SQLiteStore(db) as store:
         assert store.updated_at_by_id("workOrders") == remote_iso(sim)  # an exact copy

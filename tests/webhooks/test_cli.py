@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.cli import _webhooks as cli
+from maintainx_resilient.cli import main
 from maintainx_resilient.webhooks import SqliteQueue, SubscriptionRegistry
 
 from ._support import envelope, payload, signed_headers
@@ -20,11 +22,7 @@ SECRET = "cli-secret"
 
 
 def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["webhooks", *argv])
-    code: int = args.run(args)
-    return code
+    return main(["webhooks", *argv])
 
 
 @pytest.fixture
@@ -40,34 +38,76 @@ def queue_url(tmp_path: Path, clock: FakeClock) -> str:
 
 
 def test_status(queue_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """RB-003 on the queue: 3 dead letters are a SEV3 finding, and the exit status says so."""
     registry = SubscriptionRegistry(tmp_path / "subs.json")
     registry.register("wo", id=1, event_type="NEW_WORK_ORDER", url=URL, secret=SECRET)
-    assert run("status", "--queue", queue_url, "--registry", registry.path) == 0
+    assert run("status", "--queue", queue_url, "--registry", registry.path) == 1
     out = capsys.readouterr().out
-    assert "depth: 2" in out
+    assert "pending: 2" in out
     assert "failed (dead letters): 3" in out
-    assert "signature self-test: ok (1 route(s))" in out
-    assert run("status", "--queue", queue_url, "--json") == 0
+    assert "RB003.FAILED_WEBHOOKS" in out
+    assert re.search(r"^ok +Signature self-test +passed$", out, re.MULTILINE)
+    assert run("status", "--queue", queue_url, "--json") == 1
     data = json.loads(capsys.readouterr().out)
     assert (data["queue_depth"], data["failed"], data["paused"]) == (2, 3, False)
-    assert data["oldest_pending_age"] > 0
+    assert data["oldest_pending_age_s"] > 0
+    assert data["severity"] == "SEV3"
+    # the fixture's events are from 2025 by the wall clock: an old backlog too
+    assert [f["code"] for f in data["findings"]] == ["RB003.FAILED_WEBHOOKS", "RB003.BACKLOG"]
+
+
+def test_status_applies_the_backlog_thresholds(
+    tmp_path: Path, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: 2,000 pending deliveries were shown as "ok". Above the queue-depth alert
+    (1,000 by default, --depth-alert N) they are RB-003's backlog, SEV3, exit status 1."""
+    path = tmp_path / "deep.db"
+    queue = SqliteQueue(path, clock=clock, synchronous="NORMAL")
+    queue.enqueue([envelope(n, at=time.time()) for n in range(2000)])
+    queue.close()
+    url = f"sqlite://{path}"
+    assert run("status", "--queue", url, "--json") == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["queue_depth"] == 2000 and data["severity"] == "SEV3"
+    assert [f["code"] for f in data["findings"]] == ["RB003.BACKLOG"]
+    assert run("status", "--queue", url, "--depth-alert", "5000", "--oldest-alert", "1d") == 0
+    assert "webhook processing healthy" in capsys.readouterr().out
+
+
+def test_read_only_commands_create_no_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped queue path is a usage error (64), and no file appears."""
+    missing = tmp_path / "typo.db"
+    for action in ("status", "dead-letters", "pause", "resume"):
+        assert run(action, "--queue", f"sqlite://{missing}") == 64
+    assert run("replay", "--queue", f"sqlite://{missing}", "--all") == 64
+    assert not missing.exists()
+    assert "no webhook queue at" in capsys.readouterr().err
 
 
 def test_dead_letters_pause_resume(queue_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("dead-letters", "--queue", queue_url) == 0
     out = capsys.readouterr().out
-    assert out.count("KeyError") == 3 and "attempts=1" in out
+    assert out.count("KeyError") == 3
+    assert out.splitlines()[0].split() == ["ID", "ROUTE", "EVENT", "TRIES", "FAILED", "ERROR"]
     assert run("dead-letters", "--queue", queue_url, "--json", "--limit", "1") == 0
-    assert len(json.loads(capsys.readouterr().out)) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["command"] == "webhooks dead-letters" and len(data["dead_letters"]) == 1
+    letter = data["dead_letters"][0]
+    assert letter["event_type"] and letter["failed_at"].endswith("Z")  # snake_case, ISO
     assert run("pause", "--queue", queue_url) == 0
-    assert run("status", "--queue", queue_url, "--json") == 0
-    assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["paused"] is True
+    assert run("status", "--queue", queue_url, "--json") == 1
+    status = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert status["paused"] is True
+    assert "RB003.PAUSED" in {f["code"] for f in status["findings"]}
     assert run("resume", "--queue", queue_url) == 0
     assert "resumed" in capsys.readouterr().out
 
 
 def test_replay(queue_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert run("replay", "--queue", queue_url) == 2  # must say what
+    assert run("replay", "--queue", queue_url) == 64  # must say what (the docs say 64)
+    assert "hint: add --all, --id ID" in capsys.readouterr().err
     assert run("replay", "--queue", queue_url, "--newer-than", "1h") == 0
     assert "0 of 0" in capsys.readouterr().out
     assert run("replay", "--queue", queue_url, "--older-than", "1d", "--dry-run") == 0
@@ -77,16 +117,18 @@ def test_replay(queue_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Pa
     queue.close()
     assert run("replay", "--queue", queue_url, "--id", first) == 0
     assert "1 of 1" in capsys.readouterr().out
-    assert run("replay", "--queue", queue_url, "--all") == 0
-    out = capsys.readouterr().out
-    assert "replayed 2/2" in out and "2 of 2 dead letter(s) back in the queue" in out
+    assert run("replay", "--queue", queue_url, "--all", "--progress", "json") == 0
+    captured = capsys.readouterr()
+    assert "2 of 2 dead letter(s) back in the queue" in captured.out
+    steps = [json.loads(line) for line in captured.err.splitlines()]
+    assert [(s["done"], s["total"]) for s in steps] == [(0, 2), (2, 2)]
 
 
 def test_no_queue(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAINTAINX_WEBHOOK_QUEUE", raising=False)
     for action in ("status", "dead-letters", "pause", "resume"):
-        assert run(action) == 2
-    assert run("replay", "--all") == 2
+        assert run(action) == 64
+    assert run("replay", "--all") == 64
     assert "MAINTAINX_WEBHOOK_QUEUE" in capsys.readouterr().err
 
 
@@ -117,7 +159,7 @@ def test_verify_json_and_raw_captures(
     raw = write_capture(tmp_path, now, raw=True)
     assert run("verify", str(raw), "--secret-env", "MX_SECRET", "--json") == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["ok"] and report["uri_checked"]
+    assert report["ok"] and report["uri_checked"] and report["signed_at"].endswith("Z")
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("wrong\n")
     assert run("verify", str(raw), "--secret-file", str(secret_file)) == 1
@@ -135,17 +177,17 @@ def test_verify_old_capture_and_registry(
     assert "REJECTED: too_old" in out
     assert "the signatures themselves are valid" in out
     assert run("verify", str(old), "--registry", registry.path, "--at", "1700000100") == 0
-    assert run("verify", str(old), "--registry", registry.path, "--route", "missing") == 2
+    assert run("verify", str(old), "--registry", registry.path, "--route", "missing") == 64
 
 
 def test_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capture = write_capture(tmp_path, 1)
-    assert run("verify", str(capture)) == 2
+    assert run("verify", str(capture)) == 64
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"nonsense")
-    assert run("verify", str(garbage), "--secret-file", str(capture)) == 2
-    assert run("verify", str(capture), "--secret-env", "SURELY_NOT_SET_ANYWHERE") == 2
-    assert run("verify", str(capture), "--secret-file", str(tmp_path / "absent")) == 2
+    assert run("verify", str(garbage), "--secret-file", str(capture)) == 64
+    assert run("verify", str(capture), "--secret-env", "SURELY_NOT_SET_ANYWHERE") == 64
+    assert run("verify", str(capture), "--secret-file", str(tmp_path / "absent")) == 64
     assert "not set" in capsys.readouterr().err
 
 

@@ -3,20 +3,49 @@
 Configured from the same environment variables as the client (``MAINTAINX_API_KEY``,
 ``MAINTAINX_ORG_ID``, ``MAINTAINX_BASE_URL``). ``demo`` needs none of them: it runs against
 the bundled simulator.
+
+Every command: ``--color`` / ``--no-color`` (``NO_COLOR`` is honoured; piped output is plain
+text), ``--json`` where there is a result (one document on stdout, see ``cli/_output.py``),
+exit status 64 with a hint for a usage or configuration error, 130 after Ctrl-C, and a quiet
+end when the reader of a pipe goes away (``diagnose | head -1``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from .._exceptions import ConfigurationError
 from .._version import __version__
 from . import _demo, _diagnose, _simulate, _sync, _webhooks
+from ._common import INTERRUPTED, USAGE_ERROR, UsageError
+from ._output import Output, add_output_flags
 
-__all__ = ["main"]
+__all__ = ["USAGE_ERROR", "build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors exiting 64 (argparse's own is 2) and a hint."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(
+            USAGE_ERROR,
+            f"{self.prog}: error: {message}\nhint: `{self.prog} --help` lists the options\n",
+        )
+
+
+def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    found = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found = True
+                yield from _leaves(sub)
+    if not found:
+        yield parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,35 +54,44 @@ def build_parser() -> argparse.ArgumentParser:
         description="A resilient MaintainX API client: demo, health and diagnostics.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_output_flags(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _demo.register(commands)
     _diagnose.register(commands)
     _webhooks.register(commands)
     _sync.register(commands)
     _simulate.register(commands)
+    for leaf in _leaves(parser):
+        add_output_flags(leaf)
     return parser
 
 
-#: Exit code for usage and configuration errors (sysexits' EX_USAGE); severities use 0-4.
-USAGE_ERROR = _diagnose.USAGE_ERROR
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+def run(args: argparse.Namespace) -> int:
+    """Run parsed arguments; usage errors, Ctrl-C and closed pipes end here, quietly."""
+    output = Output.from_args(args)
+    try:
+        code: int = args.run(args, output)
+    except UsageError as exc:
+        output.note(f"maintainx-resilient: error: {exc}")
+        if exc.hint:
+            output.note(f"hint: {exc.hint}")
+        return USAGE_ERROR
+    except ConfigurationError as exc:
+        output.note(f"maintainx-resilient: error: {exc}")
+        output.note("hint: check the command's options and the MAINTAINX_* environment variables")
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        output.note("interrupted")
+        return INTERRUPTED
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        code: int = args.run(args)
-    except ConfigurationError as exc:
-        print(f"maintainx-resilient: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return code
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (64)
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    return run(args)

@@ -13,24 +13,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from typing import Any
+
+from rich.text import Text
 
 from .._client import MaintainXClient
 from ..diagnostics._context import DiagnosticContext
 from ..diagnostics.desk import DEFAULT_STATUS_PAGE, PROCEDURES, DiagnosticsConfig
-from ..diagnostics.render import render_text, report_exit_code, to_json
-from ..diagnostics.status_page import fetch_status, render_status
+from ..diagnostics.render import report_exit_code
+from ..diagnostics.status_page import StatusPageReport, fetch_status
+from ._common import UsageError, env_client
+from ._output import Output, document, emit, table
+from ._render import STYLES, render_diagnosis
 
-USAGE_ERROR = 64
+__all__ = ["HEALTH_EXIT", "STATUS_EXIT", "register"]
+
 HEALTH_EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 STATUS_EXIT = {"operational": 0, "degraded": 1, "maintenance": 1, "downtime": 2, "unknown": 3}
 
 
 def register(commands: Any) -> None:
     health = commands.add_parser("health", help="one cheap probe plus the client's state")
-    health.add_argument("--json", action="store_true", help="machine-readable output")
+    health.add_argument("--json", action="store_true", help="one JSON document (schema: health)")
     health.set_defaults(run=run_health)
 
     diagnose = commands.add_parser(
@@ -42,14 +46,14 @@ def register(commands: Any) -> None:
         metavar="RB-00N",
         help="only this procedure (repeatable), e.g. --runbook RB-001",
     )
-    diagnose.add_argument("--json", action="store_true", help="JSON (see docs/cli.md)")
+    diagnose.add_argument("--json", action="store_true", help="one JSON document (see docs)")
     diagnose.add_argument("--deadline", type=float, default=10.0, help="seconds (default 10)")
     diagnose.add_argument("--no-status-page", action="store_true", help="skip the status page")
     diagnose.set_defaults(run=run_diagnose)
 
     status = commands.add_parser("status", help="the MaintainX status page")
     status.add_argument("--url", default=DEFAULT_STATUS_PAGE)
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="one JSON document (schema: status)")
     status.set_defaults(run=run_status)
 
     report = commands.add_parser(
@@ -64,52 +68,84 @@ def register(commands: Any) -> None:
 def _client(args: argparse.Namespace) -> MaintainXClient:
     page = None if getattr(args, "no_status_page", False) else DEFAULT_STATUS_PAGE
     deadline = getattr(args, "deadline", 10.0)
-    return MaintainXClient(diagnostics=DiagnosticsConfig(status_page_url=page, deadline=deadline))
+    return env_client(diagnostics=DiagnosticsConfig(status_page_url=page, deadline=deadline))
 
 
-def run_health(args: argparse.Namespace) -> int:
+def run_health(args: argparse.Namespace, output: Output) -> int:
     with _client(args) as client:
         report = client.health()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        output.json(document("health", report.to_dict()))
     else:
-        print(f"MaintainX health: {report.status.upper()}")
+        line = Text("MaintainX health: ", style="bold")
+        line.append(report.status.upper(), style=STYLES.get(report.status, ""))
+        if report.latency is not None:
+            line.append(f" (probe {report.latency * 1000:.0f} ms)")
+        output.print(line)
         for reason in report.reasons:
-            print(f"  - {reason}")
+            output.print(f"- {reason}")
     return HEALTH_EXIT.get(report.status, 2)
 
 
-def run_diagnose(args: argparse.Namespace) -> int:
+def _check_runbooks(names: list[str] | None) -> None:
     known = {name.lower().replace("-", "") for name in PROCEDURES}
-    unknown = [rb for rb in args.runbook or () if rb.lower().replace("-", "") not in known]
+    unknown = [rb for rb in names or () if rb.lower().replace("-", "") not in known]
     if unknown:
-        print(
-            f"maintainx-resilient: unknown runbook {', '.join(unknown)}; "
-            f"choose from {', '.join(PROCEDURES)}",
-            file=sys.stderr,
+        raise UsageError(
+            f"unknown runbook {', '.join(unknown)}",
+            f"choose from {', '.join(PROCEDURES)}, e.g. --runbook RB-002",
         )
-        return USAGE_ERROR
+
+
+def run_diagnose(args: argparse.Namespace, output: Output) -> int:
+    _check_runbooks(args.runbook)
     with _client(args) as client:
         report = client.diagnose(only=args.runbook, deadline=args.deadline)
+    data = report.to_dict()
     if args.json:
-        print(to_json(report))
+        head = {k: data.pop(k) for k in ("schema_version", "generator")}
+        output.json({**head, "command": "diagnose", **data})
     else:
-        print(render_text(report, stream=sys.stdout))
+        render_diagnosis(output.out, data)
     return report_exit_code(report)
 
 
-def run_status(args: argparse.Namespace) -> int:
+def _render_status(output: Output, report: StatusPageReport) -> None:
+    state = report.state
+    line = Text("MaintainX status: ", style="bold")
+    style = {"operational": "green", "unknown": "magenta"}.get(state, "bold red")
+    line.append(state.upper(), style=style)
+    if report.url:
+        line.append(f" ({report.url})", style="dim")
+    output.print(line)
+    if state == "unknown":
+        output.print(f"{report.detail or 'no information'}")
+        output.print("This does not mean MaintainX is down: check the page in a browser.")
+        return
+    if report.detail:
+        output.print(report.detail)
+    if report.components:
+        rows: list[list[str | Text]] = [[c.name, c.state] for c in report.components]
+        emit(output.out, table(["COMPONENT", "STATE"], rows))
+
+
+def run_status(args: argparse.Namespace, output: Output) -> int:
     async def no_probe(method: str, path: str, headers: Any) -> Any:  # never called
         raise RuntimeError("the status command sends no API request")
 
     ctx = DiagnosticContext(base_url="", probe=no_probe, status_page_url=args.url)
     report = asyncio.run(fetch_status(ctx))
-    print(json.dumps(report.to_dict(), indent=2) if args.json else render_status(report))
+    if args.json:
+        output.json(document("status", report.to_dict()))
+    else:
+        _render_status(output, report)
     return STATUS_EXIT.get(report.state, 3)
 
 
-def run_report(args: argparse.Namespace) -> int:
+def run_report(args: argparse.Namespace, output: Output) -> int:
     with _client(args) as client:
         diagnosis = client.diagnose(deadline=args.deadline)
-        print(client.incident_report(title=args.title))
+        text = client.incident_report(title=args.title)
+    for line in text.splitlines():
+        output.print(line)
     return report_exit_code(diagnosis)

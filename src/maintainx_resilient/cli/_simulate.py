@@ -7,12 +7,12 @@ The first line printed is ``listening <base_url>``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import threading
 from typing import Any
 
 from ..testing import RateLimitConfig, Simulator
+from ._output import Output
 
 
 def register(commands: Any) -> None:
@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, output: Output) -> int:
     limit = (
         RateLimitConfig(per_user=args.rate_limit, per_org=args.rate_limit * 5, window=args.window)
         if args.rate_limit > 0
@@ -41,10 +41,17 @@ def run(args: argparse.Namespace) -> int:
     )
     sim = Simulator(seed=args.seed, work_orders=args.work_orders, rate_limit=limit)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with sim.serve(port=args.port) as server:
-        print(f"listening {server.base_url}", flush=True)
-        print(f"API key: {Simulator.API_KEY}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+    # Ctrl-C and SIGTERM are the normal way to stop: both end the wait, then a clean exit 0.
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with sim.serve(port=args.port) as server:
+            output.print(f"listening {server.base_url}")
+            output.print(f"API key: {Simulator.API_KEY}")
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

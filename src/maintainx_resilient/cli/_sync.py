@@ -6,13 +6,14 @@
     maintainx-resilient sync incremental   [--every SECONDS [--runs N]] [--overlap SECONDS]
     maintainx-resilient sync reconcile     [--sample N] [--json]
     maintainx-resilient sync repair        [--report FILE]
-    maintainx-resilient sync status        [--json]
+    maintainx-resilient sync status        [--json] [--stale-after AGE]
 
 The client is configured from the environment (``MAINTAINX_API_KEY``...); the store is
 ``--db`` or ``MAINTAINX_SYNC_DB`` (default ``maintainx-sync.db``). A full sync checkpoints
 every page: stopped by Ctrl-C (or killed), it says how far it got, and the same command
-resumes from there. Exit status: 0 done, 1 error, 2 bad usage or settings, 3 drift found
-(``reconcile``), 130 interrupted.
+resumes from there. Exit status: 0 done, 1 error, 3 drift found (``reconcile``), 64 bad
+usage or settings, 130 interrupted; ``status`` exits with the RB-004 severity like
+``diagnose`` (0 none or SEV4, 1 SEV3, 2 SEV2). ``status`` reads only: it creates no file.
 """
 
 from __future__ import annotations
@@ -21,30 +22,38 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from datetime import datetime
+from typing import Any
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError
+from ..diagnostics._context import Thresholds
+from ..diagnostics._model import DiagnosticResult
+from ..diagnostics.rb004_sync import RUNBOOK, TITLE, classify_status
+from ..diagnostics.severity import classify, result_status
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
-from ..sync import (
-    RESOURCES,
-    Progress,
-    ReconcileReport,
-    SQLiteStore,
-    SyncEngine,
-    SyncError,
-    SyncStore,
-)
+from ..sync import RESOURCES, ReconcileReport, SQLiteStore, SyncEngine, SyncError, SyncStore
 from ..sync.resources import resolve
-from ..sync.status import sync_status
+from ..sync.status import SyncStatus, sync_status
+from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
+from ._common import severity_exit as _severity_exit
+from ._output import Output, document, iso, with_units
+from ._progress import ProgressView, clock_text, pick_mode
+from ._render import render_result
 
-__all__ = ["main", "register"]
+__all__ = ["DEFAULT_DB", "main", "register"]
 
 DEFAULT_DB = "maintainx-sync.db"
-EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_ERROR, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERRUPTED = 1, 3, USAGE_ERROR, INTERRUPTED
+
+
+def _duration(text: str) -> float:
+    from ._webhooks import parse_duration
+
+    return parse_duration(text)
 
 
 def register(commands: Any) -> None:
@@ -68,14 +77,15 @@ def register(commands: Any) -> None:
             default="workOrders",
             help=f"what to sync: {', '.join(RESOURCES)} (default: workOrders)",
         )
-        sub.add_argument("--json", action="store_true", help="print the result as JSON")
-        sub.add_argument(
-            "--rate-limit",
-            type=int,
-            metavar="N",
-            help="requests per minute the client allows itself (default: MaintainX's "
-            "documented 100 per user; 0 turns the throttle off, for a local simulator)",
-        )
+        sub.add_argument("--json", action="store_true", help="one JSON document on stdout")
+        if name != "status":
+            sub.add_argument(
+                "--rate-limit",
+                type=int,
+                metavar="N",
+                help="requests per minute the client allows itself (default: MaintainX's "
+                "documented 100 per user; 0 turns the throttle off, for a local simulator)",
+            )
         return sub
 
     def progress(sub: argparse.ArgumentParser) -> None:
@@ -83,8 +93,7 @@ def register(commands: Any) -> None:
             "--progress",
             choices=("auto", "bar", "json", "none"),
             default="auto",
-            help="progress on stderr as a bar (auto: when stderr is a terminal), or one "
-            "JSON line per page on stdout",
+            help="progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none",
         )
 
     full = common("full", "copy every record; resumes an interrupted run")
@@ -122,60 +131,32 @@ def register(commands: Any) -> None:
     )
     rep.set_defaults(run=_dispatch, sync_run=_run_repair)
 
-    status = common("status", "what the local copy holds and when it last synced (no request)")
+    status = common(
+        "status", "what the local copy holds, when it last synced, RB-004's verdict (no request)"
+    )
+    status.add_argument(
+        "--stale-after",
+        type=_duration,
+        metavar="AGE",
+        default=Thresholds().sync_stale_after,
+        help="a copy not refreshed for longer is stale data (default 1h; e.g. 15m, 2h)",
+    )
     status.set_defaults(run=_dispatch, sync_run=_run_status)
 
 
-# -- output ------------------------------------------------------------------------------------
+# -- JSON: times as ISO-8601 ----------------------------------------------------------------------
 
 
-def _clock_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    hours, rest = divmod(round(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
-
-
-def render_progress(p: Progress, width: int = 24) -> str:
-    """One line of progress: bar (when the total is known), counts, ETA, rate limit."""
-    fraction = p.fraction
-    parts = [f"{p.resource} {p.phase}"]
-    if fraction is not None:
-        filled = int(fraction * width)
-        parts.append(f"[{'#' * filled}{'-' * (width - filled)}] {fraction:4.0%}")
-        parts.append(f"{p.records:,}/{p.expected_records:,} records")
-    else:
-        parts.append(f"{p.records:,} records")
-    parts.append(f"{p.pages} pages")
-    if p.done:
-        parts.append(f"done in {_clock_text(p.elapsed)}")
-    else:
-        parts.append(f"ETA {_clock_text(p.eta)}")
-    parts.append(f"{p.seconds_per_page:.2f} s/page, rate limit {p.rate.describe()}")
-    return "  ".join(parts)
-
-
-def _progress_printer(mode: str, out: TextIO, err: TextIO) -> Callable[[Progress], None] | None:
-    if mode == "auto":
-        mode = "bar" if err.isatty() else "none"
-    if mode == "json":
-
-        def as_json(p: Progress) -> None:
-            print(json.dumps(p.to_dict()), file=out, flush=True)
-
-        return as_json
-    if mode == "bar":
-
-        def as_bar(p: Progress) -> None:
-            end = "\n" if p.done else ""
-            print("\r" + render_progress(p) + "\x1b[K", end=end, file=err, flush=True)
-
-        return as_bar
-    return None
-
-
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text, flush=True)
+def _isofy(value: Any) -> Any:
+    """Every ``*_at`` number becomes ISO-8601 UTC; nested mappings and lists too."""
+    if isinstance(value, Mapping):
+        return {
+            k: iso(v) if k.endswith("_at") and isinstance(v, int | float) else _isofy(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_isofy(v) for v in value]
+    return value
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -185,110 +166,145 @@ def _client(args: argparse.Namespace) -> MaintainXClient:
     """The client from the environment, with the throttle ``--rate-limit`` asks for."""
     limit = getattr(args, "rate_limit", None)
     if limit is None:
-        return MaintainXClient()
+        return env_client()
     if limit < 0:
-        raise ConfigurationError(f"--rate-limit must be >= 0 requests per minute, got {limit}")
+        raise UsageError(
+            f"--rate-limit must be >= 0 requests per minute, got {limit}",
+            "use 0 to turn the throttle off (a local simulator), or MaintainX's 100",
+        )
     throttle = (
         ThrottleConfig(per_user=limit, per_org=max(limit, DEFAULT_PER_ORG), window=60.0)
         if limit
         else None
     )
-    return MaintainXClient(throttle=throttle)
+    return env_client(throttle=throttle)
 
 
 @contextmanager
-def _engine(args: argparse.Namespace, store: SyncStore) -> Iterator[SyncEngine]:
-    printer = _progress_printer(getattr(args, "progress", "none"), sys.stdout, sys.stderr)
+def _engine(
+    args: argparse.Namespace, store: SyncStore, view: ProgressView | None
+) -> Iterator[SyncEngine]:
     with _client(args) as client:
-        yield SyncEngine(client, store, overlap=getattr(args, "overlap", 60.0), on_progress=printer)
+        hook = view.sync if view is not None and view.mode != "none" else None
+        yield SyncEngine(client, store, overlap=getattr(args, "overlap", 60.0), on_progress=hook)
 
 
-def _run_full(args: argparse.Namespace, store: SyncStore) -> int:
-    with _engine(args, store) as engine:
-        return _full(args, engine)
+def _view(args: argparse.Namespace, output: Output) -> ProgressView:
+    mode = pick_mode(getattr(args, "progress", "none"), output)
+    return ProgressView(output, mode, command=f"sync {args.sync_command}")
 
 
-def _full(args: argparse.Namespace, engine: SyncEngine) -> int:
+def _run_full(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
+    view = _view(args, output)
+    try:
+        with _engine(args, store, view) as engine:
+            return _full(args, engine, output, view)
+    finally:
+        view.finish()
+
+
+def _full(args: argparse.Namespace, engine: SyncEngine, output: Output, view: ProgressView) -> int:
     name = resolve(args.resource).name
     checkpoint = engine.status(name).full_in_progress
     if checkpoint and not args.restart:
-        print(
+        output.note(
             f"resuming the unfinished full sync of {name} after page {checkpoint.get('pages')} "
-            f"({checkpoint.get('records')} records stored)",
-            file=sys.stderr,
-            flush=True,
+            f"({checkpoint.get('records')} records stored)"
         )
     try:
         result = engine.full(name, restart=args.restart, expected=args.expect)
     except KeyboardInterrupt:
-        _interrupted(engine, name, args)
+        view.finish()
+        _interrupted(engine, name, args, output)
         return EXIT_INTERRUPTED
+    view.finish()
+    if args.json:
+        data = with_units(result.to_dict(), "elapsed")
+        data["finished_at"] = iso(SYSTEM_CLOCK.time())
+        output.json(document("sync full", data))
+        return 0
     text = (
         f"full sync of {name}: {result.records:,} records in {result.pages} pages "
-        f"({result.inserted} new, {result.updated} updated, {len(result.deleted)} deleted); "
+        f"({result.inserted:,} new, {result.updated:,} updated, {len(result.deleted):,} deleted); "
         f"watermark {result.watermark}"
     )
     if result.resumed_from_page is not None:
         text += f"; resumed after page {result.resumed_from_page}"
-    _emit(args, result.to_dict(), text)
+    output.print(text)
     return 0
 
 
-def _interrupted(engine: SyncEngine, name: str, args: argparse.Namespace) -> None:
+def _interrupted(engine: SyncEngine, name: str, args: argparse.Namespace, output: Output) -> None:
     checkpoint = engine.status(name).full_in_progress or {}
     pages, records = checkpoint.get("pages", 0), checkpoint.get("records", 0)
-    print(
-        f"\ninterrupted: {records:,} records in {pages} pages are stored in {args.db}.\n"
+    output.note(f"interrupted: {records:,} records in {pages} pages are stored in {args.db}.")
+    output.note(
         f"Run `maintainx-resilient sync full --db {args.db} --resource {name}` again to resume "
-        f"from page {pages + 1} (or add --restart to start over).",
-        file=sys.stderr,
-        flush=True,
+        f"from page {pages + 1} (or add --restart to start over)."
     )
 
 
-def _run_incremental(args: argparse.Namespace, store: SyncStore) -> int:
-    with _engine(args, store) as engine:
-        return _incremental(args, engine)
+def _run_incremental(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
+    view = _view(args, output)
+    try:
+        with _engine(args, store, view) as engine:
+            return _incremental(args, engine, output, view)
+    finally:
+        view.finish()
 
 
-def _incremental(args: argparse.Namespace, engine: SyncEngine) -> int:
+def _incremental(
+    args: argparse.Namespace, engine: SyncEngine, output: Output, view: ProgressView
+) -> int:
     name = resolve(args.resource).name
+    runs: list[dict[str, Any]] = []
 
     def show(result: Any) -> None:
-        text = (
+        view.finish()
+        if args.json:
+            data = with_units(result.to_dict(), "elapsed")
+            data["finished_at"] = iso(SYSTEM_CLOCK.time())
+            runs.append(data)
+            return
+        output.print(
             f"incremental sync of {name} since {result.since}: {result.fetched} records "
             f"({result.inserted} new, {result.updated} updated) in {result.pages} pages; "
             f"watermark {result.watermark}"
         )
-        _emit(args, result.to_dict(), text)
+
+    def emit_json() -> None:
+        if args.json:
+            output.json(document("sync incremental", {"resource": name, "runs": runs}))
 
     try:
         if args.every is None:
             show(engine.incremental(name))
-            return 0
+        else:
 
-        def warn(resource: str, exc: Exception) -> None:
-            print(f"incremental sync of {resource} failed: {exc}", file=sys.stderr, flush=True)
+            def warn(resource: str, exc: Exception) -> None:
+                view.finish()
+                output.note(f"incremental sync of {resource} failed: {exc}")
 
-        engine.scheduler([name], interval=args.every, on_result=show, on_error=warn).run(
-            runs=args.runs
-        )
+            engine.scheduler([name], interval=args.every, on_result=show, on_error=warn).run(
+                runs=args.runs
+            )
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: the watermark is where the last finished run left it", file=sys.stderr
-        )
+        view.finish()
+        emit_json()
+        output.note("interrupted: the watermark is where the last finished run left it")
         return EXIT_INTERRUPTED
+    emit_json()
     return 0
 
 
-def _run_reconcile(args: argparse.Namespace, store: SyncStore) -> int:
-    with _engine(args, store) as engine:
-        return _reconcile(args, engine)
-
-
-def _reconcile(args: argparse.Namespace, engine: SyncEngine) -> int:
-    report = engine.reconcile(args.resource, sample=args.sample, seed=args.seed)
-    _emit(args, report.to_dict(), describe_report(report))
+def _run_reconcile(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
+    with _engine(args, store, None) as engine:
+        report = engine.reconcile(args.resource, sample=args.sample, seed=args.seed)
+    if args.json:
+        output.json(document("sync reconcile", _isofy(report.to_dict())))
+    else:
+        for line in describe_report(report).splitlines():
+            output.print(line)
     return 0 if report.clean else EXIT_DRIFT
 
 
@@ -320,66 +336,124 @@ def describe_report(report: ReconcileReport, listed: int = 10) -> str:
     return "\n".join(lines)
 
 
-def _run_repair(args: argparse.Namespace, store: SyncStore) -> int:
-    with _engine(args, store) as engine:
-        return _repair(args, engine)
+def _report_from(raw: str, source: str) -> ReconcileReport:
+    """A ``reconcile --json`` document (or a bare report) read back."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(
+            f"{source} is not JSON: {exc}", "pass the output of `sync reconcile --json`"
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{source} is not a reconciliation report")
+    generated = data.get("generated_at")
+    if isinstance(generated, str):
+        try:
+            data["generated_at"] = datetime.fromisoformat(generated.replace("Z", "+00:00"))
+            data["generated_at"] = data["generated_at"].timestamp()
+        except ValueError:
+            data["generated_at"] = 0.0
+    try:
+        return ReconcileReport.from_dict(data)
+    except SyncError as exc:
+        raise UsageError(f"{source}: {exc}", "pass the output of `sync reconcile --json`") from None
 
 
-def _repair(args: argparse.Namespace, engine: SyncEngine) -> int:
+_REPORT_HINT = "pass a file written by `sync reconcile --json > FILE`"
+
+
+def _run_repair(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
     report: ReconcileReport | None = None
     if args.report:
         if args.report == "-":
-            raw = sys.stdin.read()
+            report = _report_from(sys.stdin.read(), "stdin")
         else:
-            with open(args.report, encoding="utf-8") as handle:
-                raw = handle.read()
-        report = ReconcileReport.from_dict(json.loads(raw))
-    result = engine.repair(report, resource=args.resource, verify_extras=not args.no_verify)
-    text = (
+            path = existing_file(args.report, "report", _REPORT_HINT)
+            report = _report_from(path.read_text(encoding="utf-8"), args.report)
+    with _engine(args, store, None) as engine:
+        result = engine.repair(report, resource=args.resource, verify_extras=not args.no_verify)
+    if args.json:
+        output.json(document("sync repair", result.to_dict()))
+        return 0
+    output.print(
         f"repaired {result.resource}: {len(result.refreshed)} fetched again, "
         f"{len(result.deleted)} deleted locally, {len(result.kept)} kept (MaintainX has them) "
         f"in {result.requests} requests"
     )
-    _emit(args, result.to_dict(), text)
-    return 0
-
-
-def _run_status(args: argparse.Namespace, store: SyncStore) -> int:
-    status = sync_status(store, resolve(args.resource).name, now=SYSTEM_CLOCK.time())
-    full = status.full_in_progress
-    lines = [
-        f"{status.resource}: {status.records:,} records in {args.db}",
-        f"  watermark: {status.watermark}",
-        f"  last full sync: {_ago(status.full_synced_ago)}",
-        f"  last incremental run: {_ago(status.polled_ago)}",
-    ]
-    if full:
-        lines.append(
-            f"  unfinished full sync: {full.get('pages')} pages / {full.get('records')} "
-            "records stored; `sync full` resumes it"
-        )
-    _emit(args, status.to_dict(), "\n".join(lines))
     return 0
 
 
 def _ago(seconds: float | None) -> str:
-    return "never" if seconds is None else f"{_clock_text(seconds)} ago"
+    return "never" if seconds is None else f"{clock_text(seconds)} ago"
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def status_result(status: SyncStatus, thresholds: Thresholds) -> DiagnosticResult:
+    """RB-004's verdict on a local copy from its status alone."""
+    findings = classify_status(status, thresholds)
+    detail = findings[0].title if findings else "the local copy is complete and fresh"
+    return DiagnosticResult(
+        RUNBOOK, TITLE, result_status(findings), findings=tuple(findings), detail=detail
+    )
+
+
+def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
+    status = sync_status(store, resolve(args.resource).name, now=SYSTEM_CLOCK.time())
+    result = status_result(status, Thresholds(sync_stale_after=args.stale_after))
+    severity = classify(result.findings)
+    if args.json:
+        data = with_units(_isofy(status.to_dict()), "full_synced_ago", "polled_ago")
+        data["db"] = args.db
+        data["severity"] = severity.name if severity else None
+        data["findings"] = [f.to_dict() for f in result.findings]
+        output.json(document("sync status", data))
+        return _severity_exit(severity)
+    full = status.full_in_progress
+    output.print(f"{status.resource}: {status.records:,} records in {args.db}")
+    output.print(f"  watermark: {status.watermark}")
+    output.print(f"  last full sync: {_ago(status.full_synced_ago)}")
+    output.print(f"  last incremental run: {_ago(status.polled_ago)}")
+    if full:
+        output.print(
+            f"  unfinished full sync: {full.get('pages')} pages / {full.get('records')} "
+            "records stored; `sync full` resumes it"
+        )
+    output.print()
+    render_result(output.out, result.to_dict(), checks=False)
+    return _severity_exit(severity)
+
+
+def _open_store(args: argparse.Namespace) -> SQLiteStore:
+    """The store; ``status`` opens only an existing one, and no command creates one before
+    its own arguments are known to be good."""
+    if args.sync_command == "repair" and args.report not in (None, "-"):
+        existing_file(args.report, "report", _REPORT_HINT)
+    if args.sync_command == "status":
+        existing_file(
+            args.db,
+            "local copy",
+            f"run `maintainx-resilient sync full --db {args.db}` first, or pass --db FILE "
+            "(or set MAINTAINX_SYNC_DB) to read another copy",
+        )
+    try:
+        return SQLiteStore(args.db)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot open {args.db}: {exc}", "check --db / MAINTAINX_SYNC_DB"
+        ) from None
+
+
+def _dispatch(args: argparse.Namespace, output: Output) -> int:
     try:
         resolve(args.resource)
-        store = SQLiteStore(args.db)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(exc), f"--resource is one of {', '.join(RESOURCES)}") from None
+    store = _open_store(args)
     try:
-        code: int = args.sync_run(args, store)
+        code: int = args.sync_run(args, store, output)
     except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(str(exc), "check the options and the MAINTAINX_* variables") from None
     except (MaintainXError, SyncError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        output.note(f"error: {exc}")
         return EXIT_ERROR
     finally:
         store.close()
@@ -388,15 +462,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``maintainx-resilient sync ...`` on its own (``python -m maintainx_resilient.cli._sync
-    full``); the console script registers the same commands."""
-    parser = argparse.ArgumentParser(prog="maintainx-resilient")
-    register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(["sync", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.run(args)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    return code
+    full``); the console script runs the same commands."""
+    from . import main as cli_main
+
+    return cli_main(["sync", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -16,17 +16,27 @@ a file, ``--registry`` the subscription registry. Only fingerprints are printed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 from typing import Any
 
+from rich.text import Text
+
 from .._clock import SYSTEM_CLOCK
 from .._secrets import Secret
+from ..diagnostics._context import Thresholds
+from ..diagnostics._model import DiagnosticResult
+from ..diagnostics.rb003_webhooks import (
+    DEFAULT_QUEUE_DEPTH_ALERT,
+    classify_webhooks,
+    webhook_checks,
+)
+from ..diagnostics.rb003_webhooks import RUNBOOK as RB003
+from ..diagnostics.rb003_webhooks import TITLE as RB003_TITLE
+from ..diagnostics.severity import classify, result_status
 from ..webhooks.capture import parse_capture
-from ..webhooks.queue import QUEUE_URL_ENV, WebhookQueue, open_queue
-from ..webhooks.records import ReplayProgress
+from ..webhooks.queue import QUEUE_URL_ENV, WebhookQueue, open_queue, queue_file
 from ..webhooks.verify import (
     BODY_SIGNATURE_HEADER,
     DEFAULT_TOLERANCE,
@@ -35,6 +45,10 @@ from ..webhooks.verify import (
     SigningKeys,
     verify_delivery,
 )
+from ._common import UsageError, existing_file, severity_exit
+from ._output import Output, document, emit, iso, table
+from ._progress import ProgressView, pick_mode
+from ._render import render_result
 
 __all__ = ["parse_duration", "register"]
 
@@ -63,11 +77,27 @@ def register(commands: Any) -> None:
             help=f"queue URL (default: ${QUEUE_URL_ENV})",
         )
 
-    status = sub.add_parser("status", help="queue depth, failures, oldest pending, self-test")
+    status = sub.add_parser(
+        "status", help="RB-003 on the queue: depth, failures, oldest pending, self-test"
+    )
     queue_arg(status)
     status.add_argument("--registry", help="subscription registry file (for the self-test)")
     status.add_argument("--health-url", help="your public .../webhooks/maintainx/health URL")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--depth-alert",
+        type=int,
+        default=DEFAULT_QUEUE_DEPTH_ALERT,
+        metavar="N",
+        help=f"pending deliveries above N are a backlog (default {DEFAULT_QUEUE_DEPTH_ALERT})",
+    )
+    status.add_argument(
+        "--oldest-alert",
+        type=parse_duration,
+        default=Thresholds().webhook_oldest_pending,
+        metavar="AGE",
+        help="an oldest pending delivery older than AGE is a backlog (default 5m)",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON document on stdout")
     status.set_defaults(run=run_status)
 
     replay = sub.add_parser("replay", help="move dead letters back to the queue")
@@ -78,12 +108,19 @@ def register(commands: Any) -> None:
     which.add_argument("--older-than", type=parse_duration, metavar="AGE", help="e.g. 1h")
     which.add_argument("--newer-than", type=parse_duration, metavar="AGE", help="e.g. 30m")
     replay.add_argument("--dry-run", action="store_true", help="only count")
+    replay.add_argument(
+        "--progress",
+        choices=("auto", "bar", "json", "none"),
+        default="auto",
+        help="progress on stderr (auto: a bar when stderr is a terminal)",
+    )
+    replay.add_argument("--json", action="store_true", help="one JSON document on stdout")
     replay.set_defaults(run=run_replay)
 
     dead = sub.add_parser("dead-letters", help="list dead letters (id, route, attempts, error)")
     queue_arg(dead)
     dead.add_argument("--limit", type=int, default=20)
-    dead.add_argument("--json", action="store_true")
+    dead.add_argument("--json", action="store_true", help="one JSON document on stdout")
     dead.set_defaults(run=run_dead_letters)
 
     for name, helptext in (("pause", "stop workers taking events"), ("resume", "restart them")):
@@ -103,19 +140,33 @@ def register(commands: Any) -> None:
     verify.add_argument(
         "--uri-check", choices=("if_present", "require", "ignore"), default="if_present"
     )
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--json", action="store_true", help="one JSON document on stdout")
     verify.set_defaults(run=run_verify)
 
 
-def _say(text: str = "") -> None:
-    print(text, flush=True)
+_QUEUE_HINT = (
+    f"pass --queue sqlite:///path/webhooks.db (or redis://host:6379/0), or set {QUEUE_URL_ENV}"
+)
 
 
-def _queue(args: argparse.Namespace) -> WebhookQueue | None:
+def _queue(args: argparse.Namespace) -> WebhookQueue:
+    """The queue ``--queue`` names; an SQLite file must exist (nothing is created here)."""
     if not args.queue:
-        print(f"no queue: pass --queue URL or set {QUEUE_URL_ENV}", file=sys.stderr)
-        return None
-    return open_queue(args.queue)
+        raise UsageError("no webhook queue", _QUEUE_HINT)
+    try:
+        path = queue_file(args.queue)
+    except ValueError as exc:
+        raise UsageError(f"bad --queue URL: {exc}", _QUEUE_HINT) from None
+    if path is not None:
+        existing_file(
+            path,
+            "webhook queue",
+            "check --queue: the receiver creates the file on its first delivery",
+        )
+    try:
+        return open_queue(args.queue)
+    except ValueError as exc:
+        raise UsageError(f"bad --queue URL: {exc}", _QUEUE_HINT) from None
 
 
 def _age(seconds: float | None) -> str:
@@ -128,13 +179,28 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def run_status(args: argparse.Namespace) -> int:
+def status_result(
+    health: dict[str, Any], thresholds: Thresholds, depth_alert: int
+) -> DiagnosticResult:
+    """RB-003's verdict on a queue's health mapping."""
+    findings = classify_webhooks(health, thresholds, queue_depth_alert=depth_alert)
+    checks = webhook_checks(health, thresholds, queue_depth_alert=depth_alert)
+    failing = [c.name for c in checks if c.ok is False]
+    detail = ("failing: " + ", ".join(failing)) if failing else "webhook processing healthy"
+    return DiagnosticResult(
+        RB003, RB003_TITLE, result_status(findings), checks, tuple(findings), detail=detail
+    )
+
+
+def run_status(args: argparse.Namespace, output: Output) -> int:
     from ..webhooks.receiver import RouteSource, StaticRoutes, WebhookReceiver
     from ..webhooks.registry import SubscriptionRegistry
 
+    if args.depth_alert < 0:
+        raise UsageError(f"--depth-alert must be >= 0, got {args.depth_alert}")
+    if args.registry:
+        existing_file(args.registry, "subscription registry", "check --registry")
     queue = _queue(args)
-    if queue is None:
-        return 2
     try:
         routes: RouteSource = (
             SubscriptionRegistry(args.registry) if args.registry else StaticRoutes(())
@@ -144,46 +210,45 @@ def run_status(args: argparse.Namespace) -> int:
         receiver.close()
     finally:
         queue.close()
+    thresholds = Thresholds(webhook_oldest_pending=args.oldest_alert)
+    result = status_result(health, thresholds, args.depth_alert)
+    severity = classify(result.findings)
     if args.json:
-        _say(json.dumps(health, indent=2, sort_keys=True, default=str))
-    else:
-        depth = health["queue_depth"]
-        _say(f"queue: {health['backend']}  paused: {'yes' if health['paused'] else 'no'}")
-        _say(
-            f"depth: {depth if depth is not None else '?'} (in flight {health['in_flight']}, "
-            f"waiting for a retry {health['delayed']})"
-        )
-        _say(f"failed (dead letters): {health['failed']}")
-        _say(f"oldest pending: {_age(health['oldest_pending_age'])}")
-        endpoint = "ok" if health["endpoint_ok"] else "FAILING"
-        where = args.health_url or "queue reachable"
-        _say(f"endpoint: {endpoint} ({where})")
-        test = health["signature_self_test"]
-        label = {True: "ok", False: "FAILED", None: "not run (no routes)"}[test]
-        _say(f"signature self-test: {label} ({len(health['routes'])} route(s))")
-        for error in health["errors"]:
-            _say(f"  ! {error}")
-    healthy = health["endpoint_ok"] and health["signature_self_test"] is not False
-    return 0 if healthy else 1
+        data = {k: v for k, v in health.items() if k != "oldest_pending_age"}
+        oldest = health.get("oldest_pending_age")
+        data["oldest_pending_age_s"] = None if oldest is None else round(float(oldest), 3)
+        data["queue_depth_alert"] = args.depth_alert
+        data["oldest_pending_alert_s"] = args.oldest_alert
+        data["severity"] = severity.name if severity else None
+        data["findings"] = [f.to_dict() for f in result.findings]
+        output.json(document("webhooks status", data))
+        return severity_exit(severity)
+    state = health.get("paused")
+    paused = "?" if state is None else "yes" if state else "no"
+    output.print(f"queue: {health['backend']}  paused: {paused}  routes: {len(health['routes'])}")
+    depth = health["queue_depth"]
+    output.print(
+        f"pending: {depth if depth is not None else '?'} (in flight {health['in_flight']}, "
+        f"waiting for a retry {health['delayed']}); failed (dead letters): {health['failed']}; "
+        f"oldest pending: {_age(health['oldest_pending_age'])}"
+    )
+    for error in health["errors"]:
+        output.print(f"! {error}", style="magenta")
+    output.print()
+    render_result(output.out, result.to_dict())
+    return severity_exit(severity)
 
 
-def run_replay(args: argparse.Namespace) -> int:
+def run_replay(args: argparse.Namespace, output: Output) -> int:
     from ..webhooks.replay import replay_dead_letters
 
     if not (args.all or args.ids or args.older_than is not None or args.newer_than is not None):
-        print(
-            "say what to replay: --all, --id ID, --older-than AGE or --newer-than AGE",
-            file=sys.stderr,
+        raise UsageError(
+            "say what to replay",
+            "add --all, --id ID, --older-than AGE or --newer-than AGE (e.g. --older-than 1h)",
         )
-        return 2
     queue = _queue(args)
-    if queue is None:
-        return 2
-
-    def progress(step: ReplayProgress) -> None:
-        if step.total:
-            _say(f"replayed {step.done}/{step.total}")
-
+    view = ProgressView(output, pick_mode(args.progress, output), command="webhooks replay")
     try:
         result = replay_dead_letters(
             queue,
@@ -192,66 +257,91 @@ def run_replay(args: argparse.Namespace) -> int:
             older_than=args.older_than,
             newer_than=args.newer_than,
             dry_run=args.dry_run,
-            progress=progress,
+            progress=view.replay,
         )
     finally:
+        view.finish()
         queue.close()
-    if result.dry_run:
-        _say(f"{result.matched} dead letter(s) would be replayed")
+    if args.json:
+        data = {"matched": result.matched, "requeued": result.requeued, "dry_run": result.dry_run}
+        output.json(document("webhooks replay", data))
+    elif result.dry_run:
+        output.print(f"{result.matched} dead letter(s) would be replayed")
     else:
-        _say(f"{result.requeued} of {result.matched} dead letter(s) back in the queue")
+        output.print(f"{result.requeued} of {result.matched} dead letter(s) back in the queue")
     return 0
 
 
-def run_dead_letters(args: argparse.Namespace) -> int:
+def run_dead_letters(args: argparse.Namespace, output: Output) -> int:
+    if args.limit < 0:
+        raise UsageError(f"--limit must be >= 0, got {args.limit}")
     queue = _queue(args)
-    if queue is None:
-        return 2
     try:
         letters = queue.dead_letters(limit=args.limit)
         now = SYSTEM_CLOCK.time()
     finally:
         queue.close()
     if args.json:
-        _say(json.dumps([letter.to_dict() for letter in letters], indent=2))
+        rows = [
+            {
+                "id": letter.id,
+                "key": letter.envelope.key,
+                "route": letter.envelope.route,
+                "event_type": letter.envelope.event_type,
+                "subscription_id": letter.envelope.subscription_id,
+                "received_at": iso(letter.envelope.received_at),
+                "failed_at": iso(letter.failed_at),
+                "attempts": letter.attempts,
+                "error": letter.error,
+            }
+            for letter in letters
+        ]
+        output.json(document("webhooks dead-letters", {"limit": args.limit, "dead_letters": rows}))
         return 0
     if not letters:
-        _say("no dead letters")
-    for letter in letters:
-        env = letter.envelope
-        _say(
-            f"{letter.id}  {env.route or '-'}  {env.event_type}  attempts={letter.attempts}  "
-            f"failed {_age(now - letter.failed_at)} ago  {letter.error[:120]}"
-        )
+        output.print("no dead letters")
+        return 0
+    table_rows: list[list[str | Text]] = [
+        [
+            letter.id,
+            letter.envelope.route or "-",
+            letter.envelope.event_type,
+            str(letter.attempts),
+            _age(now - letter.failed_at),
+            letter.error[:200],
+        ]
+        for letter in letters
+    ]
+    emit(
+        output.out,
+        table(
+            ["ID", "ROUTE", "EVENT", "TRIES", "FAILED", "ERROR"],
+            table_rows,
+            no_wrap=["TRIES", "FAILED"],
+            ratios={"ID": 2, "ROUTE": 1, "EVENT": 2, "ERROR": 3},
+        ),
+    )
     return 0
 
 
-def run_pause(args: argparse.Namespace) -> int:
+def run_pause(args: argparse.Namespace, output: Output) -> int:
     queue = _queue(args)
-    if queue is None:
-        return 2
     try:
         queue.pause()
     finally:
         queue.close()
-    _say("paused: workers take no events until 'webhooks resume' (deliveries are still stored)")
+    output.print("paused: workers take no events until 'webhooks resume' (deliveries are kept)")
     return 0
 
 
-def run_resume(args: argparse.Namespace) -> int:
+def run_resume(args: argparse.Namespace, output: Output) -> int:
     queue = _queue(args)
-    if queue is None:
-        return 2
     try:
         queue.resume()
     finally:
         queue.close()
-    _say("resumed")
+    output.print("resumed")
     return 0
-
-
-class _UsageError(ValueError):
-    pass
 
 
 def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | None, str | None]:
@@ -260,9 +350,12 @@ def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | No
     for name in args.secret_env:
         value = os.environ.get(name)
         if value is None:
-            raise _UsageError(f"environment variable {name} is not set")
+            raise UsageError(
+                f"environment variable {name} is not set", f"export {name}=<the webhook secret>"
+            )
         secrets.append(Secret(value))
     for path in args.secret_file:
+        existing_file(path, "secret file", "check --secret-file")
         with open(path, encoding="utf-8") as handle:
             secrets.append(Secret(handle.read().strip()))
     route_name: str | None = None
@@ -272,6 +365,7 @@ def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | No
 
         from ..webhooks.registry import SubscriptionRegistry
 
+        existing_file(args.registry, "subscription registry", "check --registry")
         registry = SubscriptionRegistry(args.registry)
         route_name = args.route
         if route_name is None:
@@ -281,35 +375,34 @@ def _secrets(args: argparse.Namespace, url: str) -> tuple[list[Secret], str | No
                 route_name = ""
         route = registry.route(route_name)
         if route is None:
-            raise _UsageError(f"route {route_name!r} is not in the registry {args.registry}")
+            raise UsageError(
+                f"route {route_name!r} is not in the registry {args.registry}",
+                "pass --route NAME (see the registry's routes)",
+            )
         secrets.extend(route.secrets)
         registered_url = route.url
     return secrets, route_name, registered_url
 
 
-def run_verify(args: argparse.Namespace) -> int:
+def run_verify(args: argparse.Namespace, output: Output) -> int:
     if args.capture == "-":
         raw = sys.stdin.buffer.read()
     else:
-        with open(args.capture, "rb") as handle:
-            raw = handle.read()
+        found = existing_file(args.capture, "capture", "pass a captured request file, or -")
+        raw = found.read_bytes()
     try:
         capture = parse_capture(raw)
     except ValueError as exc:
-        print(f"cannot read the capture: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(
+            f"cannot read the capture: {exc}", "pass a JSON capture or a raw HTTP request"
+        ) from None
     url = args.url or capture.url
-    try:
-        secrets, route_name, registered_url = _secrets(args, url)
-    except (_UsageError, OSError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    secrets, route_name, registered_url = _secrets(args, url)
     if not secrets:
-        print(
-            "no secret: pass --secret-env VAR, --secret-file PATH or --registry FILE",
-            file=sys.stderr,
+        raise UsageError(
+            "no secret to verify with",
+            "pass --secret-env VAR, --secret-file PATH or --registry FILE",
         )
-        return 2
     keys = SigningKeys(secrets)
     now = args.at if args.at is not None else SYSTEM_CLOCK.time()
     uris = [u for u in (registered_url, url) if u]
@@ -339,8 +432,8 @@ def run_verify(args: argparse.Namespace) -> int:
         "reason": verdict.reason.value if verdict.reason else None,
         "detail": verdict.detail,
         "header": verdict.header,
-        "secret": verdict.secret_fingerprint,
-        "signed_at": verdict.timestamp,
+        "secret_fingerprint": verdict.secret_fingerprint,
+        "signed_at": iso(verdict.timestamp),
         "uri_checked": verdict.uri_checked,
         "signatures_valid_ignoring_time": verdict.ok or authentic_but_late,
         "route": route_name,
@@ -351,15 +444,22 @@ def run_verify(args: argparse.Namespace) -> int:
         "has_uri_signature": URI_SIGNATURE_HEADER in capture.headers,
     }
     if args.json:
-        _say(json.dumps(report, indent=2))
+        output.json(document("webhooks verify", report))
     else:
-        _say(f"request: {capture.method} {url} ({len(capture.body)} bytes)")
-        _say(f"secrets tried: {', '.join(keys.fingerprints)}")
+        output.print(f"request: {capture.method} {url} ({len(capture.body)} bytes)")
+        output.print(f"secrets tried: {', '.join(keys.fingerprints)}")
         if verdict.ok:
             uri = "and URI signature" if verdict.uri_checked else "signature (no URI check)"
-            _say(f"ACCEPTED: body {uri} valid, secret {verdict.secret_fingerprint}")
+            output.print(
+                f"ACCEPTED: body {uri} valid, secret {verdict.secret_fingerprint}", style="green"
+            )
         else:
-            _say(f"REJECTED: {report['reason']} ({verdict.header}: {verdict.detail})")
+            output.print(
+                f"REJECTED: {report['reason']} ({verdict.header}: {verdict.detail})",
+                style="bold red",
+            )
             if authentic_but_late:
-                _say("  the signatures themselves are valid: only the timestamp is out of range")
+                output.print(
+                    "the signatures themselves are valid: only the timestamp is out of range"
+                )
     return 0 if verdict.ok else 1

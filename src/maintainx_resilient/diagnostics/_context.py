@@ -68,6 +68,9 @@ class Thresholds:
     webhook_oldest_pending: float = 300.0
     #: RB-004: more drift than this fraction of the sample is SEV2 (any drift is SEV3).
     sync_drift_major: float = 0.05
+    #: RB-004 (``sync status``): a local copy not refreshed (incremental or full run
+    #: finished) for longer than this many seconds is stale data being served (SEV3).
+    sync_stale_after: float = 3600.0
 
 
 @dataclass(frozen=True)

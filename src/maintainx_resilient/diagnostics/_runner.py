@@ -12,6 +12,10 @@ for all of them. What it never lets through:
   traceback is kept;
 - a procedure that returns something other than a :class:`DiagnosticResult` is an error too.
 
+The overall severity follows the runbook's table, not just the worst proposal: every probe
+the procedures send is counted, and :func:`.severity.apply_criteria` keeps a SEV1 ("complete
+outage") only when no probe succeeded and the client's last call did not either.
+
 :class:`DiagnosisReport` is the frozen outcome; :meth:`DiagnosisReport.to_dict` is the JSON
 form documented, field by field, by ``diagnostics/schema.json``. :func:`run_sync` runs a
 coroutine (such as a diagnosis) from synchronous code, even inside a running event loop.
@@ -22,16 +26,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .._version import __version__
-from ._context import DiagnosticContext, EscalationContact
+from ._context import DiagnosticContext, EscalationContact, Probe, ProbeResult
 from ._model import DiagnosticResult, Finding, ResultStatus, Severity
 from .report import Secrets, sanitize, sanitize_text
-from .severity import Escalation, classify, escalation_for
+from .severity import (
+    Escalation,
+    LiveEvidence,
+    SeverityBasis,
+    apply_criteria,
+    criterion,
+    escalation_for,
+)
 from .timeline import iso_utc
 
 __all__ = [
@@ -70,9 +82,10 @@ _STATUSES: tuple[ResultStatus, ...] = ("ok", "problem", "not_configured", "error
 class DiagnosisReport:
     """The outcome of one diagnosis: every procedure's result and the overall verdict.
 
-    ``severity`` is the worst finding's (None: no findings). ``escalation`` (who to call,
-    how fast) is set for SEV1 and SEV2 only. ``started_at`` is ISO-8601 UTC; ``duration`` and
-    ``deadline`` are seconds.
+    ``severity`` is the worst finding's once the runbook's criteria are applied (None: no
+    findings); ``basis`` says which criterion and which evidence. ``escalation`` (who to
+    call, how fast) is set for SEV1 and SEV2 only. ``started_at`` is ISO-8601 UTC;
+    ``duration`` and ``deadline`` are seconds.
     """
 
     results: tuple[DiagnosticResult, ...]
@@ -81,6 +94,7 @@ class DiagnosisReport:
     duration: float
     deadline: float
     escalation: Escalation | None = None
+    basis: SeverityBasis | None = field(default=None)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -116,6 +130,9 @@ class DiagnosisReport:
             "severity": sev.name if sev else None,
             "severity_definition": sev.definition if sev else None,
             "response_time": sev.response_time if sev else None,
+            "severity_basis": (
+                self.basis or SeverityBasis(severity=sev, criterion=criterion(sev))
+            ).to_dict(),
             "complete": self.complete,
             "summary": counts,
             "escalation": self.escalation.to_dict() if self.escalation else None,
@@ -180,6 +197,28 @@ async def _call(name: str, procedure: Procedure, ctx: DiagnosticContext) -> Diag
     return result
 
 
+class _ProbeTally:
+    """Wraps ``ctx.probe`` and counts what MaintainX answered: a 2xx is ok, anything else
+    (an error status, an exception, a cancellation at the deadline) failed."""
+
+    def __init__(self, probe: Probe) -> None:
+        self._probe = probe
+        self.ok = 0
+        self.failed = 0
+
+    async def __call__(self, method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+        try:
+            result = await self._probe(method, path, headers)
+        except BaseException:
+            self.failed += 1
+            raise
+        if isinstance(result, ProbeResult) and result.ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+        return result
+
+
 def _ignore_outcome(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
@@ -198,6 +237,8 @@ async def run_diagnostics(
     durations and ``started_at`` come from ``ctx.clock``.
     """
     selected = select_procedures(procedures, only)
+    tally = _ProbeTally(ctx.probe)
+    ctx = dataclasses.replace(ctx, probe=tally)
     loop = asyncio.get_running_loop()
     begun = loop.time()
     started_mono, started_wall = ctx.clock.monotonic(), ctx.clock.time()
@@ -235,14 +276,16 @@ async def run_diagnostics(
             results.append(_failed(name, "timeout", detail, elapsed))
         else:
             results.append(_failed(name, "error", "cancelled", elapsed))
-    severity = classify(f for r in results for f in r.findings)
+    live = LiveEvidence.of(tally.ok, tally.failed, ctx.stats)
+    judged, basis = apply_criteria(results, live)
     return DiagnosisReport(
-        results=tuple(results),
-        severity=severity,
+        results=judged,
+        severity=basis.severity,
         started_at=iso_utc(started_wall),
         duration=elapsed,
         deadline=deadline,
-        escalation=escalation_for(severity, ctx.contacts),
+        escalation=escalation_for(basis.severity, ctx.contacts),
+        basis=basis,
     )
 
 

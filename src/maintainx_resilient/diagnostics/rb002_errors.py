@@ -1,21 +1,31 @@
-"""RB-002: High Error Rate (> 5 %), from the client's rolling statistics only (no probes).
+"""RB-002: High Error Rate (> 5 %), from the client's own state only (no probes).
 
 The runbook's script groups recent errors by ``status:endpoint`` and looks for patterns; this
 procedure reads the same distribution from :meth:`RollingStats.snapshot()
-<maintainx_resilient._stats.RollingStats.snapshot>` (``ctx.stats``) and classifies it:
+<maintainx_resilient._stats.RollingStats.snapshot>` (``ctx.stats``), and the circuit
+breakers' states (``ctx.breakers``), and classifies them:
 
-- ``RB002.ERROR_RATE``: the overall error rate over the window, at the thresholds of
-  :func:`~maintainx_resilient.diagnostics.severity.classify_error_rate` (> 5 % SEV3, > 50 %
-  SEV2, 100 % SEV1, judged over at least ``min_requests`` attempts).
+- ``RB002.ERROR_RATE``: the error rate of what the application saw over the window, at the
+  thresholds of :func:`~maintainx_resilient.diagnostics.severity.classify_error_rate`
+  (> 5 % SEV3, > 50 % SEV2, 100 % SEV1, judged over at least ``min_requests`` tries). A try
+  is an attempt sent to MaintainX or a call the client refused without sending (an open
+  breaker, a rate-limit wait too long, fallback mode with nothing cached): a refused call
+  failed for the application as surely as a 503, so it counts, and the evidence says how
+  many of the failures MaintainX answered and how many the client refused.
 - One finding per pattern present, each with the runbook's immediate action:
   ``RB002.AUTH_401`` (rotate API key), ``RB002.PERMISSION_403`` (check permissions),
   ``RB002.RATE_LIMIT_429`` (enable throttling), ``RB002.SERVER_5XX`` (enable circuit breaker:
   a MaintainX-side issue), ``RB002.TRANSPORT_ERRORS`` (connection errors and timeouts: see
-  RB-001), ``RB002.CLIENT_4XX`` (other 4xx: the requests are wrong). A pattern's severity is
-  the error-rate class of its own share of all attempts, and at least SEV4 (informational).
+  RB-001), ``RB002.CLIENT_4XX`` (other 4xx: the requests are wrong), ``RB002.FAILED_FAST``
+  (calls refused by the client itself, by kind). A pattern's severity is the error-rate
+  class of its own share of all tries, and at least SEV4 (informational).
+- ``RB002.BREAKER_OPEN`` (SEV2): a circuit breaker is open or half-open now, so every call
+  to its scope fails fast. This is evidence by itself: the breaker opened because
+  MaintainX's answers failed, and it refuses calls whatever the counts say.
 
-Counts are attempts: a retried call counts once per try. Everything but :func:`check` is
-pure, so the classification is tested without a client.
+A retried call counts once per try. Everything but :func:`check` is pure, so the
+classification is tested without a client. The overall severity of a diagnosis is not the
+sum of its findings: see :func:`~maintainx_resilient.diagnostics.severity.apply_criteria`.
 """
 
 from __future__ import annotations
@@ -24,14 +34,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._events import REFUSAL_KINDS
 from ._context import DiagnosticContext, Thresholds
 from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from .severity import classify_error_rate, result_status
 
 __all__ = [
     "CODE_AUTH_401",
+    "CODE_BREAKER_OPEN",
     "CODE_CLIENT_4XX",
     "CODE_ERROR_RATE",
+    "CODE_FAILED_FAST",
     "CODE_PERMISSION_403",
     "CODE_RATE_LIMIT_429",
     "CODE_SERVER_5XX",
@@ -40,6 +53,7 @@ __all__ = [
     "TITLE",
     "ErrorGroup",
     "check",
+    "classify_breakers",
     "classify_errors",
     "group_errors",
     "parse_key",
@@ -55,6 +69,8 @@ CODE_RATE_LIMIT_429 = "RB002.RATE_LIMIT_429"
 CODE_SERVER_5XX = "RB002.SERVER_5XX"
 CODE_TRANSPORT_ERRORS = "RB002.TRANSPORT_ERRORS"
 CODE_CLIENT_4XX = "RB002.CLIENT_4XX"
+CODE_FAILED_FAST = "RB002.FAILED_FAST"
+CODE_BREAKER_OPEN = "RB002.BREAKER_OPEN"
 
 #: How many ``status:endpoint`` keys a finding's evidence lists (most frequent first).
 TOP_KEYS = 10
@@ -83,6 +99,27 @@ RUN_RB001 = Mitigation(
 FIX_REQUESTS = Mitigation(
     "fix_requests", "Fix the requests: read the error bodies (missing x-organization-id, 404)"
 )
+ENABLE_FALLBACK = Mitigation(
+    "enable_fallback_mode",
+    "Enable fallback mode: serve cached answers while calls fail",
+    action="enable_fallback_mode",
+)
+WAIT_FOR_PROBE = Mitigation(
+    "wait_for_breaker_probe",
+    "The breaker lets one probe through after its reset timeout and closes if it succeeds; "
+    "close_breaker() forces it once MaintainX answers again",
+    action="close_breaker",
+)
+RAISE_MAX_WAIT = Mitigation(
+    "raise_throttle_max_wait",
+    "Calls gave up waiting for a rate-limit slot: send fewer at once, or let them wait longer "
+    "(ThrottleConfig.max_wait)",
+)
+DISABLE_FALLBACK_MODE = Mitigation(
+    "disable_fallback_mode",
+    "Fallback mode is on and the cache cannot answer: turn it off once MaintainX answers",
+    action="disable_fallback_mode",
+)
 CLEAR_ERROR_STATE = Mitigation(
     "reset_stats",
     "Fix the underlying issue, then clear error state and monitor for recurrence",
@@ -108,7 +145,7 @@ def parse_key(key: str) -> tuple[int | str, str]:
 
 def _pattern(outcome: int | str) -> str | None:
     if isinstance(outcome, str):
-        return CODE_TRANSPORT_ERRORS
+        return CODE_FAILED_FAST if outcome in REFUSAL_KINDS else CODE_TRANSPORT_ERRORS
     if outcome == 401:
         return CODE_AUTH_401
     if outcome == 403:
@@ -152,7 +189,39 @@ _PATTERNS: dict[str, tuple[str, tuple[Mitigation, ...]]] = {
         (RUN_RB001, ENABLE_BREAKER),
     ),
     CODE_CLIENT_4XX: ("Other 4xx errors: requests MaintainX rejects", (FIX_REQUESTS,)),
+    CODE_FAILED_FAST: ("Calls failed fast: the client refused to send them", ()),
 }
+
+#: What to do about each kind of refused call.
+_REFUSAL_ADVICE: dict[str, tuple[str, tuple[Mitigation, ...]]] = {
+    "CircuitOpenError": ("circuit breaker open", (RUN_RB001, ENABLE_FALLBACK, WAIT_FOR_PROBE)),
+    "ThrottledError": ("rate-limit wait too long", (RAISE_MAX_WAIT, ENABLE_THROTTLING)),
+    "FallbackModeError": ("fallback mode, nothing cached", (DISABLE_FALLBACK_MODE,)),
+}
+
+
+def refusals(distribution: Mapping[str, int]) -> dict[str, int]:
+    """Refused calls in ``distribution`` by kind (``{"CircuitOpenError": 39}``)."""
+    kinds: dict[str, int] = {}
+    for key, count in distribution.items():
+        outcome = parse_key(key)[0]
+        if isinstance(outcome, str) and outcome in REFUSAL_KINDS:
+            kinds[outcome] = kinds.get(outcome, 0) + count
+    return dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _refusal_text(kinds: Mapping[str, int]) -> str:
+    return ", ".join(
+        f"{_REFUSAL_ADVICE.get(kind, (kind, ()))[0]} ({count})" for kind, count in kinds.items()
+    )
+
+
+def _split_text(errors: int, refused: int) -> str:
+    """``"5 failed answers from MaintainX, 39 refused by the client"``."""
+    sent = errors - refused
+    if not refused:
+        return f"{sent} failed at MaintainX or on the way"
+    return f"{sent} failed at MaintainX or on the way, {refused} refused by the client"
 
 
 def classify_errors(
@@ -163,23 +232,33 @@ def classify_errors(
     *,
     window: float | None = None,
 ) -> list[Finding]:
-    """The findings for ``errors`` out of ``requests`` attempts with this distribution."""
+    """The findings for ``errors`` out of ``requests`` tries with this distribution.
+
+    Refused calls are recognised in ``distribution`` by their kind (``CircuitOpenError:...``)
+    and are part of ``requests`` and ``errors``.
+    """
     t = thresholds if thresholds is not None else Thresholds()
     findings: list[Finding] = []
     rate = errors / requests if requests else 0.0
+    refused_by = refusals(distribution)
+    refused = sum(refused_by.values())
     overall = classify_error_rate(rate, requests, t)
     if overall is not None:
         findings.append(
             Finding(
                 code=CODE_ERROR_RATE,
-                title=f"Error rate {rate:.1%} over {requests} requests (alert above "
-                f"{t.error_rate_alert:.0%})",
+                title=f"Error rate {rate:.1%} over {requests} calls (alert above "
+                f"{t.error_rate_alert:.0%}): {_split_text(errors, refused)}",
                 severity=overall,
                 runbook=RUNBOOK,
                 evidence={
                     "error_rate": round(rate, 4),
                     "requests": requests,
                     "errors": errors,
+                    "sent": requests - refused,
+                    "sent_errors": errors - refused,
+                    "refused": refused,
+                    "refused_by": refused_by,
                     "window_seconds": window,
                     "threshold": t.error_rate_alert,
                     "distribution": _top(distribution),
@@ -198,6 +277,13 @@ def classify_errors(
         }
         if code == CODE_SERVER_5XX:
             evidence["side"] = "maintainx"
+        if code == CODE_FAILED_FAST:
+            evidence["side"] = "client"
+            evidence["refused_by"] = refused_by
+            title = f"Calls failed fast, refused by the client: {_refusal_text(refused_by)}"
+            mitigations = tuple(
+                dict.fromkeys(m for kind in refused_by for m in _REFUSAL_ADVICE[kind][1])
+            )
         findings.append(
             Finding(
                 code=code,
@@ -211,8 +297,49 @@ def classify_errors(
     return findings
 
 
+_OPEN = ("open", "half-open")
+
+
+def classify_breakers(breakers: Mapping[str, Any] | None) -> list[Finding]:
+    """``RB002.BREAKER_OPEN`` when a breaker (``BreakerSnapshot`` by scope) is open or
+    half-open: every call to its scope fails fast now. A breaker held open by hand
+    (``isolated``) is a decision, not evidence: RB-005 lists it."""
+    opened = {s: b for s, b in sorted((breakers or {}).items()) if b.state in _OPEN}
+    if not opened:
+        return []
+    evidence = {
+        "breakers": {
+            scope: {
+                "state": b.state,
+                "failures": b.failures,
+                "retry_after_s": round(float(b.retry_after), 3),
+            }
+            for scope, b in opened.items()
+        }
+    }
+    what = ", ".join(opened)
+    return [
+        Finding(
+            code=CODE_BREAKER_OPEN,
+            title=f"Circuit breaker open after repeated failures, calls fail fast: {what}",
+            severity=Severity.SEV2,
+            runbook=RUNBOOK,
+            evidence=evidence,
+            mitigations=(RUN_RB001, CHECK_STATUS_PAGE, ENABLE_FALLBACK, WAIT_FOR_PROBE),
+        )
+    ]
+
+
+def _breaker_check(breakers: Mapping[str, Any] | None) -> Check:
+    if breakers is None:
+        return Check("Circuit breakers", None, 0.0, "circuit breakers off")
+    opened = [f"{s}: {b.state}" for s, b in sorted(breakers.items()) if b.state in _OPEN]
+    return Check("Circuit breakers", not opened, 0.0, ", ".join(opened) or "all closed")
+
+
 async def check(ctx: DiagnosticContext) -> DiagnosticResult:
-    """RB-002 from ``ctx.stats`` (a ``StatsSnapshot``); ``not_configured`` without one."""
+    """RB-002 from ``ctx.stats`` (a ``StatsSnapshot``) and ``ctx.breakers``;
+    ``not_configured`` without statistics."""
     started = ctx.clock.monotonic()
     stats = ctx.stats
     if stats is None:
@@ -227,14 +354,18 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     distribution: Mapping[str, int] = stats.error_distribution
     window = float(stats.window)
     findings = classify_errors(requests, errors, distribution, ctx.thresholds, window=window)
+    findings = classify_breakers(ctx.breakers) + findings
+    refused = sum(refusals(distribution).values())
     rate = errors / requests if requests else 0.0
     judged = requests >= ctx.thresholds.min_requests
+    split = f": {_split_text(errors, refused)}" if errors else ""
     checks = (
         Check(
             name="Error rate",
             ok=(not any(f.code == CODE_ERROR_RATE for f in findings)) if judged else None,
             duration=0.0,
-            detail=f"{errors}/{requests} attempts failed ({rate:.1%}) in the last {window:g} s"
+            detail=f"{errors}/{requests} calls failed ({rate:.1%}) in the last {window:g} s"
+            + split
             + ("" if judged else f"; fewer than {ctx.thresholds.min_requests}, not judged"),
         ),
         Check(
@@ -244,11 +375,12 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
             detail=", ".join(f"{k}: {v}" for k, v in list(distribution.items())[:TOP_KEYS])
             or "no errors",
         ),
+        _breaker_check(ctx.breakers),
     )
     if requests == 0:
         detail = f"no requests in the last {window:g} s"
     else:
-        detail = f"{rate:.1%} of {requests} attempts failed in the last {window:g} s"
+        detail = f"{rate:.1%} of {requests} calls failed in the last {window:g} s{split}"
     return DiagnosticResult(
         runbook=RUNBOOK,
         title=TITLE,

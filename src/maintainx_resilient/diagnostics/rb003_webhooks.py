@@ -246,7 +246,9 @@ def webhook_checks(
             "Oldest pending",
             oldest,
             oldest is not None and oldest <= t.webhook_oldest_pending,
-            f"{oldest} s (alert above {t.webhook_oldest_pending:g} s)",
+            f"{oldest:.1f} s (alert above {t.webhook_oldest_pending:g} s)"
+            if oldest is not None
+            else "",
         ),
         row("Processing", paused, paused is False, "paused" if paused else "running"),
         row(

@@ -28,6 +28,14 @@ The local side is ``ctx.sync_store.updated_at_by_id("workorders")``; without a s
 result is ``not_configured``.
 
 Codes: ``RB004.MISSING_LOCALLY``, ``RB004.EXTRA_LOCALLY``, ``RB004.STALE_RECORDS``.
+
+Without a request, :func:`classify_status` judges what the local store says about itself
+(``sync.status.sync_status``; the ``sync status`` command): ``RB004.NEVER_SYNCED`` (no full
+sync finished, SEV3), ``RB004.FULL_SYNC_UNFINISHED`` (an interrupted full sync: SEV3 when it
+is the first, SEV4 otherwise), ``RB004.COPY_STALE`` (the last finished run is older than
+``Thresholds.sync_stale_after``: stale data being served, SEV3) and
+``RB004.RECONCILE_DRIFT`` (the last reconciliation found drift and no repair ran since: SEV2
+above ``sync_drift_major``, else SEV3).
 """
 
 from __future__ import annotations
@@ -45,8 +53,12 @@ from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from .severity import result_status
 
 __all__ = [
+    "CODE_COPY_STALE",
     "CODE_EXTRA_LOCALLY",
+    "CODE_FULL_SYNC_UNFINISHED",
     "CODE_MISSING_LOCALLY",
+    "CODE_NEVER_SYNCED",
+    "CODE_RECONCILE_DRIFT",
     "CODE_STALE_RECORDS",
     "DEFAULT_SAMPLE_SIZE",
     "FETCH_EXTRA",
@@ -58,6 +70,7 @@ __all__ = [
     "SyncDrift",
     "check",
     "classify_drift",
+    "classify_status",
     "compare",
     "scope_local",
 ]
@@ -68,6 +81,10 @@ TITLE = "Data Sync Out of Sync"
 CODE_MISSING_LOCALLY = "RB004.MISSING_LOCALLY"
 CODE_EXTRA_LOCALLY = "RB004.EXTRA_LOCALLY"
 CODE_STALE_RECORDS = "RB004.STALE_RECORDS"
+CODE_NEVER_SYNCED = "RB004.NEVER_SYNCED"
+CODE_FULL_SYNC_UNFINISHED = "RB004.FULL_SYNC_UNFINISHED"
+CODE_COPY_STALE = "RB004.COPY_STALE"
+CODE_RECONCILE_DRIFT = "RB004.RECONCILE_DRIFT"
 
 #: The ``ctx.extras`` key of the remote sample fetcher, and of the sample size.
 FETCH_EXTRA = "fetch_work_orders"
@@ -245,6 +262,105 @@ def classify_drift(drift: SyncDrift, thresholds: Thresholds | None = None) -> li
             drift.extra_locally,
             RUN_RECONCILIATION,
         )
+    return findings
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _ago(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _reconcile_drift(last: Mapping[str, Any], repair: Mapping[str, Any] | None) -> float | None:
+    """The drift fraction the last reconciliation found, None when it was clean or a repair
+    finished after it."""
+    if last.get("clean") is not False:
+        return None
+    generated = _number(last.get("generated_at"))
+    repaired = _number((repair or {}).get("finished_at"))
+    if repaired is not None and (generated is None or repaired >= generated):
+        return None
+    estimate = last.get("estimate")
+    if isinstance(estimate, Mapping) and _number(estimate.get("drift_fraction")) is not None:
+        return float(estimate["drift_fraction"])
+    drifted = sum(int(last.get(k) or 0) for k in ("missing_locally", "extra_locally", "stale"))
+    base = max(int(last.get("remote_checked") or 0), int(last.get("local_checked") or 0), 1)
+    return drifted / base
+
+
+def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[Finding]:
+    """The findings about a local copy from its status alone (no request).
+
+    ``status`` is a ``sync.status.SyncStatus`` (read by attribute: ``records``,
+    ``full_in_progress``, ``last_full``, ``last_reconcile``, ``last_repair``,
+    ``full_synced_ago``, ``polled_ago``); see the module docstring for the codes.
+    """
+    t = thresholds if thresholds is not None else Thresholds()
+    findings: list[Finding] = []
+
+    def add(code: str, title: str, severity: Severity, *mitigations: Mitigation, **ev: Any) -> None:
+        findings.append(Finding(code, title, severity, RUNBOOK, ev, mitigations))
+
+    checkpoint = getattr(status, "full_in_progress", None)
+    last_full = getattr(status, "last_full", None)
+    records = int(getattr(status, "records", 0) or 0)
+    if checkpoint:
+        first = last_full is None
+        add(
+            CODE_FULL_SYNC_UNFINISHED,
+            f"{'The first' if first else 'A'} full sync stopped after "
+            f"{checkpoint.get('pages', 0)} pages: `sync full` resumes it",
+            Severity.SEV3 if first else Severity.SEV4,
+            TRIGGER_FULL_SYNC,
+            pages=checkpoint.get("pages"),
+            records=checkpoint.get("records"),
+        )
+    elif last_full is None:
+        add(
+            CODE_NEVER_SYNCED,
+            f"No full sync has finished: the local copy ({records} records) is incomplete",
+            Severity.SEV3,
+            TRIGGER_FULL_SYNC,
+            records=records,
+        )
+    ages = [
+        a
+        for a in (_number(getattr(status, "polled_ago", None)), _number(status.full_synced_ago))
+        if a is not None
+    ]
+    if ages and min(ages) > t.sync_stale_after:
+        freshest = min(ages)
+        add(
+            CODE_COPY_STALE,
+            f"Stale data being served: the last sync run finished {_ago(freshest)} ago "
+            f"(alert above {_ago(t.sync_stale_after)})",
+            Severity.SEV3,
+            VERIFY_POLLING,
+            TRIGGER_FULL_SYNC,
+            refreshed_ago_s=round(freshest, 3),
+            threshold_s=t.sync_stale_after,
+        )
+    last = getattr(status, "last_reconcile", None)
+    if isinstance(last, Mapping):
+        fraction = _reconcile_drift(last, getattr(status, "last_repair", None))
+        if fraction is not None:
+            kinds = {
+                k: int(last.get(k) or 0) for k in ("missing_locally", "extra_locally", "stale")
+            }
+            add(
+                CODE_RECONCILE_DRIFT,
+                f"The last reconciliation found drift ({fraction:.1%}) and no repair ran since",
+                Severity.SEV2 if fraction > t.sync_drift_major else Severity.SEV3,
+                RUN_RECONCILIATION,
+                drift_fraction=round(fraction, 4),
+                threshold=t.sync_drift_major,
+                **kinds,
+            )
     return findings
 
 

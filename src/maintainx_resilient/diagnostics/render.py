@@ -1,9 +1,10 @@
 """Showing a diagnosis: for people (a table per runbook), for machines (JSON), for shells.
 
-- :func:`render_text`: the overall severity first (with its response time and, for SEV1/SEV2,
-  who to call), then one block per runbook procedure: its status, a table of findings (code,
-  severity, finding, mitigation) and its checks. Coloured when the stream is a terminal and
-  ``NO_COLOR`` is not set (https://no-color.org), plain when piped.
+- :func:`render_text`: the overall severity first (with the runbook criterion it meets, its
+  response time and, for SEV1/SEV2, who to call), then one block per runbook procedure: its
+  status, a table of findings (code, severity, finding, mitigation) and its checks. Coloured
+  when the stream is a terminal and ``NO_COLOR`` is not set (https://no-color.org), plain
+  when piped. The rendering is the command line's (``cli/_render.py``, on rich).
 - :func:`to_json`: ``DiagnosisReport.to_dict()`` as indented JSON; the field order is fixed
   and the form is documented by ``schema.json`` (:func:`json_schema`).
 - :func:`exit_code`: the process exit status for a diagnosis, so scripts and cron jobs can
@@ -32,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,22 +58,6 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 EXIT_INCOMPLETE = 4
 
 _EXIT_BY_SEVERITY = {Severity.SEV1: 3, Severity.SEV2: 2, Severity.SEV3: 1, Severity.SEV4: 0}
-
-_RESET = "\033[0m"
-_STYLES = {
-    "SEV1": "\033[1;97;41m",  # bold white on red
-    "SEV2": "\033[1;31m",  # bold red
-    "SEV3": "\033[33m",  # yellow
-    "SEV4": "\033[36m",  # cyan
-    "ok": "\033[32m",
-    "problem": "\033[1;31m",
-    "error": "\033[35m",
-    "timeout": "\033[35m",
-    "not_configured": "\033[2m",
-    "dim": "\033[2m",
-    "bold": "\033[1m",
-    "FAIL": "\033[31m",
-}
 
 
 def exit_code(severity: Severity | None, *, complete: bool = True) -> int:
@@ -112,121 +96,21 @@ def to_json(report: DiagnosisReport, *, secrets: Secrets = (), indent: int | Non
     return json.dumps(report.to_dict(secrets), indent=indent, ensure_ascii=False)
 
 
-class _Painter:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __call__(self, text: str, style: str | None) -> str:
-        if not self.enabled or not style or style not in _STYLES:
-            return text
-        return f"{_STYLES[style]}{text}{_RESET}"
-
-
-def _table(
-    rows: Sequence[Sequence[str]],
-    styles: Sequence[Sequence[str | None]],
-    paint: _Painter,
-    indent: str = "  ",
-) -> list[str]:
-    """Left-aligned columns; the last column is not padded. Styles apply after padding."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row, style in zip(rows, styles, strict=True):
-        cells = [
-            paint(cell.ljust(widths[i]) if i < len(widths) else cell, style[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append((indent + "  ".join(cells)).rstrip())
-    return lines
-
-
-def _mitigation_text(m: dict[str, Any]) -> str:
-    action = m.get("action")
-    return f"{m['description']} [{action}]" if action else str(m["description"])
-
-
-def _findings_block(result: dict[str, Any], paint: _Painter) -> list[str]:
-    rows: list[list[str]] = [["CODE", "SEV", "FINDING", "MITIGATION"]]
-    styles: list[list[str | None]] = [["bold", "bold", "bold", "bold"]]
-    for finding in result["findings"]:
-        mitigations = [_mitigation_text(m) for m in finding["mitigations"]] or ["-"]
-        sev = finding["severity"]
-        rows.append([finding["code"], sev, finding["title"], mitigations[0]])
-        styles.append([None, sev, None, None])
-        for more in mitigations[1:]:
-            rows.append(["", "", "", more])
-            styles.append([None, None, None, None])
-    return _table(rows, styles, paint, indent="    ")
-
-
-def _checks_block(result: dict[str, Any], paint: _Painter) -> list[str]:
-    rows: list[list[str]] = []
-    styles: list[list[str | None]] = []
-    for check in result["checks"]:
-        ok = check["ok"]
-        mark, style = (
-            ("[ok]", "ok") if ok is True else ("[FAIL]", "FAIL") if ok is False else ("[?]", "dim")
-        )
-        rows.append([mark, check["name"], check["detail"]])
-        styles.append([style, None, "dim"])
-    return _table(rows, styles, paint, indent="    ") if rows else []
-
-
-def _headline(data: dict[str, Any], paint: _Painter) -> list[str]:
-    sev = data["severity"]
-    if sev is None:
-        verdict = paint("no findings", "ok")
-    else:
-        badge = paint(f" {sev} ", sev) if paint.enabled else sev  # padded: a coloured badge
-        verdict = f"{badge} {data['severity_definition']}"
-        verdict += f": respond within {data['response_time']}"
-    lines = [f"MaintainX diagnosis: {verdict}"]
-    counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data["summary"].items() if n)
-    lines.append(
-        f"Started {data['started_at']}, took {data['duration_ms']:g} ms "
-        f"(deadline {data['deadline_ms'] / 1000:g} s). Procedures: {counts or 'none'}."
-    )
-    if not data["complete"]:
-        lines.append(paint("Incomplete: a procedure timed out or failed (see below).", "error"))
-    escalation = data["escalation"]
-    if escalation:
-        lines.append("")
-        lines.append(
-            paint(
-                f"Escalate now ({escalation['severity']}, respond within "
-                f"{escalation['response_time']}):",
-                escalation["severity"],
-            )
-        )
-        rows = [[c["role"], c["contact"], c["escalation"]] for c in escalation["contacts"]]
-        lines.extend(_table(rows, [[None, None, "dim"]] * len(rows), paint))
-    return lines
-
-
 def render_text(
     report: DiagnosisReport,
     *,
     color: bool | None = None,
     stream: TextIO | None = None,
     secrets: Secrets = (),
+    width: int | None = None,
 ) -> str:
-    """The report for a person. ``color=None`` decides with :func:`use_color` (``stream``)."""
-    paint = _Painter(use_color(stream) if color is None else color)
-    data = report.to_dict(secrets)
-    lines = _headline(data, paint)
-    for result in data["results"]:
-        lines.append("")
-        status = result["status"]
-        head = f"{result['runbook']} {result['title']}: " + paint(
-            status.replace("_", " ").upper() if status != "not_configured" else "not configured",
-            status,
-        )
-        if result["severity"]:
-            head += " (" + paint(result["severity"], result["severity"]) + ")"
-        if result["detail"]:
-            head += f" - {result['detail']}"
-        lines.append(paint(head, None))
-        if result["findings"]:
-            lines.extend(_findings_block(result, paint))
-        lines.extend(_checks_block(result, paint))
-    return "\n".join(lines) + "\n"
+    """The report for a person, ``width`` columns wide (default 100), as the CLI prints it.
+
+    ``color=None`` decides with :func:`use_color` (``stream``). The rendering is the command
+    line's (rich); it is imported only when this is called, so importing the library does
+    not import rich.
+    """
+    from ..cli._render import diagnosis_text
+
+    enabled = use_color(stream) if color is None else color
+    return diagnosis_text(report.to_dict(secrets), color=enabled, width=width)

@@ -1,8 +1,15 @@
 """The runbook's incident classification, applied: severities, escalation and a change tracker.
 
-- :func:`classify` gives the overall severity of a set of findings (the worst one; SEV1 is
-  worst), :func:`classify_error_rate` turns an error rate into a severity at the runbook's
+- :func:`classify` gives the worst severity of a set of findings (SEV1 is worst),
+  :func:`classify_error_rate` turns an error rate into a severity at the runbook's
   thresholds (see :class:`~maintainx_resilient.diagnostics._context.Thresholds`).
+- :func:`apply_criteria` gives a diagnosis its overall severity by the runbook's table, with
+  the evidence named (:class:`SeverityBasis`). Each procedure proposes severities for what it
+  saw; SEV1 ("complete outage", "API unreachable") is kept only when nothing contradicts it.
+  One failed probe, or an error rate of 100 % made of calls the breaker refused, is not a
+  complete outage while another probe of the same diagnosis got a 2xx or the client's last
+  call succeeded (:class:`LiveEvidence`): such a finding becomes SEV2, "major degradation",
+  and says why in its evidence (``severity_claimed``, ``severity_rule``).
 - :func:`escalation_for` says who to call for SEV1 and SEV2 (the runbook's emergency contacts
   unless configuration gives others) and how fast (the severity's response time).
 - :class:`SeverityTracker` remembers the current overall severity and calls a notification
@@ -15,22 +22,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from ._context import EscalationContact, Thresholds
-from ._model import Finding, ResultStatus, Severity
+from ._model import DiagnosticResult, Finding, ResultStatus, Severity
 
 __all__ = [
     "DEFAULT_CONTACTS",
     "ESCALATING",
     "Escalation",
+    "LiveEvidence",
+    "SeverityBasis",
     "SeverityChange",
     "SeverityTracker",
+    "apply_criteria",
     "classify",
     "classify_error_rate",
+    "criterion",
     "escalation_for",
     "result_status",
 ]
@@ -80,6 +91,143 @@ def classify_error_rate(
     if error_rate > t.error_rate_alert:
         return Severity.SEV3
     return None
+
+
+@dataclass(frozen=True)
+class LiveEvidence:
+    """What a diagnosis saw of MaintainX answering, the test of a "complete outage".
+
+    ``probes_ok``/``probes_failed`` count the probes this diagnosis sent (RB-001's, RB-005's):
+    a 2xx is ok, anything else (an error status, no answer, the deadline) failed.
+    ``last_try_ok`` is whether the client's most recent call succeeded (None: none recorded),
+    ``failures_since_success`` how many tries failed since its last success.
+    """
+
+    probes_ok: int = 0
+    probes_failed: int = 0
+    last_try_ok: bool | None = None
+    failures_since_success: int = 0
+    last_success_age: float | None = None
+
+    @property
+    def answered(self) -> bool:
+        """True when MaintainX answered something successfully just now."""
+        return self.probes_ok > 0 or self.last_try_ok is True
+
+    def describe(self) -> str:
+        """``"2 of 5 probes succeeded; 44 calls failed since the client's last success"``."""
+        probes = self.probes_ok + self.probes_failed
+        parts = [f"{self.probes_ok} of {probes} probes succeeded"] if probes else []
+        if self.last_try_ok is True:
+            parts.append("the client's last call succeeded")
+        elif self.failures_since_success:
+            since = (
+                f" ({self.last_success_age:.0f} s ago)"
+                if self.last_success_age is not None
+                else " (none recorded)"
+            )
+            parts.append(
+                f"{self.failures_since_success} calls failed since the client's last success"
+                + since
+            )
+        return "; ".join(parts) or "no probe sent and no call recorded"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probes_ok": self.probes_ok,
+            "probes_failed": self.probes_failed,
+            "last_try_ok": self.last_try_ok,
+            "failures_since_success": self.failures_since_success,
+            "last_success_age_s": None
+            if self.last_success_age is None
+            else round(self.last_success_age, 3),
+        }
+
+    @classmethod
+    def of(cls, probes_ok: int, probes_failed: int, stats: Any) -> LiveEvidence:
+        """From probe counts and a ``StatsSnapshot`` (or None)."""
+        return cls(
+            probes_ok=probes_ok,
+            probes_failed=probes_failed,
+            last_try_ok=getattr(stats, "last_try_ok", None),
+            failures_since_success=int(getattr(stats, "failures_since_success", 0) or 0),
+            last_success_age=getattr(stats, "last_success_age", None),
+        )
+
+
+@dataclass(frozen=True)
+class SeverityBasis:
+    """Why a diagnosis has its overall severity: the runbook's criterion and the evidence.
+
+    ``codes`` and ``reasons`` are the codes and titles of the findings at that severity;
+    ``downgraded`` the codes that claimed SEV1 and were judged SEV2 because ``live`` shows
+    MaintainX answering.
+    """
+
+    severity: Severity | None
+    criterion: str
+    codes: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    downgraded: tuple[str, ...] = ()
+    live: LiveEvidence = field(default_factory=LiveEvidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity.name if self.severity else None,
+            "criterion": self.criterion,
+            "codes": list(self.codes),
+            "reasons": list(self.reasons),
+            "downgraded": list(self.downgraded),
+            "live": {**self.live.to_dict(), "summary": self.live.describe()},
+        }
+
+
+def criterion(severity: Severity | None) -> str:
+    """The runbook's table row: ``"SEV2 Major degradation (e.g. >50% errors)"``."""
+    if severity is None:
+        return "no finding"
+    return f"{severity.name} {severity.definition} (e.g. {severity.example})"
+
+
+def apply_criteria(
+    results: Sequence[DiagnosticResult], live: LiveEvidence
+) -> tuple[tuple[DiagnosticResult, ...], SeverityBasis]:
+    """The results with the runbook's criteria applied, and the basis of the verdict.
+
+    SEV1 is a complete outage. A finding that claims it stands when ``live`` shows nothing
+    answering; otherwise it becomes SEV2 (major degradation: MaintainX answers some calls),
+    with ``severity_claimed`` and ``severity_rule`` in its evidence. Every other severity is
+    the procedure's own. The overall severity is then the worst finding's.
+    """
+    downgraded: list[str] = []
+    judged: list[DiagnosticResult] = []
+    rule = f"SEV1 needs a complete outage, but {live.describe()}"
+    for result in results:
+        findings = list(result.findings)
+        changed = False
+        if live.answered:
+            for i, f in enumerate(findings):
+                if f.severity == Severity.SEV1:
+                    evidence = {
+                        **f.evidence,
+                        "severity_claimed": Severity.SEV1.name,
+                        "severity_rule": rule,
+                    }
+                    findings[i] = replace(f, severity=Severity.SEV2, evidence=evidence)
+                    downgraded.append(f.code)
+                    changed = True
+        judged.append(replace(result, findings=tuple(findings)) if changed else result)
+    worst = classify(f for r in judged for f in r.findings)
+    top = [f for r in judged for f in r.findings if f.severity == worst]
+    basis = SeverityBasis(
+        severity=worst,
+        criterion=criterion(worst),
+        codes=tuple(dict.fromkeys(f.code for f in top)),
+        reasons=tuple(dict.fromkeys(f.title for f in top)),
+        downgraded=tuple(dict.fromkeys(downgraded)),
+        live=live,
+    )
+    return tuple(judged), basis
 
 
 @dataclass(frozen=True)

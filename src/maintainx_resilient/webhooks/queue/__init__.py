@@ -32,6 +32,7 @@ __all__ = [
     "SqliteQueue",
     "WebhookQueue",
     "open_queue",
+    "queue_file",
 ]
 
 #: The environment variable the CLI reads the queue URL from.
@@ -44,6 +45,20 @@ def __getattr__(name: str) -> Any:
 
         return RedisQueue
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def queue_file(url: str) -> str | None:
+    """The file an SQLite queue URL names; None for a Redis URL (or an unknown scheme)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        path = parts.path if parts.netloc in ("", "localhost") else parts.netloc + parts.path
+        if path.startswith("//"):  # sqlite:////abs/path (SQLAlchemy's spelling)
+            path = "/" + path.lstrip("/")
+        return path
+    if scheme in ("", "file"):
+        return parts.path
+    return None
 
 
 def open_queue(url: str, *, clock: Clock = SYSTEM_CLOCK) -> WebhookQueue:
@@ -59,13 +74,8 @@ def open_queue(url: str, *, clock: Clock = SYSTEM_CLOCK) -> WebhookQueue:
         ttl = float(options.pop("dedupe_ttl", DEFAULT_DEDUPE_TTL))
         rest = urlunsplit(parts._replace(query=urlencode(options)))
         return RedisQueue(rest, prefix=prefix, group=group, dedupe_ttl=ttl, clock=clock)
-    if scheme == "sqlite":
-        path = parts.path if parts.netloc in ("", "localhost") else parts.netloc + parts.path
-        if path.startswith("//"):  # sqlite:////abs/path (SQLAlchemy's spelling)
-            path = "/" + path.lstrip("/")
-    elif scheme in ("", "file"):
-        path = parts.path
-    else:
+    path = queue_file(url)
+    if path is None:
         raise ValueError(f"unknown queue URL scheme {parts.scheme!r}: use sqlite:// or redis://")
     sync: Synchronous
     wanted = options.get("synchronous", "FULL").upper()

@@ -1,0 +1,68 @@
+"""What every command shares: exit codes, usage errors for a shell user, the client from the
+environment, and the severity exit status."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .._client import MaintainXClient
+from .._exceptions import ConfigurationError
+from ..diagnostics._model import Severity
+from ..diagnostics.render import exit_code
+
+__all__ = [
+    "INTERRUPTED",
+    "USAGE_ERROR",
+    "UsageError",
+    "env_client",
+    "existing_file",
+    "severity_exit",
+]
+
+#: Exit status of a usage or configuration error (sysexits' EX_USAGE).
+USAGE_ERROR = 64
+#: Exit status after Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+
+_NO_KEY_HINT = (
+    "set MAINTAINX_API_KEY to your API key (MaintainX: Settings > Integrations > API Keys), "
+    "e.g. `export MAINTAINX_API_KEY=...`; to try the commands without one, run "
+    "`maintainx-resilient simulate` and export what it prints"
+)
+
+
+class UsageError(Exception):
+    """A mistake in the command line or the environment: exit 64 with ``hint``."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def env_client(**options: Any) -> MaintainXClient:
+    """A client configured from ``MAINTAINX_API_KEY``, ``MAINTAINX_ORG_ID`` and
+    ``MAINTAINX_BASE_URL``; a missing or bad setting is a :class:`UsageError` that names
+    the variable to fix."""
+    if not os.environ.get("MAINTAINX_API_KEY", "").strip():
+        raise UsageError("no API key", _NO_KEY_HINT)
+    try:
+        return MaintainXClient(**options)
+    except ConfigurationError as exc:
+        raise UsageError(
+            str(exc), "check MAINTAINX_BASE_URL, MAINTAINX_ORG_ID and MAINTAINX_API_KEY"
+        ) from None
+
+
+def existing_file(path: str, what: str, hint: str) -> Path:
+    """``path`` when it names an existing file; read-only commands never create one."""
+    found = Path(path)
+    if not found.is_file():
+        raise UsageError(f"no {what} at {path}", hint)
+    return found
+
+
+def severity_exit(severity: Severity | None, *, complete: bool = True) -> int:
+    """0 no finding or SEV4, 1 SEV3, 2 SEV2, 3 SEV1; 4 incomplete with nothing worse."""
+    return exit_code(severity, complete=complete)
