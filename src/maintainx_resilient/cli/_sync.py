@@ -3,16 +3,19 @@
 ::
 
     maintainx-resilient sync full          [--resource workOrders] [--db FILE] [--restart]
+                                           [--confirm-deletes [N]]
     maintainx-resilient sync incremental   [--every SECONDS [--runs N]] [--overlap SECONDS]
     maintainx-resilient sync reconcile     [--sample N] [--json]
-    maintainx-resilient sync repair        [--report FILE]
+    maintainx-resilient sync repair        [--report FILE] [--confirm-deletes [N]]
     maintainx-resilient sync status        [--json]
 
 The client is configured from the environment (``MAINTAINX_API_KEY``...); the store is
 ``--db`` or ``MAINTAINX_SYNC_DB`` (default ``maintainx-sync.db``). A full sync checkpoints
 every page: stopped by Ctrl-C (or killed), it says how far it got, and the same command
-resumes from there. Exit status: 0 done, 1 error, 2 bad usage or settings, 3 drift found
-(``reconcile``), 130 interrupted.
+resumes from there. A run that would delete more than 10% of the local copy deletes nothing
+and exits 4 (an empty answer from MaintainX after a permission change looks like mass
+deletion); ``--confirm-deletes`` lets the next run through. Exit status: 0 done, 1 error,
+2 bad usage or settings, 3 drift found (``reconcile``), 4 deletions refused, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from typing import Any, TextIO
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
-from .._exceptions import ConfigurationError, MaintainXError
+from .._exceptions import ConfigurationError, MaintainXError, StorageError
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
 from ..sync import (
     RESOURCES,
+    MassDeleteError,
     Progress,
     ReconcileReport,
     SQLiteStore,
@@ -44,7 +48,7 @@ from ..sync.status import sync_status
 __all__ = ["main", "register"]
 
 DEFAULT_DB = "maintainx-sync.db"
-EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT, EXIT_DELETES_REFUSED, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 
 def register(commands: Any) -> None:
@@ -87,6 +91,18 @@ def register(commands: Any) -> None:
             "JSON line per page on stdout",
         )
 
+    def confirm(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--confirm-deletes",
+            nargs="?",
+            const=True,
+            default=False,
+            type=int,
+            metavar="N",
+            help="let this run delete more than the delete guard's 10%% of the local copy "
+            "(all it finds gone, or at most N records)",
+        )
+
     full = common("full", "copy every record; resumes an interrupted run")
     full.add_argument(
         "--restart", action="store_true", help="discard an unfinished run's checkpoint"
@@ -95,6 +111,7 @@ def register(commands: Any) -> None:
         "--expect", type=int, metavar="N", help="expected record count, for the ETA of a first sync"
     )
     progress(full)
+    confirm(full)
     full.set_defaults(run=_dispatch, sync_run=_run_full)
 
     inc = common("incremental", "fetch what changed since the watermark (updatedAt[gte])")
@@ -104,6 +121,7 @@ def register(commands: Any) -> None:
     inc.add_argument("--every", type=float, metavar="SECONDS", help="repeat every SECONDS")
     inc.add_argument("--runs", type=int, metavar="N", help="with --every: stop after N runs")
     progress(inc)
+    confirm(inc)
     inc.set_defaults(run=_dispatch, sync_run=_run_incremental)
 
     rec = common("reconcile", "compare the local copy with MaintainX (exit status 3 on drift)")
@@ -120,6 +138,7 @@ def register(commands: Any) -> None:
     rep.add_argument(
         "--no-verify", action="store_true", help="delete extra records without re-checking them"
     )
+    confirm(rep)
     rep.set_defaults(run=_dispatch, sync_run=_run_repair)
 
     status = common("status", "what the local copy holds and when it last synced (no request)")
@@ -219,7 +238,9 @@ def _full(args: argparse.Namespace, engine: SyncEngine) -> int:
             flush=True,
         )
     try:
-        result = engine.full(name, restart=args.restart, expected=args.expect)
+        result = engine.full(
+            name, restart=args.restart, expected=args.expect, confirm_deletes=args.confirm_deletes
+        )
     except KeyboardInterrupt:
         _interrupted(engine, name, args)
         return EXIT_INTERRUPTED
@@ -264,7 +285,7 @@ def _incremental(args: argparse.Namespace, engine: SyncEngine) -> int:
 
     try:
         if args.every is None:
-            show(engine.incremental(name))
+            show(engine.incremental(name, confirm_deletes=args.confirm_deletes))
             return 0
 
         def warn(resource: str, exc: Exception) -> None:
@@ -334,7 +355,12 @@ def _repair(args: argparse.Namespace, engine: SyncEngine) -> int:
             with open(args.report, encoding="utf-8") as handle:
                 raw = handle.read()
         report = ReconcileReport.from_dict(json.loads(raw))
-    result = engine.repair(report, resource=args.resource, verify_extras=not args.no_verify)
+    result = engine.repair(
+        report,
+        resource=args.resource,
+        verify_extras=not args.no_verify,
+        confirm_deletes=args.confirm_deletes,
+    )
     text = (
         f"repaired {result.resource}: {len(result.refreshed)} fetched again, "
         f"{len(result.deleted)} deleted locally, {len(result.kept)} kept (MaintainX has them) "
@@ -358,6 +384,13 @@ def _run_status(args: argparse.Namespace, store: SyncStore) -> int:
             f"  unfinished full sync: {full.get('pages')} pages / {full.get('records')} "
             "records stored; `sync full` resumes it"
         )
+    for blocked in status.deletes_blocked:
+        lines.append(
+            f"  DELETIONS REFUSED: {blocked.get('operation')} would delete "
+            f"{blocked.get('would_delete')} of {blocked.get('local')} records (limit "
+            f"{blocked.get('limit')}); check the API key's permissions, or run `sync "
+            f"{blocked.get('operation')} --confirm-deletes`"
+        )
     _emit(args, status.to_dict(), "\n".join(lines))
     return 0
 
@@ -373,11 +406,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         code: int = args.sync_run(args, store)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except MassDeleteError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_DELETES_REFUSED
     except (MaintainXError, SyncError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
