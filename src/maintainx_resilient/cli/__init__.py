@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, StorageError
 from .._version import __version__
 from . import _demo, _diagnose, _simulate, _sync, _webhooks
 
@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"maintainx-resilient: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    except StorageError as exc:  # a damaged queue file, Redis down...: say which and what to do
+        print(f"maintainx-resilient: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -13,8 +13,8 @@ A POST is answered 2xx **only after the event is stored durably**:
 2. the signatures are verified (:mod:`.verify`; 401 with the reason code);
 3. the dedupe key is computed (:mod:`.dedupe`) and the envelope handed to the queue through a
    group-commit thread; the answer waits for the write (503 if it fails or takes longer than
-   ``store_timeout``, 2 s, so MaintainX, which gives up after 10 s, knows the event was not
-   taken and retries);
+   ``store_timeout``, 1.5 s, so MaintainX, which gives up after 10 s, knows within 2 s that
+   the event was not taken and retries);
 4. 200 ``{"status": "accepted"}``, or 200 ``{"status": "duplicate"}`` for a redelivery.
 
 The health check pings the queue on a thread of its own and waits at most ``health_timeout``
@@ -81,7 +81,7 @@ DEFAULT_MAX_BODY = 1 << 20
 UNKNOWN_ROUTE_LABEL = "<unknown>"
 #: How long a delivery waits for its write before the receiver answers 503 (MaintainX waits
 #: 10 s for an answer, then counts the delivery failed: a 503 well before that is retried).
-DEFAULT_STORE_TIMEOUT = 2.0
+DEFAULT_STORE_TIMEOUT = 1.5
 #: How long the health check waits for the queue's ping before answering 503.
 DEFAULT_HEALTH_TIMEOUT = 1.0
 
