@@ -129,7 +129,8 @@ def guarded_commit(
     """Commit ``batch`` (its deletions limited by the guard) and clear an earlier refusal
     of ``operation``; on a refusal, nothing of ``batch`` is applied, the refusal is saved
     and :class:`MassDeleteError` raised."""
-    limit = deletion_limit(guard, store.count(resource), confirm)
+    deletes = bool(batch.deletes) or batch.prune_before is not None
+    limit = deletion_limit(guard, store.count(resource), confirm) if deletes else None
     state = {**batch.state, blocked_key(operation, resource): None}
     try:
         return store.commit(resource, replace(batch, state=state, max_deletes=limit))
