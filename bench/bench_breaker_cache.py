@@ -3,7 +3,7 @@
 Runs the MaintainX simulator on a loopback socket and measures, in the same run:
 
 - baseline: a plain GET to the simulator through the full fallback -> breaker -> HTTP stack
-  (breaker closed, cache storing the answer);
+  (breaker closed, the answer parsed and committed to the cache, as the client does);
 - fail fast: a GET refused by the open breaker (CircuitOpenError, nothing sent);
 - stale: a GET answered stale from the cache because the breaker is open;
 - fallback mode: a GET answered from the cache with fallback mode on (nothing sent);
@@ -30,7 +30,12 @@ from maintainx_resilient._exceptions import CircuitOpenError
 from maintainx_resilient._http import HTTPLayer
 from maintainx_resilient._meta import meta_of
 from maintainx_resilient.policies.breaker import BreakerConfig, BreakerLayer, Breakers
-from maintainx_resilient.policies.fallback import FallbackCache, FallbackConfig, FallbackLayer
+from maintainx_resilient.policies.fallback import (
+    FallbackCache,
+    FallbackConfig,
+    FallbackLayer,
+    commit,
+)
 from maintainx_resilient.testing import Simulator
 
 
@@ -80,9 +85,13 @@ def main() -> None:
             response = client.get("workorders/1")
             assert response.status_code == 200
             assert not meta_of(response).stale
+            response.json()
+            assert commit(response)  # parsed: kept, as the client's _finish does
 
         results["plain GET to the simulator (baseline)"] = measure(plain_get, rounds)
-        client.get("workorders", params={"limit": 50})  # a page to serve stale later
+        page = client.get("workorders", params={"limit": 50})  # a page to serve stale later
+        page.json()
+        assert commit(page)
 
         scope = breakers.for_request(client.build_request("GET", "workorders/1"))
         breakers.isolate(scope)

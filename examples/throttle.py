@@ -1,8 +1,10 @@
 """The throttle: 8 threads share one rate limit without hammering MaintainX into 429s.
 
 The simulator enforces MaintainX's rate limit over a real socket, with the window shortened
-from 100 requests / 60 s to 20 requests / 1 s so the example takes seconds; the client's
+from 100 requests / 60 s to 20 requests / 2 s so the example takes seconds; the client's
 ThrottleConfig is told the same numbers. A bare httpx loop is shown first, for contrast.
+The throttle spends the budget the simulator announces at once and queues the rest for
+the window's reset.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import httpx
 from maintainx_resilient import Event, MaintainXClient, ThrottleConfig, ThrottleWaited
 from maintainx_resilient.testing import RateLimitConfig, Simulator
 
-PER_USER, WINDOW, CALLS, THREADS = 20, 1.0, 50, 8
+PER_USER, WINDOW, CALLS, THREADS = 20, 2.0, 50, 8
 
 
 def main() -> None:
@@ -61,9 +63,9 @@ def main() -> None:
         f"{sim.stats.rate_limited} x 429 from the server"
     )
     print(
-        f"throttle: {len(waits)} calls waited for a slot (longest {max(waits):.1f}s), paced at "
-        f"{key_scope.rate_per_minute / 60:.1f} requests/s against a limit of "
-        f"{PER_USER / WINDOW:.0f}/s (one request per window kept spare, a burst of 2)"
+        f"throttle: the announced budget spent at once, {len(waits)} waits for a window's "
+        f"reset (longest {max(waits):.1f}s); {key_scope.granted} granted against "
+        f"{PER_USER} per {WINDOW:.0f}s, one per window kept spare"
     )
 
 

@@ -17,6 +17,7 @@ from ._events import (
     RequestCompleted,
     RetryScheduled,
     ThrottleWaited,
+    ThrottleWarning,
 )
 from ._exceptions import (
     APIStatusError,
@@ -95,6 +96,7 @@ __all__ = [
     "SystemClock",
     "ThrottleConfig",
     "ThrottleWaited",
+    "ThrottleWarning",
     "ThrottledError",
     "TimeoutError",
     "TransportError",

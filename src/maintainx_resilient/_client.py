@@ -37,7 +37,7 @@ from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, pool_stats, probe
 from .diagnostics.health import HealthReport
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing, KeySource
 from .policies.breaker import BreakerConfig, Breakers
-from .policies.fallback import FallbackCache, FallbackConfig
+from .policies.fallback import COMMIT_EXTENSION, FallbackCache, FallbackConfig
 from .policies.retry import ATTEMPTS_EXTENSION, RetryConfig, RetryPolicy
 from .policies.throttle import Throttle, ThrottleConfig
 from .resources.assets import Assets, AsyncAssets
@@ -136,7 +136,11 @@ class _ClientCore:
                 tracer_provider=options.get("tracer_provider"),
                 meter_provider=options.get("meter_provider"),
             ),
-            fallback=FallbackCache(fallback, clock=clock, events=events) if fallback else None,
+            fallback=(
+                FallbackCache(fallback, clock=clock, events=events, credential=keys.credential)
+                if fallback
+                else None
+            ),
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
             breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
             throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
@@ -201,6 +205,14 @@ class _ClientCore:
         """Close the circuit breaker(s) by hand and reset their failure counts."""
         self._require(self._policies.breakers, "breaker").close(scope)
         self._desk.record_mitigation("close_breaker", scope or "every scope")
+
+    def reset_throttle(self) -> None:
+        """Forget every rate-limit block and learned limit at once (after an answer that
+        slowed the client down wrongly; the "enable throttling" cap stays)."""
+        self._require(self._policies.throttle, "throttle").reset()
+        self._desk.record_mitigation(
+            "reset_throttle", "rate-limit blocks and learned limits cleared"
+        )
 
     def reset_stats(self) -> None:
         """The runbook's "clear error state": forget the rolling statistics."""
@@ -327,7 +339,12 @@ class _ClientCore:
     @staticmethod
     def _finish(op: Operation[T], response: httpx.Response) -> T:
         if response.is_success:
-            return op.parse(response, op)
+            result = op.parse(response, op)
+            # The fallback cache keeps a fresh answer only once it parsed.
+            keep = response.extensions.get(COMMIT_EXTENSION)
+            if keep is not None:
+                keep()
+            return result
         error = build_status_error(response, method=op.method, path=op.path)
         error.attempts, error.waited = response.extensions.get(ATTEMPTS_EXTENSION, (1, 0.0))
         raise error

@@ -21,6 +21,7 @@ __all__ = [
     "RequestCompleted",
     "RetryScheduled",
     "ThrottleWaited",
+    "ThrottleWarning",
 ]
 
 logger = logging.getLogger("maintainx_resilient")
@@ -60,6 +61,16 @@ class ThrottleWaited(Event):
     scope: str
     wait: float
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleWarning(Event):
+    """The server said something the throttle does not take at its word: a wait beyond
+    ``ThrottleConfig.max_block`` (capped, then probed), or a suspect limit or reset (held
+    until the next answer confirms it)."""
+
+    scope: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

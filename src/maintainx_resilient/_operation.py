@@ -40,6 +40,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: Keys in ``httpx.Request.extensions`` that carry an operation's facts to the pipeline.
 ROUTE_EXTENSION = "maintainx_route"
 IDEMPOTENT_EXTENSION = "maintainx_idempotent"
+CACHEABLE_EXTENSION = "maintainx_cacheable"
 
 Parser = Callable[[httpx.Response, "Operation[Any]"], T]
 
@@ -51,6 +52,8 @@ class Operation(Generic[T]):
     ``route`` is the path template from the spec (``/workorders/{id}``): statistics, breaker
     scopes and logs group by it. ``idempotent`` decides whether a response may be retried;
     it defaults to the HTTP method's semantics and callers may mark a POST idempotent.
+    ``cacheable=False`` keeps the answer out of the fallback cache (a secret must never be
+    kept in memory longer than the call, nor written to its file).
     """
 
     method: str
@@ -60,6 +63,7 @@ class Operation(Generic[T]):
     params: tuple[tuple[str, str], ...] = ()
     json: Any = None
     idempotent: bool = field(default=False)
+    cacheable: bool = True
 
     @classmethod
     def make(
@@ -72,6 +76,7 @@ class Operation(Generic[T]):
         params: Iterable[tuple[str, str]] = (),
         json: Any = None,
         idempotent: bool | None = None,
+        cacheable: bool = True,
     ) -> Operation[T]:
         path = route.format(**{k: _path_segment(v) for k, v in (path_params or {}).items()})
         method = method.upper()
@@ -83,6 +88,7 @@ class Operation(Generic[T]):
             params=tuple(params),
             json=json,
             idempotent=(method in IDEMPOTENT_METHODS) if idempotent is None else idempotent,
+            cacheable=cacheable,
         )
 
     def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
@@ -92,7 +98,11 @@ class Operation(Generic[T]):
             self.path.lstrip("/"),
             params=self.params or None,
             json=self.json,
-            extensions={ROUTE_EXTENSION: self.route, IDEMPOTENT_EXTENSION: self.idempotent},
+            extensions={
+                ROUTE_EXTENSION: self.route,
+                IDEMPOTENT_EXTENSION: self.idempotent,
+                CACHEABLE_EXTENSION: self.cacheable,
+            },
         )
 
 

@@ -3,11 +3,13 @@
 Every request goes down this stack, outermost first; each layer is an httpx transport
 wrapping the next, with a pure policy core beside it::
 
-    fallback cache   serve the last good GET (labelled stale) when all below fails;
-                     fallback mode answers from here without sending
-    retry            tenacity loop: connection errors, timeouts, 408/429/5xx (idempotent only)
+    fallback cache   serve the last good GET (labelled stale) when all below fails, to the
+                     same key and organization only; fallback mode answers from here
+    retry            tenacity loop: connection errors, timeouts, 408/5xx (idempotent only),
+                     429 (any method: refused before processing)
     circuit breaker  fail fast while MaintainX is down; exactly one probe in half-open
-    auth             Bearer key; on 401 rotate once (single flight) and resend
+    auth             Bearer key (and its credential id on the request); on 401 rotate once
+                     (single flight) and resend
     throttle         wait for a rate-limit slot; learn from X-Rate-Limit-*; back off on 429
     attempt          one span, one duration sample and one event per attempt
     HTTP             send, read the whole body, map httpx errors to ours

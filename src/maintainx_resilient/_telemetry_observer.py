@@ -26,6 +26,7 @@ from ._events import (
     RequestCompleted,
     RetryScheduled,
     ThrottleWaited,
+    ThrottleWarning,
 )
 from ._http import route_of
 from ._operation import ROUTE_EXTENSION
@@ -300,6 +301,7 @@ class Observer:
             RequestCompleted: self._on_request,
             RetryScheduled: self._on_retry,
             ThrottleWaited: self._on_throttle,
+            ThrottleWarning: self._on_throttle_warning,
             BreakerStateChanged: self._on_breaker,
             FallbackServed: self._on_fallback,
             KeyRotated: self._on_rotation,
@@ -368,6 +370,11 @@ class Observer:
         scope, reason = redact(e.scope), redact(e.reason)
         self._throttle_wait.record(e.wait, {ATTR_SCOPE: scope, ATTR_REASON: reason})
         self.logger.debug("throttled %s for %.2fs (%s)", scope, e.wait, reason)
+
+    def _on_throttle_warning(self, e: ThrottleWarning) -> None:
+        self.logger.warning(
+            "rate limit answer not taken at its word, %s: %s", redact(e.scope), e.detail
+        )
 
     def _on_breaker(self, e: BreakerStateChanged) -> None:
         scope = redact(e.scope)

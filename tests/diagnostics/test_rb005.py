@@ -220,7 +220,8 @@ def test_throttle_blocked_after_429_is_throttled() -> None:
     rate against its limit; mitigations reduce concurrency and queue requests."""
     clock = FakeClock()
     throttle = Throttle(clock=clock)
-    throttle.on_429(["key:abc", "org:default"], "10", now=throttle.now())
+    sent = throttle.reserve(["key:abc", "org:default"], now=throttle.now())
+    throttle.settle(sent, 429, {"retry-after": "10"}, now=throttle.now())
     finding = only(rb005.classify(inputs(throttle=throttle.snapshot())), rb005.THROTTLED)
     assert finding.severity == Severity.SEV3
     scope = finding.evidence["scopes"]["key:abc"]

@@ -39,6 +39,7 @@ from maintainx_resilient.policies.fallback import (
     FallbackCache,
     FallbackConfig,
     FallbackLayer,
+    commit,
 )
 from maintainx_resilient.testing import Simulator, SimulatorServer
 
@@ -86,6 +87,8 @@ class Stack:
         response = self.client.request(method, url, **kwargs)
         if not response.is_success:
             raise build_status_error(response, method=method, path=response.request.url.path)
+        response.json()  # it parsed: the fallback cache may keep it
+        commit(response)
         return response
 
     def close(self) -> None:
@@ -269,7 +272,8 @@ async def test_async_stack_outage_and_recovery(sim: Simulator, server: Simulator
         transport=transport,
         timeout=5.0,
     ) as client:
-        assert (await client.get("workorders/1")).status_code == 200
+        first = await client.get("workorders/1")
+        assert first.status_code == 200 and commit(first)
         sim.faults.outage()
         for _ in range(FAIL_MAX):
             assert meta_of(await client.get("workorders/1")).reason == "server_error"

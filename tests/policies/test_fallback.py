@@ -38,6 +38,7 @@ from maintainx_resilient.policies.fallback import (
     FallbackConfig,
     FallbackLayer,
     cache_key,
+    commit,
     stale_reason,
 )
 from maintainx_resilient.policies.retry import ATTEMPTS_EXTENSION
@@ -45,6 +46,25 @@ from maintainx_resilient.policies.retry import ATTEMPTS_EXTENSION
 from ..conftest import CANARY_KEY
 
 BASE = "https://api.example.test/v1"
+
+
+class Keeping(FallbackLayer):
+    """The layer as the client drives it: a fresh answer is committed once its body "parsed"
+    (here every body does; the tests of commit itself use FallbackLayer directly)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        commit(response)
+        return response
+
+
+class AsyncKeeping(AsyncFallbackLayer):
+    """The async twin of :class:`Keeping`."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        commit(response)
+        return response
 
 
 class Upstream:
@@ -87,7 +107,7 @@ def upstream() -> Upstream:
     return Upstream()
 
 
-Make = Callable[..., FallbackLayer]
+Make = Callable[..., Keeping]
 
 
 @pytest.fixture
@@ -96,10 +116,10 @@ def make(
 ) -> Iterator[Make]:
     caches: list[FallbackCache] = []
 
-    def factory(**config: Any) -> FallbackLayer:
+    def factory(**config: Any) -> Keeping:
         cache = FallbackCache(FallbackConfig(**config), clock=clock, events=events[0])
         caches.append(cache)
-        return FallbackLayer(httpx.MockTransport(upstream), cache)
+        return Keeping(httpx.MockTransport(upstream), cache)
 
     yield factory
     for cache in caches:
@@ -151,27 +171,30 @@ def test_bad_values_fail_at_construction(kwargs: dict[str, Any], hint: str) -> N
 # ---- keys ------------------------------------------------------------------------------------
 
 
-def test_key_sorts_query_and_ignores_authorization() -> None:
-    """The key normalizes the query order and never contains the API key."""
+def test_key_sorts_query_and_scopes_by_credential_never_the_key() -> None:
+    """The key normalizes the query order, is scoped by the credential id it is given, and
+    never contains the API key (the Authorization header plays no part)."""
     a = get("/workorders?statuses=OPEN&limit=5&statuses=DONE")
     b = get("/workorders?limit=5&statuses=DONE&statuses=OPEN")
-    assert cache_key(a) == cache_key(b)
+    assert cache_key(a, "c1") == cache_key(b, "c1")
     other_key = get("/workorders?limit=5&statuses=DONE&statuses=OPEN")
     other_key.headers["Authorization"] = "Bearer someone-else"
-    assert cache_key(other_key) == cache_key(a)
-    assert CANARY_KEY not in cache_key(a)
-    assert cache_key(get("/workorders?limit=5")) != cache_key(get("/workorders?limit=6"))
+    assert cache_key(other_key, "c1") == cache_key(a, "c1")
+    assert cache_key(a, "c1") != cache_key(a, "c2")
+    assert cache_key(a, "c1").startswith("c1\n")
+    assert CANARY_KEY not in cache_key(a, "c1")
+    assert cache_key(get("/workorders?limit=5"), "c") != cache_key(get("/workorders?limit=6"), "c")
 
 
 def test_key_separates_organizations() -> None:
     """x-organization-id and x-organization-ids are part of the key."""
-    assert cache_key(get(org="1")) != cache_key(get(org="2"))
-    assert cache_key(get(org="1")) != cache_key(get(org=None))
+    assert cache_key(get(org="1"), "c") != cache_key(get(org="2"), "c")
+    assert cache_key(get(org="1"), "c") != cache_key(get(org=None), "c")
     many = get(org=None)
     many.headers["x-organization-ids"] = "2,1"
     many_sorted = get(org=None)
     many_sorted.headers["x-organization-ids"] = "1,2"
-    assert cache_key(many) == cache_key(many_sorted) != cache_key(get(org=None))
+    assert cache_key(many, "c") == cache_key(many_sorted, "c") != cache_key(get(org=None), "c")
 
 
 def test_organizations_never_see_each_others_answers(make: Make, upstream: Upstream) -> None:
@@ -239,7 +262,7 @@ def test_final_5xx_answer_is_replaced(make: Make, upstream: Upstream) -> None:
     def retried(request: httpx.Request) -> httpx.Response:
         return httpx.Response(502, extensions={ATTEMPTS_EXTENSION: (3, 1.5)})
 
-    exhausted = FallbackLayer(httpx.MockTransport(retried), layer.cache)
+    exhausted = Keeping(httpx.MockTransport(retried), layer.cache)
     assert meta_of(exhausted.handle_request(get())).reason == "retries_exhausted"
 
 
@@ -379,7 +402,7 @@ def test_byte_bound(upstream: Upstream, clock: FakeClock) -> None:
         return httpx.Response(200, content=big if "big" in request.url.path else big * 10)
 
     cache = FallbackCache(FallbackConfig(max_bytes=10_000), clock=clock)
-    layer = FallbackLayer(httpx.MockTransport(handler), cache)
+    layer = Keeping(httpx.MockTransport(handler), cache)
     for n in range(5):
         layer.handle_request(get(f"/big/{n}"))
     stats = cache.stats()
@@ -475,7 +498,7 @@ async def test_async_layer(clock: FakeClock, upstream: Upstream) -> None:
         return upstream(request)
 
     cache = FallbackCache(clock=clock)
-    layer = AsyncFallbackLayer(httpx.MockTransport(handler), cache)
+    layer = AsyncKeeping(httpx.MockTransport(handler), cache)
     await layer.handle_async_request(get())
     upstream.failure = TimeoutError("read timeout", phase="read")
     assert meta_of(await layer.handle_async_request(get())).reason == "timeout"
@@ -500,7 +523,7 @@ async def test_many_tasks_share_the_cache(clock: FakeClock) -> None:
         return httpx.Response(200, text=request.url.path)
 
     cache = FallbackCache(clock=clock)
-    layer = AsyncFallbackLayer(httpx.MockTransport(handler), cache)
+    layer = AsyncKeeping(httpx.MockTransport(handler), cache)
     await asyncio.gather(*(layer.handle_async_request(get(f"/wo/{n}")) for n in range(100)))
     down = [get(f"/wo/{n}") for n in range(100)]
     for req in down:
@@ -513,8 +536,8 @@ async def test_many_tasks_share_the_cache(clock: FakeClock) -> None:
 def test_threads_share_the_cache(clock: FakeClock) -> None:
     """20 threads storing and reading concurrently keep the bounds and the counts exact."""
     cache = FallbackCache(FallbackConfig(max_entries=50), clock=clock)
-    layer = FallbackLayer(httpx.MockTransport(lambda r: httpx.Response(200, text="ok")), cache)
-    down = FallbackLayer(httpx.MockTransport(lambda r: httpx.Response(503)), cache)
+    layer = Keeping(httpx.MockTransport(lambda r: httpx.Response(200, text="ok")), cache)
+    down = Keeping(httpx.MockTransport(lambda r: httpx.Response(503)), cache)
     barrier = threading.Barrier(20)
 
     def worker(n: int) -> None:
@@ -541,7 +564,7 @@ def test_persistence_round_trip(tmp_path: Path, clock: FakeClock, upstream: Upst
     """A new FallbackCache on the same file (a restart) serves the answers with their age."""
     path = tmp_path / "fallback.sqlite"
     first = FallbackCache(FallbackConfig(path=path), clock=clock)
-    layer = FallbackLayer(httpx.MockTransport(upstream), first)
+    layer = Keeping(httpx.MockTransport(upstream), first)
     for n in (1, 2):
         layer.handle_request(get(f"/workorders/{n}"))
     layer.close()
@@ -550,7 +573,7 @@ def test_persistence_round_trip(tmp_path: Path, clock: FakeClock, upstream: Upst
 
     restarted = FallbackCache(FallbackConfig(path=path), clock=clock)
     upstream.failure = ConnectionError("refused", sent=False)
-    layer = FallbackLayer(httpx.MockTransport(upstream), restarted)
+    layer = Keeping(httpx.MockTransport(upstream), restarted)
     response = layer.handle_request(get("/workorders/2"))
     assert response.json()["url"] == BASE + "/workorders/2"
     meta = meta_of(response)
@@ -567,7 +590,7 @@ def test_file_is_owner_only_and_holds_no_pickle(
     old_umask = os.umask(0o022)
     try:
         cache = FallbackCache(FallbackConfig(path=path), clock=clock)
-        FallbackLayer(httpx.MockTransport(upstream), cache).handle_request(get())
+        Keeping(httpx.MockTransport(upstream), cache).handle_request(get())
         cache.flush()
         for file in tmp_path.iterdir():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
@@ -613,7 +636,7 @@ def test_persisted_entries_follow_evictions_clear_and_age(
         return FallbackCache(FallbackConfig(path=path, **kwargs), clock=clock)
 
     cache = reopen(max_entries=2)
-    layer = FallbackLayer(httpx.MockTransport(upstream), cache)
+    layer = Keeping(httpx.MockTransport(upstream), cache)
     for n in (1, 2, 3):
         layer.handle_request(get(f"/workorders/{n}"))
     cache.close()
@@ -621,7 +644,7 @@ def test_persisted_entries_follow_evictions_clear_and_age(
     assert cache.stats().entries == 2
     cache.close()
     db = sqlite3.connect(path)
-    assert sorted(k.split()[1] for (k,) in db.execute("SELECT key FROM answers")) == [
+    assert sorted(k.split()[-1] for (k,) in db.execute("SELECT key FROM answers")) == [
         BASE + "/workorders/2",
         BASE + "/workorders/3",
     ]
@@ -633,7 +656,7 @@ def test_persisted_entries_follow_evictions_clear_and_age(
     cache.close()
 
     cache = reopen()
-    FallbackLayer(httpx.MockTransport(upstream), cache).handle_request(get())
+    Keeping(httpx.MockTransport(upstream), cache).handle_request(get())
     cache.clear()
     cache.close()
     cache = reopen()
@@ -650,7 +673,7 @@ def test_unreadable_file_falls_back_to_memory(
     with caplog.at_level(logging.WARNING, logger="maintainx_resilient"):
         cache = FallbackCache(FallbackConfig(path=path), clock=clock)
     assert "memory only" in caplog.text
-    layer = FallbackLayer(httpx.MockTransport(upstream), cache)
+    layer = Keeping(httpx.MockTransport(upstream), cache)
     layer.handle_request(get())
     upstream.failure = ConnectionError("refused", sent=False)
     assert meta_of(layer.handle_request(get())).stale
@@ -664,7 +687,7 @@ def test_writes_do_not_block_the_caller(
     """Remembering an answer only queues the write; flush() waits for the writer thread."""
     path = tmp_path / "fallback.sqlite"
     cache = FallbackCache(FallbackConfig(path=path), clock=clock)
-    layer = FallbackLayer(httpx.MockTransport(upstream), cache)
+    layer = Keeping(httpx.MockTransport(upstream), cache)
     for n in range(200):
         layer.handle_request(get(f"/workorders/{n}"))
     cache.flush()

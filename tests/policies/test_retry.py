@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintainx_resilient import ConfigurationError
+from maintainx_resilient import ConfigurationError, MaintainXClient, ServerError
 from maintainx_resilient import ConnectionError as MXConnectionError
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import RetryScheduled
@@ -24,6 +24,7 @@ from maintainx_resilient.policies.retry import (
     RetryLayer,
     RetryPolicy,
 )
+from maintainx_resilient.testing import Simulator
 
 Answer = int | Exception | httpx.Response
 
@@ -89,6 +90,57 @@ def test_post_response_is_never_retried() -> None:
     layer, sent, _, _ = make_layer([503, 200])
     assert layer.handle_request(request("POST")).status_code == 503
     assert len(sent) == 1
+
+
+def test_post_answered_429_is_retried_after_the_wait() -> None:
+    """A 429 means MaintainX refused the POST before processing it: resent after the wait
+    the server asked for, like a GET."""
+    limited = httpx.Response(429, json={"error": "slow down"}, headers={"Retry-After": "3"})
+    layer, sent, clock, _ = make_layer([limited, 201])
+    response = layer.handle_request(request("POST"))
+    assert response.status_code == 201
+    assert len(sent) == 2
+    assert clock.sleeps == [3.0]
+    assert response.extensions[ATTEMPTS_EXTENSION] == (2, 3.0)
+
+
+@pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
+def test_post_answered_408_or_5xx_is_still_not_retried(status: int) -> None:
+    """408 and 5xx leave a POST's fate unknown: never resent."""
+    layer, sent, _, _ = make_layer([status, 201])
+    assert layer.handle_request(request("POST")).status_code == status
+    assert len(sent) == 1
+
+
+def test_retry_reason_table_for_a_post() -> None:
+    """The pure decision for a non-idempotent request: 429 yes; 408, 5xx, 4xx no."""
+    post = request("POST")
+    assert RetryPolicy.reason(post, httpx.Response(429)) == "status 429"
+    for status in (408, 500, 503, 400, 409):
+        assert RetryPolicy.reason(post, httpx.Response(status)) is None
+
+
+def test_create_refused_with_429_goes_through_once_and_the_throttle_sees_it() -> None:
+    """Through the whole client: a create answered 429 is resent after Retry-After and
+    creates exactly one record; the throttle (below the retry) still counted the 429. A
+    create answered 503 is not resent (its fate is unknown)."""
+    clock = FakeClock()
+    sim = Simulator(seed=2, work_orders=5, rate_limit=None, clock=clock)
+    with MaintainXClient(
+        api_key=sim.API_KEY, base_url="https://mx.test/v1", transport=sim.transport(), clock=clock
+    ) as client:
+        before = len(sim.records("workorders"))
+        sim.faults.fail_next(1, status=429, headers={"Retry-After": "2"}, method="POST")
+        assert client.work_orders.create(title="after the wait") > 0
+        assert len(sim.records("workorders")) == before + 1
+        assert sim.stats.by_status[429] == 1
+        assert 2.0 in clock.sleeps
+        assert client.policies.throttle is not None
+        assert sum(s.throttled for s in client.policies.throttle.snapshot().scopes) == 1
+        sim.faults.fail_next(1, status=503, method="POST")
+        with pytest.raises(ServerError) as info:
+            client.work_orders.create(title="fate unknown")
+        assert info.value.attempts == 1
 
 
 def test_post_read_error_is_not_retried_but_connect_error_is() -> None:

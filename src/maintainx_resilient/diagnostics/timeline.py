@@ -41,6 +41,7 @@ from .._events import (
     FallbackServed,
     KeyRotated,
     RequestCompleted,
+    ThrottleWarning,
 )
 from ._model import Severity
 from .severity import SeverityChange, SeverityTracker
@@ -244,6 +245,8 @@ class IncidentTimeline:
                 f"API key rotated after {event.reason} "
                 f"({event.old_fingerprint} -> {event.new_fingerprint})",
             )
+        elif isinstance(event, ThrottleWarning):
+            self._add(KIND_NOTE, f"Rate limit of {event.scope}: {event.detail}")
 
     def record_severity_change(self, change: SeverityChange) -> None:
         """The severity-tracker hook: alert conditions met, lowered or cleared."""

@@ -6,10 +6,12 @@ so a tampered file can hold wrong answers but cannot run code. The file is creat
 (0600; SQLite gives its ``-wal``/``-shm`` files the same mode) because answers hold
 organization data. Writes never happen on the caller's thread: :meth:`FallbackStore.put`
 only records the change in a dict, and one writer thread commits the changes in batches (WAL,
-``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`flush` waits for
-the writer; :meth:`close` flushes and stops it. A write that fails (full disk, damaged or
-read-only file) is logged once per kind of failure, saying what to do, not on every write;
-the cache keeps serving from memory, and a write that succeeds again is logged too.
+``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`invalidate`
+deletes every row a predicate picks, rows other processes wrote included (a write made them
+wrong). :meth:`flush` waits for the writer; :meth:`close` flushes and stops it. A write that
+fails (full disk, damaged or read-only file) is logged once per kind of failure, saying what
+to do, not on every write; the cache keeps serving from memory, and a write that succeeds
+again is logged too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +32,9 @@ __all__ = ["SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
 
 logger = logging.getLogger("maintainx_resilient")
 
-#: Bumped when the table changes; a file with another version is emptied (it is a cache).
-SCHEMA_VERSION = 1
+#: Bumped when the table or the key format changes; a file with another version is emptied
+#: (it is a cache). 2: keys are scoped by credential (version 1 rows were not).
+SCHEMA_VERSION = 2
 _FLUSH_TIMEOUT = 10.0
 
 _SCHEMA = """
@@ -86,6 +90,7 @@ class FallbackStore:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pending: dict[str, StoredAnswer | None] = {}
+        self._sweeps: list[Callable[[str], bool]] = []
         self._clear = False
         self._busy = False
         self._closed = False
@@ -149,11 +154,23 @@ class FallbackStore:
     def delete(self, key: str) -> None:
         self._enqueue(key, None)
 
+    def invalidate(self, stale: Callable[[str], bool]) -> None:
+        """Delete every row whose key ``stale`` picks (and drop such pending writes)."""
+        with self._lock:
+            if self._closed:
+                return
+            for key, answer in self._pending.items():
+                if answer is not None and stale(key):
+                    self._pending[key] = None
+            self._sweeps.append(stale)
+            self._wake()
+
     def clear(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._pending.clear()
+            self._sweeps.clear()
             self._clear = True
             self._wake()
 
@@ -176,16 +193,17 @@ class FallbackStore:
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not (self._pending or self._clear or self._closed):
+                while not (self._pending or self._sweeps or self._clear or self._closed):
                     self._changed.wait()
-                if not (self._pending or self._clear):
+                if not (self._pending or self._sweeps or self._clear):
                     self._db.close()  # closed and nothing left to write
                     return
                 batch, self._pending = self._pending, {}
+                sweeps, self._sweeps = self._sweeps, []
                 clear, self._clear = self._clear, False
                 self._busy = True
             try:
-                self._write(batch, clear=clear)
+                self._write(batch, clear=clear, sweeps=sweeps)
             except sqlite3.Error as exc:
                 self._write_failed(exc)
             else:
@@ -216,12 +234,22 @@ class FallbackStore:
             error,
         )
 
-    def _write(self, batch: dict[str, StoredAnswer | None], *, clear: bool) -> None:
+    def _write(
+        self,
+        batch: dict[str, StoredAnswer | None],
+        *,
+        clear: bool,
+        sweeps: list[Callable[[str], bool]],
+    ) -> None:
         db = self._db
         db.execute("BEGIN")
         try:
             if clear:
                 db.execute("DELETE FROM answers")
+            if sweeps:  # before the batch: its writes came after the sweeps were asked for
+                keys = [key for (key,) in db.execute("SELECT key FROM answers")]
+                doomed = [(k,) for k in keys if isinstance(k, str) and any(s(k) for s in sweeps)]
+                db.executemany("DELETE FROM answers WHERE key = ?", doomed)
             for key, answer in batch.items():
                 if answer is None:
                     db.execute("DELETE FROM answers WHERE key = ?", (key,))
@@ -248,7 +276,10 @@ class FallbackStore:
         """Wait until every change so far is committed. False if it took over ``timeout``."""
         with self._lock:
             return self._changed.wait_for(
-                lambda: not (self._pending or self._clear or self._busy) or self._thread is None,
+                lambda: (
+                    not (self._pending or self._sweeps or self._clear or self._busy)
+                    or self._thread is None
+                ),
                 timeout=timeout,
             )
 

@@ -10,7 +10,9 @@ The client's key may be a string, a callable returning the current key, or a
   current one just resends with the current key;
 - if the new key fails too, the 401 reaches the caller as ``AuthenticationError``.
 
-Keys appear only as fingerprints (``sha256:1a2b3c4d``) in events, reprs and logs.
+Keys appear only as fingerprints (``sha256:1a2b3c4d``) in events, reprs and logs. Each
+request sent carries the credential id of its key (``request.extensions[CREDENTIAL_EXTENSION]``,
+see :func:`~maintainx_resilient._secrets.credential_id`): the fallback cache scopes answers by it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import httpx
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
-from .._secrets import Secret, fingerprint
+from .._secrets import CREDENTIAL_EXTENSION, Secret, credential_id, fingerprint
 from .._telemetry_logging import register_secret
 
 __all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]
@@ -87,10 +89,24 @@ class KeyRing:
         self._lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
         self.rotations = 0
+        # (key, its credential id), replaced as one value so readers never pair them wrong.
+        self._credential = (self._current, credential_id(self._current))
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self._current)
+
+    def credential_of(self, key: str) -> str:
+        """The credential id of ``key`` (memoized for the current key)."""
+        known, cid = self._credential
+        if key != known:
+            cid = credential_id(key)
+            self._credential = (key, cid)
+        return cid
+
+    def credential(self) -> str:
+        """The credential id of the key a request would be sent with now."""
+        return self.credential_of(self.current())
 
     @property
     def can_rotate(self) -> bool:
@@ -183,8 +199,9 @@ def _log_refusal(exc: Exception) -> None:
     )
 
 
-def _authorize(request: httpx.Request, key: str) -> None:
+def _authorize(request: httpx.Request, key: str, keys: KeyRing) -> None:
     request.headers["Authorization"] = f"Bearer {key}"
+    request.extensions[CREDENTIAL_EXTENSION] = keys.credential_of(key)
 
 
 class AuthLayer(httpx.BaseTransport):
@@ -194,14 +211,14 @@ class AuthLayer(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         key = self.keys.current()
-        _authorize(request, key)
+        _authorize(request, key, self.keys)
         response = self.inner.handle_request(request)
         if response.status_code != 401 or not self.keys.can_rotate:
             return response
         new = self.keys.rotate(key)
         if new is None:
             return response
-        _authorize(request, new)
+        _authorize(request, new, self.keys)
         return self.inner.handle_request(request)
 
     def close(self) -> None:
@@ -215,14 +232,14 @@ class AsyncAuthLayer(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = self.keys.current()
-        _authorize(request, key)
+        _authorize(request, key, self.keys)
         response = await self.inner.handle_async_request(request)
         if response.status_code != 401 or not self.keys.can_rotate:
             return response
         new = await self.keys.arotate(key)
         if new is None:
             return response
-        _authorize(request, new)
+        _authorize(request, new, self.keys)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

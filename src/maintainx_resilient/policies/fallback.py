@@ -21,13 +21,33 @@ entry younger than ``max_stale`` the original error (or 5xx answer) goes through
 Only ``GET`` is cached or served; every other method passes through (and, in fallback mode,
 raises :class:`~maintainx_resilient.FallbackModeError` without being sent).
 
-Entries are keyed by method, the full URL with its query sorted, and the organization
-headers (``x-organization-id(s)``), never the ``Authorization`` header, so one organization
-never sees another's answers. Pages of a list are separate URLs (each carries its cursor), so
-every page seen before can be served again. The entries live in a cachetools ``LRUCache``
-bounded by bytes, with the entry count bounded too, behind a ``threading.Lock`` that covers
-dict operations only (never I/O, never an ``await``). With ``path`` set they are also kept in
-a SQLite file (see :mod:`._fallback_store`) and loaded at start.
+**Whose answers.** An entry belongs to the credential that fetched it and to the organization
+headers it was fetched with (see :mod:`._fallback_keys`): the auth layer below stamps each
+request with its key's credential id (a 128-bit hash, never the key), and a lookup for a
+request that never reached it (breaker open, fallback mode) asks the client's key source.
+Two clients of different organizations or keys sharing one SQLite file never see each other's
+answers; a rotated key is a new identity and starts with an empty scope.
+
+**Only answers that parsed.** A 2xx ``GET`` answer is not stored here: the layer puts a
+commit callable in ``response.extensions[COMMIT_EXTENSION]``, and the client calls it after
+the body parsed (``_ClientCore._finish``, which every resource call and the sync fetcher go
+through). A body that does not parse is never kept, so an outage replays the last good one.
+Code that reads answers through the layer with a plain ``httpx.Client`` calls
+:func:`commit` itself. An operation marked ``cacheable=False`` (a webhook secret) is neither
+kept nor served.
+
+**Writes.** A successful write (2xx) drops the entries it makes wrong, in memory and in the
+file: its own path and every path above it (the record, the collection's list pages), and for
+a ``DELETE`` every path below it, for the credential it was sent with. A ``GET`` answer in
+flight while such a write succeeded is not kept either. A write whose fate is unknown (5xx,
+lost answer) drops nothing: during an outage that is most writes, and the entries it leaves
+are still labelled stale when served.
+
+Pages of a list are separate URLs (each carries its cursor), so every page seen before can
+be served again. The entries live in a cachetools ``LRUCache`` bounded by bytes, with the
+entry count bounded too, behind a ``threading.Lock`` that covers dict operations only (never
+I/O, never an ``await``). With ``path`` set they are also kept in a SQLite file (see
+:mod:`._fallback_store`) and loaded at start.
 """
 
 from __future__ import annotations
@@ -38,9 +58,10 @@ import os
 import sqlite3
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from functools import partial
 
 import cachetools
 import httpx
@@ -57,12 +78,16 @@ from .._exceptions import (
 )
 from .._http import route_of
 from .._meta import META_EXTENSION, FallbackReason, ResponseMeta
+from .._operation import CACHEABLE_EXTENSION
+from .._secrets import CREDENTIAL_EXTENSION
+from ._fallback_keys import SAFE_METHODS, WriteScope, cache_key
 from ._fallback_store import FallbackStore, StoredAnswer
 from .retry import ATTEMPTS_EXTENSION
 
 logger = logging.getLogger("maintainx_resilient")
 
 __all__ = [
+    "COMMIT_EXTENSION",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_MAX_STALE",
@@ -72,8 +97,13 @@ __all__ = [
     "FallbackConfig",
     "FallbackLayer",
     "cache_key",
+    "commit",
     "stale_reason",
 ]
+
+#: ``response.extensions`` key of a fresh GET answer: call it once the body parsed to keep
+#: the answer (see :func:`commit`).
+COMMIT_EXTENSION = "maintainx_commit"
 
 #: Enough for the records and list pages an integration reads in a day (a few hundred pages
 #: of each resource family), small enough to load at start in well under a second.
@@ -90,6 +120,9 @@ DEFAULT_MAX_STALE = 24 * 60 * 60.0
 _KEPT_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "x-request-id"})
 #: Rough cost of an entry beyond its key, headers and body (objects, dict slots).
 _ENTRY_OVERHEAD = 256
+#: Writes remembered to refuse a GET answer that was in flight while one of them happened;
+#: a GET that outlived more writes than this is not kept (it may be older than any of them).
+_RECENT_WRITES = 64
 
 
 @dataclass(frozen=True)
@@ -148,7 +181,8 @@ class CacheStats:
     ``hits`` = answers served from the cache, i.e. ``stale_served`` (in place of a failed
     call) plus ``fallback_mode_served``; ``misses`` = lookups with nothing to serve, of which
     ``expired`` found only an answer older than ``max_stale``; ``stored`` = fresh answers
-    remembered. ``hit_rate`` = hits / (hits + misses), 0.0 before any lookup.
+    remembered; ``invalidated`` = entries dropped because a write made them wrong.
+    ``hit_rate`` = hits / (hits + misses), 0.0 before any lookup.
     """
 
     hits: int
@@ -161,25 +195,20 @@ class CacheStats:
     bytes: int
     hit_rate: float
     fallback_mode: bool
+    invalidated: int = 0
 
 
 # ---- pure decisions ------------------------------------------------------------------------
 
 
-def cache_key(request: httpx.Request) -> str:
-    """Method, full URL with sorted query, and organization headers. Never credentials."""
-    url = request.url
-    path = url.raw_path.split(b"?", 1)[0].decode("ascii")
-    pairs = sorted(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
-    query = f"?{urlencode(pairs)}" if pairs else ""
-    org = request.headers.get("x-organization-id", "").strip()
-    orgs = ",".join(
-        sorted(p.strip() for p in request.headers.get("x-organization-ids", "").split(",") if p)
-    )
-    return (
-        f"{request.method} {url.scheme}://{url.netloc.decode('ascii')}{path}{query}"
-        f" org={org} orgs={orgs}"
-    )
+def commit(response: httpx.Response) -> bool:
+    """Keep ``response`` in the fallback cache now that its body parsed. True if there was
+    something to keep (a fresh, cacheable GET answer that went through the layer)."""
+    keep = response.extensions.get(COMMIT_EXTENSION)
+    if keep is None:
+        return False
+    keep()
+    return True
 
 
 def _attempts(value: object) -> int:
@@ -243,6 +272,10 @@ class FallbackCache:
     cache without calling MaintainX (and refuses everything else) until
     ``disable_fallback_mode()``. Call :meth:`close` (or let the interpreter exit) to write
     what is pending to the SQLite file.
+
+    ``credential`` returns the credential id a request would be sent with now (the client
+    passes its ``KeyRing.credential``); it is asked only for a request the auth layer did not
+    stamp (breaker open, fallback mode). Without it such requests share one anonymous scope.
     """
 
     def __init__(
@@ -251,15 +284,20 @@ class FallbackCache:
         *,
         clock: Clock = SYSTEM_CLOCK,
         events: EventBus | None = None,
+        credential: Callable[[], str] | None = None,
     ) -> None:
         self.config = config or FallbackConfig()
         self._clock = clock
         self._events = events
+        self._credential = credential
         self._lock = threading.Lock()
         self._entries = _LRU(self.config.max_bytes, self._evicted)
         self._fallback_mode = False
         self._hits = self._misses = self._expired = 0
-        self._stale_served = self._mode_served = self._stored = 0
+        self._stale_served = self._mode_served = self._stored = self._invalidated = 0
+        #: Bumped by every write that may have changed data; ``_writes`` remembers the last ones.
+        self.generation = 0
+        self._writes: deque[tuple[int, WriteScope]] = deque(maxlen=_RECENT_WRITES)
         self._store: FallbackStore | None = None
         self._finalizer: weakref.finalize[[], FallbackCache] | None = None
         if self.config.path is not None:
@@ -304,7 +342,21 @@ class FallbackCache:
             self._entries.popitem()
         return True
 
-    # -- the three moments of a request (what the layers call) --------------------------------
+    def _credential_of(self, request: httpx.Request) -> str:
+        stamped = request.extensions.get(CREDENTIAL_EXTENSION)
+        if isinstance(stamped, str):
+            return stamped  # the key this request was sent with (set by the auth layer)
+        return self._credential() if self._credential is not None else ""
+
+    def _stale_since(self, key: str, since: int) -> bool:
+        """Whether a write since generation ``since`` makes ``key`` wrong (lock held)."""
+        if since == self.generation:
+            return False
+        if not self._writes or self._writes[0][0] > since + 1:
+            return True  # more writes than remembered happened meanwhile: cannot tell
+        return any(gen > since and scope.makes_stale(key) for gen, scope in self._writes)
+
+    # -- the moments of a request (what the layers call) -------------------------------------
 
     def intercept(self, request: httpx.Request) -> httpx.Response | None:
         """Before sending: in fallback mode, the cached answer (or FallbackModeError);
@@ -328,12 +380,22 @@ class FallbackCache:
             )
         return answer
 
-    def after_response(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        """After an answer: remember a good GET answer; replace a 5xx by a stale one if any."""
-        if request.method != "GET":
+    def after_response(
+        self, request: httpx.Request, response: httpx.Response, since: int = -1
+    ) -> httpx.Response:
+        """After an answer: offer a good GET answer for keeping (see :func:`commit`; ``since``
+        is :attr:`generation` before it was sent); replace a 5xx by a stale one if any; let a
+        successful write drop what it made wrong."""
+        method = request.method
+        if method != "GET":
+            if response.is_success and method not in SAFE_METHODS:
+                self.invalidate(request)
             return response
         if response.is_success:
-            self._remember(request, response)
+            if request.extensions.get(CACHEABLE_EXTENSION, True):
+                response.extensions[COMMIT_EXTENSION] = partial(
+                    self._remember, request, response, since
+                )
             return response
         reason = stale_reason(response)
         if reason is not None:
@@ -349,23 +411,46 @@ class FallbackCache:
         reason = stale_reason(exc)
         return None if reason is None else self._serve(request, reason)
 
-    def _remember(self, request: httpx.Request, response: httpx.Response) -> None:
+    def invalidate(self, request: httpx.Request) -> int:
+        """Drop every entry the write ``request`` may have made wrong (in memory and in the
+        file), for the credential it was sent with. Returns how many were dropped here."""
+        scope = WriteScope.of(request, self._credential_of(request))
+        with self._lock:
+            # From here on, a GET answer sent before this write is refused at commit.
+            self.generation += 1
+            self._writes.append((self.generation, scope))
+            keys = list(self._entries)
+            if self._store is not None:
+                self._store.invalidate(scope.makes_stale)
+        # The scan (about 0.5 us an entry) runs without the lock: other calls keep going.
+        doomed = [key for key in keys if scope.makes_stale(key)]
+        dropped = 0
+        with self._lock:
+            for key in doomed:
+                if self._entries.pop(key, None) is not None:
+                    dropped += 1
+            self._invalidated += dropped
+        return dropped
+
+    def _remember(self, request: httpx.Request, response: httpx.Response, since: int) -> None:
         try:
             body = response.content
         except httpx.ResponseNotRead:
             return  # the HTTP layer reads every body; a streamed one is not kept
-        got = response.headers
-        headers = tuple((k, got[k]) for k in _KEPT_HEADERS if k in got)
+        # One pass over the (lower-cased) headers: cheaper than five lookups in httpx.Headers.
+        headers = tuple((k, v) for k, v in response.headers.items() if k in _KEPT_HEADERS)
         answer = StoredAnswer(response.status_code, headers, body, self._clock.time())
-        key = cache_key(request)
+        key = cache_key(request, self._credential_of(request))
         with self._lock:
+            if since != self.generation and since >= 0 and self._stale_since(key, since):
+                return  # a write happened while it was in flight: it may predate the write
             if self._insert(key, answer):
                 self._stored += 1
                 if self._store is not None:
                     self._store.put(key, answer)
 
     def _serve(self, request: httpx.Request, reason: FallbackReason) -> httpx.Response | None:
-        key = cache_key(request)
+        key = cache_key(request, self._credential_of(request))
         now = self._clock.time()
         with self._lock:
             slot = self._entries.get(key)
@@ -431,6 +516,7 @@ class FallbackCache:
                 stale_served=self._stale_served,
                 fallback_mode_served=self._mode_served,
                 stored=self._stored,
+                invalidated=self._invalidated,
                 entries=len(self._entries),
                 bytes=int(self._entries.currsize),
                 hit_rate=hits / (hits + misses) if hits + misses else 0.0,
@@ -475,17 +561,19 @@ class FallbackLayer(httpx.BaseTransport):
         self.cache = cache
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        local = self.cache.intercept(request)
+        cache = self.cache
+        local = cache.intercept(request)
         if local is not None:
             return local
+        since = cache.generation
         try:
             response = self.inner.handle_request(request)
         except Exception as exc:
-            stale = self.cache.after_error(request, exc)
+            stale = cache.after_error(request, exc)
             if stale is None:
                 raise
             return stale
-        return self.cache.after_response(request, response)
+        return cache.after_response(request, response, since)
 
     def close(self) -> None:
         try:
@@ -502,17 +590,19 @@ class AsyncFallbackLayer(httpx.AsyncBaseTransport):
         self.cache = cache
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        local = self.cache.intercept(request)
+        cache = self.cache
+        local = cache.intercept(request)
         if local is not None:
             return local
+        since = cache.generation
         try:
             response = await self.inner.handle_async_request(request)
         except Exception as exc:
-            stale = self.cache.after_error(request, exc)
+            stale = cache.after_error(request, exc)
             if stale is None:
                 raise
             return stale
-        return self.cache.after_response(request, response)
+        return cache.after_response(request, response, since)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

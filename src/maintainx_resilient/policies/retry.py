@@ -8,8 +8,10 @@ What is retried (defaults match what production SDKs converged on: openai/anthro
 - connection failures and timeouts; for a non-idempotent request (a POST) only when the
   request provably never reached the server (a connect failure or connect/pool timeout):
   MaintainX has no idempotency key, so a resent POST can create a duplicate;
-- responses 408, 429 and 5xx, for idempotent requests only (GET, PUT, PATCH, DELETE, or an
-  operation the caller marked idempotent).
+- responses 408 and 5xx, for idempotent requests only (GET, PUT, PATCH, DELETE, or an
+  operation the caller marked idempotent): after them a POST's fate is unknown;
+- 429 for every request, POST included: the server refused it before processing it, so
+  resending after the wait cannot create a duplicate.
 
 How long: ``Retry-After`` (seconds or HTTP date) or ``X-Rate-Limit-Reset`` when the server
 says, up to ``max_retry_after`` (beyond it the error surfaces at once); otherwise
@@ -69,6 +71,8 @@ DEFAULT_BUDGET = 500.0  # botocore's retry quota: 500 tokens, 5 a retry, 1 back 
 DEFAULT_RETRY_COST = 5.0
 DEFAULT_SUCCESS_REFUND = 1.0
 RETRY_STATUSES = frozenset({408, 429})
+#: Answers that say the request was refused before being processed: safe to resend any method.
+REFUSED_STATUSES = frozenset({429})
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ class RetryPolicy:
         if isinstance(outcome, httpx.Response):
             status = outcome.status_code
             if status in RETRY_STATUSES or status >= 500:
-                return f"status {status}" if idempotent else None
+                return f"status {status}" if idempotent or status in REFUSED_STATUSES else None
             return None
         if isinstance(outcome, (ConnectionError, TimeoutError)):
             if outcome.sent and not idempotent:

@@ -1,76 +1,71 @@
-"""The throttle policy: keep a client under MaintainX's rate limits, and handle 429s.
+"""The throttle: keep a client under MaintainX's rate limits without making it slow.
 
 MaintainX allows 100 requests / 60 s per user, 500 / 60 s per organization, and less on the
-meter-reading endpoints; responses may carry ``X-Rate-Limit-Limit``/``-Remaining``/``-Reset``.
-:class:`Throttle` decides (evenly spaced slots, header corrections, 429 blocks, an adaptive
-rate) with the pure functions of :mod:`._throttle_core`, whose docstring describes the
-algorithm; it never sleeps. This module also holds the two thin transport layers around it
-and the scopes of a request:
+meter-reading endpoints; answers carry ``X-Rate-Limit-Limit``/``-Remaining``/``-Reset``. A
+request counts against several *scopes* at once (``key:<fingerprint>``, ``org:<id>``,
+``meterreadings:<fingerprint>``, ``meter:<org>:<meterId>``) and goes when all of them allow it.
+Per scope, one of two rules decides:
 
-- ``key:<fingerprint>``: the per-user limit (a hash of the ``Authorization`` value, never
-  the key);
-- ``org:<id>``: the per-organization limit (``x-organization-id``, or ``default``);
-- ``meterreadings:<fingerprint>`` on ``POST /meterreadings`` and ``meter:<org>:<meterId>`` on
-  ``POST /meters/{meterId}/readings`` (the simulator counts the latter per meter).
+1. **Spend what the server announces** (once answers carry ``Remaining`` and ``Reset``). The
+   budget known to be left in the server's current window is its lowest ``Remaining`` minus
+   the requests granted since and not yet answered (``sending``/``promised``): an answer can
+   only lower the server's count by requests we know about, so the estimate never exceeds
+   the truth, and every answer corrects it. While the budget is above ``safety_margin`` a
+   request goes at once. At the margin, callers queue first come first served for the
+   window's end; the next window's budget is released to them in order: the first alone at
+   the reset (a probe, in case the reset estimate was early), the others a small buffer later.
+   Whole-second ``Reset`` rounding costs nothing: the window's end is the earliest of the
+   ends the answers imply (``arrival + Reset``); an answer whose end lies half a window away
+   belongs to another window (a late answer of the last one is ignored, an early one of the
+   next one opens it).
+2. **A sliding window without information** (before the first headers, for a server that
+   never sends them, and for scopes the headers do not describe, like the organization while
+   headers describe the key). Any stretch of ``window`` seconds holds at most ``limit -
+   safety_margin`` grants; callers beyond that get the first slots that keep the rule, in
+   order. A scope whose limit is far away costs nothing.
 
-The layers wait for a slot (never holding a lock while sleeping), send, report the answer
-to the throttle, and return it, 429s included: retrying is the retry layer's business.
+``pacing="even"`` adds even spacing (``window / (limit - margin)`` between grants) to both
+rules, for background jobs that should leave room for others.
+
+**Nothing the server says locks the client.** A 429 closes its scope for ``Retry-After``
+(seconds or an HTTP date), else ``X-Rate-Limit-Reset`` plus the buffer, else an exponential
+backoff with jitter; every such wait is capped at ``max_block`` (two windows by default). A
+wait beyond the cap emits a :class:`~maintainx_resilient.ThrottleWarning` and, at the cap,
+the first queued request goes alone as a probe whose answer is believed. An answer that
+announces a limit below a tenth of the documented one, or a reset more than two windows
+away, is *suspect*: it is held, with a warning, until the next answer of that scope confirms
+it. ``Remaining: 0`` without ``Reset`` closes the scope for one window at most.
+:meth:`Throttle.reset` (the client's ``reset_throttle()``) forgets every block and every
+learned limit at once.
+
+The decisions are pure functions over frozen :class:`ScopeState` records (plain numbers, so
+a shared store can hold them); :class:`Throttle` runs them inside a :class:`ThrottleStore`
+transaction, and the two transport layers at the bottom only sleep, send and report.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 import random
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 import httpx
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._events import EventBus, ThrottleWaited
+from .._events import EventBus, ThrottleWaited, ThrottleWarning
 from .._exceptions import ConfigurationError, ThrottledError
 from .._http import route_of
 from .._retry_after import parse_retry_after
 from .._secrets import fingerprint
-from ._throttle_core import (
-    ADAPTIVE_BETA,
-    DEFAULT_BURST,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_METER_READINGS,
-    DEFAULT_PER_ORG,
-    DEFAULT_PER_USER,
-    DEFAULT_SAFETY_MARGIN,
-    DEFAULT_SINGLE_METER_READINGS,
-    DEFAULT_SINGLE_METER_WINDOW,
-    DEFAULT_WINDOW,
-    OVERRIDE_SCOPE,
-    OVERRIDE_WINDOW,
-    SLOT_TOLERANCE,
-    MemoryThrottleStore,
-    RateLimitHeaders,
-    Reservation,
-    ScopeLimits,
-    ScopeSnapshot,
-    ScopeState,
-    ThrottleConfig,
-    ThrottleSnapshot,
-    ThrottleStore,
-    attribute,
-    earliest,
-    grant,
-    observe_headers,
-    positive_number,
-    record_429,
-    record_success,
-    shape,
-    tokens_at,
-    voids,
-)
 
 __all__ = [
-    "ADAPTIVE_BETA",
-    "DEFAULT_BURST",
+    "DEFAULT_MAX_BLOCK",
     "DEFAULT_MAX_WAIT",
     "DEFAULT_METER_READINGS",
     "DEFAULT_PER_ORG",
@@ -96,14 +91,681 @@ __all__ = [
     "request_scopes",
 ]
 
+R = TypeVar("R")
+
+# ---- defaults: MaintainX's documented limits (API docs, "Rate Limiting") ------------------
+
+#: 100 requests / 60 s per user, across all of the user's organizations.
+DEFAULT_PER_USER = 100
+#: 500 requests / 60 s for all users of one organization together.
+DEFAULT_PER_ORG = 500
+#: The documented timeframe of both limits.
+DEFAULT_WINDOW = 60.0
+#: ``POST /meterreadings`` (automated/IoT readings): 100 requests / 60 s.
+DEFAULT_METER_READINGS = 100
+#: ``POST /meters/{meterId}/readings``: 1 request / 10 s (per meter).
+DEFAULT_SINGLE_METER_READINGS = 1
+DEFAULT_SINGLE_METER_WINDOW = 10.0
+#: One request per window left unused absorbs other clients and network jitter.
+DEFAULT_SAFETY_MARGIN = 1
+#: A call may wait for the next window (60 s and the reset buffer), not for two.
+DEFAULT_MAX_WAIT = 75.0
+#: No wait the server asks for is taken longer than this (two windows); beyond it the
+#: client warns and probes.
+DEFAULT_MAX_BLOCK = 120.0
+
+#: "Add a small time buffer" after a reset (API docs): 1 % of the window, at most 0.25 s.
+RESET_BUFFER_FRACTION = 0.01
+RESET_BUFFER_MAX = 0.25
+#: Callers released together are spaced this far apart so they go in the order they queued.
+STAGGER = 0.0002
+#: A learned limit below this share of the documented one is suspect until confirmed.
+LIMIT_FLOOR_FRACTION = 0.1
+#: A reset further away than this many windows is suspect until confirmed.
+SUSPECT_RESET_WINDOWS = 2.0
+#: Without information a 429 backs off ``window / limit * 2**n`` (at most one window),
+#: shortened by up to this share at random.
+BACKOFF_JITTER = 0.25
+
+#: The scope of the runbook's "enable throttling" cap, shared by every request of a client.
+OVERRIDE_SCOPE = "override"
+OVERRIDE_WINDOW = 60.0
+
+Pacing = Literal["budget", "even"]
+
+
+# ---- configuration ------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+@dataclass(frozen=True)
+class ThrottleConfig:
+    """Throttle settings (client keyword ``throttle=``; None disables the throttle).
+
+    ``per_user``/``per_org`` requests per ``window`` seconds; ``meter_readings`` per window on
+    ``POST /meterreadings``; ``single_meter_readings`` per ``single_meter_window`` seconds on
+    ``POST /meters/{meterId}/readings``. These are the budgets assumed until the server's
+    headers say otherwise. ``safety_margin`` requests of each window are left unused.
+    ``max_wait``: the longest a call waits for its slot before
+    :class:`~maintainx_resilient.ThrottledError` (nothing is sent). ``max_block``: the longest
+    wait any server answer can impose. ``pacing="even"`` spaces requests evenly instead of
+    spending the announced budget at once. ``cap_per_minute`` starts the client with the
+    "enable throttling" cap on.
+    """
+
+    per_user: int = DEFAULT_PER_USER
+    per_org: int = DEFAULT_PER_ORG
+    window: float = DEFAULT_WINDOW
+    meter_readings: int = DEFAULT_METER_READINGS
+    single_meter_readings: int = DEFAULT_SINGLE_METER_READINGS
+    single_meter_window: float = DEFAULT_SINGLE_METER_WINDOW
+    safety_margin: int = DEFAULT_SAFETY_MARGIN
+    max_wait: float = DEFAULT_MAX_WAIT
+    max_block: float = DEFAULT_MAX_BLOCK
+    pacing: Pacing = "budget"
+    cap_per_minute: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("per_user", "per_org", "meter_readings", "single_meter_readings"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ConfigurationError(
+                    f"ThrottleConfig.{name} must be a whole number of requests >= 1, got "
+                    f"{value!r} (use throttle=None to turn the throttle off)"
+                )
+        for name in ("window", "single_meter_window", "max_block"):
+            if not _positive(getattr(self, name)):
+                raise ConfigurationError(
+                    f"ThrottleConfig.{name} must be a positive number of seconds, got "
+                    f"{getattr(self, name)!r}"
+                )
+        wait = self.max_wait
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+            raise ConfigurationError(
+                f"ThrottleConfig.max_wait must be >= 0 seconds (0 = never wait), got {wait!r}"
+            )
+        if not math.isfinite(wait):
+            raise ConfigurationError("ThrottleConfig.max_wait must be finite (e.g. 75.0)")
+        if not _is_int(self.safety_margin) or self.safety_margin < 0:
+            raise ConfigurationError(
+                "ThrottleConfig.safety_margin must be a whole number of requests >= 0 "
+                f"(typically 0-2), got {self.safety_margin!r}"
+            )
+        if self.safety_margin >= self.per_user:
+            raise ConfigurationError(
+                f"ThrottleConfig.safety_margin ({self.safety_margin}) must be below per_user "
+                f"({self.per_user}): it is left unused out of each window's budget"
+            )
+        if self.pacing not in ("budget", "even"):
+            raise ConfigurationError(
+                f"ThrottleConfig.pacing must be 'budget' (spend the announced budget) or "
+                f"'even' (space requests evenly), got {self.pacing!r}"
+            )
+        cap = self.cap_per_minute
+        if cap is not None and not _positive(cap):
+            raise ConfigurationError(
+                f"ThrottleConfig.cap_per_minute must be a positive rate or None, got {cap!r}"
+            )
+
+    def limits_for(self, scope: str) -> ScopeLimits:
+        """The documented budget of a scope, from its kind (the part before the first ``:``)."""
+        kind = scope.split(":", 1)[0]
+        even = self.pacing == "even"
+        m, block = self.safety_margin, self.max_block
+        if kind == "key":
+            return ScopeLimits(self.per_user, self.window, m, block, even)
+        if kind == "org":
+            return ScopeLimits(self.per_org, self.window, m, block, even)
+        if kind == "meterreadings":
+            return ScopeLimits(self.meter_readings, self.window, m, block, even)
+        if kind == "meter":
+            return ScopeLimits(self.single_meter_readings, self.single_meter_window, m, block, even)
+        raise ConfigurationError(
+            f"unknown throttle scope {scope!r}: scopes start with key:, org:, meterreadings: "
+            "or meter:"
+        )
+
+
+class ScopeLimits(NamedTuple):
+    """The configured budget of one scope: ``limit`` requests per ``window`` seconds."""
+
+    limit: int
+    window: float
+    margin: int = 0
+    max_block: float = DEFAULT_MAX_BLOCK
+    even: bool = False
+
+
+# ---- state --------------------------------------------------------------------------------
+
+
+class ScopeState(NamedTuple):
+    """Everything the throttle knows about one scope. Immutable; plain numbers only, so a
+    shared store can keep it as JSON (``state._asdict()`` / ``ScopeState(**d)``, tuples as
+    lists). Times are on the store's clock (:attr:`ThrottleStore.wall_clock`)."""
+
+    #: learned from ``X-Rate-Limit-Limit`` (None: the configured limit)
+    limit: int | None = None
+    #: end of the server's current window (None: no information, the sliding window rules)
+    window_end: float | None = None
+    #: lowest ``Remaining`` the server reported for that window (None: assumed full)
+    remaining: int | None = None
+    #: when an answer last carried rate-limit headers for this scope (None: never; from
+    #: then on the scope follows the server's windows, extrapolated when answers stop)
+    heard_at: float | None = None
+    #: the window's end is our guess (after a block, or Remaining without Reset), not the
+    #: server's: the next answer with a Reset replaces it
+    assumed: bool = False
+    #: requests on the wire, answer not yet seen
+    sending: int = 0
+    #: grants in the current window whose holders have not sent yet
+    promised: int = 0
+    #: grants booked into later windows
+    queued: int = 0
+    #: bumped when a block voids the grants of waiting callers
+    epoch: int = 0
+    #: why the window is closed early: "429" or "suspect" (empty: it is not)
+    reason: str = ""
+    #: grant slots of the last window and booked ahead, sorted (the sliding window; only
+    #: the latest for even pacing)
+    log: tuple[float, ...] = ()
+    #: 429s in a row without information (the backoff's exponent)
+    backoff: int = 0
+    #: an answer held until the next one confirms it: (limit, remaining, reset)
+    suspect: tuple[int | None, int | None, float | None] | None = None
+    granted: int = 0
+    throttled: int = 0
+    waited: float = 0.0
+
+
+class RateLimitHeaders(NamedTuple):
+    """``X-Rate-Limit-Limit``/``-Remaining``/``-Reset`` of one answer; None when absent or
+    unreadable."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str] | None) -> RateLimitHeaders:
+        if not headers:
+            return _NO_HEADERS
+        headers = _lowered(headers)
+        limit = _number(headers.get("x-rate-limit-limit"))
+        remaining = _number(headers.get("x-rate-limit-remaining"))
+        reset = _number(headers.get("x-rate-limit-reset"))
+        if limit is None and remaining is None and reset is None:
+            return _NO_HEADERS
+        return cls.of(limit, remaining, reset)
+
+    @classmethod
+    def of(
+        cls, limit: float | None, remaining: float | None, reset: float | None
+    ) -> RateLimitHeaders:
+        """From the headers' numbers: a limit below 1 is unreadable, negatives count as 0."""
+        return cls(
+            int(limit) if limit is not None and limit >= 1 else None,
+            max(0, int(remaining)) if remaining is not None else None,
+            max(0.0, reset) if reset is not None else None,
+        )
+
+    @property
+    def present(self) -> bool:
+        return self.remaining is not None or self.reset is not None or self.limit is not None
+
+
+_NO_HEADERS = RateLimitHeaders()
+
+
+def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
+    if isinstance(headers, httpx.Headers) or all(k.islower() for k in headers):
+        return headers
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _number(text: str | bytes | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)  # float() ignores surrounding white space, str or bytes
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+#: How a scope counted a grant: sent at once, promised in the current window, booked into a
+#: later one, or only recorded in the sliding window.
+Kind = Literal["now", "promised", "queued", "log"]
+
+
+class Grant(NamedTuple):
+    kind: Kind
+    epoch: int
+
+
+class Reservation(NamedTuple):
+    """A slot granted by :meth:`Throttle.reserve`: send at ``slot`` (``wait`` seconds after
+    the call). ``scope`` and ``reason`` say what made the caller wait (``window``,
+    ``remaining``, ``429``, ``pace``, ``override``; empty when it did not)."""
+
+    scopes: tuple[str, ...]
+    grants: tuple[Grant, ...]
+    slot: float
+    wait: float
+    deadline: float
+    scope: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSnapshot:
+    """One scope, for diagnostics. ``remaining``/``reset_in`` are None when unknown."""
+
+    scope: str
+    rule: str  # "budget" (headers), "sliding" (no information) or "even"
+    limit: int
+    window: float
+    remaining: int | None
+    reset_in: float | None
+    sending: int
+    queued: int
+    backlog: float  # seconds a new caller would wait now
+    blocked_for: float  # seconds the scope stays closed by a 429 or a suspect answer
+    blocked_reason: str
+    granted: int
+    throttled: int
+    waited: float
+
+    @property
+    def rate_per_minute(self) -> float:
+        """The budget per minute this scope allows."""
+        return self.limit * 60.0 / self.window
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSnapshot:
+    """The whole throttle at one instant."""
+
+    at: float
+    override_per_minute: float | None
+    scopes: tuple[ScopeSnapshot, ...] = field(default=())
+
+    def get(self, scope: str) -> ScopeSnapshot | None:
+        return next((s for s in self.scopes if s.scope == scope), None)
+
+
+# ---- pure decisions on one scope ----------------------------------------------------------
+
+
+def reset_buffer(window: float) -> float:
+    """The small extra wait after a server-announced reset."""
+    return min(RESET_BUFFER_MAX, window * RESET_BUFFER_FRACTION)
+
+
+def _limit(s: ScopeState, lim: ScopeLimits) -> int:
+    return s.limit if s.limit is not None else lim.limit
+
+
+def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
+    """Grants per window: the limit minus the margin (at least one)."""
+    limit = _limit(s, lim)
+    return max(1, limit - min(lim.margin, limit - 1))
+
+
+def _budget(s: ScopeState, lim: ScopeLimits) -> int:
+    """Grants that may still go in the current window (informed scopes)."""
+    limit = _limit(s, lim)
+    remaining = s.remaining if s.remaining is not None else limit
+    return remaining - min(lim.margin, limit - 1) - s.sending - s.promised
+
+
+def roll(s: ScopeState, lim: ScopeLimits, now: float) -> ScopeState:
+    """The scope at ``now``: a window that has ended gives way to the next (fixed windows
+    of the same length, its budget assumed full until an answer says otherwise; grants
+    booked into it become promised). A block of a scope that never heard the server's
+    headers gives way to the sliding window again."""
+    end = s.window_end
+    if end is None or now < end:
+        return s
+    w = lim.window
+    if s.heard_at is None:
+        forgotten = s.promised + s.queued
+        return s._replace(window_end=None, remaining=None, promised=forgotten, queued=0, reason="")
+    passed = int((now - end) // w) + 1
+    moved = min(s.queued, _per_window(s, lim) * passed)
+    return s._replace(
+        window_end=end + passed * w,
+        remaining=None,
+        promised=s.promised + moved,
+        queued=s.queued - moved,
+        reason="",
+    )
+
+
+def earliest(s: ScopeState, lim: ScopeLimits, now: float) -> tuple[float, str]:
+    """The first time this scope lets a new request go (``s`` rolled to ``now``), and why
+    it is not ``now``."""
+    if s.window_end is not None and (s.queued or _budget(s, lim) <= 0):
+        per = _per_window(s, lim)
+        ahead, position = divmod(s.queued, per)
+        slot = s.window_end + ahead * lim.window
+        if position:
+            slot += reset_buffer(lim.window) + position * STAGGER
+        why = s.reason or ("remaining" if s.remaining is not None else "window")
+        slot, why = max(slot, now), why
+    elif s.window_end is not None:
+        slot, why = now, ""
+    else:
+        slot, why = _sliding_slot(s.log, _per_window(s, lim), lim.window, now), "window"
+    if lim.even and s.log:
+        paced = s.log[-1] + lim.window / _per_window(s, lim)
+        if paced > slot:
+            slot, why = paced, "pace"
+    return slot, (why if slot > now else "")
+
+
+def _sliding_slot(log: tuple[float, ...], per: int, window: float, now: float) -> float:
+    """The earliest slot keeping every ``window``-long stretch at ``per`` grants or fewer
+    (``log`` sorted): now, when fewer than ``per`` grants lie after ``now - window`` (past
+    ones still counting, and those booked ahead); else behind the last one, one window after
+    the ``per``-th latest."""
+    if len(log) - bisect.bisect_right(log, now - window) < per:
+        return now
+    return max(log[-1], log[-per] + window)
+
+
+def take(
+    s: ScopeState, lim: ScopeLimits, slot: float, now: float, waited: float = 0.0
+) -> tuple[ScopeState, Grant]:
+    """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``);
+    ``waited`` is the wait this scope imposed on it."""
+    log = s.log
+    if lim.even:  # only the latest slot matters
+        log = (max(slot, log[-1]) if log else slot,)
+    elif s.heard_at is None:  # the sliding window: sorted, only what it will read
+        start = len(log) - _per_window(s, lim) + 1
+        start = max(bisect.bisect_right(log, now - lim.window), start)
+        if not log or slot >= log[-1]:
+            log = (*log[start:], slot)
+        else:
+            kept = log[start:]
+            at = bisect.bisect_right(kept, slot)
+            log = (*kept[:at], slot, *kept[at:])
+    if slot <= now:
+        kind: Kind = "now"
+        state = s._replace(log=log, sending=s.sending + 1, granted=s.granted + 1)
+    elif s.window_end is None:
+        kind = "log"
+        state = s._replace(log=log, granted=s.granted + 1, waited=s.waited + waited)
+    elif slot < s.window_end:
+        kind = "promised"
+        state = s._replace(
+            log=log, promised=s.promised + 1, granted=s.granted + 1, waited=s.waited + waited
+        )
+    else:
+        kind = "queued"
+        state = s._replace(
+            log=log, queued=s.queued + 1, granted=s.granted + 1, waited=s.waited + waited
+        )
+    return state, Grant(kind, s.epoch)
+
+
+def release(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
+    """Give back a grant at ``slot`` whose holder will not send (cancelled, or re-queued);
+    ``s`` rolled to now."""
+    if grant.epoch != s.epoch:  # a block already dropped it
+        return s
+    if grant.kind == "now":
+        return s._replace(sending=max(0, s.sending - 1))
+    if grant.kind == "queued" and s.window_end is not None and slot >= s.window_end:
+        return s._replace(queued=max(0, s.queued - 1))
+    if grant.kind in ("promised", "queued"):  # booked into what is now the current window
+        return s._replace(promised=max(0, s.promised - 1))
+    return s
+
+
+def send(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
+    """The holder of a waiting grant at ``slot`` sends now (``s`` rolled to now)."""
+    if grant.kind == "now":
+        return s
+    return release(s, grant, slot)._replace(sending=s.sending + 1)
+
+
+def answered(s: ScopeState, lim: ScopeLimits, now: float, counted: bool) -> ScopeState:
+    """A request of this scope finished (``s`` rolled to ``now``). Unless an answer's
+    headers describe the scope (``counted``), it is assumed to have counted against the
+    server's current window."""
+    sending = max(0, s.sending - 1)
+    if counted or s.window_end is None:
+        return s._replace(sending=sending)
+    remaining = s.remaining if s.remaining is not None else _limit(s, lim)
+    return s._replace(sending=sending, remaining=max(0, remaining - 1))
+
+
+def suspicious(info: RateLimitHeaders, lim: ScopeLimits) -> str:
+    """Why an answer's headers are not believed at once (empty: they are)."""
+    if info.limit is not None and info.limit < max(1, math.floor(lim.limit * LIMIT_FLOOR_FRACTION)):
+        return f"limit {info.limit} is below a tenth of the documented {lim.limit}"
+    if info.reset is not None and info.reset > SUSPECT_RESET_WINDOWS * lim.window:
+        return f"reset in {info.reset:.0f} s is more than two windows away"
+    return ""
+
+
+def observe(
+    s: ScopeState, lim: ScopeLimits, info: RateLimitHeaders, now: float
+) -> tuple[ScopeState, str]:
+    """Correct a scope from the rate-limit headers of an answer received at ``now`` (the
+    answer itself already counted by :func:`answered`). Returns the new state and a warning
+    (empty unless the answer is suspect and held)."""
+    doubt = suspicious(info, lim)
+    if doubt and s.suspect is None:
+        return s._replace(suspect=(info.limit, info.remaining, info.reset)), doubt
+    limit = info.limit if info.limit is not None else s.limit
+    end, remaining, assumed = s.window_end, s.remaining, s.assumed
+    if s.reason and end is not None:  # our block holds: late answers don't lift it
+        pass
+    elif info.reset is not None:
+        told = now + min(info.reset, lim.max_block)
+        w = lim.window
+        if end is None or assumed:  # the server's window replaces our guess
+            end, remaining, assumed = told, info.remaining, False
+        elif told > end + w / 2:  # the server's next window has begun
+            s = roll(s, lim, end)
+            end, remaining = told, info.remaining
+        elif told >= end - w / 2:  # the same window: the earliest end, the lowest count
+            end = min(end, told)
+            if remaining is None or (info.remaining is not None and info.remaining < remaining):
+                remaining = info.remaining
+        # else: a late answer from a window that has ended tells nothing about this one
+    elif info.remaining is not None:
+        if end is None:  # the reset is unknown: assume one full window at most
+            end, remaining, assumed = now + lim.window, info.remaining, True
+        elif remaining is None or info.remaining < remaining:
+            remaining = info.remaining
+    state = s._replace(
+        limit=limit,
+        window_end=end,
+        remaining=remaining,
+        assumed=assumed,
+        heard_at=now,
+        suspect=None,
+    )
+    return state, ""
+
+
+def block(
+    s: ScopeState,
+    lim: ScopeLimits,
+    now: float,
+    *,
+    retry_after: float | None,
+    info: RateLimitHeaders,
+    jitter: float,
+) -> tuple[ScopeState, float, str]:
+    """A 429 at ``now``: close the scope. Returns the new state, the length of the block
+    and a warning (empty unless the server asked for more than ``max_block``)."""
+    backoff = s.backoff
+    if retry_after is not None:
+        delay = retry_after
+    elif info.reset is not None:
+        delay = info.reset + reset_buffer(lim.window)
+    else:
+        base = lim.window / _limit(s, lim)
+        delay = min(lim.window, base * 2.0**backoff) * (1.0 - BACKOFF_JITTER * jitter)
+        backoff += 1
+    warning = ""
+    if delay > lim.max_block:
+        warning = f"asked to wait {delay:.0f} s; waiting {lim.max_block:.0f} s, then probing"
+        delay = lim.max_block
+    limit = s.limit
+    if info.limit is not None and not suspicious(info, lim):
+        limit = info.limit
+    state = s._replace(
+        limit=limit,
+        window_end=now + delay,
+        remaining=0,
+        heard_at=now if info.present or retry_after is not None else s.heard_at,
+        assumed=info.reset is None,
+        promised=0,
+        queued=0,
+        epoch=s.epoch + 1,
+        reason="429",
+        backoff=backoff,
+        throttled=s.throttled + 1,
+    )
+    return state, delay, warning
+
+
+def attribute(
+    scopes: Sequence[str],
+    info: RateLimitHeaders,
+    states: Sequence[ScopeState],
+    limits: Sequence[ScopeLimits],
+) -> int:
+    """Which scope an answer's headers (or its 429) describe, by position: the scope whose
+    limit equals ``X-Rate-Limit-Limit``, else the first (narrowest) scope of the request
+    (never the override cap, which the server knows nothing of)."""
+    if info.limit is not None:
+        for i, scope in enumerate(scopes):
+            if scope != OVERRIDE_SCOPE and _limit(states[i], limits[i]) == info.limit:
+                return i
+    return 0 if scopes[0] != OVERRIDE_SCOPE else -1
+
+
+def _grant(
+    scopes: tuple[str, ...],
+    limits: Sequence[ScopeLimits],
+    states: Sequence[ScopeState],
+    now: float,
+    deadline: float,
+) -> tuple[list[ScopeState], Reservation]:
+    """A request's slot: the latest of its scopes' earliest slots, granted in every scope;
+    :class:`~maintainx_resilient.ThrottledError` (taking nothing) past ``deadline``."""
+    rolled: list[ScopeState] = []
+    slot, binding, reason = now, -1, ""
+    for i, (state, lim) in enumerate(zip(states, limits, strict=True)):
+        if state.window_end is not None and now >= state.window_end:
+            state = roll(state, lim, now)
+        rolled.append(state)
+        at, why = earliest(state, lim, now)
+        if at > slot:
+            slot, binding, reason = at, i, why
+    wait = slot - now
+    scope = scopes[binding] if binding >= 0 else ""
+    if scope == OVERRIDE_SCOPE:
+        reason = "override"
+    if slot > deadline:
+        raise ThrottledError(
+            f"rate limit of {scope} ({reason}): the next slot is {wait:.2f}s away, more than "
+            f"the {max(0.0, deadline - now):.2f}s this call may wait (ThrottleConfig.max_wait)",
+            retry_after=wait,
+            status_code=429,
+        )
+    updated: list[ScopeState] = []
+    grants: list[Grant] = []
+    for i, (state, lim) in enumerate(zip(rolled, limits, strict=True)):
+        state, grant = take(state, lim, slot, now, wait if i == binding else 0.0)
+        updated.append(state)
+        grants.append(grant)
+    return updated, Reservation(scopes, tuple(grants), slot, wait, deadline, scope, reason)
+
+
+# ---- storage ------------------------------------------------------------------------------
+
+Decide = Callable[[list[ScopeState]], tuple[Sequence[ScopeState], R]]
+
+
+class ThrottleStore(Protocol):
+    """Where scope states live. ``transact`` runs ``decide`` on the current states of
+    ``scopes``, in their order (a fresh ``ScopeState()`` for a scope never seen), and
+    atomically stores the states it returns, in the same order; if ``decide`` raises,
+    nothing is stored. A store shared by processes sets ``wall_clock`` so that all of them
+    use Unix time."""
+
+    @property
+    def wall_clock(self) -> bool: ...
+
+    def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R: ...
+
+    def states(self) -> Mapping[str, ScopeState]: ...
+
+    def clear(self) -> None: ...
+
+
+class MemoryThrottleStore:
+    """Scope states in a dict, for the calls of one process. The lock is held only while
+    ``decide`` does its arithmetic, never across a sleep."""
+
+    wall_clock = False
+
+    def __init__(self) -> None:
+        self._states: dict[str, ScopeState] = {}
+        self._lock = threading.Lock()
+
+    def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R:
+        with self._lock:
+            states = self._states
+            updated, result = decide([states.get(s, _FRESH) for s in scopes])
+            for scope, state in zip(scopes, updated, strict=True):
+                states[scope] = state
+            return result
+
+    def states(self) -> Mapping[str, ScopeState]:
+        with self._lock:
+            return dict(self._states)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+    def __repr__(self) -> str:
+        return f"MemoryThrottleStore({len(self._states)} scopes)"
+
+
+_FRESH = ScopeState()
+
+
+# ---- the throttle -------------------------------------------------------------------------
+
 
 class Throttle:
     """The rate limiter shared by every call of one client. Thread-safe; never sleeps.
 
     A transport layer calls :meth:`reserve`, sleeps ``reservation.wait``, calls
-    :meth:`confirm` (which hands out a new slot if a block was set meanwhile), sends, and
-    reports the answer with :meth:`settle` (:meth:`observe` or :meth:`on_429`).
-    ``now`` is :meth:`now` (the clock's monotonic time, or Unix time for a shared store).
+    :meth:`confirm` until the wait is 0, sends, and reports with :meth:`settle` (or gives the
+    slot back with :meth:`release` when it will not send). ``now`` is :meth:`now`.
     """
 
     def __init__(
@@ -121,6 +783,20 @@ class Throttle:
         self.store: ThrottleStore = store if store is not None else MemoryThrottleStore()
         self._jitter = jitter
         self._override: float | None = self.config.cap_per_minute
+        self._limits: dict[str, ScopeLimits] = {}
+        self._limits_of: dict[tuple[str, ...], tuple[ScopeLimits, ...]] = {}
+        self._label_memo = ("", "")
+
+    def scopes_of(self, request: httpx.Request) -> tuple[str, ...]:
+        """:func:`request_scopes`, with the last key's fingerprint remembered."""
+        return request_scopes(request, self._label)
+
+    def _label(self, authorization: str) -> str:
+        known, label = self._label_memo
+        if authorization != known:
+            label = fingerprint(authorization)
+            self._label_memo = (authorization, label)
+        return label
 
     def now(self) -> float:
         """The time to pass as ``now``, on the store's clock."""
@@ -134,36 +810,54 @@ class Throttle:
         return self._override
 
     def enable_throttling(self, rate_per_minute: float) -> None:
-        """Cap every request of this client at ``rate_per_minute`` (evenly spaced, no burst)
-        until :meth:`disable_override`, on top of the normal limits."""
-        if not positive_number(rate_per_minute):
+        """Cap every request of this client at ``rate_per_minute``, evenly spaced, until
+        :meth:`disable_override`, on top of the normal limits."""
+        if not _positive(rate_per_minute):
             raise ConfigurationError(
                 f"enable_throttling needs a positive requests-per-minute rate, got "
                 f"{rate_per_minute!r}"
             )
         self._override = float(rate_per_minute)
-        self._forget_override()
+        self._forget_limits()
+        self.store.transact((OVERRIDE_SCOPE,), lambda _: ((_FRESH,), None))
 
     def disable_override(self) -> None:
         """Remove the cap set by :meth:`enable_throttling`."""
         self._override = None
-        self._forget_override()
+        self._forget_limits()
 
-    def _forget_override(self) -> None:
-        # A new cap starts from a clean slate; slots promised under the old one stand.
-        self.store.transact((OVERRIDE_SCOPE,), lambda _: ({OVERRIDE_SCOPE: ScopeState()}, None))
+    def _forget_limits(self) -> None:
+        self._limits.pop(OVERRIDE_SCOPE, None)
+        self._limits_of.clear()
+
+    def reset(self) -> None:
+        """Forget every block, every learned limit and every count (the mitigation for a
+        throttle that a wrong answer has slowed down); the override stays."""
+        self.store.clear()
 
     # -- decisions ---------------------------------------------------------------------------
 
     def limits_for(self, scope: str) -> ScopeLimits:
-        if scope == OVERRIDE_SCOPE:
-            # Disabled: a limit so high it never binds (the scope is dropped from new calls).
-            return ScopeLimits(self._override or 1e9, OVERRIDE_WINDOW)
-        return _configured_limits(self.config, scope)
+        limits = self._limits.get(scope)
+        if limits is None:
+            if scope == OVERRIDE_SCOPE:  # one request every 60/rate seconds
+                spacing = OVERRIDE_WINDOW / (self._override or 1.0)
+                limits = ScopeLimits(1, spacing, 0, self.config.max_block, True)
+            else:
+                limits = self.config.limits_for(scope)
+            if len(self._limits) > 4096:
+                self._limits.clear()
+            self._limits[scope] = limits
+        return limits
 
-    def _with_override(self, scopes: Sequence[str]) -> tuple[str, ...]:
-        base = tuple(s for s in scopes if s != OVERRIDE_SCOPE)
-        return (*base, OVERRIDE_SCOPE) if self._override is not None else base
+    def _limits_tuple(self, scopes: tuple[str, ...]) -> tuple[ScopeLimits, ...]:
+        limits = self._limits_of.get(scopes)
+        if limits is None:
+            limits = tuple(self.limits_for(s) for s in scopes)
+            if len(self._limits_of) > 4096:
+                self._limits_of.clear()
+            self._limits_of[scopes] = limits
+        return limits
 
     def reserve(
         self, scopes: Sequence[str], *, now: float, max_wait: float | None = None
@@ -175,165 +869,144 @@ class Throttle:
         would pass ``max_wait`` (the config's, or this call's if smaller).
         """
         budget = self.config.max_wait if max_wait is None else min(max_wait, self.config.max_wait)
-        return self._reserve(self._with_override(scopes), now, now + max(0.0, budget))
+        scopes = tuple(scopes) if self._override is None else (*scopes, OVERRIDE_SCOPE)
+        deadline = now + max(0.0, budget)
+        limits = self._limits_tuple(scopes)
+        return self.store.transact(
+            scopes, lambda states: _grant(scopes, limits, states, now, deadline)
+        )
 
     def confirm(self, reservation: Reservation, *, now: float) -> Reservation:
-        """After sleeping: the same slot (``wait`` 0, or what is left of it), or, when a
-        block set meanwhile covers it, a fresh slot within the original deadline."""
-        scopes = tuple(
-            s for s in reservation.scopes if s != OVERRIDE_SCOPE or self._override is not None
-        )
-        limits = {s: self.limits_for(s) for s in scopes}
-        adaptive = self.config.adaptive
+        """After sleeping: the rest of the wait, or wait 0 (the caller sends now and its
+        grants count as sending); when a block set meanwhile covers the slot, a fresh slot
+        within the original deadline."""
+        if reservation.slot > now:
+            return _rest(reservation, now)
+        scopes, grants, slot = reservation.scopes, reservation.grants, reservation.slot
+        limits = self._limits_tuple(scopes)
 
-        def decide(
-            states: Mapping[str, ScopeState],
-        ) -> tuple[Mapping[str, ScopeState], Reservation | None]:
-            if any(voids(states[s], reservation.slot) for s in scopes):
-                return self._decide(scopes, limits, states, now, reservation.deadline, adaptive)
-            return {}, None
-
-        fresh = self.store.transact(scopes, decide)
-        if fresh is not None:
-            return fresh
-        left = reservation.slot - now
-        return replace(reservation, wait=left if left > SLOT_TOLERANCE else 0.0)
-
-    def _reserve(self, scopes: tuple[str, ...], now: float, deadline: float) -> Reservation:
-        limits = {s: self.limits_for(s) for s in scopes}
-        adaptive = self.config.adaptive
-        return self.store.transact(
-            scopes, lambda states: self._decide(scopes, limits, states, now, deadline, adaptive)
-        )
-
-    @staticmethod
-    def _decide(
-        scopes: tuple[str, ...],
-        limits: Mapping[str, ScopeLimits],
-        states: Mapping[str, ScopeState],
-        now: float,
-        deadline: float,
-        adaptive: bool,
-    ) -> tuple[dict[str, ScopeState], Reservation]:
-        slot, binding, reason = now, "", ""
-        for scope in scopes:
-            at, why = earliest(states[scope], limits[scope], now, adaptive=adaptive)
-            if at > slot:
-                slot, binding = at, scope
-                reason = "override" if scope == OVERRIDE_SCOPE else why
-        wait = slot - now
-        if slot > deadline:
-            allowed = max(0.0, deadline - now)
-            raise ThrottledError(
-                f"rate limit of {binding} ({reason}): the next slot is {wait:.2f}s away, "
-                f"more than the {allowed:.2f}s this call may wait (ThrottleConfig.max_wait)",
-                retry_after=wait,
-                status_code=429,
-            )
-        updated = {s: grant(states[s], limits[s], slot, adaptive=adaptive) for s in scopes}
-        if binding:
-            updated[binding] = replace(updated[binding], waited=updated[binding].waited + wait)
-        return updated, Reservation(scopes, slot, wait, deadline, binding, reason)
-
-    def observe(self, scopes: Sequence[str], headers: Mapping[str, str], *, now: float) -> None:
-        """A response other than 429 arrived: learn from its ``X-Rate-Limit-*`` headers (if
-        any) and let the adaptive rate regrow."""
-        info = RateLimitHeaders.parse(headers)
-        scopes = tuple(s for s in scopes if s != OVERRIDE_SCOPE)
-        if not scopes:
-            return
-        limits = {s: self.limits_for(s) for s in scopes}
-        adaptive = self.config.adaptive
-
-        def decide(states: Mapping[str, ScopeState]) -> tuple[dict[str, ScopeState], None]:
-            updated = {
-                s: record_success(states[s], limits[s], now, adaptive=adaptive) for s in scopes
-            }
-            if info.present:
-                target = attribute(scopes, info, states, limits)
-                updated[target] = observe_headers(updated[target], limits[target], info, now)
-            return updated, None
-
-        self.store.transact(scopes, decide)
-
-    def on_429(
-        self,
-        scopes: Sequence[str],
-        retry_after: str | float | None,
-        *,
-        now: float,
-        headers: Mapping[str, str] | None = None,
-    ) -> float:
-        """A 429 arrived: block the scope it concerns (see :func:`attribute`) for
-        ``retry_after`` (the ``Retry-After`` header: seconds or an HTTP date; or seconds),
-        else ``X-Rate-Limit-Reset`` from ``headers`` plus a small buffer, else a backoff;
-        with ``adaptive``, cut its rate by 0.7. Returns the length of the block."""
-        info = RateLimitHeaders.parse(headers)
-        told = (
-            parse_retry_after(retry_after, now=self.clock.time())
-            if isinstance(retry_after, str)
-            else (max(0.0, float(retry_after)) if retry_after is not None else None)
-        )
-        scopes = tuple(s for s in scopes if s != OVERRIDE_SCOPE)
-        if not scopes:
-            return 0.0
-        limits = {s: self.limits_for(s) for s in scopes}
-        adaptive = self.config.adaptive
-        jitter = self._jitter()
-
-        def decide(states: Mapping[str, ScopeState]) -> tuple[dict[str, ScopeState], float]:
-            target = attribute(scopes, info, states, limits)
-            state, delay = record_429(
-                states[target],
-                limits[target],
-                now,
-                retry_after=told,
-                info=info,
-                jitter=jitter,
-                adaptive=adaptive,
-            )
-            return {target: state}, delay
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], Reservation]:
+            rolled = [roll(s, lim, now) for s, lim in zip(states, limits, strict=True)]
+            if any(s.epoch != g.epoch for s, g in zip(rolled, grants, strict=True)):
+                kept = [release(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
+                return _grant(scopes, limits, kept, now, reservation.deadline)
+            sent = [send(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
+            return sent, _rest(reservation, now)
 
         return self.store.transact(scopes, decide)
 
+    def release(self, reservation: Reservation) -> None:
+        """Give the slot back: the caller will not send (cancelled, or gave up)."""
+        scopes, grants, slot = reservation.scopes, reservation.grants, reservation.slot
+        limits = self._limits_tuple(scopes)
+        now = self.now()
+
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
+            return [
+                release(roll(s, lim, now), g, slot)
+                for s, lim, g in zip(states, limits, grants, strict=True)
+            ], None
+
+        self.store.transact(scopes, decide)
+
     def settle(
-        self, scopes: Sequence[str], status_code: int, headers: Mapping[str, str], *, now: float
+        self,
+        reservation: Reservation,
+        status_code: int | None,
+        headers: Mapping[str, str] | None,
+        *,
+        now: float,
     ) -> None:
-        """Report an answer: :meth:`on_429` for a 429, :meth:`observe` otherwise."""
-        if status_code == 429:
-            self.on_429(scopes, headers.get("retry-after"), now=now, headers=headers)
-        else:
-            self.observe(scopes, headers, now=now)
+        """Report what came back for a sent request: a status and its headers, or None
+        when no answer came (the request is assumed to have counted)."""
+        if status_code is None or not headers:
+            self._settle(reservation, status_code, _NO_HEADERS, None, now)
+            return
+        lowered = _lowered(headers)
+        info = RateLimitHeaders.parse(lowered)
+        self._settle(reservation, status_code, info, lowered.get("retry-after"), now)
+
+    def _settle(
+        self,
+        reservation: Reservation,
+        status_code: int | None,
+        info: RateLimitHeaders,
+        retry_after: str | None,
+        now: float,
+    ) -> None:
+        scopes = reservation.scopes
+        limits = self._limits_tuple(scopes)
+        refused = status_code == 429
+        told = None
+        if refused and retry_after is not None:
+            told = parse_retry_after(retry_after, now=self.clock.time())
+        jitter = self._jitter() if refused else 0.0
+        heard = info.present
+        success = status_code is not None and not refused
+        warnings: list[tuple[str, str]] = []
+
+        def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
+            target = attribute(scopes, info, states, limits) if heard or refused else -1
+            updated = []
+            for i, (state, lim) in enumerate(zip(states, limits, strict=True)):
+                if state.window_end is not None and now >= state.window_end:
+                    state = roll(state, lim, now)
+                warning = ""
+                if i != target:
+                    state = answered(state, lim, now, counted=False)
+                elif refused:
+                    state = answered(state, lim, now, counted=heard)
+                    state, _, warning = block(
+                        state, lim, now, retry_after=told, info=info, jitter=jitter
+                    )
+                else:
+                    state, warning = observe(
+                        answered(state, lim, now, counted=True), lim, info, now
+                    )
+                if warning:
+                    warnings.append((scopes[i], warning))
+                if success and state.backoff:
+                    state = state._replace(backoff=0)  # a success ends the backoff
+                updated.append(state)
+            return updated, None
+
+        self.store.transact(scopes, decide)
+        for scope, warning in warnings:
+            self._warn(scope, warning)
+
+    def _warn(self, scope: str, detail: str) -> None:
+        clock = self.clock
+        self.events.emit(
+            ThrottleWarning(at=clock.monotonic(), wall=clock.time(), scope=scope, detail=detail)
+        )
 
     # -- diagnostics -------------------------------------------------------------------------
 
     def snapshot(self, *, now: float | None = None) -> ThrottleSnapshot:
         """The state of every scope seen so far."""
         at = self.now() if now is None else now
-        adaptive = self.config.adaptive
         scopes: list[ScopeSnapshot] = []
-        for name, state in sorted(self.store.states().items()):
+        for name, raw in sorted(self.store.states().items()):
             if name == OVERRIDE_SCOPE and self._override is None:
                 continue
-            limits = self.limits_for(name)
-            pace = shape(state, limits, adaptive=adaptive)
-            reset_in = state.reset_at - at if state.reset_at is not None else None
-            live_window = reset_in is not None and reset_in > 0
-            blocked_for = max(0.0, state.blocked_until - at) if state.blocked_until else 0.0
-            backlog = 0.0 if state.tat is None else max(0.0, state.tat - pace.tolerance - at)
+            lim = self.limits_for(name)
+            state = roll(raw, lim, at)
+            slot, _ = earliest(state, lim, at)
+            end = state.window_end
+            closed = bool(state.reason) and end is not None
             scopes.append(
                 ScopeSnapshot(
                     scope=name,
-                    limit=pace.limit,
-                    window=limits.window,
-                    remaining=state.remaining if live_window else None,
-                    reset_in=reset_in if live_window else None,
-                    rate_per_minute=pace.rate * 60.0,
-                    factor=state.factor,
-                    tokens=max(0.0, tokens_at(state, limits, at, adaptive=adaptive)),
-                    backlog=backlog,
-                    blocked_for=blocked_for,
-                    blocked_reason=state.blocked_reason if blocked_for > 0 else "",
+                    rule="even" if lim.even else ("sliding" if end is None else "budget"),
+                    limit=_limit(state, lim),
+                    window=lim.window,
+                    remaining=max(0, _budget(state, lim)) if end is not None else None,
+                    reset_in=end - at if end is not None else None,
+                    sending=state.sending,
+                    queued=state.promised + state.queued,
+                    backlog=slot - at,
+                    blocked_for=end - at if closed and end is not None else 0.0,
+                    blocked_reason=state.reason if closed else "",
                     granted=state.granted,
                     throttled=state.throttled,
                     waited=state.waited,
@@ -341,12 +1014,21 @@ class Throttle:
             )
         return ThrottleSnapshot(at=at, override_per_minute=self._override, scopes=tuple(scopes))
 
-    def reset(self) -> None:
-        """Forget every scope (the runbook's "clear error state"); the override stays."""
-        self.store.clear()
-
     def __repr__(self) -> str:
         return f"Throttle({self.config!r}, override={self._override!r})"
+
+
+def _rest(reservation: Reservation, now: float) -> Reservation:
+    left = max(0.0, reservation.slot - now)
+    return Reservation(
+        reservation.scopes,
+        reservation.grants if left else tuple(Grant("now", g.epoch) for g in reservation.grants),
+        reservation.slot,
+        left,
+        reservation.deadline,
+        reservation.scope,
+        reservation.reason,
+    )
 
 
 # ---- the transport layers -----------------------------------------------------------------
@@ -359,43 +1041,58 @@ _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")
 
 
-@functools.lru_cache(maxsize=256)
-def _configured_limits(config: ThrottleConfig, scope: str) -> ScopeLimits:
-    return config.limits_for(scope)
-
-
-#: The response headers the throttle reads (everything else is never looked at).
-_RATE_HEADERS = (
-    "x-rate-limit-limit",
-    "x-rate-limit-remaining",
-    "x-rate-limit-reset",
-    "retry-after",
-)
-
-
-def _rate_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {name: headers[name] for name in _RATE_HEADERS if name in headers}
-
-
-@functools.lru_cache(maxsize=64)
-def _key_label(authorization: str) -> str:
-    return fingerprint(authorization)
-
-
-def request_scopes(request: httpx.Request) -> tuple[str, ...]:
-    """The budgets a request counts against, narrowest first."""
+def request_scopes(
+    request: httpx.Request, label: Callable[[str], str] = fingerprint
+) -> tuple[str, ...]:
+    """The budgets a request counts against, narrowest first. The key is named by its
+    fingerprint (``label`` of the ``Authorization`` value), never by the key."""
     auth = request.headers.get("authorization")
-    key = _key_label(auth) if auth else "anonymous"
-    org = (request.headers.get("x-organization-id") or "").strip() or "default"
-    route = route_of(request)
-    scopes: list[str] = []
-    if _METER_READINGS.search(route):
-        scopes.append(f"meterreadings:{key}")
-    elif _SINGLE_METER.search(route):
+    key = label(auth) if auth else "anonymous"
+    org = request.headers.get("x-organization-id")
+    org = (org.strip() if org else "") or "default"
+    kind = _route_kind(route_of(request))
+    if kind == _METER_READINGS_ROUTE:
+        return (f"meterreadings:{key}", f"key:{key}", f"org:{org}")
+    if kind == _SINGLE_METER_ROUTE:
         match = _SINGLE_METER.search(request.url.path)
-        scopes.append(f"meter:{org}:{match['meter'] if match else '?'}")
-    scopes += [f"key:{key}", f"org:{org}"]
-    return tuple(scopes)
+        meter = match["meter"] if match else "?"
+        return (f"meter:{org}:{meter}", f"key:{key}", f"org:{org}")
+    return (f"key:{key}", f"org:{org}")
+
+
+_PLAIN_ROUTE, _METER_READINGS_ROUTE, _SINGLE_METER_ROUTE = range(3)
+
+
+@functools.lru_cache(maxsize=512)
+def _route_kind(route: str) -> int:
+    """Which budgets a route has beside the key's and the organization's (route templates
+    are few, so this is cached; they hold no secret)."""
+    if _METER_READINGS.search(route):
+        return _METER_READINGS_ROUTE
+    if _SINGLE_METER.search(route):
+        return _SINGLE_METER_ROUTE
+    return _PLAIN_ROUTE
+
+
+def _report(throttle: Throttle, reservation: Reservation, response: httpx.Response) -> None:
+    """Tell the throttle what came back, reading the rate-limit headers in one pass."""
+    limit = remaining = reset = None
+    retry_after: str | None = None
+    for name, value in response.headers.raw:
+        if len(name) in (11, 18, 22) and name[:1] in b"xXrR":
+            lowered = name.lower()
+            if lowered == b"x-rate-limit-remaining":
+                remaining = _number(value)
+            elif lowered == b"x-rate-limit-reset":
+                reset = _number(value)
+            elif lowered == b"x-rate-limit-limit":
+                limit = _number(value)
+            elif lowered == b"retry-after":
+                retry_after = value.decode("latin-1")
+    info = _NO_HEADERS
+    if limit is not None or remaining is not None or reset is not None:
+        info = RateLimitHeaders.of(limit, remaining, reset)
+    throttle._settle(reservation, response.status_code, info, retry_after, throttle.now())
 
 
 def _max_wait_of(request: httpx.Request) -> float | None:
@@ -417,7 +1114,7 @@ def _admit(throttle: Throttle, request: httpx.Request, previous: Reservation | N
     """Reserve (or, after a sleep, confirm) a slot; a refusal names the request."""
     try:
         if previous is None:
-            scopes = request_scopes(request)
+            scopes = throttle.scopes_of(request)
             return throttle.reserve(scopes, now=throttle.now(), max_wait=_max_wait_of(request))
         return throttle.confirm(previous, now=throttle.now())
     except ThrottledError as exc:
@@ -438,10 +1135,6 @@ def _waited(throttle: Throttle, reservation: Reservation) -> None:
         )
 
 
-def _request_scopes(reservation: Reservation) -> tuple[str, ...]:
-    return tuple(s for s in reservation.scopes if s != OVERRIDE_SCOPE)
-
-
 class ThrottleLayer(httpx.BaseTransport):
     """Waits for a rate-limit slot, sends, and tells the throttle what came back."""
 
@@ -452,17 +1145,20 @@ class ThrottleLayer(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         throttle = self.throttle
         reservation = _admit(throttle, request, None)
-        while reservation.wait > 0:
-            _waited(throttle, reservation)
-            throttle.clock.sleep(reservation.wait)
-            reservation = _admit(throttle, request, reservation)
-        response = self.inner.handle_request(request)
-        throttle.settle(
-            _request_scopes(reservation),
-            response.status_code,
-            _rate_headers(response.headers),
-            now=throttle.now(),
-        )
+        try:
+            while reservation.wait > 0:
+                _waited(throttle, reservation)
+                throttle.clock.sleep(reservation.wait)
+                reservation = _admit(throttle, request, reservation)
+        except BaseException:
+            throttle.release(reservation)
+            raise
+        try:
+            response = self.inner.handle_request(request)
+        except BaseException:
+            throttle.settle(reservation, None, None, now=throttle.now())
+            raise
+        _report(throttle, reservation, response)
         return response
 
     def close(self) -> None:
@@ -479,17 +1175,20 @@ class AsyncThrottleLayer(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         throttle = self.throttle
         reservation = _admit(throttle, request, None)
-        while reservation.wait > 0:
-            _waited(throttle, reservation)
-            await throttle.clock.asleep(reservation.wait)
-            reservation = _admit(throttle, request, reservation)
-        response = await self.inner.handle_async_request(request)
-        throttle.settle(
-            _request_scopes(reservation),
-            response.status_code,
-            _rate_headers(response.headers),
-            now=throttle.now(),
-        )
+        try:
+            while reservation.wait > 0:
+                _waited(throttle, reservation)
+                await throttle.clock.asleep(reservation.wait)
+                reservation = _admit(throttle, request, reservation)
+        except BaseException:
+            throttle.release(reservation)
+            raise
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException:
+            throttle.settle(reservation, None, None, now=throttle.now())
+            raise
+        _report(throttle, reservation, response)
         return response
 
     async def aclose(self) -> None:

@@ -63,7 +63,9 @@ class SubscriptionSpec(ResourceSpec[Subscription]):
         )
 
     def secret_op(self, id: int) -> Operation[str]:
-        return Operation.make("GET", f"{self.item_route}/secret", _SECRET, path_params={"id": id})
+        return Operation.make(
+            "GET", f"{self.item_route}/secret", _SECRET, path_params={"id": id}, cacheable=False
+        )
 
 
 SUBSCRIPTIONS = SubscriptionSpec(

@@ -24,6 +24,7 @@ from .._exceptions import DecodeError, NotFoundError, ThrottledError
 from .._meta import meta_of
 from .._operation import Operation, Parser
 from .._response import decode_json
+from ..policies.throttle import DEFAULT_MAX_BLOCK
 from .errors import StaleAnswerError
 from .resources import SyncResource
 from .store import LocalRecord
@@ -126,13 +127,16 @@ class Fetcher:
 
     def _send(self, op: Operation[T]) -> T:
         """Send ``op``; when the client's throttle refuses because the next slot is further
-        away than a single call may wait (nothing was sent), wait for that slot and ask
-        again: a sync takes as long as the rate limit requires."""
+        away than a single call may wait (nothing was sent), wait for that slot (never
+        longer than the throttle's ``max_block``) and ask again: a sync takes as long as the
+        rate limit requires."""
+        throttle = getattr(self.client.policies, "throttle", None)
+        cap = throttle.config.max_block if throttle is not None else DEFAULT_MAX_BLOCK
         for _ in range(_PATIENCE):
             try:
                 result = self.client._execute(op)
             except ThrottledError as exc:
-                self.clock.sleep(max(_MIN_WAIT, exc.retry_after or _MIN_WAIT))
+                self.clock.sleep(min(cap, max(_MIN_WAIT, exc.retry_after or _MIN_WAIT)))
                 continue
             except BaseException:
                 self.requests += 1  # it was sent (or at least tried): it counts
@@ -153,4 +157,5 @@ def _reparse(op: Operation[Any], parse: Parser[T]) -> Operation[T]:
         params=op.params,
         json=op.json,
         idempotent=op.idempotent,
+        cacheable=op.cacheable,
     )

@@ -1,0 +1,80 @@
+"""Whose answer a fallback-cache entry is, and which entries a write makes wrong. Pure.
+
+An entry's key is four lines::
+
+    <credential id>            32 hex digits of a hash of the key that fetched it (never the key)
+    <x-organization-id>        as sent ("" when the key is bound to one organization)
+    <x-organization-ids>       sorted, comma-separated ("" when not sent)
+    GET <scheme>://<host><path>?<query sorted>
+
+so an answer is only ever served to the same credential asking the same organization(s) for
+the same URL. Header values and URLs cannot contain a newline, so no two different scopes
+can produce the same key.
+
+A successful write (a 2xx to any method but GET, HEAD, OPTIONS) makes every cached GET of the
+same credential and origin wrong whose path is the write's own path or a path above it:
+``PATCH /v1/workorders/42/status`` drops ``/v1/workorders/42`` (the record, with any query)
+and ``/v1/workorders`` (every list page of the collection, whatever its filters and cursor);
+``POST /v1/workorders`` drops the list pages. A ``DELETE`` also drops every path below its own
+(``/v1/workorders/42/comments``): the record's sub-resources went with it. The rule needs no
+route table, so it covers every resource collection, and raw calls too. Organization headers
+are not compared: a list page read with ``x-organization-ids: 1,2`` holds records of
+organization 1 as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+
+__all__ = ["SAFE_METHODS", "WriteScope", "cache_key"]
+
+#: Methods that change nothing on the server: they never invalidate.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _origin_and_path(url: httpx.URL) -> tuple[str, str]:
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    return origin, url.raw_path.split(b"?", 1)[0].decode("ascii")
+
+
+def cache_key(request: httpx.Request, credential: str) -> str:
+    """The entry key of ``request`` for ``credential`` (a credential id, never a key)."""
+    url = request.url
+    origin, path = _origin_and_path(url)
+    pairs = sorted(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    headers = request.headers
+    org = headers.get("x-organization-id", "").strip()
+    orgs = ",".join(
+        sorted(p.strip() for p in headers.get("x-organization-ids", "").split(",") if p)
+    )
+    return f"{credential}\n{org}\n{orgs}\n{request.method} {origin}{path}{query}"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteScope:
+    """The cached GETs one write makes wrong (see the module docstring)."""
+
+    prefix: str  # "<credential id>\n": the write's credential
+    targets: frozenset[str]  # "GET <origin><path>" for its path and every path above it
+    below: str | None  # "GET <origin><path>/" for a DELETE, else None
+
+    @classmethod
+    def of(cls, request: httpx.Request, credential: str) -> WriteScope:
+        origin, path = _origin_and_path(request.url)
+        parts = (path.rstrip("/") or "/").split("/")
+        paths = {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+        # Each with and without a trailing slash ("" is the root "/").
+        targets = frozenset(f"GET {origin}{p}{end}" for p in paths for end in ("", "/"))
+        below = f"GET {origin}{'/'.join(parts)}/" if request.method == "DELETE" else None
+        return cls(f"{credential}\n", targets, below)
+
+    def makes_stale(self, key: str) -> bool:
+        """True when the entry ``key`` may hold what this write changed."""
+        if not key.startswith(self.prefix):
+            return False
+        target = key[key.rfind("\n") + 1 :].partition("?")[0]
+        return target in self.targets or (self.below is not None and target.startswith(self.below))
