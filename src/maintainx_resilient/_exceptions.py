@@ -11,6 +11,8 @@ Every error the library raises is a :class:`MaintainXError`::
     │   └── DecodeError               non-JSON (HTML proxy pages), truncated or ill-typed JSON
     ├── CircuitOpenError              the breaker is open: failed fast, ``retry_after`` says when
     ├── FallbackModeError             fallback mode is on and this call cannot be served locally
+    ├── StorageError                  a local store (SQLite file, Redis) cannot be used:
+    │                                 ``location`` says which, ``kind`` what, the message what to do
     ├── APIStatusError                the API answered with a non-2xx status
     │   ├── BadRequestError           400 (shape A: ``errors[]`` with field paths)
     │   ├── AuthenticationError       401 (bad, revoked or missing key)
@@ -50,6 +52,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "StorageError",
     "ThrottledError",
     "TimeoutError",
     "TransportError",
@@ -249,6 +252,36 @@ class FallbackModeError(_RequestError):
     Writes always raise it in fallback mode (nothing is sent); reads raise it when the cache
     has no entry, or none younger than ``max_stale``.
     """
+
+
+class StorageError(MaintainXError):
+    """A local store cannot be used: the sync store's or the webhook queue's SQLite file
+    (damaged, disk full, read-only, locked), or the Redis server behind a queue (down,
+    hanging).
+
+    ``location`` names it (a file path, or a Redis address without credentials); ``kind`` is
+    one of :data:`STORAGE_KINDS`; the message says what to do. The original error (from
+    ``sqlite3``, the OS or ``redis``) is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, location: str, kind: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.kind = kind
+
+
+#: The values of :attr:`StorageError.kind`.
+STORAGE_KINDS = (
+    "corrupt",  # not a SQLite database, or damaged pages
+    "disk_full",  # no space left (or quota)
+    "read_only",  # the file or its directory cannot be written by this user
+    "cannot_open",  # missing or unusable directory, a path under a regular file...
+    "locked",  # another connection held the lock past the busy timeout
+    "io",  # a disk I/O error
+    "unavailable",  # the server (Redis) refused or dropped the connection
+    "timeout",  # the server (Redis) did not answer in time
+    "error",  # anything else the store reported
+)
 
 
 class ServerError(APIStatusError):

@@ -97,6 +97,34 @@ def test_reconcile_exit_status_json_and_repair_from_the_report(
     assert "estimate from a sample of" in out
 
 
+def test_a_full_sync_that_would_delete_a_fifth_exits_4_until_confirmed(
+    served: Simulator, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("full", "--db", db) == 0
+    for i in range(1, 201):
+        served.delete_record("workOrders", i)
+    capsys.readouterr()
+    assert run("full", "--db", db) == _sync.EXIT_DELETES_REFUSED
+    err = capsys.readouterr().err
+    assert "would delete 200 of 1000" in err and "--confirm-deletes" in err
+    assert run("status", "--db", db) == 0
+    assert "DELETIONS REFUSED: full would delete 200 of 1000" in capsys.readouterr().out
+    assert run("full", "--db", db, "--confirm-deletes", "100") == _sync.EXIT_DELETES_REFUSED
+    assert run("full", "--db", db, "--confirm-deletes", "--json") == 0
+    assert len(json.loads(capsys.readouterr().out)["deleted"]) == 200
+    with SQLiteStore(db) as store:
+        assert store.count("workOrders") == 800
+
+
+def test_a_damaged_database_file_is_an_error_that_names_it(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path(db).write_bytes(b"this is not a SQLite database, " * 100)
+    assert run("status", "--db", db) == _sync.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert db in err and "damaged" in err and "Traceback" not in err
+
+
 def test_ctrl_c_says_how_to_resume_and_the_same_command_resumes(
     served: Simulator, db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import maintainx_resilient.sync as sync
 
 EXPECTED = [
+    "DEFAULT_DELETE_GUARD",
     "DEFAULT_OVERLAP",
     "DOCUMENTED_RATE_LIMIT",
     "RESOURCES",
     "Batch",
     "CommitResult",
+    "DeleteGuard",
     "Drift",
     "Entry",
     "Estimate",
@@ -17,6 +19,7 @@ EXPECTED = [
     "FullSyncState",
     "IncrementalResult",
     "LocalRecord",
+    "MassDeleteError",
     "MemoryStore",
     "Progress",
     "RateLimit",
@@ -51,3 +54,4 @@ def test_sync_errors_are_maintainx_errors() -> None:
 
     assert issubclass(sync.SyncError, MaintainXError)
     assert issubclass(sync.StaleAnswerError, sync.SyncError)
+    assert issubclass(sync.MassDeleteError, sync.SyncError)

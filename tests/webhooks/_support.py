@@ -6,9 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from typing import Any
 
-from maintainx_resilient.webhooks import Envelope, dedupe_key
+from maintainx_resilient import StorageError
+from maintainx_resilient._clock import FakeClock
+from maintainx_resilient.webhooks import Envelope, WebhookQueue, dedupe_key
+from maintainx_resilient.webhooks.records import Delivery
 
 BODY = "x-maintainx-webhook-body-signature"
 URI = "x-maintainx-webhook-uri-signature"
@@ -41,3 +45,42 @@ def payload(n: int, **extra: Any) -> bytes:
 def envelope(n: int, *, route: str = "wo", at: float = 1_750_000_000.0) -> Envelope:
     body = payload(n)
     return Envelope(dedupe_key(route, "NEW_WORK_ORDER", body), route, "NEW_WORK_ORDER", body, at)
+
+
+class FlakyQueue:
+    """A real queue behind a connection that fails ``failures`` times (what a Redis outage
+    looks like from the worker: :class:`StorageError` from claim and recover)."""
+
+    def __init__(self, inner: WebhookQueue, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+
+    def _maybe_fail(self) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StorageError("webhook queue redis://x: down", location="x", kind="unavailable")
+
+    def recover(self, consumer: str) -> int:
+        self._maybe_fail()
+        return self.inner.recover(consumer)
+
+    def claim(self, consumer: str, limit: int, *, lease: float = 30.0) -> list[Delivery]:
+        self._maybe_fail()
+        return self.inner.claim(consumer, limit, lease=lease)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class StoppingClock(FakeClock):
+    """A fake clock that sets ``stop`` once something has slept ``after`` times on it."""
+
+    def __init__(self, stop: threading.Event, after: int) -> None:
+        super().__init__()
+        self.stop = stop
+        self.after = after
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        if len(self.sleeps) >= self.after:
+            self.stop.set()

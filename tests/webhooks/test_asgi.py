@@ -81,6 +81,8 @@ class Driver:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        #: messages the app took with ``receive()`` in the last request
+        self.received = 0
 
     async def request(
         self,
@@ -115,6 +117,7 @@ class Driver:
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
+            self.received += 1
             return messages.pop(0) if messages else {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
@@ -145,6 +148,23 @@ async def test_mountable_anywhere(
     )
     assert sent[0]["status"] == 200, sent
     assert sent[1]["body"] in (b'{"status":"accepted"}', b'{"status":"duplicate"}')
+
+
+async def test_an_oversized_chunked_body_is_413_and_the_rest_is_not_read(
+    receiver: WebhookReceiver, clock: FakeClock, queue: SqliteQueue
+) -> None:
+    body = payload(6, note="y" * (3 << 20))  # 3 MiB, correctly signed, no Content-Length
+    url = "https://hooks.example/webhooks/maintainx/wo"
+    headers = signed_headers(SECRET, body, url, int(clock.time()))
+    driver = Driver(WebhookApp(receiver))
+    sent = await driver.request("POST", "/webhooks/maintainx/wo", body, headers, chunks=48)
+    assert sent[0]["status"] == 413, sent
+    assert sent[1]["body"] == b'{"error":"payload too large"}'
+    chunk = len(body) // 48 + 1
+    assert driver.received == (1 << 20) // chunk + 1  # read up to 1 MiB, the rest left unread
+    assert queue.stats().depth == 0
+    one_chunk = await driver.request("POST", "/webhooks/maintainx/wo", body, headers)
+    assert one_chunk[0]["status"] == 413  # not an empty body that fails verification (401)
 
 
 async def test_lifespan_websocket_and_disconnect(receiver: WebhookReceiver) -> None:

@@ -201,3 +201,15 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects() -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         cli.parse_duration("soon")
+
+
+def test_a_damaged_queue_file_is_reported_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from maintainx_resilient.cli import main
+
+    damaged = tmp_path / "q.db"
+    damaged.write_bytes(b"not a queue at all " * 100)
+    assert main(["webhooks", "status", "--queue", f"sqlite://{damaged}"]) == 1
+    err = capsys.readouterr().err
+    assert str(damaged) in err and "damaged" in err and "Traceback" not in err

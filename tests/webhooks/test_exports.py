@@ -17,6 +17,7 @@ EXPECTED = [
     "Envelope",
     "LocalServer",
     "PermanentError",
+    "QueueOutage",
     "QueueStats",
     "RawEvent",
     "RedisQueue",

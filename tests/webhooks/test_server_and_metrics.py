@@ -63,6 +63,35 @@ def test_keep_alive_and_chunked_bodies(served: tuple[LocalServer, WebhookReceive
 
 
 @pytest.mark.socket
+def test_an_oversized_chunked_delivery_over_a_socket_is_413(
+    served: tuple[LocalServer, WebhookReceiver],
+) -> None:
+    server, receiver = served
+    url = f"{server.url}/webhooks/maintainx/wo"
+    body = payload(7, note="z" * (2 << 20))
+    headers = signed_headers("s", body, url, int(receiver.clock.time()))
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 1 << 16):
+            yield body[start : start + (1 << 16)]
+
+    with httpx.Client(timeout=10) as client:
+        answer = client.post(url, content=chunks(), headers=headers)
+    assert (answer.status_code, answer.json()) == (413, {"error": "payload too large"})
+    assert receiver.queue.stats().depth == 0
+
+
+@pytest.mark.socket
+def test_a_body_past_the_servers_own_limit_is_413_too(
+    served: tuple[LocalServer, WebhookReceiver],
+) -> None:
+    server, _ = served
+    with socket.create_connection((server.host, server.port), timeout=10) as conn:
+        conn.sendall(b"POST /webhooks/maintainx/wo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")
+        assert conn.recv(100).startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.socket
 def test_bad_requests_are_refused(served: tuple[LocalServer, WebhookReceiver]) -> None:
     server, _ = served
     for raw in (

@@ -4,6 +4,7 @@ keeps failing (with the error), respect pause, and run async handlers under asyn
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 import pytest
@@ -21,7 +22,7 @@ from maintainx_resilient.webhooks import (
 )
 from maintainx_resilient.webhooks.events import NewWorkOrder, WorkOrderStatusChange
 
-from ._support import envelope
+from ._support import FlakyQueue, StoppingClock, envelope
 
 NO_JITTER = RetryPolicy(max_attempts=3, base_delay=10, jitter=0, max_deliveries=5)
 
@@ -223,3 +224,52 @@ def test_bad_worker_options(any_queue: WebhookQueue) -> None:
     with pytest.raises(ValueError, match="EVENT_TYPE"):
         WebhookHandlers().on(WebhookEvent)
     assert "Worker(consumer=" in repr(Worker(any_queue, lambda e: None))
+
+
+def test_a_worker_waits_out_a_queue_outage_and_reports_it(
+    any_queue: WebhookQueue, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    any_queue.enqueue([envelope(1)])
+    got: list[WebhookEvent] = []
+    metrics = WebhookMetrics()
+    flaky = FlakyQueue(any_queue, failures=4)
+    worker = Worker(flaky, got.append, consumer="w", clock=clock, metrics=metrics, rand=lambda: 0)
+    with caplog.at_level(logging.DEBUG, logger="maintainx_resilient.webhooks"):
+        result = worker.run(until_idle=True)
+    assert result.processed == 1 and len(got) == 1
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0]  # the reconnect backoff, on the injected clock
+    assert worker.outage is None
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "cannot use the queue (unavailable)" in errors[0].getMessage()
+    assert "uses the queue again after 7.5 s (4 failed attempts)" in caplog.text
+    snapshot = metrics.snapshot()
+    assert (snapshot["queue_errors"], snapshot["queue_outages_recovered"]) == (4, 1)
+    assert snapshot["worker_outages"] == [] and snapshot["webhook_failures"] == 4
+
+
+def test_an_outage_in_progress_is_visible_on_the_worker_and_in_the_metrics(
+    any_queue: WebhookQueue,
+) -> None:
+    stop = threading.Event()
+    clock = StoppingClock(stop, after=3)
+    metrics = WebhookMetrics()
+    flaky = FlakyQueue(any_queue, failures=100)
+    worker = Worker(flaky, lambda e: None, consumer="w", clock=clock, metrics=metrics)
+    started = clock.time()
+    assert worker.run(stop=stop).claimed == 0  # ends on stop, not on the outage
+    outage = worker.outage
+    assert outage is not None and (outage.since, outage.failures) == (started, 3)
+    assert outage.error == "unavailable" and "down" in outage.detail
+    [reported] = metrics.snapshot()["worker_outages"]
+    assert reported == {"consumer": "w", "since": started, "failures": 3, "error": "unavailable"}
+
+
+async def test_an_async_worker_waits_out_a_queue_outage(
+    any_queue: WebhookQueue, clock: FakeClock
+) -> None:
+    any_queue.enqueue([envelope(1)])
+    got: list[WebhookEvent] = []
+    flaky = FlakyQueue(any_queue, failures=2)
+    worker = Worker(flaky, got.append, consumer="a", clock=clock, rand=lambda: 0)
+    assert (await worker.arun(until_idle=True)).processed == 1
+    assert clock.sleeps == [0.5, 1.0] and worker.outage is None

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
-from .._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError, StorageError
 from .._version import __version__
 from . import _demo, _diagnose, _simulate, _sync, _webhooks
 from ._common import INTERRUPTED, USAGE_ERROR, UsageError
@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         output.note(f"maintainx-resilient: error: {exc}")
         output.note("hint: check the command's options and the MAINTAINX_* environment variables")
         return USAGE_ERROR
+    except StorageError as exc:  # a damaged queue file, Redis down...: which, and what to do
+        output.note(f"maintainx-resilient: error: {exc}")
+        return 1
     except KeyboardInterrupt:
         output.note("interrupted")
         return INTERRUPTED

@@ -3,17 +3,21 @@
 ::
 
     maintainx-resilient sync full          [--resource workOrders] [--db FILE] [--restart]
+                                           [--confirm-deletes [N]]
     maintainx-resilient sync incremental   [--every SECONDS [--runs N]] [--overlap SECONDS]
     maintainx-resilient sync reconcile     [--sample N] [--json]
-    maintainx-resilient sync repair        [--report FILE]
+    maintainx-resilient sync repair        [--report FILE] [--confirm-deletes [N]]
     maintainx-resilient sync status        [--json] [--stale-after AGE]
 
 The client is configured from the environment (``MAINTAINX_API_KEY``...); the store is
 ``--db`` or ``MAINTAINX_SYNC_DB`` (default ``maintainx-sync.db``). A full sync checkpoints
 every page: stopped by Ctrl-C (or killed), it says how far it got, and the same command
-resumes from there. Exit status: 0 done, 1 error, 3 drift found (``reconcile``), 64 bad
-usage or settings, 130 interrupted; ``status`` exits with the RB-004 severity like
-``diagnose`` (0 none or SEV4, 1 SEV3, 2 SEV2). ``status`` reads only: it creates no file.
+resumes from there. A run that would delete more than 10% of the local copy deletes nothing
+and exits 4 (an empty answer from MaintainX after a permission change looks like mass
+deletion); ``--confirm-deletes`` lets the next run through. Exit status: 0 done, 1 error,
+3 drift found (``reconcile``), 4 deletions refused, 64 bad usage or settings, 130
+interrupted; ``status`` exits with the RB-004 severity like ``diagnose`` (0 none or SEV4, 1
+SEV3, 2 SEV2). ``status`` reads only: it creates no file.
 """
 
 from __future__ import annotations
@@ -29,13 +33,21 @@ from typing import Any
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
-from .._exceptions import ConfigurationError, MaintainXError
+from .._exceptions import ConfigurationError, MaintainXError, StorageError
 from ..diagnostics._context import Thresholds
 from ..diagnostics._model import DiagnosticResult
 from ..diagnostics.rb004_sync import RUNBOOK, TITLE, classify_status
 from ..diagnostics.severity import classify, result_status
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
-from ..sync import RESOURCES, ReconcileReport, SQLiteStore, SyncEngine, SyncError, SyncStore
+from ..sync import (
+    RESOURCES,
+    MassDeleteError,
+    ReconcileReport,
+    SQLiteStore,
+    SyncEngine,
+    SyncError,
+    SyncStore,
+)
 from ..sync.resources import resolve
 from ..sync.status import SyncStatus, sync_status
 from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
@@ -47,7 +59,8 @@ from ._render import render_result
 __all__ = ["DEFAULT_DB", "main", "register"]
 
 DEFAULT_DB = "maintainx-sync.db"
-EXIT_ERROR, EXIT_DRIFT, EXIT_USAGE, EXIT_INTERRUPTED = 1, 3, USAGE_ERROR, INTERRUPTED
+EXIT_ERROR, EXIT_DRIFT, EXIT_DELETES_REFUSED = 1, 3, 4
+EXIT_USAGE, EXIT_INTERRUPTED = USAGE_ERROR, INTERRUPTED
 
 
 def _duration(text: str) -> float:
@@ -96,6 +109,18 @@ def register(commands: Any) -> None:
             help="progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none",
         )
 
+    def confirm(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--confirm-deletes",
+            nargs="?",
+            const=True,
+            default=False,
+            type=int,
+            metavar="N",
+            help="let this run delete more than the delete guard's 10%% of the local copy "
+            "(all it finds gone, or at most N records)",
+        )
+
     full = common("full", "copy every record; resumes an interrupted run")
     full.add_argument(
         "--restart", action="store_true", help="discard an unfinished run's checkpoint"
@@ -104,6 +129,7 @@ def register(commands: Any) -> None:
         "--expect", type=int, metavar="N", help="expected record count, for the ETA of a first sync"
     )
     progress(full)
+    confirm(full)
     full.set_defaults(run=_dispatch, sync_run=_run_full)
 
     inc = common("incremental", "fetch what changed since the watermark (updatedAt[gte])")
@@ -113,6 +139,7 @@ def register(commands: Any) -> None:
     inc.add_argument("--every", type=float, metavar="SECONDS", help="repeat every SECONDS")
     inc.add_argument("--runs", type=int, metavar="N", help="with --every: stop after N runs")
     progress(inc)
+    confirm(inc)
     inc.set_defaults(run=_dispatch, sync_run=_run_incremental)
 
     rec = common("reconcile", "compare the local copy with MaintainX (exit status 3 on drift)")
@@ -129,6 +156,7 @@ def register(commands: Any) -> None:
     rep.add_argument(
         "--no-verify", action="store_true", help="delete extra records without re-checking them"
     )
+    confirm(rep)
     rep.set_defaults(run=_dispatch, sync_run=_run_repair)
 
     status = common(
@@ -212,7 +240,9 @@ def _full(args: argparse.Namespace, engine: SyncEngine, output: Output, view: Pr
             f"({checkpoint.get('records')} records stored)"
         )
     try:
-        result = engine.full(name, restart=args.restart, expected=args.expect)
+        result = engine.full(
+            name, restart=args.restart, expected=args.expect, confirm_deletes=args.confirm_deletes
+        )
     except KeyboardInterrupt:
         view.finish()
         _interrupted(engine, name, args, output)
@@ -278,7 +308,7 @@ def _incremental(
 
     try:
         if args.every is None:
-            show(engine.incremental(name))
+            show(engine.incremental(name, confirm_deletes=args.confirm_deletes))
         else:
 
             def warn(resource: str, exc: Exception) -> None:
@@ -371,7 +401,12 @@ def _run_repair(args: argparse.Namespace, store: SyncStore, output: Output) -> i
             path = existing_file(args.report, "report", _REPORT_HINT)
             report = _report_from(path.read_text(encoding="utf-8"), args.report)
     with _engine(args, store, None) as engine:
-        result = engine.repair(report, resource=args.resource, verify_extras=not args.no_verify)
+        result = engine.repair(
+            report,
+            resource=args.resource,
+            verify_extras=not args.no_verify,
+            confirm_deletes=args.confirm_deletes,
+        )
     if args.json:
         output.json(document("sync repair", result.to_dict()))
         return 0
@@ -417,6 +452,13 @@ def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> i
             f"  unfinished full sync: {full.get('pages')} pages / {full.get('records')} "
             "records stored; `sync full` resumes it"
         )
+    for blocked in status.deletes_blocked:
+        output.print(
+            f"  DELETIONS REFUSED: {blocked.get('operation')} would delete "
+            f"{blocked.get('would_delete')} of {blocked.get('local')} records (limit "
+            f"{blocked.get('limit')}); check the API key's permissions, or run `sync "
+            f"{blocked.get('operation')} --confirm-deletes`"
+        )
     output.print()
     render_result(output.out, result.to_dict(), checks=False)
     return _severity_exit(severity)
@@ -447,11 +489,18 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         resolve(args.resource)
     except ValueError as exc:
         raise UsageError(str(exc), f"--resource is one of {', '.join(RESOURCES)}") from None
-    store = _open_store(args)
+    try:
+        store = _open_store(args)
+    except StorageError as exc:
+        output.note(f"error: {exc}")
+        return EXIT_ERROR
     try:
         code: int = args.sync_run(args, store, output)
     except ConfigurationError as exc:
         raise UsageError(str(exc), "check the options and the MAINTAINX_* variables") from None
+    except MassDeleteError as exc:
+        output.note(f"refused: {exc}")
+        return EXIT_DELETES_REFUSED
     except (MaintainXError, SyncError, ValueError, OSError) as exc:
         output.note(f"error: {exc}")
         return EXIT_ERROR

@@ -15,6 +15,9 @@ code                          severity  when
 ``RB003.SECRET_MISMATCH``     SEV2      ``secret_matches_api`` is False: the receiver's
                                         secret is not MaintainX's (``GET /subscriptions/
                                         {id}/secret``), so deliveries fail verification
+``RB003.WORKERS_CUT_OFF``     SEV2      ``worker_outages`` is not empty: workers cannot use
+                                        the queue (Redis down or hanging, a damaged file),
+                                        so accepted events are not processed
 ``RB003.FAILED_WEBHOOKS``     SEV3      ``failed`` > 0 deliveries failed processing
 ``RB003.BACKLOG``             SEV3      ``oldest_pending_age`` > ``webhook_oldest_pending``
                                         (300 s), or ``queue_depth`` > the queue-depth
@@ -24,8 +27,9 @@ code                          severity  when
 
 A value the source does not report (missing or None) is "unknown": its check says so and no
 finding is made. Optional keys beyond the protocol's, as the library's receiver reports them
-(:func:`maintainx_resilient.webhooks.health.collect`): ``secret_matches_api`` (above) and
-``errors`` (what the health collection itself could not read; a check, not a finding).
+(:func:`maintainx_resilient.webhooks.health.collect`): ``secret_matches_api`` and
+``worker_outages`` (above) and ``errors`` (what the health collection itself could not read;
+a check, not a finding).
 
 The queue-depth alert can be set with ``ctx.extras["webhook_queue_depth_alert"]`` (an int).
 """
@@ -48,6 +52,7 @@ __all__ = [
     "CODE_PAUSED",
     "CODE_SECRET_MISMATCH",
     "CODE_SIGNATURE_FAILING",
+    "CODE_WORKERS_CUT_OFF",
     "DEFAULT_QUEUE_DEPTH_ALERT",
     "QUEUE_DEPTH_EXTRA",
     "RUNBOOK",
@@ -66,6 +71,7 @@ CODE_SECRET_MISMATCH = "RB003.SECRET_MISMATCH"
 CODE_FAILED_WEBHOOKS = "RB003.FAILED_WEBHOOKS"
 CODE_BACKLOG = "RB003.BACKLOG"
 CODE_PAUSED = "RB003.PAUSED"
+CODE_WORKERS_CUT_OFF = "RB003.WORKERS_CUT_OFF"
 
 #: Pending deliveries above this many are a backlog (``ctx.extras`` key below overrides).
 DEFAULT_QUEUE_DEPTH_ALERT = 1000
@@ -92,6 +98,11 @@ RESUME_PROCESSING = Mitigation(
     "resume_webhooks",
     "Resume webhook processing once the cause is fixed",
     action="resume_webhooks",
+)
+CHECK_QUEUE_BACKEND = Mitigation(
+    "check_queue_backend",
+    "Check the queue backend: is Redis up and answering (redis-cli ping), is the SQLite file's "
+    "disk full or the file damaged? Workers reconnect by themselves once it answers",
 )
 FIX_HANDLER = Mitigation(
     "fix_webhook_handler", "Fix the webhook handler (see the failed deliveries' errors)"
@@ -123,6 +134,13 @@ def _float(value: Any) -> float | None:
 
 def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
+
+
+def _outages(health: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    value = health.get("worker_outages")
+    if not isinstance(value, list | tuple):
+        return []
+    return [o for o in value if isinstance(o, Mapping)]
 
 
 def classify_webhooks(
@@ -167,6 +185,17 @@ def classify_webhooks(
             Severity.SEV2,
             CHECK_SECRET,
             secret_matches_api=False,
+        )
+    outages = _outages(health)
+    if outages:
+        longest = max((_float(o.get("down_for")) or 0.0) for o in outages)
+        add(
+            CODE_WORKERS_CUT_OFF,
+            f"{len(outages)} webhook worker(s) cannot use the queue (for up to {longest:.0f} s): "
+            "accepted events are not processed",
+            Severity.SEV2,
+            CHECK_QUEUE_BACKEND,
+            worker_outages=outages,
         )
     if failed is not None and failed > 0:
         add(
@@ -263,6 +292,12 @@ def webhook_checks(
     if matches is not None:
         detail = "same as MaintainX's" if matches else "differs from MaintainX's"
         checks.append(Check("Secret matches MaintainX", matches, 0.0, detail))
+    if "worker_outages" in health:
+        outages = _outages(health)
+        listed = ", ".join(f"{o.get('consumer')} ({o.get('error')})" for o in outages[:5])
+        checks.append(
+            Check("Workers reach the queue", not outages, 0.0, listed or "every worker does")
+        )
     errors = health.get("errors")
     if isinstance(errors, list | tuple):
         listed = "; ".join(str(e) for e in errors[:5])

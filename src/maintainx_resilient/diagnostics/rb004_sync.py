@@ -27,7 +27,15 @@ Where the data comes from (``ctx.extras``, since probes return only status and h
 The local side is ``ctx.sync_store.updated_at_by_id("workorders")``; without a store the
 result is ``not_configured``.
 
-Codes: ``RB004.MISSING_LOCALLY``, ``RB004.EXTRA_LOCALLY``, ``RB004.STALE_RECORDS``.
+Two more findings, SEV2, about answers that look like mass deletion (a permission change
+or another user's API key makes MaintainX answer empty lists and 404s):
+
+- ``RB004.DELETES_REFUSED`` (:func:`classify_refusals`): a sync run the delete guard
+  refused (``maintainx_resilient.sync.DeleteGuard``: it would have deleted more than 10% of
+  the local copy), read from the store's ``blocked:<operation>:<resource>`` state for every
+  resource; reported even without a work-order fetcher;
+- ``RB004.REMOTE_EMPTY``: the sample came back empty while the local copy has work orders
+  (reported instead of "every local record is extra", whose mitigation would delete them).
 
 Without a request, :func:`classify_status` judges what the local store says about itself
 (``sync.status.sync_status``; the ``sync status`` command): ``RB004.NEVER_SYNCED`` (no full
@@ -36,6 +44,10 @@ is the first, SEV4 otherwise), ``RB004.COPY_STALE`` (the last finished run is ol
 ``Thresholds.sync_stale_after``: stale data being served, SEV3) and
 ``RB004.RECONCILE_DRIFT`` (the last reconciliation found drift and no repair ran since: SEV2
 above ``sync_drift_major``, else SEV3).
+
+Codes: ``RB004.MISSING_LOCALLY``, ``RB004.EXTRA_LOCALLY``, ``RB004.STALE_RECORDS``,
+``RB004.DELETES_REFUSED``, ``RB004.REMOTE_EMPTY``, ``RB004.NEVER_SYNCED``,
+``RB004.FULL_SYNC_UNFINISHED``, ``RB004.COPY_STALE``, ``RB004.RECONCILE_DRIFT``.
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,11 +66,13 @@ from .severity import result_status
 
 __all__ = [
     "CODE_COPY_STALE",
+    "CODE_DELETES_REFUSED",
     "CODE_EXTRA_LOCALLY",
     "CODE_FULL_SYNC_UNFINISHED",
     "CODE_MISSING_LOCALLY",
     "CODE_NEVER_SYNCED",
     "CODE_RECONCILE_DRIFT",
+    "CODE_REMOTE_EMPTY",
     "CODE_STALE_RECORDS",
     "DEFAULT_SAMPLE_SIZE",
     "FETCH_EXTRA",
@@ -70,6 +84,7 @@ __all__ = [
     "SyncDrift",
     "check",
     "classify_drift",
+    "classify_refusals",
     "classify_status",
     "compare",
     "scope_local",
@@ -85,6 +100,8 @@ CODE_NEVER_SYNCED = "RB004.NEVER_SYNCED"
 CODE_FULL_SYNC_UNFINISHED = "RB004.FULL_SYNC_UNFINISHED"
 CODE_COPY_STALE = "RB004.COPY_STALE"
 CODE_RECONCILE_DRIFT = "RB004.RECONCILE_DRIFT"
+CODE_DELETES_REFUSED = "RB004.DELETES_REFUSED"
+CODE_REMOTE_EMPTY = "RB004.REMOTE_EMPTY"
 
 #: The ``ctx.extras`` key of the remote sample fetcher, and of the sample size.
 FETCH_EXTRA = "fetch_work_orders"
@@ -108,6 +125,16 @@ RUN_RECONCILIATION = Mitigation(
     "run_reconciliation",
     "Run reconciliation (drop or re-check local records MaintainX no longer has)",
     action="reconcile",
+)
+CHECK_PERMISSIONS = Mitigation(
+    "check_api_permissions",
+    "Check the API key's user, organization and permissions: an empty list or 404s after a "
+    "permission change look exactly like mass deletion",
+)
+CONFIRM_DELETES = Mitigation(
+    "confirm_deletes",
+    "Only if MaintainX really deleted them: run the refused sync again with "
+    "confirm_deletes=True (CLI: --confirm-deletes)",
 )
 
 
@@ -364,7 +391,55 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
     return findings
 
 
-def _not_configured(detail: str) -> DiagnosticResult:
+def classify_refusals(refusals: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """One SEV2 finding per sync run the delete guard refused (the records of
+    ``maintainx_resilient.sync.guard.blocked_deletes``)."""
+    findings = []
+    for refused in refusals:
+        evidence = {
+            k: refused.get(k)
+            for k in ("resource", "operation", "would_delete", "local", "limit", "refused_at")
+        }
+        findings.append(
+            Finding(
+                CODE_DELETES_REFUSED,
+                f"{refused.get('operation')} sync of {refused.get('resource')} refused to delete "
+                f"{refused.get('would_delete')} of {refused.get('local')} local records",
+                Severity.SEV2,
+                RUNBOOK,
+                evidence,
+                (CHECK_PERMISSIONS, CONFIRM_DELETES),
+            )
+        )
+    return findings
+
+
+def _remote_empty(local_count: int, limit: int) -> Finding:
+    return Finding(
+        CODE_REMOTE_EMPTY,
+        f"MaintainX returned no work orders while the local copy holds {local_count}",
+        Severity.SEV2,
+        RUNBOOK,
+        {"remote_count": 0, "local_count": local_count, "limit": limit},
+        (CHECK_PERMISSIONS,),
+    )
+
+
+def _read_refusals(store: Any) -> list[dict[str, Any]]:
+    from ..sync.guard import blocked_deletes
+
+    return blocked_deletes(store)
+
+
+def _not_configured(detail: str, refusals: Sequence[Finding] = ()) -> DiagnosticResult:
+    if refusals:  # what the store alone says is still worth reporting
+        return DiagnosticResult(
+            runbook=RUNBOOK,
+            title=TITLE,
+            status=result_status(list(refusals)),
+            findings=tuple(refusals),
+            detail=f"{len(refusals)} sync run(s) refused to delete; sample not taken: {detail}",
+        )
     return DiagnosticResult(runbook=RUNBOOK, title=TITLE, status="not_configured", detail=detail)
 
 
@@ -374,11 +449,14 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     store = ctx.sync_store
     if store is None:
         return _not_configured("no local store configured (DiagnosticContext.sync_store)")
+    # The store may block (a database): read it in a worker thread so the deadline holds.
+    refusals = classify_refusals(await asyncio.to_thread(_read_refusals, store))
     fetch = ctx.extras.get(FETCH_EXTRA)
     if not callable(fetch):
         return _not_configured(
             f'no work-order fetcher: set ctx.extras["{FETCH_EXTRA}"] to an async '
-            "(limit) -> {id: updatedAt} callable"
+            "(limit) -> {id: updatedAt} callable",
+            refusals,
         )
     size = ctx.extras.get(SAMPLE_SIZE_EXTRA, DEFAULT_SAMPLE_SIZE)
     limit = size if isinstance(size, int) and 1 <= size <= 200 else DEFAULT_SAMPLE_SIZE
@@ -393,7 +471,11 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
 
     local = scope_local(remote, local_all, complete=len(remote) < limit)
     drift = compare(remote, local)
-    findings = classify_drift(drift, ctx.thresholds)
+    if not remote and local_all:
+        findings = [_remote_empty(len(local_all), limit)]
+    else:
+        findings = classify_drift(drift, ctx.thresholds)
+    findings = refusals + findings
     checks = (
         Check("MaintainX sample", True, t1 - t0, f"{len(remote)} work orders (limit {limit})"),
         Check(
@@ -417,5 +499,6 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         checks=checks,
         findings=tuple(findings),
         duration=ctx.clock.monotonic() - started,
-        detail="in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted",
+        detail=(f"{len(refusals)} sync run(s) refused to delete; " if refusals else "")
+        + ("in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted"),
     )

@@ -8,11 +8,15 @@ organization data. Writes never happen on the caller's thread: :meth:`FallbackSt
 only records the change in a dict, and one writer thread commits the changes in batches (WAL,
 ``synchronous=NORMAL``), coalescing repeated writes of the same key. :meth:`invalidate`
 deletes every row a predicate picks, rows other processes wrote included (a write made them
-wrong). :meth:`flush` waits for the writer; :meth:`close` flushes and stops it.
+wrong). :meth:`flush` waits for the writer; :meth:`close` flushes and stops it. A write that
+fails (full disk, damaged or read-only file) is logged once per kind of failure, saying what
+to do, not on every write; the cache keeps serving from memory, and a write that succeeds
+again is logged too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._sqlite import classify, secure_file, storage_error
+
 __all__ = ["SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
 
 logger = logging.getLogger("maintainx_resilient")
@@ -29,7 +35,6 @@ logger = logging.getLogger("maintainx_resilient")
 #: Bumped when the table or the key format changes; a file with another version is emptied
 #: (it is a cache). 2: keys are scoped by credential (version 1 rows were not).
 SCHEMA_VERSION = 2
-_FILE_MODE = 0o600
 _FLUSH_TIMEOUT = 10.0
 
 _SCHEMA = """
@@ -90,18 +95,12 @@ class FallbackStore:
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        #: the kind of the last failed write (None while writes succeed): logged once
+        self._failing: str | None = None
         self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-        try:
-            # An existing file is tightened to owner-only too.
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, _FILE_MODE)
-            else:  # pragma: no cover - Windows before 3.13
-                os.chmod(self.path, _FILE_MODE)
-        finally:
-            os.close(fd)
+        secure_file(self.path)  # an existing file is tightened to owner-only too
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -205,16 +204,35 @@ class FallbackStore:
                 self._busy = True
             try:
                 self._write(batch, clear=clear, sweeps=sweeps)
-            except sqlite3.Error:
-                logger.warning(
-                    "maintainx_resilient fallback cache: could not write %s",
-                    self.path,
-                    exc_info=True,
-                )
+            except sqlite3.Error as exc:
+                self._write_failed(exc)
+            else:
+                if self._failing is not None:
+                    self._failing = None
+                    logger.warning(
+                        "maintainx_resilient fallback cache: %s writable again", self.path
+                    )
             finally:
                 with self._lock:
                     self._busy = False
                     self._changed.notify_all()
+
+    def _write_failed(self, exc: sqlite3.Error) -> None:
+        """Warn once per kind of failure (a full disk fails every write until space is
+        freed); repeats go to debug."""
+        kind = classify(exc)
+        if kind == self._failing:
+            logger.debug("maintainx_resilient fallback cache: %s still failing: %s", self.path, exc)
+            return
+        self._failing = kind
+        error = storage_error(
+            exc, path=self.path, store="fallback cache", recover="restart: it is recreated empty"
+        )
+        logger.warning(
+            "maintainx_resilient fallback cache: answers are kept in memory only until a write "
+            "succeeds (further failures like this one are not logged): %s",
+            error,
+        )
 
     def _write(
         self,
@@ -247,10 +265,12 @@ class FallbackStore:
                             float(answer.stored_at),
                         ),
                     )
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def flush(self, timeout: float = _FLUSH_TIMEOUT) -> bool:
         """Wait until every change so far is committed. False if it took over ``timeout``."""

@@ -10,16 +10,18 @@
 
 Modules: :mod:`.store` (the store interface, :class:`MemoryStore`), :mod:`.sqlite` (the
 default store), :mod:`.full`, :mod:`.incremental`, :mod:`.feed` (webhooks),
-:mod:`.schedule`, :mod:`.reconcile`, :mod:`.watermark` (pure arithmetic), :mod:`.progress`
-(ETA under the rate limit), :mod:`.status`, :mod:`.engine` (the facade).
+:mod:`.schedule`, :mod:`.reconcile`, :mod:`.guard` (the delete guard), :mod:`.watermark`
+(pure arithmetic), :mod:`.progress` (ETA under the rate limit), :mod:`.status`,
+:mod:`.engine` (the facade).
 """
 
 from __future__ import annotations
 
 from .engine import SyncEngine
-from .errors import StaleAnswerError, SyncError
+from .errors import MassDeleteError, StaleAnswerError, SyncError
 from .feed import RecordRef, WebhookFeed, ref_from_webhook
 from .full import FullSyncResult, FullSyncState
+from .guard import DEFAULT_DELETE_GUARD, DeleteGuard
 from .incremental import IncrementalResult
 from .progress import DOCUMENTED_RATE_LIMIT, Progress, RateLimit, estimate_duration, rate_limit_of
 from .reconcile import (
@@ -38,11 +40,13 @@ from .store import Batch, CommitResult, Entry, LocalRecord, MemoryStore, SyncSto
 from .watermark import DEFAULT_OVERLAP
 
 __all__ = [
+    "DEFAULT_DELETE_GUARD",
     "DEFAULT_OVERLAP",
     "DOCUMENTED_RATE_LIMIT",
     "RESOURCES",
     "Batch",
     "CommitResult",
+    "DeleteGuard",
     "Drift",
     "Entry",
     "Estimate",
@@ -50,6 +54,7 @@ __all__ = [
     "FullSyncState",
     "IncrementalResult",
     "LocalRecord",
+    "MassDeleteError",
     "MemoryStore",
     "Progress",
     "RateLimit",

@@ -24,6 +24,7 @@ from .._pagination import MAX_PAGE_SIZE
 from ._fetch import Fetcher
 from .feed import WebhookFeed
 from .full import FullSyncResult, run_full_sync
+from .guard import DEFAULT_DELETE_GUARD, DeleteGuard
 from .incremental import IncrementalResult, run_incremental
 from .progress import Progress, RateLimit, rate_limit_of
 from .reconcile import ReconcileReport, RepairResult, run_reconcile, run_repair
@@ -48,7 +49,9 @@ class SyncEngine:
     each incremental window reaches back before the watermark (seconds); ``feed`` is the
     webhook feed incremental runs drain; ``on_progress`` is called after every page;
     ``rate`` overrides the rate limit used for ETAs (default: read from the client's
-    throttle, else MaintainX's documented 100 requests / 60 s).
+    throttle, else MaintainX's documented 100 requests / 60 s); ``delete_guard`` limits how
+    much of the local copy one run may delete (default: 10%; None: no limit), and each
+    deleting run takes ``confirm_deletes`` to go past it once (see :mod:`.guard`).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class SyncEngine:
         on_progress: Callable[[Progress], None] | None = None,
         clock: Clock | None = None,
         rate: RateLimit | None = None,
+        delete_guard: DeleteGuard | None = DEFAULT_DELETE_GUARD,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
@@ -75,6 +79,7 @@ class SyncEngine:
         self.on_progress = on_progress
         self.clock: Clock = clock or getattr(client.policies, "clock", None) or SYSTEM_CLOCK
         self._rate = rate
+        self.delete_guard = delete_guard
         self._fetchers: dict[str, Fetcher] = {}
 
     @property
@@ -95,9 +100,13 @@ class SyncEngine:
         *,
         restart: bool = False,
         expected: int | None = None,
+        confirm_deletes: bool | int = False,
     ) -> FullSyncResult:
         """Copy every record; resumes an interrupted run unless ``restart``. ``expected`` is
-        the record count the ETA assumes (default: the local count)."""
+        the record count the ETA assumes (default: the local count). Deletes what MaintainX
+        no longer returns, unless that is more than the delete guard allows
+        (:class:`~.errors.MassDeleteError`): ``confirm_deletes=True`` lets this run through,
+        ``confirm_deletes=N`` allows up to N deletions."""
         return run_full_sync(
             self.fetcher(resource),
             self.store,
@@ -107,10 +116,15 @@ class SyncEngine:
             on_progress=self.on_progress,
             clock=self.clock,
             rate=self.rate,
+            guard=self.delete_guard,
+            confirm_deletes=confirm_deletes,
         )
 
-    def incremental(self, resource: ResourceName = "workOrders") -> IncrementalResult:
-        """Fetch what changed since the watermark, then the records webhooks named."""
+    def incremental(
+        self, resource: ResourceName = "workOrders", *, confirm_deletes: bool | int = False
+    ) -> IncrementalResult:
+        """Fetch what changed since the watermark, then the records webhooks named (those
+        MaintainX no longer has are deleted, under the delete guard)."""
         return run_incremental(
             self.fetcher(resource),
             self.store,
@@ -120,6 +134,8 @@ class SyncEngine:
             on_progress=self.on_progress,
             clock=self.clock,
             rate=self.rate,
+            guard=self.delete_guard,
+            confirm_deletes=confirm_deletes,
         )
 
     def reconcile(
@@ -150,8 +166,10 @@ class SyncEngine:
         *,
         resource: ResourceName = "workOrders",
         verify_extras: bool = True,
+        confirm_deletes: bool | int = False,
     ) -> RepairResult:
-        """Fix exactly what ``report`` lists (default: the last saved report)."""
+        """Fix exactly what ``report`` lists (default: the last saved report); deletions
+        beyond the delete guard need ``confirm_deletes`` (as for :meth:`full`)."""
         if report is None:
             report = self.last_report(resource)
             if report is None:
@@ -162,6 +180,8 @@ class SyncEngine:
             report,
             verify_extras=verify_extras,
             clock=self.clock,
+            guard=self.delete_guard,
+            confirm_deletes=confirm_deletes,
         )
 
     def recently_updated(

@@ -8,6 +8,11 @@
   store's write sequence; when the last page is in, whatever the store holds for the resource
   with a sequence older than the run's start was not returned by MaintainX and is deleted,
   in the same transaction as that last page.
+- **The delete guard** (:mod:`.guard`): if that would delete more than the guard allows (10%
+  of the local copy), the last page's transaction is refused whole and
+  :class:`~.errors.MassDeleteError` raised: nothing is deleted, the checkpoint stays before
+  the last page, and ``confirm_deletes=True`` on the next run (which re-reads only that page)
+  lets the deletions through.
 - **A high-water mark for incremental sync**: before its first page, a run asks for the
   most recently updated record (``sort=-updatedAt&limit=1``). Everything changed after that
   instant has a later ``updatedAt``, so an incremental sync started from it misses nothing
@@ -33,6 +38,7 @@ from .._pagination import MAX_PAGE_SIZE
 from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
 from .errors import SyncError
+from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
 from .store import Batch, SyncStore, state_key
 
@@ -157,11 +163,15 @@ def run_full_sync(
     clock: Clock = SYSTEM_CLOCK,
     rate: RateLimit | None = None,
     expected: int | None = None,
+    guard: DeleteGuard | None = DEFAULT_DELETE_GUARD,
+    confirm_deletes: bool | int = False,
 ) -> FullSyncResult:
     """Sync every record of ``fetcher.resource`` into ``store``; resumes an unfinished run
     unless ``restart``. Returns when the copy is complete (deletions included).
 
     ``expected`` is the total the ETA assumes (default: the local count when the run began).
+    ``guard`` limits the deletions (None: no limit); ``confirm_deletes`` lifts it for this
+    run (True) or raises it to a number (see :func:`.guard.deletion_limit`).
     """
     name = fetcher.resource.name
     key = state_key("checkpoint:full", name)
@@ -219,16 +229,20 @@ def run_full_sync(
         state = state.after_page(len(page.records), page.next_cursor)
         last = page.next_cursor is None
         batch_state: dict[str, Any] = {key: None if last else state.to_json()}
-        if last:
+        if not last:
+            result = store.commit(name, Batch(upserts=page.records, state=batch_state))
+        else:
             batch_state.update(_finish_state(name, state, clock))
-        result = store.commit(
-            name,
-            Batch(
-                upserts=page.records,
-                prune_before=state.start_seq if last else None,
-                state=batch_state,
-            ),
-        )
+            final = Batch(upserts=page.records, prune_before=state.start_seq, state=batch_state)
+            result = guarded_commit(
+                store,
+                name,
+                final,
+                operation="full",
+                guard=guard,
+                confirm=confirm_deletes,
+                clock=clock,
+            )
         totals["inserted"] += result.inserted
         totals["updated"] += result.updated
         totals["unchanged"] += result.unchanged

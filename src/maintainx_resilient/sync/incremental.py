@@ -8,7 +8,9 @@ One run:
 2. stores every record (the store keeps the newer copy per id, which is the dedupe);
 3. after the last page, advances the watermark to the largest ``updatedAt`` seen;
 4. then fetches each record a webhook named (see :mod:`.feed`): stored if MaintainX has it,
-   deleted locally if MaintainX answers 404.
+   deleted locally if MaintainX answers 404. Those deletions are committed together, under
+   the delete guard (:mod:`.guard`): more 404s than it allows and none is deleted (the ids
+   go back to the feed) and :class:`~.errors.MassDeleteError` is raised.
 
 Why ascending ``updatedAt`` order: a record updated while the run pages through the list gets
 a newer ``updatedAt`` and moves *ahead* of the cursor, so it is still read in this run (or its
@@ -32,8 +34,9 @@ from ._fetch import Fetcher
 from ._time import format_timestamp
 from .errors import SyncError
 from .feed import WebhookFeed
+from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, blocked_key, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
-from .store import Batch, LocalRecord, SyncStore, state_key
+from .store import Batch, CommitResult, LocalRecord, SyncStore, state_key
 from .watermark import DEFAULT_OVERLAP, advance, window_start
 
 __all__ = ["IncrementalResult", "read_watermark", "run_incremental"]
@@ -91,8 +94,11 @@ def run_incremental(
     on_progress: ProgressHook | None = None,
     clock: Clock = SYSTEM_CLOCK,
     rate: RateLimit | None = None,
+    guard: DeleteGuard | None = DEFAULT_DELETE_GUARD,
+    confirm_deletes: bool | int = False,
 ) -> IncrementalResult:
-    """One incremental run of ``fetcher.resource`` (see the module docstring)."""
+    """One incremental run of ``fetcher.resource`` (see the module docstring). ``guard``
+    and ``confirm_deletes`` as for :func:`~.full.run_full_sync`."""
     resource = fetcher.resource
     name = resource.name
     if not resource.incremental:
@@ -129,7 +135,21 @@ def run_incremental(
         if page.next_cursor is None or page.next_cursor == cursor:
             break
         cursor = page.next_cursor
-    webhook_fetched, webhook_deleted = _from_feed(fetcher, store, feed, totals)
+    webhook_fetched, webhook_deleted = _from_feed(
+        fetcher,
+        store,
+        feed,
+        totals,
+        lambda batch: guarded_commit(
+            store,
+            name,
+            batch,
+            operation="incremental",
+            guard=guard,
+            confirm=confirm_deletes,
+            clock=clock,
+        ),
+    )
     summary: dict[str, Any] = {
         "finished_at": clock.time(),
         "since": None if since is None else format_timestamp(since),
@@ -137,7 +157,10 @@ def run_incremental(
         "fetched": fetched,
         "webhook_fetched": webhook_fetched,
     }
-    final_state: dict[str, Any] = {state_key("last:incremental", name): summary}
+    final_state: dict[str, Any] = {
+        state_key("last:incremental", name): summary,
+        blocked_key("incremental", name): None,
+    }
     if best is not None and best != watermark:
         final_state[state_key("watermark", name)] = {
             "us": best,
@@ -168,25 +191,27 @@ def _add(totals: dict[str, int], result: Any) -> None:
 
 
 def _from_feed(
-    fetcher: Fetcher, store: SyncStore, feed: WebhookFeed | None, totals: dict[str, int]
+    fetcher: Fetcher,
+    store: SyncStore,
+    feed: WebhookFeed | None,
+    totals: dict[str, int],
+    delete: Callable[[Batch], CommitResult],
 ) -> tuple[int, list[int]]:
-    """Fetch every record the feed names, storing them in batches. If a fetch fails, what
-    was fetched is stored and the ids not yet fetched go back to the feed."""
+    """Fetch every record the feed names, storing them in batches, then delete (with
+    ``delete``, the guarded commit) those MaintainX no longer has. If a fetch or the
+    deletion fails, what was fetched is stored and the ids not yet handled go back to the
+    feed."""
     if feed is None:
         return 0, []
     name = fetcher.resource.name
     pending = feed.drain(name)
-    deleted: list[int] = []
     upserts: list[LocalRecord] = []
     gone: list[int] = []
 
     def flush() -> None:
-        if upserts or gone:
-            result = store.commit(name, Batch(upserts=list(upserts), deletes=list(gone)))
-            _add(totals, result)
-            deleted.extend(result.deleted)
+        if upserts:
+            _add(totals, store.commit(name, Batch(upserts=list(upserts))))
             upserts.clear()
-            gone.clear()
 
     fetched = 0
     try:
@@ -197,11 +222,16 @@ def _from_feed(
                 gone.append(record_id)
             else:
                 upserts.append(record)
-            if len(upserts) + len(gone) >= _WEBHOOK_BATCH:
+            if len(upserts) >= _WEBHOOK_BATCH:
                 flush()
     except BaseException:
-        feed.requeue(name, pending[fetched:])
+        feed.requeue(name, [*gone, *pending[fetched:]])
         flush()
         raise
     flush()
-    return fetched, deleted
+    try:
+        result = delete(Batch(deletes=gone))
+    except BaseException:
+        feed.requeue(name, gone)
+        raise
+    return fetched, list(result.deleted)

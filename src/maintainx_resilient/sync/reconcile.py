@@ -18,6 +18,9 @@
 :func:`run_repair` do the I/O. ``run_repair`` fixes what a report lists and nothing else: each
 missing or stale id is fetched and stored (or deleted locally if MaintainX no longer has
 it); each extra id is deleted locally, after a GET confirms MaintainX does not have it.
+The deletions are committed together at the end, under the delete guard (:mod:`.guard`): a
+report whose extras alone are more than the guard allows is refused before any request, and
+so is a repair whose GETs come back 404 for more than that.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from .._clock import SYSTEM_CLOCK, Clock
 from .._pagination import MAX_PAGE_SIZE
 from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
-from .errors import SyncError
+from .errors import MassDeleteError, SyncError
+from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, deletion_limit, guarded_commit, refuse
 from .store import Batch, Entry, LocalRecord, SyncStore, state_key
 
 __all__ = [
@@ -363,24 +367,31 @@ def run_repair(
     verify_extras: bool = True,
     batch_size: int = 50,
     clock: Clock = SYSTEM_CLOCK,
+    guard: DeleteGuard | None = DEFAULT_DELETE_GUARD,
+    confirm_deletes: bool | int = False,
 ) -> RepairResult:
-    """Fix exactly what ``report`` lists (see the module docstring)."""
+    """Fix exactly what ``report`` lists (see the module docstring). ``guard`` and
+    ``confirm_deletes`` as for :func:`~.full.run_full_sync`."""
     name = fetcher.resource.name
     if report.resource != name:
         raise SyncError(f"the report is about {report.resource}, not {name}")
+    local = store.count(name)
+    limit = deletion_limit(guard, local, confirm_deletes)
+    planned = len(report.drift.extra_locally)
+    if limit is not None and planned > limit:  # refused before any request
+        exc = MassDeleteError(resource=name, would_delete=planned, local_count=local, limit=limit)
+        raise refuse(store, exc, operation="repair", guard=guard, clock=clock)
     requests_before = fetcher.requests
     refreshed: list[int] = []
     vanished: list[int] = []
-    deleted: list[int] = []
     kept: list[int] = []
     upserts: list[LocalRecord] = []
     gone: list[int] = []
 
     def flush() -> None:
-        if upserts or gone:
-            deleted.extend(store.commit(name, Batch(upserts=list(upserts), deletes=gone)).deleted)
+        if upserts:
+            store.commit(name, Batch(upserts=list(upserts)))
             upserts.clear()
-            gone.clear()
 
     fetch_ids = list(dict.fromkeys(report.drift.missing_locally + report.drift.stale_ids))
     for record_id in fetch_ids:
@@ -391,7 +402,7 @@ def run_repair(
         else:
             upserts.append(record)
             refreshed.append(record_id)
-        if len(upserts) + len(gone) >= batch_size:
+        if len(upserts) >= batch_size:
             flush()
     for record_id in report.drift.extra_locally:
         record = fetcher.one(record_id) if verify_extras else None
@@ -400,13 +411,22 @@ def run_repair(
         else:
             upserts.append(record)
             kept.append(record_id)
-        if len(upserts) + len(gone) >= batch_size:
+        if len(upserts) >= batch_size:
             flush()
     flush()
+    done = guarded_commit(
+        store,
+        name,
+        Batch(deletes=gone),
+        operation="repair",
+        guard=guard,
+        confirm=confirm_deletes,
+        clock=clock,
+    )
     result = RepairResult(
         name,
         tuple(refreshed),
-        tuple(deleted),
+        done.deleted,
         tuple(kept),
         fetcher.requests - requests_before,
         tuple(vanished),

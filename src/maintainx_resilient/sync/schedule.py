@@ -78,11 +78,15 @@ class Scheduler:
         done = 0
         while not self._stop.is_set() and (runs is None or done < runs):
             started = self.clock.monotonic()
+            errors = self.errors
             self.tick()
             done += 1
             if runs is not None and done >= runs:
                 break
-            self._wait(max(0.0, self.interval - (self.clock.monotonic() - started)))
+            remaining = max(0.0, self.interval - (self.clock.monotonic() - started))
+            # after a failed round the ids it put back are pending: a webhook must not end
+            # the wait early, or a lasting failure would repeat without a pause
+            self._wait(remaining, early=self.errors == errors)
         return done
 
     def stop(self) -> None:
@@ -91,8 +95,8 @@ class Scheduler:
         if self.feed is not None:
             self.feed.wake()
 
-    def _wait(self, seconds: float) -> None:
-        if self.feed is not None:
+    def _wait(self, seconds: float, *, early: bool = True) -> None:
+        if self.feed is not None and early:
             self.feed.wait(seconds)  # a webhook ends the wait early
         elif isinstance(self.clock, SystemClock):
             self._stop.wait(seconds)

@@ -12,6 +12,11 @@ read a consistent snapshot while a sync writes; writers take turns. Each thread 
 connection. A commit is one SQLite transaction, so a crash or ``SIGKILL`` in the middle of a
 page loses that page and nothing else (WAL with ``synchronous=NORMAL`` survives a killed
 process; only a power loss can drop the very last commits).
+
+The file (and so its ``-wal``/``-shm`` files) is owner-only (0600): it holds organization
+data. A damaged file, a full disk or a read-only directory raise
+:class:`~maintainx_resilient.StorageError` naming the file and what to do, never a raw
+``sqlite3`` error.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._sqlite import StorageErrors, secure_file
 from ._time import format_timestamp
+from .errors import MassDeleteError
 from .resources import canonical_name
 from .store import Batch, CommitResult, Entry, LocalRecord
 
@@ -127,6 +134,9 @@ class SQLiteStore:
                 "use maintainx_resilient.sync.MemoryStore for an in-memory store"
             )
         self.path = Path(path)
+        self.storage_errors = StorageErrors(
+            str(self.path), store="sync store", recover="run a full sync to rebuild the copy"
+        )
         self._timeout = timeout
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -135,10 +145,16 @@ class SQLiteStore:
         self._tables: set[str] = set()
         self._checkpointer: _Checkpointer | None = None
         self._commits = 0
-        conn = self._conn()
-        conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")  # only takes on a new file
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
+        try:
+            with self.storage_errors():
+                secure_file(str(self.path))
+                conn = self._conn()
+                conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")  # only takes on a new file
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections ---------------------------------------------------------------------
 
@@ -202,6 +218,7 @@ class SQLiteStore:
 
     # -- writes ----------------------------------------------------------------------------
 
+    @StorageErrors.wrap
     def commit(self, resource: str, batch: Batch) -> CommitResult:
         table = _table(resource)
         conn = self._conn()
@@ -215,7 +232,8 @@ class SQLiteStore:
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the first error
+                    conn.execute("ROLLBACK")
             raise
         self._tables.add(table)
         self._after_commit()
@@ -270,22 +288,37 @@ class SQLiteStore:
             conn.executemany(_UPSERT.format(table=table), writes.values())
             conn.executemany(f'UPDATE "{table}" SET seq = ? WHERE id = ?', touches)  # noqa: S608
         deleted: list[int] = []
-        for chunk in _chunks(list(dict.fromkeys(batch.deletes))):
-            marks = _marks(len(chunk))
+        doomed = list(dict.fromkeys(batch.deletes))
+        for chunk in _chunks(doomed):
             present = conn.execute(
-                f'SELECT id FROM "{table}" WHERE id IN ({marks})',  # noqa: S608
+                f'SELECT id FROM "{table}" WHERE id IN ({_marks(len(chunk))})',  # noqa: S608
                 chunk,
             ).fetchall()
             deleted.extend(row[0] for row in present)
-            conn.execute(f'DELETE FROM "{table}" WHERE id IN ({marks})', chunk)  # noqa: S608
+        pruned: list[int] = []
         if batch.prune_before is not None:
-            args = (batch.prune_before,)
-            pruned = conn.execute(
-                f'SELECT id FROM "{table}" WHERE seq < ? ORDER BY id',  # noqa: S608
-                args,
-            ).fetchall()
-            conn.execute(f'DELETE FROM "{table}" WHERE seq < ?', args)  # noqa: S608
-            deleted.extend(row[0] for row in pruned)
+            pruned = [
+                row[0]
+                for row in conn.execute(
+                    f'SELECT id FROM "{table}" WHERE seq < ? ORDER BY id',  # noqa: S608
+                    (batch.prune_before,),
+                )
+            ]
+        explicit = set(deleted)
+        deleted.extend(i for i in pruned if i not in explicit)
+        limit = batch.max_deletes
+        if limit is not None and len(deleted) > limit:
+            (local,) = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # noqa: S608
+            raise MassDeleteError(
+                resource=table.removeprefix("records_"),
+                would_delete=len(deleted),
+                local_count=int(local),
+                limit=limit,
+            )
+        for chunk in _chunks(doomed):
+            conn.execute(f'DELETE FROM "{table}" WHERE id IN ({_marks(len(chunk))})', chunk)  # noqa: S608
+        if batch.prune_before is not None:
+            conn.execute(f'DELETE FROM "{table}" WHERE seq < ?', (batch.prune_before,))  # noqa: S608
         for key, value in batch.state.items():
             if value is None:
                 conn.execute("DELETE FROM state WHERE key = ?", (key,))
@@ -308,15 +341,18 @@ class SQLiteStore:
             args,
         )
 
+    @StorageErrors.wrap
     def get(self, resource: str, id: int) -> LocalRecord | None:
         rows = self._rows(resource, "id, updated_us, created_us, data", "WHERE id = ?", (id,))
         for row in rows:
             return LocalRecord(*row)
         return None
 
+    @StorageErrors.wrap
     def entries(self, resource: str) -> list[Entry]:
         return [Entry(*row) for row in self._rows(resource, "id, updated_us, created_us")]
 
+    @StorageErrors.wrap
     def updated_at_by_id(self, resource: str) -> dict[int, str]:
         return {
             i: "" if u is None else format_timestamp(u)
@@ -325,9 +361,11 @@ class SQLiteStore:
 
     def records(self, resource: str) -> Iterator[LocalRecord]:
         """Every stored record of ``resource``, by id (streamed, for exports and reports)."""
-        for row in self._rows(resource, "id, updated_us, created_us, data"):
-            yield LocalRecord(*row)
+        with self.storage_errors():
+            for row in self._rows(resource, "id, updated_us, created_us, data"):
+                yield LocalRecord(*row)
 
+    @StorageErrors.wrap
     def count(self, resource: str) -> int:
         table = self._readable(resource)
         if table is None:
@@ -335,10 +373,12 @@ class SQLiteStore:
         (n,) = self._conn().execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()  # noqa: S608
         return int(n)
 
+    @StorageErrors.wrap
     def sequence(self) -> int:
         (seq,) = self._conn().execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
         return int(seq)
 
+    @StorageErrors.wrap
     def state(self, key: str) -> Any:
         row = self._conn().execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .guard import GUARDED_OPERATIONS, blocked_key
 from .store import SyncStore, state_key
 
 __all__ = ["SyncStatus", "sync_status"]
@@ -22,7 +23,8 @@ class SyncStatus:
 
     ``full_in_progress`` is the checkpoint of an unfinished full sync (``pages``,
     ``records``, ``resumes``...), None when there is none; ``polled_ago`` is how long ago
-    the last incremental run finished (the runbook's "verify polling job is running").
+    the last incremental run finished (the runbook's "verify polling job is running");
+    ``deletes_blocked`` lists the runs the delete guard refused and nobody has confirmed yet.
     """
 
     resource: str
@@ -35,6 +37,7 @@ class SyncStatus:
     last_repair: dict[str, Any] | None
     full_synced_ago: float | None
     polled_ago: float | None
+    deletes_blocked: tuple[dict[str, Any], ...] = ()
 
     @property
     def synced(self) -> bool:
@@ -80,4 +83,9 @@ def sync_status(store: SyncStore, resource: str, *, now: float) -> SyncStatus:
         last_repair=_dict_or_none(store.state(state_key("last:repair", resource))),
         full_synced_ago=_age(now, _field(last_full, "finished_at")),
         polled_ago=_age(now, _field(last_incremental, "finished_at")),
+        deletes_blocked=tuple(
+            blocked
+            for operation in GUARDED_OPERATIONS
+            if isinstance(blocked := store.state(blocked_key(operation, resource)), dict)
+        ),
     )

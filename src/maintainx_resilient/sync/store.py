@@ -18,7 +18,12 @@ The contract of ``commit`` (both stores implement exactly this):
 3. ``deletes`` are removed;
 4. ``prune_before``: every record of the resource stamped before that sequence is removed
    (the full sync's deletion detection: what a complete pass did not see is gone);
-5. ``state`` keys are set to their JSON values (None removes the key).
+5. ``state`` keys are set to their JSON values (None removes the key);
+6. ``max_deletes``: when ``deletes`` and ``prune_before`` together would remove more than
+   this many records, nothing of the batch is applied (no sequence number is used) and
+   :class:`~maintainx_resilient.sync.MassDeleteError` is raised with the numbers. The engine
+   sets it from its :class:`~maintainx_resilient.sync.DeleteGuard`; a store of your own must
+   honour it, or a sudden empty answer from MaintainX empties your copy.
 
 ``state`` holds small JSON documents: watermarks, checkpoints, the last reports (see
 :data:`STATE_KEYS`). Nothing in a store is pickled.
@@ -36,6 +41,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from pydantic_core import to_json
 
 from ._time import format_timestamp, to_timestamp
+from .errors import MassDeleteError
 from .resources import canonical_name
 
 __all__ = [
@@ -60,6 +66,10 @@ STATE_KEYS = {
     "last:full": "summary of the last finished full sync",
     "last:incremental": "summary of the last incremental run",
     "report:reconcile": "the last reconciliation report (what `repair` fixes)",
+    "last:repair": "summary of the last repair",
+    "blocked:full": "a full sync the delete guard refused (cleared by the next one through)",
+    "blocked:repair": "a repair the delete guard refused",
+    "blocked:incremental": "webhook-fed deletes the delete guard refused",
 }
 
 
@@ -126,6 +136,8 @@ class Batch:
     deletes: Collection[int] = ()
     prune_before: int | None = None
     state: Mapping[str, Any] = field(default_factory=dict)
+    #: refuse the whole batch if it would remove more records than this (None: no limit)
+    max_deletes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,25 @@ def _newer_or_same(incoming: int | None, stored: int | None) -> bool:
     return incoming is None or stored is None or incoming >= stored
 
 
+def _check_deletes(
+    resource: str, rows: Mapping[int, tuple[LocalRecord, int]], batch: Batch
+) -> None:
+    """Raise :class:`MassDeleteError` if ``batch`` would remove more than its
+    ``max_deletes`` of ``rows`` (read before anything is applied)."""
+    upserted = {r.id for r in batch.upserts}
+    present = rows.keys() | upserted
+    doomed = {i for i in batch.deletes if i in present}
+    if batch.prune_before is not None:
+        doomed.update(
+            i for i, (_, s) in rows.items() if s < batch.prune_before and i not in upserted
+        )
+    limit = batch.max_deletes
+    if limit is not None and len(doomed) > limit:
+        raise MassDeleteError(
+            resource=resource, would_delete=len(doomed), local_count=len(present), limit=limit
+        )
+
+
 class MemoryStore:
     """A :class:`SyncStore` in process memory (thread-safe). Lost when the process ends."""
 
@@ -215,9 +246,11 @@ class MemoryStore:
     def commit(self, resource: str, batch: Batch) -> CommitResult:
         resource = canonical_name(resource)
         with self._lock:
+            rows = self._rows.setdefault(resource, {})
+            if batch.max_deletes is not None:
+                _check_deletes(resource, rows, batch)
             self._sequence += 1
             seq = self._sequence
-            rows = self._rows.setdefault(resource, {})
             inserted = updated = unchanged = 0
             for record in batch.upserts:
                 current = rows.get(record.id)

@@ -60,7 +60,7 @@ from .verify import (
     sign_header,
     verify_delivery,
 )
-from .worker import BatchResult, WebhookHandlers, Worker
+from .worker import BatchResult, QueueOutage, WebhookHandlers, Worker
 
 if TYPE_CHECKING:
     from .queue.redis import RedisQueue
@@ -77,6 +77,7 @@ __all__ = [
     "Envelope",
     "LocalServer",
     "PermanentError",
+    "QueueOutage",
     "QueueStats",
     "RawEvent",
     "RedisQueue",

@@ -13,7 +13,9 @@ is checked against the URL the request really arrived at (scheme, ``Host`` heade
 and query), the subscription's registered URL, and ``public_url`` when set.
 
 Lifespan events are acknowledged (starting and stopping the receiver is the application's
-business). Non-HTTP scopes (websockets) are refused.
+business). Non-HTTP scopes (websockets) are refused. A body larger than the receiver's
+``max_body`` is answered 413 as soon as it is known to be: from its ``Content-Length``, or
+while a chunked body is read (reading stops there; nothing of it is verified or kept).
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ def _host(scope: Scope, headers: dict[str, str]) -> str:
     return "localhost"
 
 
+_TOO_LARGE = _response(413, {"error": "payload too large"}, "body_too_large")
+
+
+class _BodyTooLarge(Exception):
+    """The body passed the receiver's ``max_body`` while it was read."""
+
+
 class WebhookApp:
     """ASGI 3 application around a :class:`~maintainx_resilient.webhooks.WebhookReceiver`."""
 
@@ -69,9 +78,13 @@ class WebhookApp:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.receiver.max_body:
-            await self._send(send, _response(413, {"error": "payload too large"}, "too_large"))
+            await self._send(send, _TOO_LARGE)
             return
-        body = await self._read_body(receive)
+        try:
+            body = await self._read_body(receive)
+        except _BodyTooLarge:
+            await self._send(send, _TOO_LARGE)
+            return
         if body is None:
             return  # the client went away
         path: str = scope.get("path") or "/"
@@ -91,6 +104,8 @@ class WebhookApp:
         await self._send(send, response)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body; None if the client went away; :class:`_BodyTooLarge` as soon as
+        it passes ``max_body`` (the rest is not read)."""
         chunks: list[bytes] = []
         size = 0
         limit = self.receiver.max_body
@@ -100,8 +115,9 @@ class WebhookApp:
                 return None
             chunk = message.get("body") or b""
             size += len(chunk)
-            if size <= limit + 1:
-                chunks.append(chunk)
+            if size > limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
             if not message.get("more_body"):
                 break
         return b"".join(chunks)

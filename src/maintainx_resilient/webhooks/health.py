@@ -11,9 +11,11 @@ count, oldest pending event, and a signature self-test with the configured secre
 - ``signature_self_test``: a probe signed with each route's current secret passes the
   receiver's verification (``None`` without routes);
 - extras: ``secret_matches_api`` (each route's current secret equals
-  ``GET /subscriptions/{id}/secret``; ``None`` without a client), ``in_flight``,
-  ``delayed``, ``backend``, ``routes``, ``metrics`` (the receiver's counters, with
-  ``webhook_failures`` and ``rejected_by_reason``), ``errors``.
+  ``GET /subscriptions/{id}/secret``; ``None`` without a client), ``worker_outages``
+  (workers sharing the receiver's metrics that cannot use the queue: ``consumer``,
+  ``since``, ``down_for`` seconds, ``failures``, ``error``), ``in_flight``, ``delayed``,
+  ``backend``, ``routes``, ``metrics`` (the receiver's counters, with ``webhook_failures``
+  and ``rejected_by_reason``), ``errors``.
 
 Secrets are compared, never returned.
 """
@@ -82,6 +84,11 @@ def collect(receiver: WebhookReceiver, *, timeout: float = 2.0) -> dict[str, Any
         errors.append(f"self-test: {type(exc).__name__}")
     matches, secret_errors = _secrets_match(receiver)
     errors.extend(secret_errors)
+    metrics = receiver.metrics.snapshot()
+    now = receiver.clock.time()
+    outages = [
+        {**o, "down_for": round(max(0.0, now - o["since"]), 3)} for o in metrics["worker_outages"]
+    ]
     return {
         "queue_depth": stats.depth if stats else None,
         "failed": stats.dead if stats else None,
@@ -90,10 +97,11 @@ def collect(receiver: WebhookReceiver, *, timeout: float = 2.0) -> dict[str, Any
         "endpoint_ok": endpoint_ok,
         "signature_self_test": self_test,
         "secret_matches_api": matches,
+        "worker_outages": outages,
         "in_flight": stats.in_flight if stats else None,
         "delayed": stats.delayed if stats else None,
         "backend": queue.backend,
         "routes": sorted(route.name for route in receiver.routes.routes()),
-        "metrics": receiver.metrics.snapshot(),
+        "metrics": metrics,
         "errors": errors,
     }

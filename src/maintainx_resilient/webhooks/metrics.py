@@ -20,8 +20,11 @@ Each ``OpenTelemetry name`` -> ``Prometheus name``, then what it counts and its 
   moved to the dead letters; route, event type.
 - ``webhook_failures`` -> ``webhook_failures_total``: **the runbook's RB-003 signal**, every
   failure along the way: a rejected delivery, a delivery that could not be stored (answered
-  503), a handler run that raised; ``maintainx.webhook.stage`` (``receive``, ``store``,
-  ``handler``) and reason.
+  503), a handler run that raised, a worker's failed attempt to use the queue;
+  ``maintainx.webhook.stage`` (``receive``, ``store``, ``handler``, ``queue``) and reason.
+
+Besides the counters, :meth:`WebhookMetrics.snapshot` lists the ``worker_outages`` going on
+(workers of this process that cannot use the queue, since when), which RB-003 reports.
 - ``maintainx.webhook.queue.depth`` -> ``maintainx_webhook_queue_depth`` (gauge): events
   accepted and not yet processed.
 - ``maintainx.webhook.queue.oldest_pending_age`` ->
@@ -75,6 +78,7 @@ class WebhookMetrics:
             "Webhook failures at any stage (RB-003): rejected, not stored, handler error",
         )
         self._queues: list[WebhookQueue] = []
+        self._outages: dict[str, dict[str, Any]] = {}
 
     def _bump(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -122,11 +126,31 @@ class WebhookMetrics:
         self._bump("dead_lettered")
         self._dead.add(1, {ATTR_ROUTE: route, ATTR_EVENT_TYPE: event_type})
 
+    def queue_failed(self, consumer: str, reason: str, *, since: float) -> None:
+        """A worker's attempt to use the queue failed (its outage began at ``since``)."""
+        with self._lock:
+            self._counts["queue_errors"] += 1
+            self._counts["webhook_failures"] += 1
+            outage = self._outages.setdefault(
+                consumer, {"consumer": consumer, "since": since, "failures": 0}
+            )
+            outage["failures"] += 1
+            outage["error"] = reason
+        self._failures.add(1, {ATTR_STAGE: "queue", ATTR_REASON: reason})
+
+    def queue_recovered(self, consumer: str) -> None:
+        """The worker ``consumer`` uses the queue again."""
+        with self._lock:
+            if self._outages.pop(consumer, None) is not None:
+                self._counts["queue_outages_recovered"] += 1
+
     def snapshot(self) -> dict[str, Any]:
         """Every counter since this object was created: ``received``, ``stored``,
         ``duplicates``, ``rejected`` (total) and ``rejected_by_reason``, ``store_errors``,
-        ``processed``, ``failed`` (handler runs that raised), ``dead_lettered`` and
-        ``webhook_failures``."""
+        ``processed``, ``failed`` (handler runs that raised), ``dead_lettered``,
+        ``queue_errors`` (workers' failed attempts to use the queue),
+        ``queue_outages_recovered`` and ``webhook_failures``; and ``worker_outages``, the
+        outages going on (``consumer``, ``since``, ``failures``, ``error``)."""
         with self._lock:
             data: dict[str, Any] = {
                 name: self._counts.get(name, 0)
@@ -139,10 +163,13 @@ class WebhookMetrics:
                     "processed",
                     "failed",
                     "dead_lettered",
+                    "queue_errors",
+                    "queue_outages_recovered",
                     "webhook_failures",
                 )
             }
             data["rejected_by_reason"] = dict(sorted(self._rejected.items()))
+            data["worker_outages"] = [dict(self._outages[c]) for c in sorted(self._outages)]
         return data
 
     def observe_queue(self, queue: WebhookQueue) -> None:

@@ -13,8 +13,13 @@ A POST is answered 2xx **only after the event is stored durably**:
 2. the signatures are verified (:mod:`.verify`; 401 with the reason code);
 3. the dedupe key is computed (:mod:`.dedupe`) and the envelope handed to the queue through a
    group-commit thread; the answer waits for the write (503 if it fails or takes longer than
-   ``store_timeout``, so MaintainX knows the event was not taken);
+   ``store_timeout``, 1.5 s, so MaintainX, which gives up after 10 s, knows within 2 s that
+   the event was not taken and retries);
 4. 200 ``{"status": "accepted"}``, or 200 ``{"status": "duplicate"}`` for a redelivery.
+
+The health check pings the queue on a thread of its own and waits at most ``health_timeout``
+(1 s; 503 if no answer came): a queue that hangs (Redis stopped) never blocks the event loop
+or the deliveries behind it.
 
 Nothing is logged but the route, the reason code and fingerprints: never the body, never a
 secret. :meth:`WebhookReceiver.handle` is for threaded servers (WSGI...);
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -55,8 +61,10 @@ if TYPE_CHECKING:
     from .replay import ReplayResult
 
 __all__ = [
+    "DEFAULT_HEALTH_TIMEOUT",
     "DEFAULT_MAX_BODY",
     "DEFAULT_PREFIX",
+    "DEFAULT_STORE_TIMEOUT",
     "RouteSource",
     "StaticRoutes",
     "WebhookReceiver",
@@ -71,8 +79,11 @@ DEFAULT_PREFIX = "/webhooks/maintainx"
 DEFAULT_MAX_BODY = 1 << 20
 #: The route label of deliveries to routes that do not exist.
 UNKNOWN_ROUTE_LABEL = "<unknown>"
-#: How long a delivery waits for its write before the receiver answers 503.
-DEFAULT_STORE_TIMEOUT = 5.0
+#: How long a delivery waits for its write before the receiver answers 503 (MaintainX waits
+#: 10 s for an answer, then counts the delivery failed: a 503 well before that is retried).
+DEFAULT_STORE_TIMEOUT = 1.5
+#: How long the health check waits for the queue's ping before answering 503.
+DEFAULT_HEALTH_TIMEOUT = 1.0
 
 _JSON = (("content-type", "application/json"),)
 
@@ -158,6 +169,65 @@ class _Accepted:
     envelope: Envelope
 
 
+@dataclass(frozen=True)
+class _Health:
+    head: bool
+
+
+class _HealthProbe:
+    """Runs the queue's ``ping`` on a thread of its own, one at a time. Callers get a future
+    and wait as long as they choose; while a ping hangs, later callers share it (pings never
+    pile up, and a SQLite queue keeps one connection for them)."""
+
+    def __init__(self, ping: Callable[[], bool]) -> None:
+        self._ping = ping
+        self._lock = threading.Lock()
+        self._wanted = threading.Condition(self._lock)
+        self._current: Future[bool] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def start(self) -> Future[bool]:
+        """The answer of the ping in flight, or of a new one."""
+        with self._lock:
+            if self._closed:
+                done: Future[bool] = Future()
+                done.set_result(False)
+                return done
+            if self._current is None:
+                self._current = Future()
+                self._current.set_running_or_notify_cancel()  # a waiter's cancel cannot undo it
+                self._wanted.notify()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="maintainx-webhook-health", daemon=True
+                )
+                self._thread.start()
+            return self._current
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._current is None and not self._closed:
+                    self._wanted.wait()
+                future = self._current
+            if future is None:
+                return
+            try:
+                ok = bool(self._ping())
+            except Exception:
+                ok = False
+            with self._lock:
+                self._current = None
+            future.set_result(ok)
+
+    def close(self) -> None:
+        """Stop the thread once the ping in flight (if any) returns."""
+        with self._lock:
+            self._closed = True
+            self._wanted.notify()
+
+
 class WebhookReceiver:
     """Verify, durably enqueue, answer. See the module docstring.
 
@@ -180,6 +250,7 @@ class WebhookReceiver:
         public_url: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
+        health_timeout: float = DEFAULT_HEALTH_TIMEOUT,
         clock: Clock = SYSTEM_CLOCK,
         metrics: WebhookMetrics | None = None,
         commit_batch: int = 256,
@@ -190,6 +261,8 @@ class WebhookReceiver:
             raise ValueError("tolerance must be >= 0 seconds")
         if store_timeout <= 0:
             raise ValueError("store_timeout must be > 0 seconds")
+        if health_timeout <= 0:
+            raise ValueError("health_timeout must be > 0 seconds")
         if uri_check not in ("if_present", "require", "ignore"):
             raise ValueError("uri_check must be 'if_present', 'require' or 'ignore'")
         self.queue = queue
@@ -202,12 +275,14 @@ class WebhookReceiver:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_body = max_body
         self.store_timeout = store_timeout
+        self.health_timeout = health_timeout
         self.clock = clock
         self.metrics = metrics or WebhookMetrics()
         self.metrics.observe_queue(queue)
         self.health_url = health_url
         self.client = client
         self._committer = GroupCommitter(queue.enqueue, max_batch=commit_batch)
+        self._probe = _HealthProbe(queue.ping)
 
     def __repr__(self) -> str:
         return f"WebhookReceiver(prefix={self.prefix!r}, queue={self.queue!r})"
@@ -254,7 +329,7 @@ class WebhookReceiver:
         headers: Mapping[str, str],
         body: bytes,
         route_path: str | None = None,
-    ) -> WebhookResponse | _Accepted:
+    ) -> WebhookResponse | _Accepted | _Health:
         path = route_path if route_path is not None else (urlsplit(url).path or "/")
         rest = self.relative_path(path)
         method = method.upper()
@@ -265,7 +340,7 @@ class WebhookReceiver:
                 return _response(
                     405, {"error": "method not allowed"}, "method", (("allow", "GET, HEAD"),)
                 )
-            return self.health_response(head=method == "HEAD")
+            return _Health(head=method == "HEAD")
         name = rest[1:] if rest else ""
         if method != "POST":
             return _response(405, {"error": "method not allowed"}, "method", (("allow", "POST"),))
@@ -340,6 +415,8 @@ class WebhookReceiver:
         prepared = self._prepare(method, url, headers, body, route_path)
         if isinstance(prepared, WebhookResponse):
             return prepared
+        if isinstance(prepared, _Health):
+            return self.health_response(head=prepared.head)
         future = self._submit(prepared)
         if future is None:
             return self._store_failed(prepared, RuntimeError("closed"))
@@ -366,6 +443,8 @@ class WebhookReceiver:
         prepared = self._prepare(method, url, headers, body, route_path)
         if isinstance(prepared, WebhookResponse):
             return prepared
+        if isinstance(prepared, _Health):
+            return await self.ahealth_response(head=prepared.head)
         future = self._submit(prepared)
         if future is None:
             return self._store_failed(prepared, RuntimeError("closed"))
@@ -398,9 +477,26 @@ class WebhookReceiver:
     # -- health -----------------------------------------------------------------------------
 
     def health_response(self, *, head: bool = False) -> WebhookResponse:
-        """``GET .../health``: 200 while the queue answers, 503 otherwise. Says nothing that
-        would help an attacker (no counts, no routes)."""
-        ok = self.queue.ping()
+        """``GET .../health``: 200 while the queue answers its ping within
+        ``health_timeout``, 503 otherwise. Says nothing that would help an attacker (no
+        counts, no routes)."""
+        try:
+            ok = self._probe.start().result(timeout=self.health_timeout)
+        except FutureTimeout:
+            ok = False
+        return self._health(ok, head)
+
+    async def ahealth_response(self, *, head: bool = False) -> WebhookResponse:
+        """:meth:`health_response` without blocking the event loop."""
+        try:
+            ok = await asyncio.wait_for(
+                asyncio.wrap_future(self._probe.start()), self.health_timeout
+            )
+        except asyncio.TimeoutError:
+            ok = False
+        return self._health(ok, head)
+
+    def _health(self, ok: bool, head: bool) -> WebhookResponse:
         payload = {"status": "ok" if ok else "unavailable", "queue": self.queue.backend}
         response = _response(200 if ok else 503, payload, "health")
         if head:
@@ -470,6 +566,7 @@ class WebhookReceiver:
         """Finish the writes in progress and stop the group-commit thread (the queue stays
         open: it belongs to the caller)."""
         self._committer.close()
+        self._probe.close()
 
     def __enter__(self) -> WebhookReceiver:
         return self

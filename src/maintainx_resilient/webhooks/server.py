@@ -30,7 +30,11 @@ _MAX_HEADERS = 100
 
 
 class _BadRequest(Exception):
-    pass
+    status = b"400 Bad Request"
+
+
+class _TooLarge(_BadRequest):
+    status = b"413 Content Too Large"
 
 
 async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
@@ -49,12 +53,14 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
                 return b"".join(chunks)
             size += length
             if size > _MAX_BODY:
-                raise _BadRequest("body too large")
+                raise _TooLarge("body too large")
             chunks.append(await reader.readexactly(length))
             await reader.readline()
     declared = headers.get("content-length", "0").strip() or "0"
-    if not declared.isdigit() or int(declared) > _MAX_BODY:
+    if not declared.isdigit():
         raise _BadRequest("bad content-length")
+    if int(declared) > _MAX_BODY:
+        raise _TooLarge("body too large")
     length = int(declared)
     return await reader.readexactly(length) if length else b""
 
@@ -161,9 +167,9 @@ class LocalServer:
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
-        except _BadRequest:
+        except _BadRequest as exc:
             with contextlib.suppress(ConnectionError):
-                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                writer.write(b"HTTP/1.1 " + exc.status + b"\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
         finally:
             self._writers.discard(writer)

@@ -22,6 +22,13 @@ its ``ack`` makes the event run again. Make handlers idempotent with ``event.ded
 Give each worker a stable ``consumer`` name (``"worker-1"``): on start, :meth:`Worker.run`
 calls ``queue.recover(consumer)``, so the events a killed predecessor of the same name held
 run again at once instead of after the lease.
+
+**A worker outlives its queue's outages.** When the queue fails (Redis down or hanging, a
+damaged SQLite file), :meth:`Worker.run` and :meth:`Worker.arun` do not exit: they log the
+outage once, record it (:attr:`Worker.outage`, and ``worker_outages`` in the metrics, which
+RB-003 reports), wait ``reconnect`` (0.5 s doubling to 15 s, jittered) and try again, then
+log the recovery. Events stay in the queue meanwhile; an event whose ``ack`` failed runs
+again after its lease (at least once).
 """
 
 from __future__ import annotations
@@ -35,19 +42,30 @@ import random
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
-from .._clock import SYSTEM_CLOCK, Clock
-from .backoff import DEFAULT_RETRY_POLICY, Decision, RetryPolicy, decide
+from .._clock import SYSTEM_CLOCK, Clock, SystemClock
+from .._exceptions import StorageError
+from .backoff import DEFAULT_RETRY_POLICY, Decision, RetryPolicy, decide, describe
 from .events import WebhookEvent, parse_event
 from .metrics import WebhookMetrics
 from .queue import DEFAULT_LEASE, WebhookQueue
 from .records import Delivery
 
-__all__ = ["BatchResult", "Handler", "WebhookHandlers", "Worker"]
+__all__ = [
+    "DEFAULT_RECONNECT_POLICY",
+    "BatchResult",
+    "Handler",
+    "QueueOutage",
+    "WebhookHandlers",
+    "Worker",
+]
 
 logger = logging.getLogger("maintainx_resilient.webhooks")
+
+#: How long a worker waits before trying a failing queue again: 0.5 s doubling to 15 s.
+DEFAULT_RECONNECT_POLICY = RetryPolicy(base_delay=0.5, max_delay=15.0)
 
 E = TypeVar("E", bound=WebhookEvent)
 #: A handler takes an event; it may be ``async def``. Raising means "failed".
@@ -124,6 +142,18 @@ class BatchResult:
         self.lost_lease += other.lost_lease
 
 
+@dataclass(frozen=True)
+class QueueOutage:
+    """The queue has failed ``failures`` times in a row since ``since`` (wall-clock Unix
+    time); ``error`` is the last error's kind (:attr:`StorageError.kind`, else its type)
+    and ``detail`` its message."""
+
+    since: float
+    failures: int
+    error: str
+    detail: str
+
+
 def _default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -144,6 +174,7 @@ class Worker:
         clock: Clock = SYSTEM_CLOCK,
         metrics: WebhookMetrics | None = None,
         rand: Callable[[], float] = random.random,
+        reconnect: RetryPolicy = DEFAULT_RECONNECT_POLICY,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -163,7 +194,10 @@ class Worker:
         self.clock = clock
         self.metrics = metrics or WebhookMetrics()
         self._rand = rand
+        self.reconnect = reconnect
         self.totals = BatchResult()
+        #: the queue's current outage, None while it answers
+        self.outage: QueueOutage | None = None
 
     def __repr__(self) -> str:
         return f"Worker(consumer={self.consumer!r}, queue={self.queue!r})"
@@ -233,6 +267,39 @@ class Worker:
         if not done:
             result.lost_lease += 1
 
+    def _queue_failed(self, exc: Exception) -> float:
+        """Record a failure of the queue; the seconds to wait before the next attempt."""
+        kind = exc.kind if isinstance(exc, StorageError) else type(exc).__name__
+        detail = describe(exc, 500)
+        if self.outage is None:
+            self.outage = QueueOutage(self.clock.time(), 1, kind, detail)
+            logger.error(
+                "webhook worker %s cannot use the queue (%s): %s; retrying with backoff "
+                "(events wait in the queue)",
+                self.consumer,
+                kind,
+                detail,
+            )
+        else:
+            self.outage = replace(
+                self.outage, failures=self.outage.failures + 1, error=kind, detail=detail
+            )
+            logger.debug("webhook worker %s: queue still failing: %s", self.consumer, detail)
+        self.metrics.queue_failed(self.consumer, kind, since=self.outage.since)
+        return self.reconnect.delay(self.outage.failures, self._rand())
+
+    def _queue_answered(self) -> None:
+        outage, self.outage = self.outage, None
+        if outage is None:
+            return
+        logger.warning(
+            "webhook worker %s uses the queue again after %.1f s (%d failed attempts)",
+            self.consumer,
+            max(0.0, self.clock.time() - outage.since),
+            outage.failures,
+        )
+        self.metrics.queue_recovered(self.consumer)
+
     # -- threads ----------------------------------------------------------------------------
 
     def run_once(self) -> BatchResult:
@@ -267,12 +334,25 @@ class Worker:
         max_batches: int | None = None,
     ) -> BatchResult:
         """Process batches until ``stop`` is set (or, with ``until_idle``, until a claim
-        comes back empty). Calls :meth:`recover` first. Returns what this run did."""
+        comes back empty). Calls :meth:`recover` first. Returns what this run did. A failing
+        queue never ends it (see the module docstring)."""
         run = BatchResult()
-        self.recover()
+        recovered = False
         batches = 0
         while stop is None or not stop.is_set():
-            result = self.run_once()
+            try:
+                if not recovered:
+                    self.recover()
+                    recovered = True
+                result = self.run_once()
+            except Exception as exc:  # the queue failed: wait, try again, never exit
+                delay = self._queue_failed(exc)
+                if stop is not None and isinstance(self.clock, SystemClock):
+                    stop.wait(delay)  # a stop ends the wait early
+                else:
+                    self.clock.sleep(delay)  # an injected clock (FakeClock in tests)
+                continue
+            self._queue_answered()
             run.add(result)
             batches += 1
             if max_batches is not None and batches >= max_batches:
@@ -321,10 +401,23 @@ class Worker:
     ) -> BatchResult:
         """The asyncio twin of :meth:`run`."""
         run = BatchResult()
-        await asyncio.to_thread(self.recover)
+        recovered = False
         batches = 0
         while stop is None or not stop.is_set():
-            result = await self.arun_once()
+            try:
+                if not recovered:
+                    await asyncio.to_thread(self.recover)
+                    recovered = True
+                result = await self.arun_once()
+            except Exception as exc:  # the queue failed: wait, try again, never exit
+                delay = self._queue_failed(exc)
+                if stop is not None and isinstance(self.clock, SystemClock):
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                else:
+                    await self.clock.asleep(delay)
+                continue
+            self._queue_answered()
             run.add(result)
             batches += 1
             if max_batches is not None and batches >= max_batches:

@@ -15,6 +15,9 @@ Guarantees (both backends):
   name calling ``recover`` after a restart: at-least-once, never lost.
 - ``ack``/``retry``/``dead_letter`` of a delivery whose lease another consumer has taken over
   do nothing (they return False): that consumer now owns the event.
+- A store that cannot be used (a damaged file, a full disk, Redis down or hanging) raises
+  :class:`~maintainx_resilient.StorageError`, within a bounded time; ``ping`` returns False
+  instead. The receiver answers 503, workers back off and try again.
 """
 
 from __future__ import annotations

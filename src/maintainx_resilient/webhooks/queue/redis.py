@@ -21,24 +21,39 @@ makes them claimable at once. Durability is the server's: run Redis with ``appen
 ``always`` none) when acknowledged events must survive a Redis restart.
 
 Values are bytes and numbers only; nothing is pickled.
+
+**Every call is bounded.** A client built from a URL gets ``socket_timeout`` and
+``socket_connect_timeout`` of ``timeout`` (1 s) and no hidden retries (redis-py 5 would wait
+forever on a server that hangs, redis-py 6+ retries 10 times over 5 s timeouts): the receiver
+answers 503 and MaintainX retries, workers back off and reconnect. A Redis error comes out as
+:class:`~maintainx_resilient.StorageError` (``kind`` ``unavailable``, ``timeout`` or
+``error``) naming the server (never its password). A Redis restarted without persistence lost
+the consumer group: ``claim`` and ``recover`` create it again.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ..._clock import SYSTEM_CLOCK, Clock
+from ..._exceptions import StorageError
 from ..records import DeadLetter, Delivery, Envelope, QueueStats
 from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
 
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["DEFAULT_PREFIX", "RedisQueue"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "RedisQueue"]
+
+logger = logging.getLogger("maintainx_resilient.webhooks")
 
 DEFAULT_PREFIX = "maintainx:webhook"
+#: Seconds any one Redis command (and connecting) may take, for clients built from a URL.
+DEFAULT_TIMEOUT = 1.0
 
 #: ``XCLAIM ... IDLE`` given to a restarted consumer's entries: "idle for ten years", so the
 #: next ``XAUTOCLAIM`` takes them whatever the lease.
@@ -166,13 +181,53 @@ def _envelope_fields(env: Envelope) -> list[Any]:
     ]
 
 
+def _location(client: Any) -> str:
+    """``redis://host:port/db`` (or ``unix://path``) of a client, without credentials."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs: Mapping[str, Any] = getattr(pool, "connection_kwargs", None) or {}
+    if kwargs.get("path"):
+        return f"unix://{kwargs['path']}"
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"redis://{host}:{port}/{db}"
+
+
+_ADVICE = {
+    "unavailable": "Redis is down or unreachable: check that it answers (redis-cli ping); the "
+    "receiver answers 503 so MaintainX retries, and workers reconnect by themselves",
+    "timeout": "Redis did not answer in time (stopped, overloaded, or swapping): check it; the "
+    "receiver answers 503 so MaintainX retries, and workers reconnect by themselves",
+    "error": "Redis refused the command: see the chained error",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _bounded(
+    method: Callable[Concatenate[RedisQueue, P], R],
+) -> Callable[Concatenate[RedisQueue, P], R]:
+    """Turn the Redis errors of a queue method into :class:`StorageError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: RedisQueue, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except self._redis.RedisError as exc:
+            raise self._storage_error(exc) from exc
+
+    return wrapper
+
+
 class RedisQueue:
     """A :class:`~maintainx_resilient.webhooks.queue.WebhookQueue` on Redis Streams.
 
     ``redis`` is a URL (``redis://host:6379/0``) or a ``redis.Redis`` client created with
     ``decode_responses=False``. Several receivers and workers in several processes share
     one queue by using the same server and ``prefix``. Needs Redis >= 6.2 (``XAUTOCLAIM``)
-    and the ``redis`` package (``pip install maintainx-resilient[redis]``).
+    and the ``redis`` package (``pip install maintainx-resilient[redis]``). ``timeout``
+    bounds every command of a client built from a URL (options in the URL, such as
+    ``?socket_timeout=2``, win); a client you pass keeps its own settings (give it a
+    ``socket_timeout``).
     """
 
     backend = "redis"
@@ -185,19 +240,36 @@ class RedisQueue:
         group: str = "workers",
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
         clock: Clock = SYSTEM_CLOCK,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         import redis as redis_module
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        if dedupe_ttl <= 0:
+            raise ValueError("dedupe_ttl must be > 0 seconds")
+        if not timeout > 0:
+            raise ValueError("timeout must be > 0 seconds")
+        self._redis = redis_module
         if isinstance(redis_client, str):
             self._client: redis.Redis = redis_module.Redis.from_url(
-                redis_client, decode_responses=False
+                redis_client,
+                decode_responses=False,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),  # no hidden retries: callers decide
             )
             self._owns_client = True
         else:
             self._client = redis_client
             self._owns_client = False
-        if dedupe_ttl <= 0:
-            raise ValueError("dedupe_ttl must be > 0 seconds")
+            kwargs = getattr(redis_client.connection_pool, "connection_kwargs", {})
+            if kwargs.get("socket_timeout") is None:
+                logger.warning(
+                    "RedisQueue: the Redis client given has no socket_timeout: a hanging "
+                    "server stalls workers (the receiver still answers 503 in time)"
+                )
+        self.location = _location(self._client)
         self.prefix = prefix
         self.group = group
         self.dedupe_ttl = dedupe_ttl
@@ -216,20 +288,45 @@ class RedisQueue:
     def __repr__(self) -> str:
         return f"RedisQueue(prefix={self.prefix!r}, group={self.group!r})"
 
+    def _storage_error(self, exc: Exception) -> StorageError:
+        if isinstance(exc, self._redis.TimeoutError):
+            kind = "timeout"
+        elif isinstance(exc, self._redis.ConnectionError):
+            kind = "unavailable"
+        else:
+            kind = "error"
+        return StorageError(
+            f"webhook queue {self.location}: {type(exc).__name__}: {exc}; {_ADVICE[kind]}",
+            location=self.location,
+            kind=kind,
+        )
+
     def _ensure_group(self) -> None:
         if self._group_ready:
             return
-        import redis as redis_module
-
         try:
             self._client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except redis_module.ResponseError as exc:
+        except self._redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
         self._group_ready = True
 
+    def _regrouped(self, call: Callable[[], R]) -> R:
+        """``call()``; once more after creating the group again if Redis lost it (a restart
+        without persistence, or ``FLUSHDB``)."""
+        self._ensure_group()
+        try:
+            return call()
+        except self._redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        self._group_ready = False
+        self._ensure_group()
+        return call()
+
     # -- the receiver's side ----------------------------------------------------------------
 
+    @_bounded
     def enqueue(self, envelopes: Sequence[Envelope]) -> list[bool]:
         if not envelopes:
             return []
@@ -242,10 +339,13 @@ class RedisQueue:
 
     # -- the workers' side ------------------------------------------------------------------
 
+    @_bounded
     def claim(self, consumer: str, limit: int, *, lease: float = DEFAULT_LEASE) -> list[Delivery]:
         if limit <= 0:
             return []
-        self._ensure_group()
+        return self._regrouped(lambda: self._claim(consumer, limit, lease))
+
+    def _claim(self, consumer: str, limit: int, lease: float) -> list[Delivery]:
         if self._client.get(self._paused_key) == b"1":
             return []
         now = self.clock.time()
@@ -297,6 +397,7 @@ class RedisQueue:
         )
         return {_text(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
+    @_bounded
     def ack(self, delivery: Delivery) -> bool:
         return bool(self._ack(keys=[self.stream], args=[self.group, delivery.id]))
 
@@ -311,6 +412,7 @@ class RedisQueue:
             str(delivery.deliveries),
         ]
 
+    @_bounded
     def retry(self, delivery: Delivery, *, delay: float, error: str) -> bool:
         token = f"{delivery.id}-{uuid.uuid4().hex[:8]}"
         due = self.clock.time() + max(0.0, delay)
@@ -322,6 +424,7 @@ class RedisQueue:
             )
         )
 
+    @_bounded
     def dead_letter(self, delivery: Delivery, *, error: str) -> bool:
         now = self.clock.time()
         fields = self._park_fields(delivery, delivery.attempt, error)
@@ -333,8 +436,11 @@ class RedisQueue:
             )
         )
 
+    @_bounded
     def recover(self, consumer: str) -> int:
-        self._ensure_group()
+        return self._regrouped(lambda: self._recover(consumer))
+
+    def _recover(self, consumer: str) -> int:
         rows = self._client.xpending_range(
             self.stream, self.group, min="-", max="+", count=100_000, consumername=consumer
         )
@@ -349,6 +455,7 @@ class RedisQueue:
 
     # -- dead letters -----------------------------------------------------------------------
 
+    @_bounded
     def dead_letters(
         self,
         *,
@@ -391,12 +498,14 @@ class RedisQueue:
         letters.sort(key=lambda letter: (letter.failed_at, letter.id))
         return letters[:limit]
 
+    @_bounded
     def requeue(self, ids: Sequence[str]) -> int:
         if not ids:
             return 0
         self._ensure_group()
         return int(self._requeue(keys=[self._failed, self.stream], args=[f"{self._failed}:", *ids]))
 
+    @_bounded
     def discard(self, ids: Sequence[str]) -> int:
         removed = 0
         for dead_id in ids:
@@ -409,15 +518,19 @@ class RedisQueue:
 
     # -- state ------------------------------------------------------------------------------
 
+    @_bounded
     def pause(self) -> None:
         self._client.set(self._paused_key, b"1")
 
+    @_bounded
     def resume(self) -> None:
         self._client.delete(self._paused_key)
 
+    @_bounded
     def is_paused(self) -> bool:
         return self._client.get(self._paused_key) == b"1"
 
+    @_bounded
     def stats(self) -> QueueStats:
         self._ensure_group()
         now = self.clock.time()
@@ -448,17 +561,16 @@ class RedisQueue:
         )
 
     def ping(self) -> bool:
-        import redis as redis_module
-
         try:
             return bool(self._client.ping())
-        except (redis_module.RedisError, OSError):
+        except (self._redis.RedisError, OSError):
             return False
 
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
 
+    @_bounded
     def clear(self) -> None:
         """Delete every key of this queue (tests and tear-down; not for production)."""
         cursor = 0

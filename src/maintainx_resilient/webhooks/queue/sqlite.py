@@ -14,10 +14,15 @@ delivery allows anyway.
 Tables (prefix ``mx_webhook_``): ``events`` (ready, in-flight and dead events with their
 counters), ``seen`` (dedupe keys, kept ``dedupe_ttl`` seconds after the event arrived and as
 long as the event is stored) and ``meta`` (the pause flag).
+
+The file (and so its ``-wal``/``-shm`` files) is owner-only (0600): events hold organization
+data. A damaged file, a full disk or a read-only directory raise
+:class:`~maintainx_resilient.StorageError` naming the file and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -26,6 +31,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from ..._clock import SYSTEM_CLOCK, Clock
+from ..._sqlite import StorageErrors, secure_file
 from ..records import DeadLetter, Delivery, Envelope, QueueStats
 from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
 
@@ -119,9 +125,21 @@ class SqliteQueue:
         self._lock = threading.Lock()
         self._closed = False
         self._last_purge = float("-inf")
-        parent = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(parent, exist_ok=True)
-        self._connect(writer=False).executescript(_SCHEMA)
+        self.storage_errors = StorageErrors(
+            self.path,
+            store="webhook queue",
+            recover="start with a new file (the events not processed yet stay in the moved "
+            "file; `sqlite3 FILE .recover` may save them)",
+        )
+        try:
+            with self.storage_errors():
+                parent = os.path.dirname(os.path.abspath(self.path))
+                os.makedirs(parent, exist_ok=True)
+                secure_file(self.path)
+                self._connect(writer=False).executescript(_SCHEMA)
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections ------------------------------------------------------------------------
 
@@ -146,11 +164,12 @@ class SqliteQueue:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the first error
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
@@ -172,6 +191,7 @@ class SqliteQueue:
 
     # -- the receiver's side ----------------------------------------------------------------
 
+    @StorageErrors.wrap
     def enqueue(self, envelopes: Sequence[Envelope]) -> list[bool]:
         if not envelopes:
             return []
@@ -213,6 +233,7 @@ class SqliteQueue:
 
     # -- the workers' side ------------------------------------------------------------------
 
+    @StorageErrors.wrap
     def claim(self, consumer: str, limit: int, *, lease: float = DEFAULT_LEASE) -> list[Delivery]:
         if limit <= 0:
             return []
@@ -245,6 +266,7 @@ class SqliteQueue:
             for row in rows
         ]
 
+    @StorageErrors.wrap
     def _finish(self, sql: str, params: tuple[Any, ...]) -> bool:
         conn = self._connect(writer=False)
         with self._transaction(conn):
@@ -276,6 +298,7 @@ class SqliteQueue:
             (error, self.clock.time(), delivery.attempt, int(delivery.id), delivery.key),
         )
 
+    @StorageErrors.wrap
     def recover(self, consumer: str) -> int:
         conn = self._connect(writer=False)
         with self._transaction(conn):
@@ -287,6 +310,7 @@ class SqliteQueue:
 
     # -- dead letters -----------------------------------------------------------------------
 
+    @StorageErrors.wrap
     def dead_letters(
         self,
         *,
@@ -325,6 +349,7 @@ class SqliteQueue:
             for row in rows
         ]
 
+    @StorageErrors.wrap
     def requeue(self, ids: Sequence[str]) -> int:
         numeric = [(self.clock.time(), int(i)) for i in ids if str(i).isdigit()]
         conn = self._connect(writer=False)
@@ -336,6 +361,7 @@ class SqliteQueue:
             )
             return cursor.rowcount
 
+    @StorageErrors.wrap
     def discard(self, ids: Sequence[str]) -> int:
         numeric = [(int(i),) for i in ids if str(i).isdigit()]
         conn = self._connect(writer=False)
@@ -352,6 +378,7 @@ class SqliteQueue:
         row = conn.execute("SELECT value FROM mx_webhook_meta WHERE name = 'paused'").fetchone()
         return row is not None and row[0] == "1"
 
+    @StorageErrors.wrap
     def _set_paused(self, paused: bool) -> None:
         conn = self._connect(writer=False)
         with self._transaction(conn):
@@ -367,9 +394,11 @@ class SqliteQueue:
     def resume(self) -> None:
         self._set_paused(False)
 
+    @StorageErrors.wrap
     def is_paused(self) -> bool:
         return self._paused(self._connect(writer=False))
 
+    @StorageErrors.wrap
     def stats(self) -> QueueStats:
         now = self.clock.time()
         conn = self._connect(writer=False)
