@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from typing import Any
 
@@ -26,6 +27,20 @@ from ..diagnostics.status_page import fetch_status, render_status
 USAGE_ERROR = 64
 HEALTH_EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 STATUS_EXIT = {"operational": 0, "degraded": 1, "maintenance": 1, "downtime": 2, "unknown": 3}
+
+
+def seconds(text: str) -> float:
+    """An argparse type: positive, finite seconds (``nan``, ``inf``, 0 and less are usage
+    errors, which this CLI exits with 64)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected positive, finite seconds, got {text!r} (HINT: e.g. --deadline 10)"
+        )
+    return value
 
 
 def register(commands: Any) -> None:
@@ -43,7 +58,9 @@ def register(commands: Any) -> None:
         help="only this procedure (repeatable), e.g. --runbook RB-001",
     )
     diagnose.add_argument("--json", action="store_true", help="JSON (see docs/cli.md)")
-    diagnose.add_argument("--deadline", type=float, default=10.0, help="seconds (default 10)")
+    diagnose.add_argument(
+        "--deadline", type=seconds, default=10.0, help="seconds, > 0 (default 10)"
+    )
     diagnose.add_argument("--no-status-page", action="store_true", help="skip the status page")
     diagnose.set_defaults(run=run_diagnose)
 
@@ -56,7 +73,7 @@ def register(commands: Any) -> None:
         "report", help="diagnose, then print the post-incident report template filled in"
     )
     report.add_argument("--title", default="MaintainX integration incident")
-    report.add_argument("--deadline", type=float, default=10.0)
+    report.add_argument("--deadline", type=seconds, default=10.0, help="seconds, > 0 (default 10)")
     report.add_argument("--no-status-page", action="store_true", help="skip the status page")
     report.set_defaults(run=run_report)
 
