@@ -24,7 +24,6 @@ from maintainx_resilient.sync import (
     RateLimit,
     StaleAnswerError,
     SyncEngine,
-    SyncError,
     SyncStore,
 )
 from maintainx_resilient.sync._fetch import Fetcher, RawPage

@@ -46,6 +46,9 @@ def seconds(text: str) -> float:
 def register(commands: Any) -> None:
     health = commands.add_parser("health", help="one cheap probe plus the client's state")
     health.add_argument("--json", action="store_true", help="machine-readable output")
+    health.add_argument(
+        "--deadline", type=seconds, default=5.0, help="seconds, > 0 (default 5, at most 5)"
+    )
     health.set_defaults(run=run_health)
 
     diagnose = commands.add_parser(
