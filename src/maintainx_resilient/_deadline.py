@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 import httpx
 
@@ -65,13 +64,21 @@ def validate_seconds(value: object, name: str) -> float:
     return seconds
 
 
-@dataclass(frozen=True, slots=True)
 class Deadline:
-    """An absolute end time ``at`` on ``clock.monotonic()``; ``total`` is the whole budget."""
+    """An absolute end time ``at`` on ``clock.monotonic()``; ``total`` is the whole budget.
 
-    at: float
-    total: float
-    clock: Clock
+    Made once per call on the hot path: a plain slotted class (a frozen dataclass costs
+    more to build); treat it as immutable."""
+
+    __slots__ = ("at", "clock", "total")
+
+    def __init__(self, at: float, total: float, clock: Clock) -> None:
+        self.at = at
+        self.total = total
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"Deadline(total={self.total:g}, left={self.left():.3f})"
 
     @classmethod
     def after(cls, seconds: float, clock: Clock) -> Deadline:
@@ -80,11 +87,6 @@ class Deadline:
     def left(self) -> float:
         """Seconds left (negative once passed)."""
         return self.at - self.clock.monotonic()
-
-    def bound(self, timeout: float | None) -> float:
-        """``timeout`` shortened to what is left (never below zero)."""
-        left = max(0.0, self.left())
-        return left if timeout is None else min(timeout, left)
 
     def exceeded(self, request: httpx.Request, phase: str) -> DeadlineExceededError:
         """The error for this deadline having passed during ``phase``."""
@@ -103,17 +105,18 @@ def deadline_of(request: httpx.Request) -> Deadline | None:
     return value if isinstance(value, Deadline) else None
 
 
-def offer_wait(request: httpx.Request) -> None:
+def offer_wait(request: httpx.Request, deadline: Deadline | None = None) -> None:
     """Tell the throttle how long this request may wait for a slot: what is left of its
     deadline (or less, when the caller already said less)."""
-    deadline = deadline_of(request)
+    deadline = deadline or deadline_of(request)
     if deadline is None:
         return
-    left = max(0.0, deadline.left())
-    given = request.extensions.get(MAX_WAIT_EXTENSION)
-    if isinstance(given, (int, float)) and not isinstance(given, bool):
-        left = min(left, float(given))
-    request.extensions[MAX_WAIT_EXTENSION] = left
+    left = deadline.left()
+    extensions = request.extensions
+    given = extensions.get(MAX_WAIT_EXTENSION)
+    if given is not None and type(given) in (int, float) and given < left:
+        left = given
+    extensions[MAX_WAIT_EXTENSION] = left if left > 0 else 0.0
 
 
 class DeadlinePolicy:
@@ -126,9 +129,9 @@ class DeadlinePolicy:
     def stamp(self, request: httpx.Request) -> Deadline:
         deadline = deadline_of(request)
         if deadline is None:
-            deadline = Deadline.after(self.seconds, self.clock)
+            deadline = Deadline(self.clock.monotonic() + self.seconds, self.seconds, self.clock)
             request.extensions[DEADLINE_EXTENSION] = deadline
-        offer_wait(request)
+        offer_wait(request, deadline)
         return deadline
 
     def __repr__(self) -> str:
