@@ -64,6 +64,9 @@ def check(name: str, exc: BaseException | None, elapsed: float, sent: int) -> No
     assert elapsed < DEADLINE + 0.5, f"{name}: {elapsed:.2f} s"
     assert sent < SENT_BOUND, f"{name}: the server sent {sent} bytes"
     assert CANARY_KEY not in str(exc) and CANARY_KEY not in repr(exc)
+    if isinstance(exc, ResponseTooLargeError):  # names the cap and how to raise it
+        assert exc.limit == CAP
+        assert f"max_response_bytes={CAP}" in str(exc) and "MaintainXClient(" in str(exc)
 
 
 @pytest.mark.parametrize("name", list(CASES))
