@@ -24,3 +24,25 @@ def test_client_classes_and_base_error_import() -> None:
     assert issubclass(MaintainXError, Exception)
     assert MaintainXClient.__name__ == "MaintainXClient"
     assert AsyncMaintainXClient.__name__ == "AsyncMaintainXClient"
+
+
+def test_bounds_errors_are_exported_in_their_place_in_the_tree() -> None:
+    """The errors of the limits are public and sit where the tree in _exceptions says."""
+    from maintainx_resilient import (
+        CursorCycleError,
+        DeadlineExceededError,
+        DecodeError,
+        ResponseError,
+        ResponseTooLargeError,
+        TimeoutError,
+        _exceptions,
+    )
+
+    assert issubclass(DeadlineExceededError, TimeoutError)
+    assert issubclass(ResponseTooLargeError, ResponseError)
+    assert issubclass(CursorCycleError, ResponseError)
+    assert not issubclass(ResponseTooLargeError, DecodeError)
+    tree = _exceptions.__doc__ or ""
+    for cls in (DeadlineExceededError, ResponseTooLargeError, CursorCycleError):
+        assert cls.__name__ in maintainx_resilient.__all__
+        assert cls.__name__ in tree

@@ -7,8 +7,8 @@ import tracemalloc
 import httpx
 import pytest
 
-from maintainx_resilient import AsyncMaintainXClient, MaintainXClient
-from maintainx_resilient._pagination import CursorWalk, Page
+from maintainx_resilient import AsyncMaintainXClient, CursorCycleError, MaintainXClient
+from maintainx_resilient._pagination import CursorWalk, Page, SeenCursors
 
 from .conftest import CANARY_KEY, NO_POLICIES
 
@@ -29,16 +29,49 @@ def paged_handler(total: int, seen: list[httpx.Request] | None) -> httpx.MockTra
     return httpx.MockTransport(handler)
 
 
-def test_walk_stops_on_null_or_repeated_cursor() -> None:
-    """A null cursor ends the walk; a cursor handed back unchanged also ends it (no loop)."""
+def test_walk_stops_on_null_and_refuses_a_cursor_handed_back_unchanged() -> None:
+    """A null cursor ends the walk; the cursor it was given, handed back, is a cycle of one
+    (it used to end the walk silently, hiding the pages behind it)."""
     walk = CursorWalk()
     walk.advance(Page(items=[1], next_cursor="a"))
     assert (walk.cursor, walk.done) == ("a", False)
-    walk.advance(Page(items=[2], next_cursor="a"))
-    assert walk.done
+    with pytest.raises(CursorCycleError) as info:
+        walk.advance(Page(items=[2], next_cursor="a"))
+    assert (info.value.cursor, info.value.pages) == ("a", 2)
     walk = CursorWalk()
     walk.advance(Page(items=[], next_cursor=None))
     assert walk.done
+
+
+def test_walk_refuses_any_repeated_cursor() -> None:
+    """A -> B -> A is caught on the first repeat, with the cursor (shortened) and the page
+    count in the error; the cursor a walk resumes from counts as followed."""
+    walk = CursorWalk(path="/workorders")
+    for cursor in ("A", "B"):
+        walk.advance(Page(items=[], next_cursor=cursor))
+    with pytest.raises(CursorCycleError, match=r"'A' was already followed .*3 pages") as info:
+        walk.advance(Page(items=[], next_cursor="A"))
+    assert (info.value.method, info.value.path) == ("GET", "/workorders")
+    resumed = CursorWalk("start")
+    resumed.advance(Page(items=[], next_cursor="x" * 500))
+    with pytest.raises(CursorCycleError) as long_info:
+        resumed.advance(Page(items=[], next_cursor="x" * 500))
+    assert long_info.value.cursor == "x" * 45 + "..."
+    assert "x" * 49 not in str(long_info.value)
+    with pytest.raises(CursorCycleError):
+        CursorWalk("start").advance(Page(items=[], next_cursor="start"))
+
+
+def test_seen_cursors_memory_is_bounded_per_page() -> None:
+    """A walk remembers a fixed-size digest per page, however long the cursors are."""
+    seen = SeenCursors()
+    tracemalloc.start()
+    for n in range(10_000):
+        seen.follow(f"{n:08d}" + "c" * 2_000, n)
+    _, high = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(seen) == 10_000
+    assert high < 2_000_000, high  # about 1.2 MB; the cursors themselves would be 20 MB
 
 
 @pytest.mark.parametrize("limit", [1, 7, 100, 200])
@@ -96,3 +129,42 @@ def test_iteration_memory_is_flat() -> None:
     peak(1_000)  # warm up: first-use allocations are not per-record memory
     small, large = peak(1_000), peak(20_000)
     assert large < small * 1.5, (small, large)
+
+
+def cycling_handler(cursors: dict[str, str], seen: list[str]) -> httpx.MockTransport:
+    """A list endpoint whose nextCursor follows ``cursors`` (page cursor -> next cursor)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor", "")
+        seen.append(cursor)
+        item = {"id": len(seen), "title": f"wo {len(seen)}", "status": "OPEN"}
+        return httpx.Response(200, json={"workOrders": [item], "nextCursor": cursors[cursor]})
+
+    return httpx.MockTransport(handler)
+
+
+def test_sync_iter_stops_on_a_cursor_cycle() -> None:
+    """iter() against A -> B -> A raises CursorCycleError after three pages instead of
+    walking the loop until the server stops."""
+    sent: list[str] = []
+    transport = cycling_handler({"": "A", "A": "B", "B": "A"}, sent)
+    client = MaintainXClient(api_key=CANARY_KEY, transport=transport, **NO_POLICIES)
+    got: list[int] = []
+    with pytest.raises(CursorCycleError) as info:
+        got.extend(wo.id for wo in client.work_orders.iter())
+    assert sent == ["", "A", "B"]
+    assert got == [1, 2, 3]
+    assert (info.value.cursor, info.value.pages, info.value.path) == ("A", 3, "/workorders")
+
+
+async def test_async_iter_stops_on_a_cursor_cycle() -> None:
+    """The async iterator catches the same cycle after the same three pages."""
+    sent: list[str] = []
+    transport = cycling_handler({"": "A", "A": "B", "B": "A"}, sent)
+    async with AsyncMaintainXClient(
+        api_key=CANARY_KEY, transport=transport, **NO_POLICIES
+    ) as client:
+        with pytest.raises(CursorCycleError) as info:
+            _ = [wo async for wo in client.work_orders.iter()]
+    assert sent == ["", "A", "B"]
+    assert info.value.pages == 3

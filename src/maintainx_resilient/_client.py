@@ -16,7 +16,8 @@ import httpx
 from typing_extensions import TypedDict, Unpack
 
 from ._clock import SYSTEM_CLOCK, Clock
-from ._config import ClientConfig
+from ._config import DEFAULT_DEADLINE, ClientConfig
+from ._deadline import DEADLINE_EXTENSION, Deadline, DeadlinePolicy
 from ._events import EventBus, Hook, RequestRefused
 from ._exceptions import (
     CircuitOpenError,
@@ -26,6 +27,7 @@ from ._exceptions import (
     ThrottledError,
 )
 from ._http import AsyncHTTPLayer, HTTPLayer
+from ._net import bound_transport
 from ._operation import Operation
 from ._pipeline import Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
@@ -40,7 +42,7 @@ from .diagnostics._context import (
 from .diagnostics._model import Severity
 from .diagnostics._runner import DiagnosisReport, run_sync
 from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, pool_stats, probe_result
-from .diagnostics.health import HealthReport
+from .diagnostics.health import DEFAULT_HEALTH_TIMEOUT, HealthReport
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing, KeySource
 from .policies.breaker import BreakerConfig, Breakers
 from .policies.fallback import COMMIT_EXTENSION, FallbackCache, FallbackConfig
@@ -81,7 +83,9 @@ class ClientOptions(TypedDict, total=False):
 
     Connection: ``api_key`` (a string, a callable returning one, or a :class:`KeyProvider`;
     default ``MAINTAINX_API_KEY``), ``base_url``, ``organization_id`` / ``organization_ids``,
-    ``timeout``, ``limits``, ``default_headers``. Policies (a config object, or None to switch
+    ``timeout`` (each network wait), ``deadline`` (a whole call, retries and waits included:
+    120 s by default, None for none), ``max_response_bytes`` (50 MB by default),
+    ``limits``, ``default_headers``. Policies (a config object, or None to switch
     one off; on by default): ``throttle``, ``retry``, ``breaker``, ``fallback``.
     Observability and diagnosis: ``diagnostics``, ``hooks``, ``tracer_provider``,
     ``meter_provider``. ``clock`` drives every policy (tests pass a ``FakeClock``).
@@ -92,6 +96,8 @@ class ClientOptions(TypedDict, total=False):
     organization_id: int | str | None
     organization_ids: list[int] | tuple[int, ...] | None
     timeout: float | httpx.Timeout | None
+    deadline: float | None
+    max_response_bytes: int | None
     limits: httpx.Limits | None
     default_headers: Mapping[str, str] | None
     throttle: ThrottleConfig | None
@@ -124,6 +130,8 @@ class _ClientCore:
             timeout=options.get("timeout"),
             limits=options.get("limits"),
             default_headers=options.get("default_headers"),
+            deadline=options.get("deadline", DEFAULT_DEADLINE),
+            max_response_bytes=options.get("max_response_bytes"),
         )
         clock = options.get("clock", SYSTEM_CLOCK)
         throttle = options.get("throttle", DEFAULT_THROTTLE)
@@ -145,6 +153,7 @@ class _ClientCore:
                 tracer_provider=options.get("tracer_provider"),
                 meter_provider=options.get("meter_provider"),
             ),
+            deadline=DeadlinePolicy(config.deadline, clock=clock) if config.deadline else None,
             fallback=(
                 FallbackCache(fallback, clock=clock, events=events, credential=keys.credential)
                 if fallback
@@ -153,6 +162,7 @@ class _ClientCore:
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
             breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
             throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
+            max_response_bytes=config.max_response_bytes,
         )
         diagnostics = options.get("diagnostics", DEFAULT_DIAGNOSTICS)
         self._desk = IncidentDesk(diagnostics, clock=clock, events=events)
@@ -326,6 +336,15 @@ class _ClientCore:
     def _probe_timeout(self, deadline: float | None) -> float:
         return 0.9 * (self._desk.config.deadline if deadline is None else deadline)
 
+    def _health_deadline(self) -> float:
+        """A health check waits at most 5 s (less when the diagnostics deadline is shorter)."""
+        return min(DEFAULT_HEALTH_TIMEOUT, self._desk.config.deadline)
+
+    def _probe_extensions(self, timeout: float) -> dict[str, Any]:
+        """A probe's own deadline: the HTTP layer ends it by then even against a server
+        that trickles (a sync probe's thread cannot be cancelled, so it must end itself)."""
+        return {DEADLINE_EXTENSION: Deadline.after(timeout, self._policies.clock)}
+
     @staticmethod
     def _require(policy: T | None, name: str) -> T:
         if policy is None:
@@ -399,14 +418,17 @@ class MaintainXClient(_ClientCore):
         **options: Unpack[ClientOptions],
     ) -> None:
         config = self._configure(options)
-        self._network = transport or httpx.HTTPTransport(limits=config.limits)
+        self._network = transport or bound_transport(httpx.HTTPTransport(limits=config.limits))
         self._http = httpx.Client(
             transport=build_sync_pipeline(self._policies, self._network), **self._http_kwargs()
         )
         # Diagnostic probes go through auth and HTTP only: they must tell the truth about
         # MaintainX, not what the fallback cache or the breaker would answer.
         self._probe_http = httpx.Client(
-            transport=AuthLayer(HTTPLayer(self._network), self._policies.keys),
+            transport=AuthLayer(
+                HTTPLayer(self._network, max_response_bytes=config.max_response_bytes),
+                self._policies.keys,
+            ),
             **self._http_kwargs(),
         )
         self.work_orders = WorkOrders(self)
@@ -447,7 +469,11 @@ class MaintainXClient(_ClientCore):
         start = clock.monotonic()
         try:
             outcome: Any = self._probe_http.request(
-                method, path.lstrip("/"), headers=dict(headers), timeout=timeout
+                method,
+                path.lstrip("/"),
+                headers=dict(headers),
+                timeout=timeout,
+                extensions=self._probe_extensions(timeout),
             )
         except MaintainXError as exc:
             outcome = exc
@@ -463,7 +489,7 @@ class MaintainXClient(_ClientCore):
 
     def health(self) -> HealthReport:
         """A fast check for a service's health endpoint: one probe plus the client's state."""
-        return run_sync(self._desk.health(self._context(None)))
+        return run_sync(self._desk.health(self._context(self._health_deadline())))
 
     def diagnose(
         self, *, only: Iterable[str] | None = None, deadline: float | None = None
@@ -501,12 +527,15 @@ class AsyncMaintainXClient(_ClientCore):
         **options: Unpack[ClientOptions],
     ) -> None:
         config = self._configure(options)
-        self._network = transport or httpx.AsyncHTTPTransport(limits=config.limits)
+        self._network = transport or bound_transport(httpx.AsyncHTTPTransport(limits=config.limits))
         self._http = httpx.AsyncClient(
             transport=build_async_pipeline(self._policies, self._network), **self._http_kwargs()
         )
         self._probe_http = httpx.AsyncClient(
-            transport=AsyncAuthLayer(AsyncHTTPLayer(self._network), self._policies.keys),
+            transport=AsyncAuthLayer(
+                AsyncHTTPLayer(self._network, max_response_bytes=config.max_response_bytes),
+                self._policies.keys,
+            ),
             **self._http_kwargs(),
         )
         self.work_orders = AsyncWorkOrders(self)
@@ -548,7 +577,11 @@ class AsyncMaintainXClient(_ClientCore):
             start = clock.monotonic()
             try:
                 outcome: Any = await self._probe_http.request(
-                    method, path.lstrip("/"), headers=dict(headers), timeout=timeout
+                    method,
+                    path.lstrip("/"),
+                    headers=dict(headers),
+                    timeout=timeout,
+                    extensions=self._probe_extensions(timeout),
                 )
             except MaintainXError as exc:
                 outcome = exc
@@ -558,7 +591,7 @@ class AsyncMaintainXClient(_ClientCore):
 
     async def health(self) -> HealthReport:
         """A fast check for a service's health endpoint: one probe plus the client's state."""
-        return await self._desk.health(self._context(None))
+        return await self._desk.health(self._context(self._health_deadline()))
 
     async def diagnose(
         self, *, only: Iterable[str] | None = None, deadline: float | None = None

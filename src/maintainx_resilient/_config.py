@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES
+from ._deadline import DEFAULT_DEADLINE, validate_seconds
 from ._exceptions import ConfigurationError
 from ._secrets import Secret
 from ._version import __version__
@@ -24,7 +26,9 @@ from .policies.auth import KeySource
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "ClientConfig",
 ]
@@ -45,7 +49,13 @@ _KEY_HINT = (
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Resolved, validated connection settings shared by the sync and async clients."""
+    """Resolved, validated connection settings shared by the sync and async clients.
+
+    ``timeout`` bounds each network wait (connect, one read, one write, a pooled
+    connection); ``deadline`` bounds a whole call: every wait, every read of the answer and
+    every retry together (None: no overall bound). ``max_response_bytes`` caps one answer's
+    body (after decompression).
+    """
 
     #: A string key is held as a :class:`Secret`; a callable or KeyProvider is kept as given.
     api_key: Secret | KeySource
@@ -54,6 +64,8 @@ class ClientConfig:
     organization_ids: tuple[int, ...] = ()
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     limits: httpx.Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    deadline: float | None = DEFAULT_DEADLINE
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     user_agent: str = USER_AGENT
     default_headers: tuple[tuple[str, str], ...] = ()
 
@@ -68,6 +80,8 @@ class ClientConfig:
         timeout: float | httpx.Timeout | None = None,
         limits: httpx.Limits | None = None,
         default_headers: Mapping[str, str] | None = None,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> ClientConfig:
         env = os.environ if environ is None else environ
@@ -101,6 +115,14 @@ class ClientConfig:
                 raise ConfigurationError(f"timeout must be positive seconds, got {timeout!r}")
             resolved_timeout = httpx.Timeout(timeout)
 
+        resolved_deadline = None if deadline is None else validate_seconds(deadline, "deadline")
+        cap = DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+            raise ConfigurationError(
+                f"max_response_bytes must be a positive number of bytes, got {cap!r} "
+                f"(the default is {DEFAULT_MAX_RESPONSE_BYTES})"
+            )
+
         headers = tuple((default_headers or {}).items())
         for name, _ in headers:
             if name.lower() in ("authorization", "x-organization-id", "x-organization-ids"):
@@ -114,12 +136,19 @@ class ClientConfig:
             organization_ids=orgs,
             timeout=resolved_timeout,
             limits=limits or DEFAULT_LIMITS,
+            deadline=resolved_deadline,
+            max_response_bytes=cap,
             default_headers=headers,
         )
 
     def base_headers(self) -> dict[str, str]:
         """Headers sent on every request, except ``Authorization`` (added by the auth layer)."""
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        headers = {
+            "Accept": "application/json",
+            # Only what the HTTP layer decodes within the size cap (see ``_body``).
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": self.user_agent,
+        }
         headers.update(self.default_headers)
         if self.organization_id is not None:
             headers["x-organization-id"] = str(self.organization_id)

@@ -7,8 +7,12 @@ Every error the library raises is a :class:`MaintainXError`::
     ├── TransportError                the request never produced an HTTP response
     │   ├── ConnectionError           DNS, refused, reset, TLS; ``sent`` says if it left
     │   └── TimeoutError              connect / read / write / pool timeout
+    │       └── DeadlineExceededError the call's total deadline passed (a trickling server)
     ├── ResponseError                 a response arrived but is not what the API promises
-    │   └── DecodeError               non-JSON (HTML proxy pages), truncated or ill-typed JSON
+    │   ├── DecodeError               non-JSON (HTML proxy pages), truncated, ill-typed or
+    │   │                             too deeply nested JSON; a body its encoding cannot decode
+    │   ├── ResponseTooLargeError     the body passed ``max_response_bytes`` (not all read)
+    │   └── CursorCycleError          a list walk was handed a cursor it had already followed
     ├── CircuitOpenError              the breaker is open: failed fast, ``retry_after`` says when
     ├── FallbackModeError             fallback mode is on and this call cannot be served locally
     ├── StorageError                  a local store (SQLite file, Redis) cannot be used:
@@ -42,6 +46,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectionError",
+    "CursorCycleError",
+    "DeadlineExceededError",
     "DecodeError",
     "ErrorDetail",
     "FallbackModeError",
@@ -51,6 +57,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseError",
+    "ResponseTooLargeError",
     "ServerError",
     "StorageError",
     "ThrottledError",
@@ -128,6 +135,22 @@ class TimeoutError(TransportError):
         return self.phase not in ("connect", "pool")
 
 
+class DeadlineExceededError(TimeoutError):
+    """The call's total deadline (client keyword ``deadline``) passed.
+
+    It bounds everything one call does: waiting for a rate-limit slot, connecting, every
+    read of the answer (a server trickling one byte a second cannot stretch it) and every
+    retry. ``deadline`` is the total in seconds; ``phase`` is what was running when it
+    passed (``pool`` when nothing had been sent yet).
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", phase: str, deadline: float
+    ) -> None:
+        super().__init__(message, method=method, path=path, phase=phase)
+        self.deadline = deadline
+
+
 class ResponseError(_RequestError):
     """A response arrived but could not be understood."""
 
@@ -149,6 +172,32 @@ class ResponseError(_RequestError):
 
 class DecodeError(ResponseError):
     """The body is not the JSON the API documents (HTML error page, truncated, wrong types)."""
+
+
+class ResponseTooLargeError(ResponseError):
+    """The body passed the client's ``max_response_bytes``; reading stopped there.
+
+    ``limit`` is the cap in bytes (after decompression). Raise it with the client keyword
+    ``max_response_bytes=`` when such answers are expected (they are not, from MaintainX).
+    """
+
+    def __init__(self, message: str, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
+class CursorCycleError(ResponseError):
+    """Following ``nextCursor`` led back to a cursor this walk had already followed.
+
+    Without this check a server bug (A -> B -> A) would be followed until the server stops.
+    ``cursor`` is the repeated cursor (shortened when long); ``pages`` is how many pages the
+    walk had read when it saw it. Records already yielded are correct; the rest are missing.
+    """
+
+    def __init__(self, message: str, *, cursor: str, pages: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.cursor = cursor
+        self.pages = pages
 
 
 class APIStatusError(_RequestError):

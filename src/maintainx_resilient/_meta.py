@@ -23,6 +23,7 @@ FallbackReason = Literal[
     "timeout",
     "server_error",
     "retries_exhausted",
+    "undecodable",
     "fallback_mode",
 ]
 

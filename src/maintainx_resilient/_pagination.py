@@ -2,20 +2,27 @@
 
 MaintainX lists answer ``{"<items>": [...], "nextCursor": str|null}``. A :class:`Page` holds
 one answer. :class:`CursorWalk` is the state of a walk through all pages: it keeps the same
-filters on every page (the API requires it) and stops when ``nextCursor`` is null, or when a
-server bug hands back the cursor it was given (which would otherwise loop forever).
-Only the current cursor is kept, so a walk over any number of records uses constant memory.
+filters on every page (the API requires it) and stops when ``nextCursor`` is null.
+
+A server bug that hands back a cursor the walk already followed (the one it was given, or
+A -> B -> A) would otherwise be followed until the server stops: :class:`SeenCursors`
+remembers every cursor of one walk and raises
+:class:`~maintainx_resilient.CursorCycleError` naming the repeated one. It keeps a 16-byte
+digest per page, not the cursors themselves: 10,000 pages (two million records) cost about
+1 MB. The sync engine's walks use it too.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from ._exceptions import CursorCycleError
 from ._meta import FRESH, ResponseMeta
 
-__all__ = ["MAX_PAGE_SIZE", "AsyncPager", "CursorWalk", "Page", "SyncPager"]
+__all__ = ["MAX_PAGE_SIZE", "AsyncPager", "CursorWalk", "Page", "SeenCursors", "SyncPager"]
 
 T = TypeVar("T")
 
@@ -42,24 +49,65 @@ class Page(Generic[T]):
         return len(self.items)
 
 
+_SHOWN = 48  # characters of a repeated cursor an error shows
+
+
+class SeenCursors:
+    """Every cursor one walk has followed; following one twice is a :class:`CursorCycleError`.
+
+    ``path`` (the list's route) and ``method`` name the list in the error.
+    """
+
+    __slots__ = ("_digests", "method", "path")
+
+    def __init__(self, *, path: str = "", method: str = "GET") -> None:
+        self._digests: set[bytes] = set()
+        self.path = path
+        self.method = method
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def follow(self, cursor: str, pages: int) -> None:
+        """Note that the walk, ``pages`` pages in, is about to follow ``cursor``."""
+        digest = hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if digest in self._digests:
+            shown = cursor if len(cursor) <= _SHOWN else cursor[: _SHOWN - 3] + "..."
+            raise CursorCycleError(
+                f"nextCursor {shown!r} was already followed in this walk ({pages} pages "
+                "read): the server's cursors loop; stopping instead of reading the same "
+                "pages forever",
+                method=self.method,
+                path=self.path,
+                cursor=shown,
+                pages=pages,
+            )
+        self._digests.add(digest)
+
+
 class CursorWalk:
     """Where a walk through a paged list stands. ``cursor`` is what to send next."""
 
-    __slots__ = ("cursor", "done", "pages")
+    __slots__ = ("cursor", "done", "pages", "seen")
 
-    def __init__(self, cursor: str | None = None) -> None:
+    def __init__(self, cursor: str | None = None, *, path: str = "") -> None:
         self.cursor = cursor
         self.done = False
         self.pages = 0
+        self.seen = SeenCursors(path=path)
+        if cursor:
+            self.seen.follow(cursor, 0)
 
     def advance(self, page: Page[T]) -> None:
-        """Record a fetched page and move to the next cursor."""
+        """Record a fetched page and move to the next cursor (:class:`CursorCycleError` when
+        the server hands back one this walk already followed)."""
         self.pages += 1
         nxt = page.next_cursor
-        if not nxt or nxt == self.cursor:
+        if not nxt:
             self.done = True
             self.cursor = None
             return
+        self.seen.follow(nxt, self.pages)
         self.cursor = nxt
 
 
@@ -70,18 +118,19 @@ class SyncPager(Generic[T]):
     Only one page is held at a time, so memory stays flat whatever the record count.
     """
 
-    __slots__ = ("_fetch",)
+    __slots__ = ("_fetch", "_path")
 
-    def __init__(self, fetch: Callable[[str | None], Page[T]]) -> None:
+    def __init__(self, fetch: Callable[[str | None], Page[T]], *, path: str = "") -> None:
         self._fetch = fetch
+        self._path = path
 
     def pages(self, cursor: str | None = None) -> Iterator[Page[T]]:
         """Every page from ``cursor`` (the first page when None) to the last."""
-        walk = CursorWalk(cursor)
+        walk = CursorWalk(cursor, path=self._path)
         while not walk.done:
             page = self._fetch(walk.cursor)
+            yield page  # its records are good even when its nextCursor loops
             walk.advance(page)
-            yield page
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
@@ -91,18 +140,21 @@ class SyncPager(Generic[T]):
 class AsyncPager(Generic[T]):
     """The async twin of :class:`SyncPager`: ``async for record in pager``."""
 
-    __slots__ = ("_fetch",)
+    __slots__ = ("_fetch", "_path")
 
-    def __init__(self, fetch: Callable[[str | None], Awaitable[Page[T]]]) -> None:
+    def __init__(
+        self, fetch: Callable[[str | None], Awaitable[Page[T]]], *, path: str = ""
+    ) -> None:
         self._fetch = fetch
+        self._path = path
 
     async def pages(self, cursor: str | None = None) -> AsyncIterator[Page[T]]:
         """Every page from ``cursor`` (the first page when None) to the last."""
-        walk = CursorWalk(cursor)
+        walk = CursorWalk(cursor, path=self._path)
         while not walk.done:
             page = await self._fetch(walk.cursor)
-            walk.advance(page)
             yield page
+            walk.advance(page)
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():

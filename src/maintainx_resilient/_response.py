@@ -6,17 +6,20 @@ Both MaintainX error shapes are understood:
 - shape B: ``{"error": str}``
 
 and so is anything else a proxy may put in front of the API (HTML pages, empty bodies,
-truncated JSON): those become :class:`~maintainx_resilient.DecodeError` (on a 2xx) or the
-status's own error class with the body excerpt as the message.
+truncated JSON, JSON nested deeper than a parser should follow): those become
+:class:`~maintainx_resilient.DecodeError` (on a 2xx) or the status's own error class with the
+body excerpt as the message. Every body is parsed by pydantic-core, whose depth limit (about
+200 levels) turns a hostile ``[[[[...]]]]`` into a parse error, where the standard library's
+``json`` would raise ``RecursionError``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 import httpx
 import pydantic
+from pydantic_core import from_json
 
 from ._exceptions import (
     APIStatusError,
@@ -88,8 +91,8 @@ def build_status_error(response: httpx.Response, *, method: str, path: str) -> A
     content = response.content
     if content:
         try:
-            body = json.loads(content)
-        except ValueError:
+            body = from_json(content)
+        except ValueError:  # not JSON, or nested too deep
             body = None
     details = parse_error_details(body)
     if details:
@@ -146,9 +149,10 @@ def _decode_error(response: httpx.Response, method: str, path: str, why: str) ->
 def decode_json(response: httpx.Response, *, method: str, path: str) -> Any:
     """The JSON body of a success response, or :class:`DecodeError`."""
     try:
-        return json.loads(response.content)
-    except ValueError:
-        raise _decode_error(response, method, path, "response is not valid JSON") from None
+        return from_json(response.content)
+    except ValueError as exc:  # not JSON, or nested too deep
+        why = f"response is not valid JSON ({exc})"
+        raise _decode_error(response, method, path, why) from None
 
 
 def validate_json(
@@ -160,7 +164,7 @@ def validate_json(
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
-            why = "response is not valid JSON"
+            why = f"response is not valid JSON ({first['msg']})"
         else:
             loc = ".".join(str(p) for p in first["loc"])
             why = f"response does not match the API schema at {loc or 'top level'}: "

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from maintainx_resilient import BadRequestError, MaintainXClient
+from maintainx_resilient import BadRequestError, CursorCycleError, MaintainXClient
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._meta import META_EXTENSION, ResponseMeta
 from maintainx_resilient.policies.breaker import BreakerConfig
@@ -24,10 +24,9 @@ from maintainx_resilient.sync import (
     RateLimit,
     StaleAnswerError,
     SyncEngine,
-    SyncError,
     SyncStore,
 )
-from maintainx_resilient.sync._fetch import Fetcher
+from maintainx_resilient.sync._fetch import Fetcher, RawPage
 from maintainx_resilient.sync.full import run_full_sync
 from maintainx_resilient.sync.resources import resolve
 from maintainx_resilient.sync.store import state_key
@@ -184,14 +183,77 @@ def test_other_bad_requests_are_not_mistaken_for_an_expired_cursor(
         SyncEngine(client, store).full()
 
 
-def test_a_cursor_handed_back_unchanged_stops_the_run() -> None:
-    state = FullSyncState.begin(start_seq=1, started_at=0.0, high_water=None, expected=None)
-    state = state.after_page(200, "abc")
-    with pytest.raises(SyncError, match="cursor it was given"):
-        state.after_page(200, "abc")
+class CyclingFetcher(Fetcher):
+    """Hands back, as the ``loop_at``-th page's nextCursor, the cursor the walk followed
+    first: the server bug A -> B -> A."""
+
+    def __init__(self, *args: Any, loop_at: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.loop_at = loop_at
+        self.sent: list[str | None] = []
+
+    def page(self, params: Any, cursor: str | None = None) -> RawPage:
+        self.sent.append(cursor)
+        page = super().page(params, cursor)
+        followed = [c for c in self.sent if c is not None]
+        if params.get("limit") != 1 and len(self.sent) >= self.loop_at and followed:
+            return RawPage(page.records, followed[0])
+        return page
+
+
+def test_a_cursor_cycle_stops_the_full_sync_before_committing_the_page(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    """A -> B -> A: CursorCycleError naming the cursor, the checkpoint left on the last good
+    page, nothing deleted; a resumed run meets the same loop and stops the same way."""
+    local_before = local_view(store)
+    fetcher = CyclingFetcher(client, WO, loop_at=4)  # the high-water probe + 3 pages
+    with pytest.raises(CursorCycleError) as info:
+        run_full_sync(fetcher, store)
+    first_cursor = next(c for c in fetcher.sent if c is not None)
+    assert first_cursor is not None and len(first_cursor) > 48
+    assert info.value.cursor == first_cursor[:45] + "..."  # shortened in the error
+    assert (info.value.pages, info.value.path) == (3, "/workorders")
+    saved = FullSyncState.from_json(store.state(CHECKPOINT))
+    assert saved is not None and saved.pages == 2 and saved.records == 400
+    assert set(local_before) <= set(local_view(store))  # nothing deleted
+    again = CyclingFetcher(client, WO, loop_at=2)
+    with pytest.raises(CursorCycleError):
+        run_full_sync(again, store)
+    assert len(again.sent) == 2  # the resumed cursor counts as followed: no loop either
+
+
+def test_a_cursor_handed_back_unchanged_is_a_cycle_of_one(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    """The cursor the walk was given, handed back, is caught by the same check."""
+
+    class Stuck(Fetcher):
+        def page(self, params: Any, cursor: str | None = None) -> RawPage:
+            page = super().page(params, cursor)
+            return RawPage(page.records, cursor) if cursor else page
+
+    with pytest.raises(CursorCycleError, match="already followed"):
+        run_full_sync(Stuck(client, WO), store)
     assert FullSyncState.from_json({"nonsense": 1}) is None
     assert FullSyncState.from_json([1, 2]) is None
+    state = FullSyncState.begin(start_seq=1, started_at=0.0, high_water=None, expected=None)
     assert FullSyncState.from_json(state.to_json()) == state
+
+
+def test_incremental_and_reconcile_walks_stop_on_a_cursor_cycle(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    """The sync engine's other walks use the same check."""
+    from maintainx_resilient.sync.incremental import run_incremental
+    from maintainx_resilient.sync.reconcile import run_reconcile
+
+    with pytest.raises(CursorCycleError):
+        run_incremental(CyclingFetcher(client, WO, loop_at=3), store)
+    fetcher = CyclingFetcher(client, WO, loop_at=3)
+    with pytest.raises(CursorCycleError):
+        run_reconcile(fetcher, store, save=False)
+    assert len(fetcher.sent) == 3
 
 
 class StaleAfter(httpx.BaseTransport):

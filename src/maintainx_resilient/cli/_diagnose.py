@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 from typing import Any
 
 from rich.text import Text
@@ -32,9 +33,26 @@ HEALTH_EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
 STATUS_EXIT = {"operational": 0, "degraded": 1, "maintenance": 1, "downtime": 2, "unknown": 3}
 
 
+def seconds(text: str) -> float:
+    """An argparse type: positive, finite seconds (``nan``, ``inf``, 0 and less are usage
+    errors, which this CLI exits with 64)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected positive, finite seconds, got {text!r} (e.g. --deadline 10)"
+        )
+    return value
+
+
 def register(commands: Any) -> None:
     health = commands.add_parser("health", help="one cheap probe plus the client's state")
     health.add_argument("--json", action="store_true", help="one JSON document (schema: health)")
+    health.add_argument(
+        "--deadline", type=seconds, default=5.0, help="seconds, > 0 (default 5, at most 5)"
+    )
     health.set_defaults(run=run_health)
 
     diagnose = commands.add_parser(
@@ -47,7 +65,9 @@ def register(commands: Any) -> None:
         help="only this procedure (repeatable), e.g. --runbook RB-001",
     )
     diagnose.add_argument("--json", action="store_true", help="one JSON document (see docs)")
-    diagnose.add_argument("--deadline", type=float, default=10.0, help="seconds (default 10)")
+    diagnose.add_argument(
+        "--deadline", type=seconds, default=10.0, help="seconds, > 0 (default 10)"
+    )
     diagnose.add_argument("--no-status-page", action="store_true", help="skip the status page")
     diagnose.set_defaults(run=run_diagnose)
 
@@ -60,7 +80,7 @@ def register(commands: Any) -> None:
         "report", help="diagnose, then print the post-incident report template filled in"
     )
     report.add_argument("--title", default="MaintainX integration incident")
-    report.add_argument("--deadline", type=float, default=10.0)
+    report.add_argument("--deadline", type=seconds, default=10.0, help="seconds, > 0 (default 10)")
     report.add_argument("--no-status-page", action="store_true", help="skip the status page")
     report.set_defaults(run=run_report)
 

@@ -18,7 +18,9 @@ outage") only when no probe succeeded and the client's last call did not either.
 
 :class:`DiagnosisReport` is the frozen outcome; :meth:`DiagnosisReport.to_dict` is the JSON
 form documented, field by field, by ``diagnostics/schema.json``. :func:`run_sync` runs a
-coroutine (such as a diagnosis) from synchronous code, even inside a running event loop.
+coroutine (such as a diagnosis) from synchronous code, even inside a running event loop, and
+returns as soon as the coroutine does: a worker thread still running a late probe is left to
+end by its own deadline instead of being waited for (``asyncio.run`` would wait for it).
 """
 
 from __future__ import annotations
@@ -300,8 +302,33 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(
+        return _run_detached(coro)
+    pool = concurrent.futures.ThreadPoolExecutor(
         max_workers=1, thread_name_prefix="maintainx-run-sync"
-    ) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    )
+    try:
+        return pool.submit(_run_detached, coro).result()
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _run_detached(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``, except that threads started by ``asyncio.to_thread`` are not
+    waited for at the end: a sync probe's thread cannot be cancelled, and its own deadline
+    (see ``MaintainXClient._probe_extensions``) ends it shortly after the diagnosis."""
+    loop = asyncio.new_event_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="maintainx-probe")
+    loop.set_default_executor(executor)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor.shutdown(wait=False)
+            loop.close()

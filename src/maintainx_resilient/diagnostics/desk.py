@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from .._clock import Clock
+from .._deadline import validate_seconds
 from .._events import EventBus
 from .._exceptions import TimeoutError
 from ._context import (
@@ -68,6 +69,9 @@ class DiagnosticsConfig:
     status_page_url: str | None = DEFAULT_STATUS_PAGE
     deadline: float = DEFAULT_DEADLINE
 
+    def __post_init__(self) -> None:
+        validate_seconds(self.deadline, "DiagnosticsConfig.deadline")
+
 
 class IncidentDesk:
     """Severity tracker, incident timeline and diagnostics settings of one client."""
@@ -92,7 +96,7 @@ class IncidentDesk:
             webhooks=self.webhooks,
             sync_store=self.sync_store,
             clock=self.clock,
-            deadline=cfg.deadline if deadline is None else deadline,
+            deadline=cfg.deadline if deadline is None else validate_seconds(deadline, "deadline"),
             extras=dict(self.extras),
             **state,
         )

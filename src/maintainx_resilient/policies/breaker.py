@@ -44,6 +44,7 @@ from .._exceptions import (
     CircuitOpenError,
     ConfigurationError,
     ConnectionError,
+    DecodeError,
     ServerError,
     TimeoutError,
 )
@@ -178,8 +179,10 @@ def outcome_of_response(response: httpx.Response) -> Outcome:
 
 
 def outcome_of_error(exc: BaseException) -> Outcome:
-    """Timeouts, connection failures and 5xx errors are failures; other errors are neutral."""
-    if isinstance(exc, (TimeoutError, ConnectionError, ServerError)):
+    """Timeouts, connection failures, 5xx errors and bodies that cannot be decoded (garbage
+    from the server or a proxy, like an HTML 502 page) are failures; other errors, a body
+    over the size cap included (a limit of this client's), are neutral."""
+    if isinstance(exc, (TimeoutError, ConnectionError, ServerError, DecodeError)):
         return "failure"
     return "neutral"
 

@@ -13,6 +13,7 @@ ConnectionError                   ``connection_error``
 TimeoutError                      ``timeout``
 final answer 5xx                  ``server_error``
 final answer 5xx after retries    ``retries_exhausted``
+body undecodable (DecodeError)    ``undecodable``
 fallback mode on (nothing sent)   ``fallback_mode``
 ================================  ======================
 
@@ -72,6 +73,7 @@ from .._exceptions import (
     CircuitOpenError,
     ConfigurationError,
     ConnectionError,
+    DecodeError,
     FallbackModeError,
     ServerError,
     TimeoutError,
@@ -234,6 +236,8 @@ def stale_reason(outcome: httpx.Response | BaseException) -> FallbackReason | No
         return "connection_error"
     if isinstance(outcome, ServerError):
         return "retries_exhausted" if outcome.attempts > 1 else "server_error"
+    if isinstance(outcome, DecodeError):  # a body its Content-Encoding cannot decode
+        return "undecodable"
     return None
 
 

@@ -12,11 +12,15 @@ What is retried (defaults match what production SDKs converged on: openai/anthro
   operation the caller marked idempotent): after them a POST's fate is unknown;
 - 429 for every request, POST included: the server refused it before processing it, so
   resending after the wait cannot create a duplicate.
+- a body its ``Content-Encoding`` cannot decode (:class:`DecodeError` from the HTTP layer),
+  for idempotent requests only: a proxy's fault, which the next attempt may not repeat.
 
 How long: ``Retry-After`` (seconds or HTTP date) or ``X-Rate-Limit-Reset`` when the server
 says, up to ``max_retry_after`` (beyond it the error surfaces at once); otherwise
 ``initial_delay * 2**(n-1)`` capped at ``max_delay``, times a jitter factor in
-``jitter``. No retry starts once ``total_timeout`` has passed since the first attempt.
+``jitter``. No retry starts once ``total_timeout`` has passed since the first attempt, nor
+when its backoff would end past the call's deadline (:mod:`.._deadline`); before each
+attempt the throttle is told how much of the deadline is left to wait for a slot.
 
 A retry budget shared by the client (botocore's retry quota, gRPC retry throttling) stops
 an outage from being multiplied by retries: each retry takes ``retry_cost`` tokens, each
@@ -37,10 +41,13 @@ import httpx
 import tenacity
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deadline import deadline_of, offer_wait
 from .._events import EventBus, RetryScheduled
 from .._exceptions import (
     ConfigurationError,
     ConnectionError,
+    DeadlineExceededError,
+    DecodeError,
     MaintainXError,
     TimeoutError,
 )
@@ -174,10 +181,16 @@ class RetryPolicy:
             if status in RETRY_STATUSES or status >= 500:
                 return f"status {status}" if idempotent or status in REFUSED_STATUSES else None
             return None
+        if isinstance(outcome, DeadlineExceededError):
+            return None  # no time is left for another attempt
         if isinstance(outcome, (ConnectionError, TimeoutError)):
             if outcome.sent and not idempotent:
                 return None
             return type(outcome).__name__ if isinstance(outcome, ConnectionError) else "timeout"
+        if isinstance(outcome, DecodeError):
+            # Inside the pipeline only the HTTP layer raises it (answers are parsed above):
+            # a body its Content-Encoding cannot decode. It was processed: idempotent only.
+            return "undecodable body" if idempotent else None
         return None
 
     def jitter(self) -> float:
@@ -200,14 +213,20 @@ class RetryPolicy:
         backoff = min(cfg.max_delay, cfg.initial_delay * (2.0 ** (attempt - 1)))
         return backoff * self.jitter()
 
-    def give_up(self, attempt: int, elapsed: float, next_delay: float) -> bool:
-        """True when no further attempt may be made. Takes a budget token when it says False."""
+    def give_up(
+        self, attempt: int, elapsed: float, next_delay: float, left: float | None = None
+    ) -> bool:
+        """True when no further attempt may be made. Takes a budget token when it says False.
+
+        ``left`` is what remains of the call's deadline (None: no deadline)."""
         cfg = self.config
         if attempt >= cfg.max_attempts:
             return True
         if next_delay > cfg.max_retry_after:
             return True
         if elapsed + next_delay > cfg.total_timeout:
+            return True
+        if left is not None and next_delay >= left:
             return True
         return not self.budget.withdraw()
 
@@ -220,9 +239,12 @@ class RetryPolicy:
         def wait(state: tenacity.RetryCallState) -> float:
             return float(self.delay(state.attempt_number, _outcome(state)))
 
+        deadline = deadline_of(request)
+
         def stop(state: tenacity.RetryCallState) -> bool:
             elapsed = self.clock.monotonic() - started
-            return self.give_up(state.attempt_number, elapsed, state.upcoming_sleep)
+            left = deadline.left() if deadline is not None else None
+            return self.give_up(state.attempt_number, elapsed, state.upcoming_sleep, left)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             outcome = _outcome(state)
@@ -320,6 +342,8 @@ class RetryLayer(httpx.BaseTransport):
 
         def send() -> httpx.Response:
             tally.attempts += 1
+            if tally.attempts > 1:
+                offer_wait(request)
             return self.inner.handle_request(request)
 
         first = _first_outcome(send)
@@ -358,6 +382,8 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
 
         async def send() -> httpx.Response:
             tally.attempts += 1
+            if tally.attempts > 1:
+                offer_wait(request)
             return await self.inner.handle_async_request(request)
 
         first: Outcome

@@ -227,7 +227,7 @@ class SyncResourceCore(Generic[M]):
         return self._run(self.spec.list_op(params, cursor))
 
     def _pager(self, params: Mapping[str, Any]) -> SyncPager[M]:
-        return SyncPager(partial(self._list, dict(params)))
+        return SyncPager(partial(self._list, dict(params)), path=self.spec.route)
 
     def _create(
         self,
@@ -282,7 +282,7 @@ class AsyncResourceCore(Generic[M]):
         return await self._run(self.spec.list_op(params, cursor))
 
     def _pager(self, params: Mapping[str, Any]) -> AsyncPager[M]:
-        return AsyncPager(partial(self._list, dict(params)))
+        return AsyncPager(partial(self._list, dict(params)), path=self.spec.route)
 
     async def _create(
         self,

@@ -231,7 +231,10 @@ class WorkOrders(SyncResource[WorkOrder]):
 
     def comments(self, id: int, *, limit: int | None = None) -> SyncPager[Comment]:
         """Every comment of a work order."""
-        return SyncPager(lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)))
+        return SyncPager(
+            lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)),
+            path=f"{self.spec.item_route}/comments",
+        )
 
     def add_comment(self, id: int, content: str, *, skip_webhook: bool = False) -> int:
         """Post a comment; returns its id."""
@@ -283,7 +286,10 @@ class AsyncWorkOrders(AsyncResource[WorkOrder]):
 
     def comments(self, id: int, *, limit: int | None = None) -> AsyncPager[Comment]:
         """Every comment of a work order."""
-        return AsyncPager(lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)))
+        return AsyncPager(
+            lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)),
+            path=f"{self.spec.item_route}/comments",
+        )
 
     async def add_comment(self, id: int, content: str, *, skip_webhook: bool = False) -> int:
         """Post a comment; returns its id."""

@@ -114,6 +114,11 @@ class Fetcher:
         #: requests sent by this fetcher (pages and single records)
         self.requests = 0
 
+    @property
+    def route(self) -> str:
+        """The list's route (``/workorders``): what a cursor-cycle error names."""
+        return self._spec.route
+
     def page(self, params: Mapping[str, Any], cursor: str | None = None) -> RawPage:
         """One page of the list with ``params`` (snake_case, e.g. ``updated_at_gte``)."""
         return self._send(_reparse(self._spec.list_op(params, cursor), self._parse_page))

@@ -21,6 +21,9 @@
 
 A saved cursor that MaintainX no longer accepts (400) restarts the walk from the first page
 within the same run (and deletion detection with it): more requests, still an exact copy.
+A cursor the walk already followed (a server bug: A -> B -> A) stops the run with
+:class:`~maintainx_resilient.CursorCycleError` before that page is committed: the
+checkpoint stays on the last good page and nothing is deleted.
 The decisions are in :class:`FullSyncState` (pure); :func:`run_full_sync` only fetches and
 commits.
 """
@@ -34,10 +37,9 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._exceptions import BadRequestError
-from .._pagination import MAX_PAGE_SIZE
+from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
-from .errors import SyncError
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
 from .store import Batch, SyncStore, state_key
@@ -86,11 +88,6 @@ class FullSyncState:
 
     def after_page(self, count: int, next_cursor: str | None) -> FullSyncState:
         """The state once a page of ``count`` records is stored."""
-        if next_cursor is not None and next_cursor == self.cursor:
-            raise SyncError(
-                f"MaintainX returned the cursor it was given ({next_cursor!r}): stopping "
-                "rather than looping (the checkpoint is kept; nothing is deleted)"
-            )
         return replace(self, cursor=next_cursor, pages=self.pages + 1, records=self.records + count)
 
     def resumed(self) -> FullSyncState:
@@ -195,6 +192,7 @@ def run_full_sync(
     totals = {"inserted": 0, "updated": 0, "unchanged": 0}
     pages_here = 0
     loaded_cursor = state.cursor
+    seen = _seen(fetcher, state.cursor)
 
     def report(done: bool) -> None:
         if on_progress is not None:
@@ -222,9 +220,12 @@ def run_full_sync(
                 raise
             state = state.restart_walk(store.sequence() + 1)  # cursor expired: from page 1
             loaded_cursor = None
+            seen = _seen(fetcher, None)
             store.commit(name, Batch(state={key: state.to_json()}))
             continue
         loaded_cursor = None
+        if page.next_cursor is not None:
+            seen.follow(page.next_cursor, state.pages + 1)  # before anything is committed
         pages_here += 1
         state = state.after_page(len(page.records), page.next_cursor)
         last = page.next_cursor is None
@@ -261,6 +262,14 @@ def run_full_sync(
         cursor_restarts=state.cursor_restarts,
         **totals,
     )
+
+
+def _seen(fetcher: Fetcher, cursor: str | None) -> SeenCursors:
+    """A new walk's memory of its cursors (the one it resumes from included)."""
+    seen = SeenCursors(path=fetcher.route)
+    if cursor is not None:
+        seen.follow(cursor, 0)
+    return seen
 
 
 def _finish_state(name: str, state: FullSyncState, clock: Clock) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._pagination import MAX_PAGE_SIZE
+from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher
 from ._time import format_timestamp
 from .errors import SyncError
@@ -119,6 +119,7 @@ def run_incremental(
     totals = {"inserted": 0, "updated": 0, "unchanged": 0}
     fetched = pages = 0
     cursor: str | None = None
+    seen = SeenCursors(path=fetcher.route)
     while True:
         page = fetcher.page(params, cursor)
         pages += 1
@@ -132,8 +133,9 @@ def run_incremental(
                     name, "incremental", pages, fetched, clock.monotonic() - began, pages, rate
                 )
             )
-        if page.next_cursor is None or page.next_cursor == cursor:
+        if page.next_cursor is None:
             break
+        seen.follow(page.next_cursor, pages)
         cursor = page.next_cursor
     webhook_fetched, webhook_deleted = _from_feed(
         fetcher,

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._pagination import MAX_PAGE_SIZE
+from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
 from .errors import MassDeleteError, SyncError
@@ -254,11 +254,13 @@ class ReconcileReport:
 
 def _walk(fetcher: Fetcher, params: Mapping[str, Any]) -> Iterable[RawPage]:
     cursor: str | None = None
+    seen = SeenCursors(path=fetcher.route)
     while True:
         page = fetcher.page(params, cursor)
         yield page
-        if page.next_cursor is None or page.next_cursor == cursor:
+        if page.next_cursor is None:
             return
+        seen.follow(page.next_cursor, len(seen) + 1)
         cursor = page.next_cursor
 
 
