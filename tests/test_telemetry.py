@@ -30,8 +30,12 @@ from maintainx_resilient._events import (
     RetryScheduled,
     ThrottleWaited,
 )
+from maintainx_resilient._extensions import (
+    IDEMPOTENT_EXTENSION,
+    RESEND_COUNT_EXTENSION,
+    ROUTE_EXTENSION,
+)
 from maintainx_resilient._http import AsyncHTTPLayer, HTTPLayer
-from maintainx_resilient._operation import IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
 from maintainx_resilient._secrets import Secret, fingerprint
 from maintainx_resilient.policies.auth import AuthLayer, KeyRing
 from maintainx_resilient.policies.retry import RetryLayer, RetryPolicy
@@ -56,7 +60,6 @@ from maintainx_resilient.telemetry import (
     METRIC_REQUESTS,
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
-    RESEND_COUNT_EXTENSION,
     AsyncAttemptLayer,
     AttemptLayer,
     Observer,

@@ -17,7 +17,7 @@ from typing_extensions import TypedDict, Unpack
 
 from ._clock import SYSTEM_CLOCK, Clock
 from ._config import DEFAULT_DEADLINE, ClientConfig
-from ._deadline import DEADLINE_EXTENSION, Deadline, DeadlinePolicy
+from ._deadline import Deadline, DeadlinePolicy
 from ._events import EventBus, Hook, RequestRefused
 from ._exceptions import (
     CircuitOpenError,
@@ -26,6 +26,7 @@ from ._exceptions import (
     MaintainXError,
     ThrottledError,
 )
+from ._extensions import ATTEMPTS_EXTENSION, COMMIT_EXTENSION, DEADLINE_EXTENSION
 from ._http import AsyncHTTPLayer, HTTPLayer
 from ._net import bound_transport
 from ._operation import Operation
@@ -45,8 +46,8 @@ from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, pool_stats, probe
 from .diagnostics.health import DEFAULT_HEALTH_TIMEOUT, HealthReport
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing, KeySource
 from .policies.breaker import BreakerConfig, Breakers
-from .policies.fallback import COMMIT_EXTENSION, FallbackCache, FallbackConfig
-from .policies.retry import ATTEMPTS_EXTENSION, RetryConfig, RetryPolicy
+from .policies.fallback import FallbackCache, FallbackConfig
+from .policies.retry import RetryConfig, RetryPolicy
 from .policies.throttle import Throttle, ThrottleConfig
 from .resources.assets import Assets, AsyncAssets
 from .resources.categories import AsyncCategories, Categories

@@ -25,12 +25,11 @@ import httpx
 
 from ._clock import Clock
 from ._exceptions import ConfigurationError, DeadlineExceededError
+from ._extensions import DEADLINE_EXTENSION, MAX_WAIT_EXTENSION
 
 __all__ = [
     "CURRENT_DEADLINE",
-    "DEADLINE_EXTENSION",
     "DEFAULT_DEADLINE",
-    "MAX_WAIT_EXTENSION",
     "AsyncDeadlineLayer",
     "Deadline",
     "DeadlineLayer",
@@ -43,12 +42,6 @@ __all__ = [
 #: Seconds one call may take in all (connect + reads + retries + rate-limit waits).
 DEFAULT_DEADLINE = 120.0
 
-#: ``request.extensions`` key holding the call's :class:`Deadline`.
-DEADLINE_EXTENSION = "maintainx_deadline"
-#: ``request.extensions`` key the throttle reads: seconds it may wait for a slot (the same key
-#: as ``policies.throttle.MAX_WAIT_EXTENSION``; repeated here because the throttle imports
-#: this layer's neighbours, and pinned equal by a test).
-MAX_WAIT_EXTENSION = "maintainx_max_wait"
 
 #: The deadline of the call the current thread or task is sending (None: unbounded).
 CURRENT_DEADLINE: ContextVar[Deadline | None] = ContextVar("maintainx_deadline", default=None)

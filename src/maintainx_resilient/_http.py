@@ -37,7 +37,7 @@ from ._exceptions import (
     TimeoutError,
     TransportError,
 )
-from ._operation import ROUTE_EXTENSION
+from ._extensions import ROUTE_EXTENSION
 
 __all__ = ["AsyncHTTPLayer", "HTTPLayer", "map_transport_error"]
 

@@ -13,9 +13,10 @@ from typing import Literal
 
 import httpx
 
+from ._extensions import META_EXTENSION
+
 __all__ = ["FRESH", "META_EXTENSION", "ResponseMeta", "meta_of"]
 
-META_EXTENSION = "maintainx_meta"
 
 FallbackReason = Literal[
     "circuit_open",

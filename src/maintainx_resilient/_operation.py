@@ -18,6 +18,7 @@ import httpx
 import pydantic
 
 from ._exceptions import DecodeError
+from ._extensions import CACHEABLE_EXTENSION, IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
 from ._meta import ResponseMeta, meta_of
 from ._pagination import Page
 from ._response import decode_json, validate_json
@@ -37,10 +38,6 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-#: Keys in ``httpx.Request.extensions`` that carry an operation's facts to the pipeline.
-ROUTE_EXTENSION = "maintainx_route"
-IDEMPOTENT_EXTENSION = "maintainx_idempotent"
-CACHEABLE_EXTENSION = "maintainx_cacheable"
 
 Parser = Callable[[httpx.Response, "Operation[Any]"], T]
 

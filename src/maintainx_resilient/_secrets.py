@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 
+from ._extensions import CREDENTIAL_EXTENSION
+
 __all__ = ["CREDENTIAL_EXTENSION", "Secret", "credential_id", "fingerprint"]
 
-#: ``httpx.Request.extensions`` key: the credential id of the key the request was sent with.
-CREDENTIAL_EXTENSION = "maintainx_credential"
 _CREDENTIAL_DOMAIN = b"maintainx-resilient credential v1\x00"
 
 

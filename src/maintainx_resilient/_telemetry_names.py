@@ -34,7 +34,6 @@ __all__ = [
     "METRIC_REQUEST_DURATION",
     "METRIC_RETRIES",
     "METRIC_THROTTLE_WAIT",
-    "RESEND_COUNT_EXTENSION",
     "SCHEMA_URL",
 ]
 
@@ -75,6 +74,3 @@ ATTR_BREAKER_FROM = "maintainx.breaker.from"
 ATTR_BREAKER_TO = "maintainx.breaker.to"
 
 # ---- request extensions ------------------------------------------------------------------
-#: ``request.extensions`` key counting how many times one request object was sent again
-#: (retries and the auth layer's resend after a key rotation).
-RESEND_COUNT_EXTENSION = "maintainx_resend_count"

@@ -28,8 +28,8 @@ from ._events import (
     ThrottleWaited,
     ThrottleWarning,
 )
+from ._extensions import RESEND_COUNT_EXTENSION, ROUTE_EXTENSION
 from ._http import route_of
-from ._operation import ROUTE_EXTENSION
 from ._telemetry_logging import get_logger, redact
 from ._telemetry_names import (
     ATTR_BREAKER_FROM,
@@ -59,7 +59,6 @@ from ._telemetry_names import (
     METRIC_REQUESTS,
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
-    RESEND_COUNT_EXTENSION,
     SCHEMA_URL,
 )
 from ._version import __version__

@@ -108,7 +108,6 @@ from ._telemetry_names import (
     METRIC_REQUESTS,
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
-    RESEND_COUNT_EXTENSION,
 )
 from ._telemetry_observer import Attempt, Observer
 
@@ -141,7 +140,6 @@ __all__ = [
     "METRIC_REQUEST_DURATION",
     "METRIC_RETRIES",
     "METRIC_THROTTLE_WAIT",
-    "RESEND_COUNT_EXTENSION",
     "AsyncAttemptLayer",
     "Attempt",
     "AttemptLayer",

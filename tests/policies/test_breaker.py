@@ -27,7 +27,7 @@ from maintainx_resilient._exceptions import (
     ThrottledError,
     TimeoutError,
 )
-from maintainx_resilient._operation import ROUTE_EXTENSION
+from maintainx_resilient._extensions import ROUTE_EXTENSION
 from maintainx_resilient.policies.breaker import (
     DEFAULT_FAIL_MAX,
     DEFAULT_RESET_TIMEOUT,

@@ -27,8 +27,8 @@ from maintainx_resilient._exceptions import (
     ServerError,
     TimeoutError,
 )
-from maintainx_resilient._meta import FRESH, META_EXTENSION, ResponseMeta, meta_of
-from maintainx_resilient._operation import ROUTE_EXTENSION
+from maintainx_resilient._extensions import ATTEMPTS_EXTENSION, META_EXTENSION, ROUTE_EXTENSION
+from maintainx_resilient._meta import FRESH, ResponseMeta, meta_of
 from maintainx_resilient.policies.fallback import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ENTRIES,
@@ -41,7 +41,6 @@ from maintainx_resilient.policies.fallback import (
     commit,
     stale_reason,
 )
-from maintainx_resilient.policies.retry import ATTEMPTS_EXTENSION
 
 from ..conftest import CANARY_KEY
 

@@ -31,18 +31,17 @@ from maintainx_resilient import (
     ServerError,
 )
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient._meta import META_EXTENSION
-from maintainx_resilient._operation import CACHEABLE_EXTENSION
-from maintainx_resilient._secrets import CREDENTIAL_EXTENSION, credential_id, fingerprint
+from maintainx_resilient._extensions import (
+    CACHEABLE_EXTENSION,
+    COMMIT_EXTENSION,
+    CREDENTIAL_EXTENSION,
+    META_EXTENSION,
+)
+from maintainx_resilient._secrets import credential_id, fingerprint
 from maintainx_resilient.policies._fallback_keys import WriteScope, cache_key
 from maintainx_resilient.policies._fallback_store import FallbackStore, StoredAnswer
 from maintainx_resilient.policies.auth import AuthLayer, KeyRing
-from maintainx_resilient.policies.fallback import (
-    COMMIT_EXTENSION,
-    FallbackCache,
-    FallbackLayer,
-    commit,
-)
+from maintainx_resilient.policies.fallback import FallbackCache, FallbackLayer, commit
 from maintainx_resilient.sync._fetch import Fetcher
 from maintainx_resilient.sync.resources import resolve
 from maintainx_resilient.testing import Simulator

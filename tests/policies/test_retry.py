@@ -14,10 +14,13 @@ from maintainx_resilient import ConfigurationError, MaintainXClient, ServerError
 from maintainx_resilient import ConnectionError as MXConnectionError
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import RetryScheduled
-from maintainx_resilient._http import AsyncHTTPLayer, HTTPLayer
-from maintainx_resilient._operation import IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
-from maintainx_resilient.policies.retry import (
+from maintainx_resilient._extensions import (
     ATTEMPTS_EXTENSION,
+    IDEMPOTENT_EXTENSION,
+    ROUTE_EXTENSION,
+)
+from maintainx_resilient._http import AsyncHTTPLayer, HTTPLayer
+from maintainx_resilient.policies.retry import (
     AsyncRetryLayer,
     RetryBudget,
     RetryConfig,

@@ -20,7 +20,7 @@ from maintainx_resilient import ConfigurationError, ThrottleWarning
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import Event, EventBus, ThrottleWaited
 from maintainx_resilient._exceptions import ThrottledError
-from maintainx_resilient._operation import ROUTE_EXTENSION
+from maintainx_resilient._extensions import MAX_WAIT_EXTENSION, ROUTE_EXTENSION
 from maintainx_resilient._secrets import fingerprint
 from maintainx_resilient.policies.throttle import (
     DEFAULT_MAX_BLOCK,
@@ -28,7 +28,6 @@ from maintainx_resilient.policies.throttle import (
     DEFAULT_PER_ORG,
     DEFAULT_PER_USER,
     DEFAULT_WINDOW,
-    MAX_WAIT_EXTENSION,
     STAGGER,
     AsyncThrottleLayer,
     Reservation,

@@ -11,7 +11,8 @@ import pytest
 
 from maintainx_resilient import BadRequestError, CursorCycleError, MaintainXClient
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient._meta import META_EXTENSION, ResponseMeta
+from maintainx_resilient._extensions import META_EXTENSION
+from maintainx_resilient._meta import ResponseMeta
 from maintainx_resilient.policies.breaker import BreakerConfig
 from maintainx_resilient.policies.fallback import FallbackConfig
 from maintainx_resilient.policies.retry import RetryConfig

@@ -29,7 +29,8 @@ import httpx
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
-from .._secrets import CREDENTIAL_EXTENSION, Secret, credential_id, fingerprint
+from .._extensions import CREDENTIAL_EXTENSION
+from .._secrets import Secret, credential_id, fingerprint
 from .._telemetry_logging import register_secret
 
 __all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]

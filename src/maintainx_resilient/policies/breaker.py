@@ -48,7 +48,7 @@ from .._exceptions import (
     ServerError,
     TimeoutError,
 )
-from .._operation import ROUTE_EXTENSION
+from .._extensions import ROUTE_EXTENSION
 
 __all__ = [
     "DEFAULT_FAIL_MAX",

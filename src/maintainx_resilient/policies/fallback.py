@@ -78,18 +78,21 @@ from .._exceptions import (
     ServerError,
     TimeoutError,
 )
+from .._extensions import (
+    ATTEMPTS_EXTENSION,
+    CACHEABLE_EXTENSION,
+    COMMIT_EXTENSION,
+    CREDENTIAL_EXTENSION,
+    META_EXTENSION,
+)
 from .._http import route_of
-from .._meta import META_EXTENSION, FallbackReason, ResponseMeta
-from .._operation import CACHEABLE_EXTENSION
-from .._secrets import CREDENTIAL_EXTENSION
+from .._meta import FallbackReason, ResponseMeta
 from ._fallback_keys import SAFE_METHODS, WriteScope, cache_key
 from ._fallback_store import FallbackStore, StoredAnswer
-from .retry import ATTEMPTS_EXTENSION
 
 logger = logging.getLogger("maintainx_resilient")
 
 __all__ = [
-    "COMMIT_EXTENSION",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_MAX_STALE",
@@ -103,9 +106,6 @@ __all__ = [
     "stale_reason",
 ]
 
-#: ``response.extensions`` key of a fresh GET answer: call it once the body parsed to keep
-#: the answer (see :func:`commit`).
-COMMIT_EXTENSION = "maintainx_commit"
 
 #: Enough for the records and list pages an integration reads in a day (a few hundred pages
 #: of each resource family), small enough to load at start in well under a second.

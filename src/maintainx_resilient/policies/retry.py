@@ -51,13 +51,12 @@ from .._exceptions import (
     MaintainXError,
     TimeoutError,
 )
+from .._extensions import ATTEMPTS_EXTENSION, IDEMPOTENT_EXTENSION
 from .._http import route_of
-from .._operation import IDEMPOTENT_EXTENSION
 from .._response import retry_after_of
 from .._retry_after import parse_retry_after
 
 __all__ = [
-    "ATTEMPTS_EXTENSION",
     "AsyncRetryLayer",
     "RetryBudget",
     "RetryConfig",
@@ -65,8 +64,6 @@ __all__ = [
     "RetryPolicy",
 ]
 
-#: ``response.extensions`` key holding ``(attempts, waited_seconds)`` of the final response.
-ATTEMPTS_EXTENSION = "maintainx_attempts"
 
 DEFAULT_MAX_ATTEMPTS = 3  # one try and two retries, as the openai/anthropic SDKs
 DEFAULT_INITIAL_DELAY = 0.5

@@ -60,6 +60,7 @@ import httpx
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, ThrottleWaited, ThrottleWarning
 from .._exceptions import ConfigurationError, ThrottledError
+from .._extensions import MAX_WAIT_EXTENSION
 from .._http import route_of
 from .._retry_after import parse_retry_after
 from .._secrets import fingerprint
@@ -74,7 +75,6 @@ __all__ = [
     "DEFAULT_SINGLE_METER_READINGS",
     "DEFAULT_SINGLE_METER_WINDOW",
     "DEFAULT_WINDOW",
-    "MAX_WAIT_EXTENSION",
     "OVERRIDE_SCOPE",
     "AsyncThrottleLayer",
     "MemoryThrottleStore",
@@ -1033,9 +1033,6 @@ def _rest(reservation: Reservation, now: float) -> Reservation:
 
 # ---- the transport layers -----------------------------------------------------------------
 
-#: ``request.extensions`` key: seconds this request may wait for a slot (below ``max_wait``),
-#: e.g. what is left of a caller's deadline.
-MAX_WAIT_EXTENSION = "maintainx_max_wait"
 
 _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")

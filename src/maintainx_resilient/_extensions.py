@@ -1,0 +1,52 @@
+"""Every key the layers share through ``httpx.Request.extensions`` and
+``httpx.Response.extensions``, in one place.
+
+Set on the request by the client (from the :class:`~maintainx_resilient.Operation`):
+
+- ``ROUTE``: the path template (``/workorders/{id}``); statistics, breaker scopes and logs
+  group by it.
+- ``IDEMPOTENT``: whether a failed attempt may be sent again.
+- ``CACHEABLE``: False keeps an answer out of the fallback cache (webhook secrets).
+
+Set on the request by the layers:
+
+- ``DEADLINE``: the call's :class:`~maintainx_resilient._deadline.Deadline` (deadline layer).
+- ``MAX_WAIT``: seconds the throttle may make this attempt wait for a slot (retry layer,
+  from what is left of the deadline).
+- ``CREDENTIAL``: the credential id of the key the request was sent with (auth layer).
+- ``RESEND_COUNT``: how many times this request object was sent again (retries, the resend
+  after a key rotation).
+
+Set on the response:
+
+- ``META``: the answer's :class:`~maintainx_resilient.ResponseMeta` (fresh or stale).
+- ``ATTEMPTS``: ``(attempts, waited_seconds)`` of the final answer (retry layer).
+- ``COMMIT``: on a fresh GET answer, call it once the body parsed to keep it in the fallback
+  cache.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ATTEMPTS_EXTENSION",
+    "CACHEABLE_EXTENSION",
+    "COMMIT_EXTENSION",
+    "CREDENTIAL_EXTENSION",
+    "DEADLINE_EXTENSION",
+    "IDEMPOTENT_EXTENSION",
+    "MAX_WAIT_EXTENSION",
+    "META_EXTENSION",
+    "RESEND_COUNT_EXTENSION",
+    "ROUTE_EXTENSION",
+]
+
+ROUTE_EXTENSION = "maintainx_route"
+IDEMPOTENT_EXTENSION = "maintainx_idempotent"
+CACHEABLE_EXTENSION = "maintainx_cacheable"
+DEADLINE_EXTENSION = "maintainx_deadline"
+MAX_WAIT_EXTENSION = "maintainx_max_wait"
+CREDENTIAL_EXTENSION = "maintainx_credential"
+RESEND_COUNT_EXTENSION = "maintainx_resend_count"
+META_EXTENSION = "maintainx_meta"
+ATTEMPTS_EXTENSION = "maintainx_attempts"
+COMMIT_EXTENSION = "maintainx_commit"
