@@ -24,10 +24,11 @@ from maintainx_resilient import (
     TimeoutError,
 )
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient._deadline import Deadline, DeadlinePolicy, deadline_of, offer_wait
+from maintainx_resilient._deadline import Deadline, DeadlinePolicy, deadline_of
 from maintainx_resilient._extensions import DEADLINE_EXTENSION, MAX_WAIT_EXTENSION
 from maintainx_resilient._http import HTTPLayer
 from maintainx_resilient._net import AsyncBoundedBackend, BoundedBackend
+from maintainx_resilient.policies import throttle
 from maintainx_resilient.policies.retry import RetryPolicy
 
 from . import _hostile as hostile
@@ -61,20 +62,23 @@ def test_deadline_none_switches_the_overall_bound_off() -> None:
     assert default is not None and default.seconds == 120.0
 
 
-def test_stamp_keeps_an_existing_deadline_and_offers_the_throttle_what_is_left() -> None:
-    """The stamp is set once per call; maintainx_max_wait is the time left (or less when the
-    caller asked for less)."""
+def test_stamp_keeps_an_existing_deadline_and_the_throttle_waits_only_what_is_left() -> None:
+    """The stamp is set once per call; the throttle may make an attempt wait what is left of
+    it, or the call's own allowance when shorter, never more."""
     clock = FakeClock()
     policy = DeadlinePolicy(10.0, clock=clock)
     request = httpx.Request("GET", "https://x/v1/workorders")
     first = policy.stamp(request)
     clock.advance(4.0)
     assert policy.stamp(request) is first
-    assert request.extensions[MAX_WAIT_EXTENSION] == 6.0
+    assert throttle._max_wait_of(request, 75.0) == 6.0
     request.extensions[MAX_WAIT_EXTENSION] = 1.0
-    offer_wait(request)
-    assert request.extensions[MAX_WAIT_EXTENSION] == 1.0
-    assert deadline_of(httpx.Request("GET", "https://x/")) is None
+    assert throttle._max_wait_of(request, 75.0) == 1.0
+    request.extensions[MAX_WAIT_EXTENSION] = 20.0
+    assert throttle._max_wait_of(request, 75.0) == 6.0
+    bare = httpx.Request("GET", "https://x/")
+    assert deadline_of(bare) is None
+    assert throttle._max_wait_of(bare, 75.0) == 75.0
 
 
 def test_retry_gives_up_when_the_backoff_would_end_past_the_deadline() -> None:
@@ -87,8 +91,8 @@ def test_retry_gives_up_when_the_backoff_would_end_past_the_deadline() -> None:
 
 
 class Recording(httpx.BaseTransport):
-    """Answers 503 every time, advancing the clock by ``cost`` per request, and keeps the
-    throttle's max-wait each attempt saw."""
+    """Answers 503 every time, advancing the clock by ``cost`` per request, and keeps what
+    was left of the deadline when each attempt started (what the throttle may wait)."""
 
     def __init__(self, clock: FakeClock, cost: float) -> None:
         self.clock = clock
@@ -96,14 +100,16 @@ class Recording(httpx.BaseTransport):
         self.max_waits: list[float] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.max_waits.append(request.extensions[MAX_WAIT_EXTENSION])
+        deadline = deadline_of(request)
+        assert deadline is not None
+        self.max_waits.append(deadline.left())
         self.clock.advance(self.cost)
         return httpx.Response(503, json={"error": "down"})
 
 
 def test_retries_stop_at_the_deadline_and_the_throttle_hears_the_time_left() -> None:
-    """With 10 attempts allowed, a 5 s deadline stops the retries early; each attempt's
-    maintainx_max_wait is what was left of the deadline when it started, and the attempt
+    """With 10 attempts allowed, a 5 s deadline stops the retries early; each attempt
+    starts with what was left of the deadline (what the throttle may wait), and the attempt
     that ran past it (this in-process transport cannot be interrupted) ends the call as
     DeadlineExceededError."""
     clock = FakeClock()

@@ -1,4 +1,5 @@
-"""Client settings: from keyword arguments first, then the environment, then defaults.
+"""Client settings: the keyword arguments both clients take (:class:`ClientOptions`), resolved
+from the arguments first, then the environment, then defaults (:class:`ClientConfig`).
 
 Environment variables (the same ones the CLI reads):
 
@@ -12,25 +13,39 @@ Bad values fail here, at construction, with a message that says what to do.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+from typing_extensions import TypedDict
 
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES
+from ._clock import Clock
 from ._deadline import DEFAULT_DEADLINE, validate_seconds
+from ._events import Hook
 from ._exceptions import ConfigurationError
 from ._secrets import Secret
 from ._version import __version__
+from .diagnostics.desk import DiagnosticsConfig
 from .policies.auth import KeySource
+from .policies.breaker import BreakerConfig
+from .policies.fallback import FallbackConfig
+from .policies.retry import RetryConfig
+from .policies.throttle import ThrottleConfig
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_BREAKER",
     "DEFAULT_DEADLINE",
+    "DEFAULT_FALLBACK",
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_RETRY",
+    "DEFAULT_THROTTLE",
     "DEFAULT_TIMEOUT",
     "ClientConfig",
+    "ClientOptions",
 ]
 
 DEFAULT_BASE_URL = "https://api.getmaintainx.com/v1"
@@ -141,6 +156,21 @@ class ClientConfig:
             default_headers=headers,
         )
 
+    @classmethod
+    def from_options(cls, options: ClientOptions) -> ClientConfig:
+        """The settings of a client's keyword arguments."""
+        return cls.resolve(
+            api_key=options.get("api_key"),
+            base_url=options.get("base_url"),
+            organization_id=options.get("organization_id"),
+            organization_ids=options.get("organization_ids"),
+            timeout=options.get("timeout"),
+            limits=options.get("limits"),
+            default_headers=options.get("default_headers"),
+            deadline=options.get("deadline", DEFAULT_DEADLINE),
+            max_response_bytes=options.get("max_response_bytes"),
+        )
+
     def base_headers(self) -> dict[str, str]:
         """Headers sent on every request, except ``Authorization`` (added by the auth layer)."""
         headers = {
@@ -169,3 +199,43 @@ def _parse_org_id(value: int | str | None) -> int | None:
     if org <= 0:
         raise ConfigurationError(f"organization_id must be a positive integer, got {org}")
     return org
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword arguments both clients take (besides ``transport``).
+
+    Connection: ``api_key`` (a string, a callable returning one, or a :class:`KeyProvider`;
+    default ``MAINTAINX_API_KEY``), ``base_url``, ``organization_id`` / ``organization_ids``,
+    ``timeout`` (each network wait), ``deadline`` (a whole call, retries and waits included:
+    120 s by default, None for none), ``max_response_bytes`` (50 MB by default),
+    ``limits``, ``default_headers``. Policies (a config object, or None to switch
+    one off; on by default): ``throttle``, ``retry``, ``breaker``, ``fallback``.
+    Observability and diagnosis: ``diagnostics``, ``hooks``, ``tracer_provider``,
+    ``meter_provider``. ``clock`` drives every policy (tests pass a ``FakeClock``).
+    """
+
+    api_key: KeySource | None
+    base_url: str | None
+    organization_id: int | str | None
+    organization_ids: list[int] | tuple[int, ...] | None
+    timeout: float | httpx.Timeout | None
+    deadline: float | None
+    max_response_bytes: int | None
+    limits: httpx.Limits | None
+    default_headers: Mapping[str, str] | None
+    throttle: ThrottleConfig | None
+    retry: RetryConfig | None
+    breaker: BreakerConfig | None
+    fallback: FallbackConfig | None
+    diagnostics: DiagnosticsConfig
+    clock: Clock
+    hooks: Sequence[Hook]
+    tracer_provider: Any
+    meter_provider: Any
+
+
+#: The policies a client gets unless told otherwise (pass None to switch one off).
+DEFAULT_THROTTLE = ThrottleConfig()
+DEFAULT_RETRY = RetryConfig()
+DEFAULT_BREAKER = BreakerConfig()
+DEFAULT_FALLBACK = FallbackConfig()

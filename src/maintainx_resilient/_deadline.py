@@ -7,7 +7,7 @@ outermost layer (:class:`DeadlineLayer`), and every layer that waits asks it how
 is left:
 
 - the retry layer starts no attempt (and no backoff sleep) that would end past it;
-- the throttle may wait for a slot only as long as is left (``maintainx_max_wait``);
+- the throttle may make an attempt wait for a slot only as long as is left;
 - the HTTP layer shortens every phase's timeout to what is left, checks it between body
   chunks, and publishes it in :data:`CURRENT_DEADLINE` so that the default network
   transport bounds each socket wait by it too (:mod:`._net`).
@@ -25,7 +25,7 @@ import httpx
 
 from ._clock import Clock
 from ._exceptions import ConfigurationError, DeadlineExceededError
-from ._extensions import DEADLINE_EXTENSION, MAX_WAIT_EXTENSION
+from ._extensions import DEADLINE_EXTENSION
 
 __all__ = [
     "CURRENT_DEADLINE",
@@ -35,7 +35,6 @@ __all__ = [
     "DeadlineLayer",
     "DeadlinePolicy",
     "deadline_of",
-    "offer_wait",
     "validate_seconds",
 ]
 
@@ -98,20 +97,6 @@ def deadline_of(request: httpx.Request) -> Deadline | None:
     return value if isinstance(value, Deadline) else None
 
 
-def offer_wait(request: httpx.Request, deadline: Deadline | None = None) -> None:
-    """Tell the throttle how long this request may wait for a slot: what is left of its
-    deadline (or less, when the caller already said less)."""
-    deadline = deadline or deadline_of(request)
-    if deadline is None:
-        return
-    left = deadline.left()
-    extensions = request.extensions
-    given = extensions.get(MAX_WAIT_EXTENSION)
-    if given is not None and type(given) in (int, float) and given < left:
-        left = given
-    extensions[MAX_WAIT_EXTENSION] = left if left > 0 else 0.0
-
-
 class DeadlinePolicy:
     """Stamps every request with ``seconds`` from now (unless it already carries one)."""
 
@@ -124,7 +109,6 @@ class DeadlinePolicy:
         if deadline is None:
             deadline = Deadline(self.clock.monotonic() + self.seconds, self.seconds, self.clock)
             request.extensions[DEADLINE_EXTENSION] = deadline
-        offer_wait(request, deadline)
         return deadline
 
     def __repr__(self) -> str:

@@ -8,11 +8,17 @@ Set on the request by the client (from the :class:`~maintainx_resilient.Operatio
 - ``IDEMPOTENT``: whether a failed attempt may be sent again.
 - ``CACHEABLE``: False keeps an answer out of the fallback cache (webhook secrets).
 
+Set on the request by the client from per-call options (``client.with_options``):
+
+- ``DEADLINE`` (see below), stamped early when the call has its own deadline;
+- ``MAX_ATTEMPTS``: the retry layer's limit of attempts for this call;
+- ``MAX_WAIT``: seconds the throttle may make this call wait for a slot (replacing
+  ``ThrottleConfig.max_wait``; never past the deadline).
+
 Set on the request by the layers:
 
-- ``DEADLINE``: the call's :class:`~maintainx_resilient._deadline.Deadline` (deadline layer).
-- ``MAX_WAIT``: seconds the throttle may make this attempt wait for a slot (retry layer,
-  from what is left of the deadline).
+- ``DEADLINE``: the call's :class:`~maintainx_resilient._deadline.Deadline` (deadline layer);
+  every layer that waits asks it how much time is left.
 - ``CREDENTIAL``: the credential id of the key the request was sent with (auth layer).
 - ``RESEND_COUNT``: how many times this request object was sent again (retries, the resend
   after a key rotation).
@@ -34,6 +40,7 @@ __all__ = [
     "CREDENTIAL_EXTENSION",
     "DEADLINE_EXTENSION",
     "IDEMPOTENT_EXTENSION",
+    "MAX_ATTEMPTS_EXTENSION",
     "MAX_WAIT_EXTENSION",
     "META_EXTENSION",
     "RESEND_COUNT_EXTENSION",
@@ -45,6 +52,7 @@ IDEMPOTENT_EXTENSION = "maintainx_idempotent"
 CACHEABLE_EXTENSION = "maintainx_cacheable"
 DEADLINE_EXTENSION = "maintainx_deadline"
 MAX_WAIT_EXTENSION = "maintainx_max_wait"
+MAX_ATTEMPTS_EXTENSION = "maintainx_max_attempts"
 CREDENTIAL_EXTENSION = "maintainx_credential"
 RESEND_COUNT_EXTENSION = "maintainx_resend_count"
 META_EXTENSION = "maintainx_meta"

@@ -28,7 +28,15 @@ from typing import Any
 import httpx
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
-from ._clock import Clock
+from ._clock import SYSTEM_CLOCK, Clock
+from ._config import (
+    DEFAULT_BREAKER,
+    DEFAULT_FALLBACK,
+    DEFAULT_RETRY,
+    DEFAULT_THROTTLE,
+    ClientConfig,
+    ClientOptions,
+)
 from ._deadline import AsyncDeadlineLayer, DeadlineLayer, DeadlinePolicy
 from ._events import EventBus
 from ._http import AsyncHTTPLayer, HTTPLayer
@@ -39,7 +47,7 @@ from .policies.retry import AsyncRetryLayer, RetryLayer, RetryPolicy
 from .policies.throttle import AsyncThrottleLayer, Throttle, ThrottleLayer
 from .telemetry import AsyncAttemptLayer, AttemptLayer, Observer
 
-__all__ = ["LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
+__all__ = ["LAYERS", "PROBE_LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
 
 
 @dataclass
@@ -58,6 +66,45 @@ class Policies:
     #: The HTTP layer's cap on one answer's body (bytes, decoded).
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
+    @classmethod
+    def build(cls, config: ClientConfig, options: ClientOptions) -> Policies:
+        """The policies of a client's settings (each on by default, None: switched off)."""
+        clock = options.get("clock", SYSTEM_CLOCK)
+        events = EventBus()
+        for hook in options.get("hooks", ()):
+            events.subscribe(hook)
+        keys = KeyRing(config.api_key, clock=clock, events=events)
+        fallback = options.get("fallback", DEFAULT_FALLBACK)
+        retry = options.get("retry", DEFAULT_RETRY)
+        breaker = options.get("breaker", DEFAULT_BREAKER)
+        throttle = options.get("throttle", DEFAULT_THROTTLE)
+        observer = Observer(
+            clock=clock,
+            events=events,
+            tracer_provider=options.get("tracer_provider"),
+            meter_provider=options.get("meter_provider"),
+        )
+        return cls(
+            clock=clock,
+            events=events,
+            keys=keys,
+            observer=observer,
+            deadline=DeadlinePolicy(config.deadline, clock=clock) if config.deadline else None,
+            fallback=FallbackCache(fallback, clock=clock, events=events, credential=keys.credential)
+            if fallback
+            else None,
+            retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
+            breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
+            throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
+            max_response_bytes=config.max_response_bytes,
+        )
+
+    def close(self) -> None:
+        """Flush the fallback cache's file (if any) and forget the keys' labels."""
+        if self.fallback is not None:
+            self.fallback.close()
+        self.keys.close()
+
 
 #: (policy attribute, sync layer, async layer), outermost first.
 LAYERS: tuple[tuple[str, type[Any], type[Any]], ...] = (
@@ -71,24 +118,37 @@ LAYERS: tuple[tuple[str, type[Any], type[Any]], ...] = (
 )
 
 
-def _stack(policies: Policies, bottom: Any, index: int) -> Any:
+#: The diagnostic probes' stack: auth and HTTP only. A probe must tell the truth about
+#: MaintainX, not what the fallback cache, a retry, the breaker or the throttle would make of it.
+PROBE_LAYERS = frozenset({"keys"})
+
+
+def _stack(policies: Policies, bottom: Any, index: int, layers: frozenset[str] | None) -> Any:
     layer = bottom
     for row in reversed(LAYERS):
         policy = getattr(policies, row[0])
-        if policy is not None:
+        if policy is not None and (layers is None or row[0] in layers):
             layer = row[index](layer, policy)
     return layer
 
 
-def build_sync_pipeline(policies: Policies, transport: httpx.BaseTransport) -> httpx.BaseTransport:
+def build_sync_pipeline(
+    policies: Policies, transport: httpx.BaseTransport, *, layers: frozenset[str] | None = None
+) -> httpx.BaseTransport:
+    """The stack over ``transport``: every layer of :data:`LAYERS` whose policy is on (or
+    only those named in ``layers``), the HTTP layer at the bottom."""
     bottom = HTTPLayer(transport, max_response_bytes=policies.max_response_bytes)
-    stack: httpx.BaseTransport = _stack(policies, bottom, 1)
+    stack: httpx.BaseTransport = _stack(policies, bottom, 1, layers)
     return stack
 
 
 def build_async_pipeline(
-    policies: Policies, transport: httpx.AsyncBaseTransport
+    policies: Policies,
+    transport: httpx.AsyncBaseTransport,
+    *,
+    layers: frozenset[str] | None = None,
 ) -> httpx.AsyncBaseTransport:
+    """The async twin of :func:`build_sync_pipeline`."""
     bottom = AsyncHTTPLayer(transport, max_response_bytes=policies.max_response_bytes)
-    stack: httpx.AsyncBaseTransport = _stack(policies, bottom, 2)
+    stack: httpx.AsyncBaseTransport = _stack(policies, bottom, 2, layers)
     return stack

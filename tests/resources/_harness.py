@@ -1,6 +1,6 @@
 """A stand-in client for resource tests, and the table of resource families.
 
-A resource only needs ``client._execute(operation)``; :class:`SyncHarness` and
+A resource only needs ``client.send(operation)``; :class:`SyncHarness` and
 :class:`AsyncHarness` provide it over an ``httpx.MockTransport`` with no policy layers, so
 these tests see exactly the requests the resources build and nothing else.
 """
@@ -168,7 +168,7 @@ class SyncHarness:
         self.recorder = recorder or Recorder()
         self.http = httpx.Client(base_url=BASE_URL, transport=httpx.MockTransport(self.recorder))
 
-    def _execute(self, op: Operation[T]) -> T:
+    def send(self, op: Operation[T]) -> T:
         return _finish(op, self.http.send(op.build_request(self.http)))
 
     def resource(self, cls: type[T]) -> T:
@@ -188,7 +188,7 @@ class AsyncHarness:
             base_url=BASE_URL, transport=httpx.MockTransport(self.recorder)
         )
 
-    async def _execute(self, op: Operation[T]) -> T:
+    async def send(self, op: Operation[T]) -> T:
         response = await self.http.send(op.build_request(self.http))
         await response.aread()
         return _finish(op, response)

@@ -262,7 +262,7 @@ def test_rb004_reports_a_refused_sync_as_sev2_and_an_empty_answer(store: SyncSto
         lost.active = True
         with pytest.raises(MassDeleteError):
             engine.full()
-        client.attach_sync_store(store)  # RB-004 without a remote sample: the store alone
+        client.incident.attach_sync_store(store)  # RB-004 without a remote sample: the store alone
         status, findings = rb004(client)
         assert status == "problem"
         assert findings == [("RB004.DELETES_REFUSED", Severity.SEV2)]

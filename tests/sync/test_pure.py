@@ -21,7 +21,7 @@ from maintainx_resilient.sync import (
 )
 from maintainx_resilient.sync._time import format_timestamp, parse_timestamp, to_timestamp
 from maintainx_resilient.sync.progress import pages_for
-from maintainx_resilient.sync.resources import canonical_name, resolve
+from maintainx_resilient.sync.resources import canonical_name, resolve, support
 from maintainx_resilient.sync.watermark import advance, window_start
 
 MS = 1000
@@ -109,7 +109,7 @@ def test_resource_names_accept_the_usual_spellings() -> None:
     assert canonical_name("somethingElse") == "somethingElse"
     with pytest.raises(ValueError, match="known resources"):
         resolve("widgets")
-    assert not resolve("locations").incremental
+    assert not support(resolve("locations")).incremental
 
 
 @pytest.mark.parametrize(

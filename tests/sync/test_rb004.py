@@ -21,7 +21,7 @@ def test_rb004_reads_the_store_and_the_engine_repairs_what_it_finds(
     sim: Simulator, client: MaintainXClient, store: SyncStore
 ) -> None:
     engine = SyncEngine(client, store)
-    client.attach_sync_store(store)
+    client.incident.attach_sync_store(store)
     client.incident.extras["fetch_work_orders"] = lambda limit: asyncio.to_thread(
         engine.recently_updated, "workOrders", limit
     )

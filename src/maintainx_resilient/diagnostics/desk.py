@@ -1,30 +1,34 @@
-"""The incident desk: what a client keeps to diagnose itself and to write the report.
+"""The incident desk (``client.incident``): everything the runbook does with a client.
 
-One :class:`IncidentDesk` per client holds the severity tracker, the incident timeline (it
-listens to the client's events) and the diagnostics settings, and builds the
-:class:`DiagnosticContext` each diagnosis reads. The client supplies only I/O: a probe that
-goes through auth and HTTP, never through fallback, retry, breaker or throttle.
+One :class:`IncidentDesk` per client, built around it: the severity tracker, the incident
+timeline (it listens to the client's events), :meth:`~IncidentDesk.health` and
+:meth:`~IncidentDesk.diagnose` with probes through the client's probe pipeline (auth and
+HTTP only), the runbook's mitigations (each recorded on the timeline), the webhook and sync
+attachments RB-003 and RB-004 read, and the post-incident report. The client keeps
+``health()``, ``diagnose()`` and the policy mitigations as thin delegates.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._clock import Clock
-from .._deadline import validate_seconds
-from .._events import EventBus
-from .._exceptions import TimeoutError
+from .._deadline import Deadline, validate_seconds
+from .._exceptions import ConfigurationError, MaintainXError, TimeoutError
+from .._extensions import DEADLINE_EXTENSION
 from ._context import (
     DiagnosticContext,
     EscalationContact,
     Probe,
     ProbeResult,
+    SyncControls,
     SyncStoreSource,
     Thresholds,
+    WebhookControls,
     WebhookHealthSource,
 )
 from ._model import Severity
@@ -33,13 +37,26 @@ from .health import HealthReport, health
 from .rb001_unreachable import check as rb001
 from .rb002_errors import check as rb002
 from .rb003_webhooks import check as rb003
+from .rb004_sync import FETCH_EXTRA
 from .rb004_sync import check as rb004
 from .rb005_performance import check as rb005
 from .report import render_incident_report
 from .severity import SeverityHook, SeverityTracker
 from .timeline import IncidentTimeline
 
-__all__ = ["PROCEDURES", "DiagnosticsConfig", "IncidentDesk", "pool_stats", "probe_result"]
+if TYPE_CHECKING:
+    from .._client import _BaseClient
+    from ..sync import FullSyncResult, ReconcileReport
+    from ..webhooks import ReplayResult
+
+__all__ = [
+    "PROCEDURES",
+    "DiagnosticsConfig",
+    "IncidentDesk",
+    "Mitigations",
+    "pool_stats",
+    "probe_result",
+]
 
 #: Every runbook procedure, in the runbook's order.
 PROCEDURES: Mapping[str, Procedure] = {
@@ -74,68 +91,278 @@ class DiagnosticsConfig:
 
 
 class IncidentDesk:
-    """Severity tracker, incident timeline and diagnostics settings of one client."""
+    """A client's incident desk (``client.incident``): everything the runbook does with a
+    client, built around it.
 
-    def __init__(self, config: DiagnosticsConfig, *, clock: Clock, events: EventBus) -> None:
+    It keeps the severity tracker and the incident timeline (which listens to the client's
+    events from the start), runs :meth:`health` and :meth:`diagnose` with probes that go
+    through auth and HTTP only (the same layer table as the client's pipeline, without
+    fallback, retry, breaker or throttle: a probe must tell the truth about MaintainX), applies
+    the runbook's mitigations and records each one, and writes the post-incident report.
+    Webhook and sync mitigations need :meth:`attach_webhooks` / :meth:`attach_sync` first.
+    """
+
+    def __init__(self, client: _BaseClient, config: DiagnosticsConfig) -> None:
+        policies = client.policies
+        self.client = client
         self.config = config
-        self.clock = clock
-        self.tracker = SeverityTracker(config.on_severity_change, clock, contacts=config.contacts)
-        self.timeline = IncidentTimeline(clock, events=events, tracker=self.tracker)
+        self.clock = policies.clock
+        self.tracker = SeverityTracker(
+            config.on_severity_change, self.clock, contacts=config.contacts
+        )
+        self.timeline = IncidentTimeline(self.clock, events=policies.events, tracker=self.tracker)
         self.webhooks: WebhookHealthSource | None = None
         self.sync_store: SyncStoreSource | None = None
+        self.sync: SyncControls | None = None
         self.extras: dict[str, Any] = {}
 
-    def context(self, probe: Probe, *, deadline: float | None, **state: Any) -> DiagnosticContext:
-        """A context for one diagnosis; ``state`` are the client's snapshots."""
+    # -- what to diagnose besides the client ---------------------------------------------
+
+    def attach_webhooks(self, receiver: WebhookHealthSource) -> None:
+        """Give RB-003 the webhook receiver to inspect; with a full receiver
+        (``webhooks.WebhookReceiver``) the webhook mitigations work too."""
+        self.webhooks = receiver
+
+    def attach_sync(self, engine: SyncControls) -> None:
+        """Give RB-004 the sync engine: its store to compare, and the recent MaintainX
+        records to compare with; :meth:`full_sync` and :meth:`reconcile` use it too."""
+        self.sync = engine
+        self.sync_store = engine.store
+
+        async def fetch_work_orders(limit: int) -> Mapping[int, str]:
+            return await asyncio.to_thread(engine.recently_updated, "workOrders", limit)
+
+        self.extras[FETCH_EXTRA] = fetch_work_orders
+
+    def attach_sync_store(self, store: SyncStoreSource) -> None:
+        """Give RB-004 a local store of your own (see :class:`SyncStoreSource`)."""
+        self.sync_store = store
+
+    # -- health and diagnosis --------------------------------------------------------------
+
+    async def health(self) -> HealthReport:
+        """One probe plus the client's state, within min(5 s, the diagnostics deadline)."""
+        return await health(self.context(None))
+
+    async def diagnose(
+        self, only: Iterable[str] | None = None, deadline: float | None = None
+    ) -> DiagnosisReport:
+        """Run the runbook's procedures (all, or ``only=["RB-002"]``) within ``deadline``."""
+        report = await run_diagnostics(self.context(deadline), PROCEDURES, only=only)
+        self.tracker.update(report.findings)
+        self.timeline.record_diagnosis(report)
+        return report
+
+    def context(self, deadline: float | None) -> DiagnosticContext:
+        """A context for one diagnosis: the client's state now, and the probe."""
         cfg = self.config
+        seconds = cfg.deadline if deadline is None else validate_seconds(deadline, "deadline")
+        client, policies = self.client, self.client.policies
+        network = client._network
+        in_process = not isinstance(network, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
         return DiagnosticContext(
-            probe=probe,
+            base_url=client.base_url,
+            probe=self._probe(0.9 * seconds),
+            transport_kind="in_process" if in_process else "network",
+            stats=client.stats.snapshot(),
+            throttle=policies.throttle.snapshot() if policies.throttle else None,
+            breakers=policies.breakers.states() if policies.breakers else None,
+            cache=policies.fallback.stats() if policies.fallback else None,
+            fallback_mode=bool(policies.fallback and policies.fallback.fallback_mode),
+            pool=pool_stats(network),
             thresholds=cfg.thresholds,
             contacts=cfg.contacts,
             status_page_url=cfg.status_page_url,
             webhooks=self.webhooks,
             sync_store=self.sync_store,
             clock=self.clock,
-            deadline=cfg.deadline if deadline is None else validate_seconds(deadline, "deadline"),
+            deadline=seconds,
             extras=dict(self.extras),
-            **state,
         )
 
-    async def diagnose(
-        self, ctx: DiagnosticContext, only: Iterable[str] | None = None
-    ) -> DiagnosisReport:
-        report = await run_diagnostics(ctx, PROCEDURES, only=only)
-        self.tracker.update(report.findings)
-        self.timeline.record_diagnosis(report)
-        return report
+    def _probe(self, timeout: float) -> Probe:
+        """Probes through the client's probe pipeline; each carries its own deadline, so a
+        sync probe's thread (which cannot be cancelled) ends by itself."""
+        http, clock = self.client._probe_http, self.clock
 
-    async def health(self, ctx: DiagnosticContext) -> HealthReport:
-        return await health(ctx)
+        def send(method: str, path: str, headers: Mapping[str, str]) -> Any:
+            extensions = {DEADLINE_EXTENSION: Deadline.after(timeout, clock)}
+            return http.request(
+                method, path.lstrip("/"), headers=dict(headers), timeout=timeout,
+                extensions=extensions,
+            )  # fmt: skip
+
+        async def probe(method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+            start = clock.monotonic()
+            try:
+                if isinstance(http, httpx.AsyncClient):
+                    outcome: Any = await send(method, path, headers)
+                else:
+                    outcome = await asyncio.to_thread(send, method, path, headers)
+            except MaintainXError as exc:
+                outcome = exc
+            return probe_result(method, path, clock.monotonic() - start, outcome)
+
+        return probe
+
+    # -- mitigations (the runbook's "immediate actions"), each one call, each recorded ------
 
     def record_mitigation(self, name: str, detail: str = "") -> None:
         self.timeline.record_mitigation(name, detail)
 
+    def enable_fallback_mode(self) -> None:
+        """Answer GETs from the fallback cache without calling MaintainX; writes fail fast."""
+        self._policy("fallback").enable_fallback_mode()
+        self.record_mitigation("enable_fallback_mode", "serving GETs from the cache")
+
+    def disable_fallback_mode(self) -> None:
+        self._policy("fallback").disable_fallback_mode()
+        self.record_mitigation("disable_fallback_mode", "calling MaintainX again")
+
+    def enable_throttling(self, rate_per_minute: float) -> None:
+        """Cap the request rate below the API's limit until :meth:`disable_throttling`."""
+        self._policy("throttle").enable_throttling(rate_per_minute)
+        self.record_mitigation("enable_throttling", f"capped at {rate_per_minute}/min")
+
+    def disable_throttling(self) -> None:
+        self._policy("throttle").disable_override()
+        self.record_mitigation("disable_throttling", "rate cap removed")
+
+    def reset_throttle(self) -> None:
+        """Forget every rate-limit block and learned limit (the cap stays)."""
+        self._policy("throttle").reset()
+        self.record_mitigation("reset_throttle", "rate-limit blocks and learned limits cleared")
+
+    def isolate_breaker(self, scope: str | None = None) -> None:
+        """Hold the circuit breaker(s) open by hand: every call fails fast (or falls back)."""
+        self._policy("breakers", "breaker").isolate(scope)
+        self.record_mitigation("isolate_breaker", scope or "every scope")
+
+    def close_breaker(self, scope: str | None = None) -> None:
+        """Close the circuit breaker(s) by hand and reset their failure counts."""
+        self._policy("breakers", "breaker").close(scope)
+        self.record_mitigation("close_breaker", scope or "every scope")
+
+    def reset_stats(self) -> None:
+        """The runbook's "clear error state": forget the rolling statistics."""
+        self.client.stats.reset()
+        self.record_mitigation("reset_stats", "error statistics cleared")
+
+    def pause_webhooks(self) -> None:
+        """Stop webhook workers taking events (deliveries are still stored and acknowledged)."""
+        self._webhook_controls().pause()
+        self.record_mitigation("pause_webhooks", "webhook processing paused")
+
+    def resume_webhooks(self) -> None:
+        self._webhook_controls().resume()
+        self.record_mitigation("resume_webhooks", "webhook processing resumed")
+
+    def replay_failed_webhooks(self) -> ReplayResult:
+        """Move every dead-lettered webhook back to the queue."""
+        result: ReplayResult = self._webhook_controls().replay_failed()
+        self.record_mitigation("replay_failed_webhooks", str(result))
+        return result
+
+    def full_sync(self, resource: str = "workOrders") -> FullSyncResult:
+        """The runbook's "trigger full sync" (blocking; needs :meth:`attach_sync`)."""
+        result: FullSyncResult = self._sync_controls().full(resource)
+        self.record_mitigation("full_sync", f"{resource}: {result}")
+        return result
+
+    def reconcile(self, resource: str = "workOrders") -> ReconcileReport:
+        """The runbook's "run reconciliation" (blocking; needs :meth:`attach_sync`)."""
+        report: ReconcileReport = self._sync_controls().reconcile(resource)
+        self.record_mitigation("reconcile", f"{resource}: {report}")
+        return report
+
+    def _policy(self, attribute: str, name: str = "") -> Any:
+        policy = getattr(self.client.policies, attribute)
+        if policy is None:
+            name = name or attribute
+            raise ConfigurationError(
+                f"the {name} policy is switched off for this client ({name}=None)"
+            )
+        return policy
+
+    def _webhook_controls(self) -> WebhookControls:
+        source = self.webhooks
+        if source is None or not isinstance(source, WebhookControls):
+            raise ConfigurationError(
+                "no webhook receiver attached: call client.incident.attach_webhooks(receiver)"
+            )
+        return source
+
+    def _sync_controls(self) -> SyncControls:
+        if self.sync is None:
+            raise ConfigurationError(
+                "no sync engine attached: call client.incident.attach_sync(engine) first"
+            )
+        return self.sync
+
+    # -- the post-incident report ----------------------------------------------------------
+
     def report(
         self,
         *,
-        title: str,
-        summary: str,
-        root_cause: str,
-        resolution: str,
+        title: str = "MaintainX integration incident",
+        summary: str = "",
+        root_cause: str = "",
+        resolution: str = "",
         severity: Severity | None = None,
-        secrets: Iterable[str] = (),
         **extra: Any,
     ) -> str:
+        """The runbook's post-incident template in Markdown, filled from the timeline."""
         return render_incident_report(
             self.timeline,
             title=title,
             severity=severity,
-            summary=summary,
-            root_cause=root_cause,
-            resolution=resolution,
-            secrets=tuple(secrets),
+            summary=summary or "(summary to be written)",
+            root_cause=root_cause or "(root cause to be written)",
+            resolution=resolution or "(resolution to be written)",
+            secrets=(self.client.policies.keys.known(),),
             **extra,
         )
+
+
+class Mitigations:
+    """The runbook's policy mitigations as client methods (``client.enable_fallback_mode()``):
+    each delegates to the client's :class:`IncidentDesk`, which applies and records it."""
+
+    incident: IncidentDesk
+
+    def enable_fallback_mode(self) -> None:
+        """Answer GETs from the fallback cache without calling MaintainX; writes fail fast."""
+        self.incident.enable_fallback_mode()
+
+    def disable_fallback_mode(self) -> None:
+        self.incident.disable_fallback_mode()
+
+    def enable_throttling(self, rate_per_minute: float) -> None:
+        """Cap the request rate below the API's limit until :meth:`disable_throttling`."""
+        self.incident.enable_throttling(rate_per_minute)
+
+    def disable_throttling(self) -> None:
+        self.incident.disable_throttling()
+
+    def reset_throttle(self) -> None:
+        """Forget every rate-limit block and learned limit at once (the cap stays)."""
+        self.incident.reset_throttle()
+
+    def isolate_breaker(self, scope: str | None = None) -> None:
+        """Hold the circuit breaker(s) open by hand: every call fails fast (or falls back)."""
+        self.incident.isolate_breaker(scope)
+
+    def close_breaker(self, scope: str | None = None) -> None:
+        """Close the circuit breaker(s) by hand and reset their failure counts."""
+        self.incident.close_breaker(scope)
+
+    def reset_stats(self) -> None:
+        """The runbook's "clear error state": forget the rolling statistics."""
+        self.incident.reset_stats()
+
+    def incident_report(self, **fields: Any) -> str:
+        """The runbook's post-incident template in Markdown (``incident.report``)."""
+        return self.incident.report(**fields)
 
 
 def probe_result(method: str, path: str, duration: float, outcome: Any) -> ProbeResult:

@@ -41,7 +41,7 @@ import httpx
 import tenacity
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._deadline import deadline_of, offer_wait
+from .._deadline import deadline_of
 from .._events import EventBus, RetryScheduled
 from .._exceptions import (
     ConfigurationError,
@@ -51,7 +51,7 @@ from .._exceptions import (
     MaintainXError,
     TimeoutError,
 )
-from .._extensions import ATTEMPTS_EXTENSION, IDEMPOTENT_EXTENSION
+from .._extensions import ATTEMPTS_EXTENSION, IDEMPOTENT_EXTENSION, MAX_ATTEMPTS_EXTENSION
 from .._http import route_of
 from .._response import retry_after_of
 from .._retry_after import parse_retry_after
@@ -211,13 +211,19 @@ class RetryPolicy:
         return backoff * self.jitter()
 
     def give_up(
-        self, attempt: int, elapsed: float, next_delay: float, left: float | None = None
+        self,
+        attempt: int,
+        elapsed: float,
+        next_delay: float,
+        left: float | None = None,
+        max_attempts: int | None = None,
     ) -> bool:
         """True when no further attempt may be made. Takes a budget token when it says False.
 
-        ``left`` is what remains of the call's deadline (None: no deadline)."""
+        ``left`` is what remains of the call's deadline (None: no deadline); ``max_attempts``
+        the call's own limit (``with_options(max_retries=...)``), else the config's."""
         cfg = self.config
-        if attempt >= cfg.max_attempts:
+        if attempt >= (cfg.max_attempts if max_attempts is None else max_attempts):
             return True
         if next_delay > cfg.max_retry_after:
             return True
@@ -237,11 +243,12 @@ class RetryPolicy:
             return float(self.delay(state.attempt_number, _outcome(state)))
 
         deadline = deadline_of(request)
+        limit = request.extensions.get(MAX_ATTEMPTS_EXTENSION)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             elapsed = self.clock.monotonic() - started
             left = deadline.left() if deadline is not None else None
-            return self.give_up(state.attempt_number, elapsed, state.upcoming_sleep, left)
+            return self.give_up(state.attempt_number, elapsed, state.upcoming_sleep, left, limit)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             outcome = _outcome(state)
@@ -339,8 +346,6 @@ class RetryLayer(httpx.BaseTransport):
 
         def send() -> httpx.Response:
             tally.attempts += 1
-            if tally.attempts > 1:
-                offer_wait(request)
             return self.inner.handle_request(request)
 
         first = _first_outcome(send)
@@ -379,8 +384,6 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
 
         async def send() -> httpx.Response:
             tally.attempts += 1
-            if tally.attempts > 1:
-                offer_wait(request)
             return await self.inner.handle_async_request(request)
 
         first: Outcome

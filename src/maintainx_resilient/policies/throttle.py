@@ -58,6 +58,7 @@ from typing import Literal, NamedTuple, Protocol, TypeVar
 import httpx
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deadline import deadline_of
 from .._events import EventBus, ThrottleWaited, ThrottleWarning
 from .._exceptions import ConfigurationError, ThrottledError
 from .._extensions import MAX_WAIT_EXTENSION
@@ -866,9 +867,9 @@ class Throttle:
         ``reservation.wait`` before sending (0 = now).
 
         Raises :class:`~maintainx_resilient.ThrottledError` (taking nothing) when the wait
-        would pass ``max_wait`` (the config's, or this call's if smaller).
+        would pass ``max_wait`` (this call's, else ``ThrottleConfig.max_wait``).
         """
-        budget = self.config.max_wait if max_wait is None else min(max_wait, self.config.max_wait)
+        budget = self.config.max_wait if max_wait is None else max_wait
         scopes = tuple(scopes) if self._override is None else (*scopes, OVERRIDE_SCOPE)
         deadline = now + max(0.0, budget)
         limits = self._limits_tuple(scopes)
@@ -1092,9 +1093,14 @@ def _report(throttle: Throttle, reservation: Reservation, response: httpx.Respon
     throttle._settle(reservation, response.status_code, info, retry_after, throttle.now())
 
 
-def _max_wait_of(request: httpx.Request) -> float | None:
+def _max_wait_of(request: httpx.Request, default: float) -> float:
+    """How long this attempt may wait: the call's own allowance (``with_options(max_wait=)``)
+    or ``default`` (``ThrottleConfig.max_wait``), never past what is left of the call's
+    deadline."""
     value = request.extensions.get(MAX_WAIT_EXTENSION)
-    return float(value) if isinstance(value, (int, float)) else None
+    budget = float(value) if isinstance(value, (int, float)) else default
+    deadline = deadline_of(request)
+    return budget if deadline is None else max(0.0, min(budget, deadline.left()))
 
 
 def _located(exc: ThrottledError, request: httpx.Request) -> ThrottledError:
@@ -1112,7 +1118,8 @@ def _admit(throttle: Throttle, request: httpx.Request, previous: Reservation | N
     try:
         if previous is None:
             scopes = throttle.scopes_of(request)
-            return throttle.reserve(scopes, now=throttle.now(), max_wait=_max_wait_of(request))
+            budget = _max_wait_of(request, throttle.config.max_wait)
+            return throttle.reserve(scopes, now=throttle.now(), max_wait=budget)
         return throttle.confirm(previous, now=throttle.now())
     except ThrottledError as exc:
         raise _located(exc, request) from None

@@ -1,87 +1,96 @@
-"""The resource families of the clients (``client.work_orders``, ``client.assets``, ...)."""
+"""The resource families of the clients (``client.work_orders``, ``client.assets``, ...).
 
+Each family is declared once (its module: a ``ResourceSpec`` and a class); :mod:`._families`
+lists them; the async classes are made from the sync ones (:mod:`._twins`).
+"""
+
+from ._async import (
+    AsyncAssets,
+    AsyncCategories,
+    AsyncFamilies,
+    AsyncLocations,
+    AsyncMeters,
+    AsyncOrganizations,
+    AsyncParts,
+    AsyncPurchaseOrders,
+    AsyncSubscriptions,
+    AsyncTeams,
+    AsyncUsers,
+    AsyncVendors,
+    AsyncWorkOrders,
+    AsyncWorkRequests,
+)
+from ._base import ItemResource, Resource, ResourceSpec, SyncSupport
+from ._families import FAMILIES, Families
 from .assets import (
     AssetCreateParams,
     AssetListParams,
     Assets,
     AssetUpdateParams,
-    AsyncAssets,
 )
 from .categories import (
-    AsyncCategories,
     Categories,
     CategoryCreateParams,
     CategoryListParams,
     CategoryUpdateParams,
 )
 from .locations import (
-    AsyncLocations,
     LocationCreateParams,
     LocationListParams,
     Locations,
     LocationUpdateParams,
 )
 from .meters import (
-    AsyncMeters,
     MeterCreateParams,
     MeterListParams,
     Meters,
     MeterUpdateParams,
 )
 from .organizations import (
-    AsyncOrganizations,
     OrganizationListParams,
     Organizations,
 )
 from .parts import (
-    AsyncParts,
     PartCreateParams,
     PartListParams,
     Parts,
     PartUpdateParams,
 )
 from .purchase_orders import (
-    AsyncPurchaseOrders,
     PurchaseOrderCreateParams,
     PurchaseOrderListParams,
     PurchaseOrders,
     PurchaseOrderUpdateParams,
 )
 from .subscriptions import (
-    AsyncSubscriptions,
     Subscriptions,
     SubscriptionUpdateParams,
 )
 from .teams import (
-    AsyncTeams,
     TeamCreateParams,
     TeamListParams,
     Teams,
     TeamUpdateParams,
 )
 from .users import (
-    AsyncUsers,
     UserCreateParams,
     UserListParams,
     Users,
     UserUpdateParams,
 )
 from .vendors import (
-    AsyncVendors,
     VendorCreateParams,
     VendorListParams,
     Vendors,
     VendorUpdateParams,
 )
 from .work_orders import (
-    AsyncWorkOrders,
     WorkOrderCreateParams,
     WorkOrderListParams,
     WorkOrders,
     WorkOrderUpdateParams,
 )
 from .work_requests import (
-    AsyncWorkRequests,
     WorkRequestCreateParams,
     WorkRequestListParams,
     WorkRequests,
@@ -89,12 +98,14 @@ from .work_requests import (
 )
 
 __all__ = [
+    "FAMILIES",
     "AssetCreateParams",
     "AssetListParams",
     "AssetUpdateParams",
     "Assets",
     "AsyncAssets",
     "AsyncCategories",
+    "AsyncFamilies",
     "AsyncLocations",
     "AsyncMeters",
     "AsyncOrganizations",
@@ -110,6 +121,8 @@ __all__ = [
     "CategoryCreateParams",
     "CategoryListParams",
     "CategoryUpdateParams",
+    "Families",
+    "ItemResource",
     "LocationCreateParams",
     "LocationListParams",
     "LocationUpdateParams",
@@ -128,8 +141,11 @@ __all__ = [
     "PurchaseOrderListParams",
     "PurchaseOrderUpdateParams",
     "PurchaseOrders",
+    "Resource",
+    "ResourceSpec",
     "SubscriptionUpdateParams",
     "Subscriptions",
+    "SyncSupport",
     "TeamCreateParams",
     "TeamListParams",
     "TeamUpdateParams",

@@ -1,9 +1,11 @@
 """The shared base of every resource family.
 
-A :class:`ResourceSpec` describes a family once (routes, wrapper keys, model) and builds its
-:class:`~maintainx_resilient._operation.Operation` objects; that is all the logic there is.
-:class:`SyncResource` and :class:`AsyncResource` are the two thin shells that send them: the
-only difference between them is ``await``.
+A :class:`ResourceSpec` declares a family once: its routes, wrapper keys, model, the Python
+names that do not follow the wire rule, and what the sync engine may do with it. It builds
+the family's :class:`~maintainx_resilient.Operation` objects; that is all the logic there is.
+:class:`Resource` (list only) and :class:`ItemResource` (with ``get`` and ``delete``) hand
+them to the client's :meth:`~maintainx_resilient.MaintainXClient.send`; the async families
+are the same classes over the async client (see :mod:`._twins`).
 
 Python names are snake_case and are turned into the spec's wire names here, in one place:
 ``updated_at_gte`` -> ``updatedAt[gte]``, ``asset_id`` -> ``assetId``; a family lists the few
@@ -12,16 +14,15 @@ names that do not follow the rule (``show_upcoming`` stays as it is).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 import pydantic
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from .._meta import meta_of
 from .._operation import (
@@ -33,18 +34,17 @@ from .._operation import (
     expect_none,
     expect_page,
 )
-from .._pagination import MAX_PAGE_SIZE, AsyncPager, Page, SyncPager
+from .._pagination import MAX_PAGE_SIZE, Page, SyncPager
 from .._response import validate_json
 
 if TYPE_CHECKING:
-    from .._client import AsyncMaintainXClient, MaintainXClient
+    from .._client import MaintainXClient
 
 __all__ = [
-    "AsyncResource",
-    "AsyncResourceCore",
+    "ItemResource",
+    "Resource",
     "ResourceSpec",
-    "SyncResource",
-    "SyncResourceCore",
+    "SyncSupport",
     "expect_object",
     "to_wire_body",
     "wire_name",
@@ -125,18 +125,50 @@ def _write_params(skip_webhook: bool) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class SyncSupport:
+    """What the sync engine may do with a family (``ResourceSpec.sync``).
+
+    ``incremental``: the list takes ``updatedAt[gte]`` and ``sort=updatedAt`` (incremental
+    sync, and the full sync's starting high-water mark); ``by_created``: it takes
+    ``createdAt[gte]`` and ``sort=createdAt`` (sampled reconciliation reads random windows of
+    creation time); ``offset_paged``: the API documents offset pagination behind the cursor,
+    so records can move between pages while one pages through them.
+    """
+
+    incremental: bool = True
+    by_created: bool = True
+    offset_paged: bool = False
+
+
+@dataclass(frozen=True)
 class ResourceSpec(Generic[M]):
-    """Everything about one resource family that is the same for every call."""
+    """One resource family, declared once; the client, the sync engine and the tests read
+    it. ``attribute`` is the client attribute (default: ``list_key`` in snake_case);
+    ``sync`` is None for a family a local copy does not hold."""
 
     route: str
     list_key: str
     item_key: str
     model: type[M]
     name_overrides: Mapping[str, str] = field(default_factory=dict)
+    attribute: str = ""
+    sync: SyncSupport | None = None
 
     def __post_init__(self) -> None:
+        if not self.attribute:
+            object.__setattr__(self, "attribute", to_snake(self.list_key))
         object.__setattr__(self, "_page_parser", expect_page(self.model, self.list_key))
         object.__setattr__(self, "_item_parser", expect_model(self.model, self.item_key))
+
+    @property
+    def name(self) -> str:
+        """The API's name of the family: its list key (``workOrders``)."""
+        return self.list_key
+
+    @property
+    def label(self) -> str:
+        """A human name for messages: ``work orders``."""
+        return self.attribute.replace("_", " ")
 
     @property
     def item_route(self) -> str:
@@ -208,11 +240,12 @@ class ResourceSpec(Generic[M]):
         )
 
 
-class SyncResourceCore(Generic[M]):
-    """Sends a family's operations through a :class:`MaintainXClient`.
+class Resource(Generic[M]):
+    """A family's calls through a client: each method builds an operation and sends it.
 
-    The shell with no public method: a family whose spec has neither ``GET {route}/{id}``
-    nor ``DELETE`` (organizations is list-only) subclasses this, not :class:`SyncResource`.
+    A family without ``GET {route}/{id}`` and ``DELETE`` (organizations is list-only)
+    subclasses this; the others subclass :class:`ItemResource`. The same class serves the
+    async client: its ``_run`` returns an awaitable there (see :mod:`._twins`).
     """
 
     spec: ResourceSpec[M]
@@ -221,13 +254,19 @@ class SyncResourceCore(Generic[M]):
         self._client = client
 
     def _run(self, op: Operation[T]) -> T:
-        return self._client._execute(op)
+        return self._client.send(op)
+
+    def _pager(
+        self, page_op: Callable[[str | None], Operation[Page[T]]], path: str = ""
+    ) -> SyncPager[T]:
+        return SyncPager(lambda cursor: self._run(page_op(cursor)), path=path or self.spec.route)
 
     def _list(self, params: Mapping[str, Any], cursor: str | None) -> Page[M]:
         return self._run(self.spec.list_op(params, cursor))
 
-    def _pager(self, params: Mapping[str, Any]) -> SyncPager[M]:
-        return SyncPager(partial(self._list, dict(params)), path=self.spec.route)
+    def _iter(self, params: Mapping[str, Any]) -> SyncPager[M]:
+        kept = dict(params)
+        return self._pager(lambda cursor: self.spec.list_op(kept, cursor))
 
     def _create(
         self,
@@ -252,7 +291,7 @@ class SyncResourceCore(Generic[M]):
         return self._run(op)
 
 
-class SyncResource(SyncResourceCore[M]):
+class ItemResource(Resource[M]):
     """A family with ``GET`` and ``DELETE {route}/{id}``."""
 
     def get(self, id: int) -> M:
@@ -261,59 +300,4 @@ class SyncResource(SyncResourceCore[M]):
 
     def delete(self, id: int, *, skip_webhook: bool = False) -> None:
         """Delete a record (the API answers 204)."""
-        self._run(self.spec.delete_op(id, skip_webhook=skip_webhook))
-
-
-class AsyncResourceCore(Generic[M]):
-    """Sends a family's operations through an :class:`AsyncMaintainXClient`.
-
-    The async twin of :class:`SyncResourceCore`.
-    """
-
-    spec: ResourceSpec[M]
-
-    def __init__(self, client: AsyncMaintainXClient) -> None:
-        self._client = client
-
-    async def _run(self, op: Operation[T]) -> T:
-        return await self._client._execute(op)
-
-    async def _list(self, params: Mapping[str, Any], cursor: str | None) -> Page[M]:
-        return await self._run(self.spec.list_op(params, cursor))
-
-    def _pager(self, params: Mapping[str, Any]) -> AsyncPager[M]:
-        return AsyncPager(partial(self._list, dict(params)), path=self.spec.route)
-
-    async def _create(
-        self,
-        fields: Mapping[str, Any],
-        extra_body: Mapping[str, Any] | None,
-        skip_webhook: bool,
-        idempotent: bool,
-    ) -> int:
-        op = self.spec.create_op(
-            fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-        )
-        return await self._run(op)
-
-    async def _update(
-        self,
-        id: int,
-        fields: Mapping[str, Any],
-        extra_body: Mapping[str, Any] | None,
-        skip_webhook: bool,
-    ) -> M:
-        op = self.spec.update_op(id, fields, extra_body=extra_body, skip_webhook=skip_webhook)
-        return await self._run(op)
-
-
-class AsyncResource(AsyncResourceCore[M]):
-    """A family with ``GET`` and ``DELETE {route}/{id}``."""
-
-    async def get(self, id: int) -> M:
-        """One record by id. Raises :class:`~maintainx_resilient.NotFoundError` if absent."""
-        return await self._run(self.spec.get_op(id))
-
-    async def delete(self, id: int, *, skip_webhook: bool = False) -> None:
-        """Delete a record (the API answers 204)."""
-        await self._run(self.spec.delete_op(id, skip_webhook=skip_webhook))
+        return self._run(self.spec.delete_op(id, skip_webhook=skip_webhook))

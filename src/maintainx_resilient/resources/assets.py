@@ -8,16 +8,15 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.assets import Asset
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec, SyncSupport
 
 __all__ = [
     "AssetCreateParams",
     "AssetListParams",
     "AssetUpdateParams",
     "Assets",
-    "AsyncAssets",
 ]
 
 Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"]
@@ -88,10 +87,16 @@ class AssetUpdateParams(TypedDict, total=False):
     model: Mapping[str, Any]
 
 
-ASSETS = ResourceSpec(route="/assets", list_key="assets", item_key="asset", model=Asset)
+ASSETS = ResourceSpec(
+    route="/assets",
+    list_key="assets",
+    item_key="asset",
+    model=Asset,
+    sync=SyncSupport(offset_paged=True),
+)
 
 
-class Assets(SyncResource[Asset]):
+class Assets(ItemResource[Asset]):
     """Assets through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = ASSETS
@@ -102,7 +107,7 @@ class Assets(SyncResource[Asset]):
 
     def iter(self, **params: Unpack[AssetListParams]) -> SyncPager[Asset]:
         """Every matching asset, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -125,41 +130,3 @@ class Assets(SyncResource[Asset]):
     ) -> Asset:
         """Change fields of an asset; returns the updated asset."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncAssets(AsyncResource[Asset]):
-    """Assets through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = ASSETS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[AssetListParams]
-    ) -> Page[Asset]:
-        """One page of assets (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[AssetListParams]) -> AsyncPager[Asset]:
-        """Every matching asset: ``async for asset in client.assets.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[AssetCreateParams],
-    ) -> int:
-        """Create an asset and return its id. See :meth:`Assets.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[AssetUpdateParams],
-    ) -> Asset:
-        """Change fields of an asset; returns the updated asset."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -7,12 +7,11 @@ from typing import Any
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.categories import Category
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncCategories",
     "Categories",
     "CategoryCreateParams",
     "CategoryListParams",
@@ -45,7 +44,7 @@ CATEGORIES = ResourceSpec(
 )
 
 
-class Categories(SyncResource[Category]):
+class Categories(ItemResource[Category]):
     """Categories through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = CATEGORIES
@@ -58,7 +57,7 @@ class Categories(SyncResource[Category]):
 
     def iter(self, **params: Unpack[CategoryListParams]) -> SyncPager[Category]:
         """Every matching category, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -81,41 +80,3 @@ class Categories(SyncResource[Category]):
     ) -> Category:
         """Change fields of a category; returns the updated category."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncCategories(AsyncResource[Category]):
-    """Categories through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = CATEGORIES
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[CategoryListParams]
-    ) -> Page[Category]:
-        """One page of categories (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[CategoryListParams]) -> AsyncPager[Category]:
-        """Every matching category: ``async for x in client.categories.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[CategoryCreateParams],
-    ) -> int:
-        """Create a category and return its id. See :meth:`Categories.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[CategoryUpdateParams],
-    ) -> Category:
-        """Change fields of a category; returns the updated category."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.locations import Location
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec, SyncSupport
 
 __all__ = [
-    "AsyncLocations",
     "LocationCreateParams",
     "LocationListParams",
     "LocationUpdateParams",
@@ -56,11 +55,15 @@ class LocationUpdateParams(TypedDict, total=False):
 
 
 LOCATIONS = ResourceSpec(
-    route="/locations", list_key="locations", item_key="location", model=Location
+    route="/locations",
+    list_key="locations",
+    item_key="location",
+    model=Location,
+    sync=SyncSupport(incremental=False, by_created=False),
 )
 
 
-class Locations(SyncResource[Location]):
+class Locations(ItemResource[Location]):
     """Locations through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = LOCATIONS
@@ -73,7 +76,7 @@ class Locations(SyncResource[Location]):
 
     def iter(self, **params: Unpack[LocationListParams]) -> SyncPager[Location]:
         """Every matching location, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -96,41 +99,3 @@ class Locations(SyncResource[Location]):
     ) -> Location:
         """Change fields of a location; returns the updated location."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncLocations(AsyncResource[Location]):
-    """Locations through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = LOCATIONS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[LocationListParams]
-    ) -> Page[Location]:
-        """One page of locations (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[LocationListParams]) -> AsyncPager[Location]:
-        """Every matching location: ``async for x in client.locations.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[LocationCreateParams],
-    ) -> int:
-        """Create a location and return its id. See :meth:`Locations.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[LocationUpdateParams],
-    ) -> Location:
-        """Change fields of a location; returns the updated location."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.meters import MeasurementType, Meter
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncMeters",
     "MeterCreateParams",
     "MeterListParams",
     "MeterUpdateParams",
@@ -62,7 +61,7 @@ class MeterUpdateParams(TypedDict, total=False):
 METERS = ResourceSpec(route="/meters", list_key="meters", item_key="meter", model=Meter)
 
 
-class Meters(SyncResource[Meter]):
+class Meters(ItemResource[Meter]):
     """Meters through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = METERS
@@ -73,7 +72,7 @@ class Meters(SyncResource[Meter]):
 
     def iter(self, **params: Unpack[MeterListParams]) -> SyncPager[Meter]:
         """Every matching meter, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def get(self, id: int, *, expand: Sequence[Expand] | None = None) -> Meter:
         """One meter by id; ``expand`` adds ``asset``, ``location`` and ``last_reading``."""
@@ -100,45 +99,3 @@ class Meters(SyncResource[Meter]):
     ) -> Meter:
         """Change fields of a meter; returns the updated meter."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncMeters(AsyncResource[Meter]):
-    """Meters through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = METERS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[MeterListParams]
-    ) -> Page[Meter]:
-        """One page of meters (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[MeterListParams]) -> AsyncPager[Meter]:
-        """Every matching meter: ``async for x in client.meters.iter(...)``."""
-        return self._pager(params)
-
-    async def get(self, id: int, *, expand: Sequence[Expand] | None = None) -> Meter:
-        """One meter by id; ``expand`` adds ``asset``, ``location`` and ``last_reading``."""
-        return await self._run(self.spec.get_op(id, {"expand": expand}))
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[MeterCreateParams],
-    ) -> int:
-        """Create a meter and return its id. See :meth:`Meters.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[MeterUpdateParams],
-    ) -> Meter:
-        """Change fields of a meter; returns the updated meter."""
-        return await self._update(id, fields, extra_body, skip_webhook)

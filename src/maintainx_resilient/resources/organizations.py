@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.organizations import Organization
-from ._base import AsyncResourceCore, ResourceSpec, SyncResourceCore
+from ._base import Resource, ResourceSpec
 
-__all__ = ["AsyncOrganizations", "OrganizationListParams", "Organizations"]
+__all__ = ["OrganizationListParams", "Organizations"]
 
 
 class OrganizationListParams(TypedDict, total=False):
@@ -25,7 +25,7 @@ ORGANIZATIONS = ResourceSpec(
 )
 
 
-class Organizations(SyncResourceCore[Organization]):
+class Organizations(Resource[Organization]):
     """The organizations the API key can reach, through
     :class:`~maintainx_resilient.MaintainXClient`. ``list(limit=1)`` is a cheap auth probe."""
 
@@ -39,20 +39,4 @@ class Organizations(SyncResourceCore[Organization]):
 
     def iter(self, **params: Unpack[OrganizationListParams]) -> SyncPager[Organization]:
         """Every organization, following ``nextCursor``."""
-        return self._pager(params)
-
-
-class AsyncOrganizations(AsyncResourceCore[Organization]):
-    """Organizations through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = ORGANIZATIONS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[OrganizationListParams]
-    ) -> Page[Organization]:
-        """One page of organizations (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[OrganizationListParams]) -> AsyncPager[Organization]:
-        """Every organization: ``async for org in client.organizations.iter()``."""
-        return self._pager(params)
+        return self._iter(params)

@@ -8,12 +8,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.parts import Part
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec, SyncSupport
 
 __all__ = [
-    "AsyncParts",
     "PartCreateParams",
     "PartListParams",
     "PartUpdateParams",
@@ -89,10 +88,16 @@ class PartUpdateParams(TypedDict, total=False):
     extra_fields: Mapping[str, Any]
 
 
-PARTS = ResourceSpec(route="/parts", list_key="parts", item_key="part", model=Part)
+PARTS = ResourceSpec(
+    route="/parts",
+    list_key="parts",
+    item_key="part",
+    model=Part,
+    sync=SyncSupport(offset_paged=True),
+)
 
 
-class Parts(SyncResource[Part]):
+class Parts(ItemResource[Part]):
     """Parts through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = PARTS
@@ -103,7 +108,7 @@ class Parts(SyncResource[Part]):
 
     def iter(self, **params: Unpack[PartListParams]) -> SyncPager[Part]:
         """Every matching part, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -126,41 +131,3 @@ class Parts(SyncResource[Part]):
     ) -> Part:
         """Change fields of a part; returns the updated part."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncParts(AsyncResource[Part]):
-    """Parts through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = PARTS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[PartListParams]
-    ) -> Page[Part]:
-        """One page of parts (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[PartListParams]) -> AsyncPager[Part]:
-        """Every matching part: ``async for x in client.parts.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[PartCreateParams],
-    ) -> int:
-        """Create a part and return its id. See :meth:`Parts.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[PartUpdateParams],
-    ) -> Part:
-        """Change fields of a part; returns the updated part."""
-        return await self._update(id, fields, extra_body, skip_webhook)

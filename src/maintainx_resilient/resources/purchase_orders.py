@@ -14,12 +14,11 @@ from typing import Any, Literal
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._operation import Operation
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.purchase_orders import PurchaseOrder, PurchaseOrderStatus
-from ._base import AsyncResource, ResourceSpec, SyncResource, expect_object, to_wire_body
+from ._base import ItemResource, ResourceSpec, SyncSupport, expect_object, to_wire_body
 
 __all__ = [
-    "AsyncPurchaseOrders",
     "PurchaseOrderCreateParams",
     "PurchaseOrderListParams",
     "PurchaseOrderUpdateParams",
@@ -114,10 +113,11 @@ PURCHASE_ORDERS = PurchaseOrderSpec(
     list_key="purchaseOrders",
     item_key="purchaseOrder",
     model=PurchaseOrder,
+    sync=SyncSupport(offset_paged=True),
 )
 
 
-class PurchaseOrders(SyncResource[PurchaseOrder]):
+class PurchaseOrders(ItemResource[PurchaseOrder]):
     """Purchase orders through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = PURCHASE_ORDERS
@@ -133,7 +133,7 @@ class PurchaseOrders(SyncResource[PurchaseOrder]):
 
     def iter(self, **params: Unpack[PurchaseOrderListParams]) -> SyncPager[PurchaseOrder]:
         """Every matching purchase order, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -163,45 +163,3 @@ class PurchaseOrders(SyncResource[PurchaseOrder]):
     ) -> PurchaseOrder:
         """Change fields of a purchase order; returns the updated purchase order."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncPurchaseOrders(AsyncResource[PurchaseOrder]):
-    """Purchase orders through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = PURCHASE_ORDERS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[PurchaseOrderListParams]
-    ) -> Page[PurchaseOrder]:
-        """One page of purchase orders (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[PurchaseOrderListParams]) -> AsyncPager[PurchaseOrder]:
-        """Every matching purchase order: ``async for po in client.purchase_orders.iter()``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[PurchaseOrderCreateParams],
-    ) -> PurchaseOrder:
-        """Create a purchase order and return it. See :meth:`PurchaseOrders.create`."""
-        return await self._run(
-            self.spec.create_record_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[PurchaseOrderUpdateParams],
-    ) -> PurchaseOrder:
-        """Change fields of a purchase order; returns the updated purchase order."""
-        return await self._update(id, fields, extra_body, skip_webhook)

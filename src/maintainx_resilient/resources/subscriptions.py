@@ -13,9 +13,9 @@ from typing_extensions import TypedDict, Unpack
 
 from .._operation import Operation, expect_value
 from ..models.subscriptions import CreatedSubscription, Subscription, SubscriptionType
-from ._base import AsyncResource, ResourceSpec, SyncResource, expect_object
+from ._base import ItemResource, ResourceSpec, expect_object
 
-__all__ = ["AsyncSubscriptions", "SubscriptionUpdateParams", "Subscriptions"]
+__all__ = ["SubscriptionUpdateParams", "Subscriptions"]
 
 #: One of the 46 event types (:class:`SubscriptionType`); new ones are sent as given.
 EventType = SubscriptionType | str
@@ -76,7 +76,7 @@ SUBSCRIPTIONS = SubscriptionSpec(
 )
 
 
-class Subscriptions(SyncResource[Subscription]):
+class Subscriptions(ItemResource[Subscription]):
     """Webhook subscriptions through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = SUBSCRIPTIONS
@@ -121,46 +121,3 @@ class Subscriptions(SyncResource[Subscription]):
     def secret(self, id: int) -> str:
         """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""
         return self._run(self.spec.secret_op(id))
-
-
-class AsyncSubscriptions(AsyncResource[Subscription]):
-    """Webhook subscriptions through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = SUBSCRIPTIONS
-
-    async def create(
-        self,
-        *,
-        type: EventType,
-        url: str,
-        filters: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-    ) -> CreatedSubscription:
-        """Subscribe ``url`` to one event ``type``. See :meth:`Subscriptions.create`."""
-        return await self._run(
-            self.spec.subscribe_op(
-                type,
-                url,
-                filters=filters,
-                options=options,
-                skip_webhook=skip_webhook,
-                idempotent=idempotent,
-            )
-        )
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[SubscriptionUpdateParams],
-    ) -> Subscription:
-        """Change the event type or the URL of a subscription."""
-        return await self._update(id, fields, extra_body, skip_webhook)
-
-    async def secret(self, id: int) -> str:
-        """The signing secret of a subscription (``GET /subscriptions/{id}/secret``)."""
-        return await self._run(self.spec.secret_op(id))

@@ -7,12 +7,11 @@ from typing import Any
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.teams import Team
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncTeams",
     "TeamCreateParams",
     "TeamListParams",
     "TeamUpdateParams",
@@ -48,7 +47,7 @@ class TeamUpdateParams(TypedDict, total=False):
 TEAMS = ResourceSpec(route="/teams", list_key="teams", item_key="team", model=Team)
 
 
-class Teams(SyncResource[Team]):
+class Teams(ItemResource[Team]):
     """Teams through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = TEAMS
@@ -59,7 +58,7 @@ class Teams(SyncResource[Team]):
 
     def iter(self, **params: Unpack[TeamListParams]) -> SyncPager[Team]:
         """Every matching team, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -82,41 +81,3 @@ class Teams(SyncResource[Team]):
     ) -> Team:
         """Change fields of a team; returns the updated team."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncTeams(AsyncResource[Team]):
-    """Teams through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = TEAMS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[TeamListParams]
-    ) -> Page[Team]:
-        """One page of teams (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[TeamListParams]) -> AsyncPager[Team]:
-        """Every matching team: ``async for x in client.teams.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[TeamCreateParams],
-    ) -> int:
-        """Create a team and return its id. See :meth:`Teams.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[TeamUpdateParams],
-    ) -> Team:
-        """Change fields of a team; returns the updated team."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.users import AuthType, InviteType, User, UserRole
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncUsers",
     "UserCreateParams",
     "UserListParams",
     "UserUpdateParams",
@@ -68,7 +67,7 @@ class UserUpdateParams(TypedDict, total=False):
 USERS = ResourceSpec(route="/users", list_key="users", item_key="user", model=User)
 
 
-class Users(SyncResource[User]):
+class Users(ItemResource[User]):
     """Users through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = USERS
@@ -79,7 +78,7 @@ class Users(SyncResource[User]):
 
     def iter(self, **params: Unpack[UserListParams]) -> SyncPager[User]:
         """Every matching user, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -102,41 +101,3 @@ class Users(SyncResource[User]):
     ) -> User:
         """Change fields of a user; returns the updated user."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncUsers(AsyncResource[User]):
-    """Users through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = USERS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[UserListParams]
-    ) -> Page[User]:
-        """One page of users (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[UserListParams]) -> AsyncPager[User]:
-        """Every matching user: ``async for x in client.users.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[UserCreateParams],
-    ) -> int:
-        """Create a user and return its id. See :meth:`Users.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[UserUpdateParams],
-    ) -> User:
-        """Change fields of a user; returns the updated user."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.vendors import Vendor
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncVendors",
     "VendorCreateParams",
     "VendorListParams",
     "VendorUpdateParams",
@@ -51,7 +50,7 @@ class VendorUpdateParams(TypedDict, total=False):
 VENDORS = ResourceSpec(route="/vendors", list_key="vendors", item_key="vendor", model=Vendor)
 
 
-class Vendors(SyncResource[Vendor]):
+class Vendors(ItemResource[Vendor]):
     """Vendors through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = VENDORS
@@ -64,7 +63,7 @@ class Vendors(SyncResource[Vendor]):
 
     def iter(self, **params: Unpack[VendorListParams]) -> SyncPager[Vendor]:
         """Every matching vendor, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -87,41 +86,3 @@ class Vendors(SyncResource[Vendor]):
     ) -> Vendor:
         """Change fields of a vendor; returns the updated vendor."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncVendors(AsyncResource[Vendor]):
-    """Vendors through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = VENDORS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[VendorListParams]
-    ) -> Page[Vendor]:
-        """One page of vendors (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[VendorListParams]) -> AsyncPager[Vendor]:
-        """Every matching vendor: ``async for x in client.vendors.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[VendorCreateParams],
-    ) -> int:
-        """Create a vendor and return its id. See :meth:`Vendors.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[VendorUpdateParams],
-    ) -> Vendor:
-        """Change fields of a vendor; returns the updated vendor."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -9,17 +9,16 @@ from typing import Any, Literal
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._operation import Operation, expect_id, expect_model, expect_page
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.work_orders import (
     Comment,
     WorkOrder,
     WorkOrderPriority,
     WorkOrderStatus,
 )
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec, SyncSupport
 
 __all__ = [
-    "AsyncWorkOrders",
     "WorkOrderCreateParams",
     "WorkOrderListParams",
     "WorkOrderUpdateParams",
@@ -179,10 +178,11 @@ WORK_ORDERS = WorkOrderSpec(
     item_key="workOrder",
     model=WorkOrder,
     name_overrides={"show_upcoming": "show_upcoming"},
+    sync=SyncSupport(),
 )
 
 
-class WorkOrders(SyncResource[WorkOrder]):
+class WorkOrders(ItemResource[WorkOrder]):
     """Work orders through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = WORK_ORDERS
@@ -195,7 +195,7 @@ class WorkOrders(SyncResource[WorkOrder]):
 
     def iter(self, **params: Unpack[WorkOrderListParams]) -> SyncPager[WorkOrder]:
         """Every matching work order, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def create(
         self,
@@ -231,66 +231,11 @@ class WorkOrders(SyncResource[WorkOrder]):
 
     def comments(self, id: int, *, limit: int | None = None) -> SyncPager[Comment]:
         """Every comment of a work order."""
-        return SyncPager(
-            lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)),
+        return self._pager(
+            lambda cursor: self.spec.comments_op(id, limit, cursor),
             path=f"{self.spec.item_route}/comments",
         )
 
     def add_comment(self, id: int, content: str, *, skip_webhook: bool = False) -> int:
         """Post a comment; returns its id."""
         return self._run(self.spec.add_comment_op(id, content, skip_webhook=skip_webhook))
-
-
-class AsyncWorkOrders(AsyncResource[WorkOrder]):
-    """Work orders through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = WORK_ORDERS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[WorkOrderListParams]
-    ) -> Page[WorkOrder]:
-        """One page of work orders (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[WorkOrderListParams]) -> AsyncPager[WorkOrder]:
-        """Every matching work order: ``async for wo in client.work_orders.iter(...)``."""
-        return self._pager(params)
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[WorkOrderCreateParams],
-    ) -> int:
-        """Create a work order and return its id. See :meth:`WorkOrders.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[WorkOrderUpdateParams],
-    ) -> WorkOrder:
-        """Change fields of a work order; returns the updated work order."""
-        return await self._update(id, fields, extra_body, skip_webhook)
-
-    async def set_status(
-        self, id: int, status: SettableStatus, *, skip_webhook: bool = False
-    ) -> WorkOrder:
-        """Move a work order to ``status`` through ``PATCH /workorders/{id}/status``."""
-        return await self._run(self.spec.set_status_op(id, status, skip_webhook=skip_webhook))
-
-    def comments(self, id: int, *, limit: int | None = None) -> AsyncPager[Comment]:
-        """Every comment of a work order."""
-        return AsyncPager(
-            lambda cursor: self._run(self.spec.comments_op(id, limit, cursor)),
-            path=f"{self.spec.item_route}/comments",
-        )
-
-    async def add_comment(self, id: int, content: str, *, skip_webhook: bool = False) -> int:
-        """Post a comment; returns its id."""
-        return await self._run(self.spec.add_comment_op(id, content, skip_webhook=skip_webhook))

@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._pagination import AsyncPager, Page, SyncPager
+from .._pagination import Page, SyncPager
 from ..models.work_requests import WorkRequest, WorkRequestPriority, WorkRequestStatus
-from ._base import AsyncResource, ResourceSpec, SyncResource
+from ._base import ItemResource, ResourceSpec
 
 __all__ = [
-    "AsyncWorkRequests",
     "WorkRequestCreateParams",
     "WorkRequestListParams",
     "WorkRequestUpdateParams",
@@ -67,7 +66,7 @@ WORK_REQUESTS = ResourceSpec(
 )
 
 
-class WorkRequests(SyncResource[WorkRequest]):
+class WorkRequests(ItemResource[WorkRequest]):
     """Work requests through :class:`~maintainx_resilient.MaintainXClient`."""
 
     spec = WORK_REQUESTS
@@ -80,7 +79,7 @@ class WorkRequests(SyncResource[WorkRequest]):
 
     def iter(self, **params: Unpack[WorkRequestListParams]) -> SyncPager[WorkRequest]:
         """Every matching work request, following ``nextCursor`` with the same filters."""
-        return self._pager(params)
+        return self._iter(params)
 
     def get(self, id: int, *, expand: Sequence[Expand] | None = None) -> WorkRequest:
         """One work request by id; ``expand`` adds the linked asset, location, work order."""
@@ -107,45 +106,3 @@ class WorkRequests(SyncResource[WorkRequest]):
     ) -> WorkRequest:
         """Change fields of a work request; returns the updated work request."""
         return self._update(id, fields, extra_body, skip_webhook)
-
-
-class AsyncWorkRequests(AsyncResource[WorkRequest]):
-    """Work requests through :class:`~maintainx_resilient.AsyncMaintainXClient`."""
-
-    spec = WORK_REQUESTS
-
-    async def list(
-        self, *, cursor: str | None = None, **params: Unpack[WorkRequestListParams]
-    ) -> Page[WorkRequest]:
-        """One page of work requests (``items``, ``next_cursor``)."""
-        return await self._list(params, cursor)
-
-    def iter(self, **params: Unpack[WorkRequestListParams]) -> AsyncPager[WorkRequest]:
-        """Every matching work request: ``async for x in client.work_requests.iter(...)``."""
-        return self._pager(params)
-
-    async def get(self, id: int, *, expand: Sequence[Expand] | None = None) -> WorkRequest:
-        """One work request by id; ``expand`` adds the linked asset, location, work order."""
-        return await self._run(self.spec.get_op(id, {"expand": expand}))
-
-    async def create(
-        self,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-        **fields: Unpack[WorkRequestCreateParams],
-    ) -> int:
-        """Create a work request and return its id. See :meth:`WorkRequests.create`."""
-        return await self._create(fields, extra_body, skip_webhook, idempotent)
-
-    async def update(
-        self,
-        id: int,
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        **fields: Unpack[WorkRequestUpdateParams],
-    ) -> WorkRequest:
-        """Change fields of a work request; returns the updated work request."""
-        return await self._update(id, fields, extra_body, skip_webhook)

@@ -24,22 +24,17 @@ from .._exceptions import DecodeError, NotFoundError, ThrottledError
 from .._meta import meta_of
 from .._operation import Operation, Parser
 from .._response import decode_json
-from ..policies.throttle import DEFAULT_MAX_BLOCK
 from .errors import StaleAnswerError
 from .resources import SyncResource
 from .store import LocalRecord
 
 if TYPE_CHECKING:
     from .._client import MaintainXClient
-    from ..resources._base import ResourceSpec
+    from ..resources import ResourceSpec
 
 __all__ = ["Fetcher", "RawPage"]
 
 T = TypeVar("T")
-
-#: Throttle refusals waited out per request before the refusal is raised.
-_PATIENCE = 20
-_MIN_WAIT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +73,21 @@ class Fetcher:
     """Pages and single records of one resource, through ``client``'s pipeline."""
 
     def __init__(
-        self, client: MaintainXClient, resource: SyncResource, *, clock: Clock | None = None
+        self, client: MaintainXClient, resource: SyncResource[Any], *, clock: Clock | None = None
     ) -> None:
         self.client = client
         self.resource = resource
         self.clock: Clock = clock or getattr(client.policies, "clock", None) or SYSTEM_CLOCK
-        family = getattr(client, resource.attribute)
-        self._spec: ResourceSpec[Any] = family.spec
+        self._spec: ResourceSpec[Any] = resource
+        # A sync takes as long as the rate limit requires: its calls may wait for a slot up
+        # to the longest block an answer can impose plus a window (never longer), within a
+        # deadline stretched by as much.
+        throttle = client.policies.throttle
+        wait = throttle.config.max_block + throttle.config.window if throttle else 0.0
+        deadline = client.config.deadline
+        self._client = client.with_options(
+            max_wait=wait, deadline=None if deadline is None else deadline + wait
+        )
         list_key, item_key = self._spec.list_key, self._spec.item_key
 
         def parse_page(response: httpx.Response, op: Operation[Any]) -> RawPage:
@@ -131,25 +134,17 @@ class Fetcher:
             return None
 
     def _send(self, op: Operation[T]) -> T:
-        """Send ``op``; when the client's throttle refuses because the next slot is further
-        away than a single call may wait (nothing was sent), wait for that slot (never
-        longer than the throttle's ``max_block``) and ask again: a sync takes as long as the
-        rate limit requires."""
-        throttle = getattr(self.client.policies, "throttle", None)
-        cap = throttle.config.max_block if throttle is not None else DEFAULT_MAX_BLOCK
-        for _ in range(_PATIENCE):
-            try:
-                result = self.client._execute(op)
-            except ThrottledError as exc:
-                self.clock.sleep(min(cap, max(_MIN_WAIT, exc.retry_after or _MIN_WAIT)))
-                continue
-            except BaseException:
-                self.requests += 1  # it was sent (or at least tried): it counts
-                raise
-            self.requests += 1
-            return result
+        """Send ``op`` through the client's pipeline; a refusal by the throttle (nothing was
+        sent) does not count as a request."""
+        try:
+            result = self._client.send(op)
+        except ThrottledError:
+            raise
+        except BaseException:
+            self.requests += 1  # it was sent (or at least tried): it counts
+            raise
         self.requests += 1
-        return self.client._execute(op)
+        return result
 
 
 def _reparse(op: Operation[Any], parse: Parser[T]) -> Operation[T]:

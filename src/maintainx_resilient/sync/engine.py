@@ -17,7 +17,7 @@ from async code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._pagination import MAX_PAGE_SIZE
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SyncEngine"]
 
-ResourceName = str | SyncResource
+ResourceName = str | SyncResource[Any]
 
 
 class SyncEngine:

@@ -42,6 +42,7 @@ from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
+from .resources import support
 from .store import Batch, SyncStore, state_key
 
 __all__ = ["FullSyncResult", "FullSyncState", "run_full_sync"]
@@ -144,7 +145,7 @@ class FullSyncResult:
 
 
 def _high_water(fetcher: Fetcher) -> int | None:
-    if not fetcher.resource.incremental:
+    if not support(fetcher.resource).incremental:
         return None
     page = fetcher.page({"limit": 1, "sort": "-updatedAt"})
     return page.records[0].updated_us if page.records else None

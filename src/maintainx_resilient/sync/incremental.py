@@ -36,6 +36,7 @@ from .errors import SyncError
 from .feed import WebhookFeed
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, blocked_key, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
+from .resources import support
 from .store import Batch, CommitResult, LocalRecord, SyncStore, state_key
 from .watermark import DEFAULT_OVERLAP, advance, window_start
 
@@ -101,7 +102,7 @@ def run_incremental(
     and ``confirm_deletes`` as for :func:`~.full.run_full_sync`."""
     resource = fetcher.resource
     name = resource.name
-    if not resource.incremental:
+    if not support(resource).incremental:
         raise SyncError(
             f"{resource.label} cannot be synced incrementally (the API has no updatedAt "
             "filter for them): use a full sync"

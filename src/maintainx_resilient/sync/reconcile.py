@@ -38,6 +38,7 @@ from ._fetch import Fetcher, RawPage
 from ._time import format_timestamp
 from .errors import MassDeleteError, SyncError
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, deletion_limit, guarded_commit, refuse
+from .resources import support
 from .store import Batch, Entry, LocalRecord, SyncStore, state_key
 
 __all__ = [
@@ -284,7 +285,7 @@ def run_reconcile(
     entries = store.entries(name)
     if sample is not None and sample <= 0:
         raise ValueError(f"sample must be a positive number of records, got {sample}")
-    if sample is None or not fetcher.resource.by_created:
+    if sample is None or not support(fetcher.resource).by_created:
         remote: dict[int, int | None] = {}
         for page in _walk(fetcher, {"limit": page_size}):
             remote.update((r.id, r.updated_us) for r in page.records)

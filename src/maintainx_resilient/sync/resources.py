@@ -1,51 +1,35 @@
-"""The resources a local copy can hold, and what each supports. Pure data.
+"""The resources a local copy can hold, and what each supports: read from each family's
+declaration (:class:`~maintainx_resilient.resources.ResourceSpec` with ``sync`` set).
 
 Names are the API's list keys (``workOrders``, as in ``{"workOrders": [...]}`` and in
 ``Simulator.records("workOrders")``); :func:`resolve` also accepts ``workorders``,
 ``work-orders`` and ``work_orders``.
 
-- ``incremental``: the list takes ``updatedAt[gte]`` and ``sort=updatedAt`` (so incremental
-  sync and the full sync's starting high-water mark work);
-- ``by_created``: the list takes ``createdAt[gte]`` and ``sort=createdAt`` (sampled
-  reconciliation reads random windows of creation time);
-- ``offset_paged``: the API documents offset pagination behind the cursor (parts, assets and
-  purchase orders): records can move between pages while one pages through them.
+What each supports is its :class:`~maintainx_resilient.resources.SyncSupport`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["RESOURCES", "SyncResource", "canonical_name", "resolve"]
+from ..resources import FAMILIES, ResourceSpec, SyncSupport
 
+__all__ = ["RESOURCES", "SyncResource", "canonical_name", "resolve", "support"]
 
-@dataclass(frozen=True)
-class SyncResource:
-    """One resource family as the sync engine sees it."""
+#: A family as the sync engine sees it: its declaration (``ResourceSpec.sync`` set).
+SyncResource = ResourceSpec
 
-    name: str
-    #: the client attribute (``client.work_orders``)
-    attribute: str
-    incremental: bool = True
-    by_created: bool = True
-    offset_paged: bool = False
-
-    @property
-    def label(self) -> str:
-        """Human name for messages: ``work orders``."""
-        return self.attribute.replace("_", " ")
-
-
-RESOURCES: dict[str, SyncResource] = {
-    r.name: r
-    for r in (
-        SyncResource("workOrders", "work_orders"),
-        SyncResource("assets", "assets", offset_paged=True),
-        SyncResource("parts", "parts", offset_paged=True),
-        SyncResource("purchaseOrders", "purchase_orders", offset_paged=True),
-        SyncResource("locations", "locations", incremental=False, by_created=False),
-    )
+#: Every family a local copy can hold, by name, read from the families' declarations.
+RESOURCES: dict[str, ResourceSpec[Any]] = {
+    family.spec.name: family.spec for family in FAMILIES if family.spec.sync is not None
 }
+
+
+def support(resource: ResourceSpec[Any]) -> SyncSupport:
+    """What the sync engine may do with ``resource`` (a family of :data:`RESOURCES`)."""
+    if resource.sync is None:
+        raise ValueError(f"{resource.name} is not kept in a local copy")
+    return resource.sync
 
 
 def _key(name: str) -> str:
@@ -55,9 +39,9 @@ def _key(name: str) -> str:
 _BY_KEY = {_key(r.name): r for r in RESOURCES.values()}
 
 
-def resolve(name: str | SyncResource) -> SyncResource:
+def resolve(name: str | ResourceSpec[Any]) -> ResourceSpec[Any]:
     """The resource called ``name`` (``workOrders``, ``workorders``, ``work-orders``...)."""
-    if isinstance(name, SyncResource):
+    if isinstance(name, ResourceSpec):
         return name
     found = _BY_KEY.get(_key(name))
     if found is None:
