@@ -7,11 +7,14 @@ status page check is switched off, and DNS/TCP/TLS checks are skipped in process
 from __future__ import annotations
 
 from maintainx_resilient import MaintainXClient
-from maintainx_resilient.diagnostics._context import EscalationContact, Thresholds
-from maintainx_resilient.diagnostics.desk import DiagnosticsConfig
-from maintainx_resilient.diagnostics.health import health_endpoint
-from maintainx_resilient.diagnostics.render import report_exit_code
-from maintainx_resilient.diagnostics.severity import SeverityChange
+from maintainx_resilient.diagnostics import (
+    DiagnosticsConfig,
+    EscalationContact,
+    SeverityChange,
+    Thresholds,
+    health_endpoint,
+    report_exit_code,
+)
 from maintainx_resilient.testing import Simulator
 
 

@@ -10,7 +10,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from maintainx_resilient._clock import FakeClock
+from maintainx_resilient.testing import FakeClock
 from maintainx_resilient.webhooks import (
     ReplayProgress,
     RetryPolicy,

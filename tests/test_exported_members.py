@@ -46,3 +46,27 @@ def test_bounds_errors_are_exported_in_their_place_in_the_tree() -> None:
     for cls in (DeadlineExceededError, ResponseTooLargeError, CursorCycleError):
         assert cls.__name__ in maintainx_resilient.__all__
         assert cls.__name__ in tree
+
+
+def test_subpackages_export_what_the_docs_and_examples_import() -> None:
+    """Configuration, rendering and report names are public where the docs import them."""
+    from maintainx_resilient import diagnostics, testing
+
+    for name in (
+        "DiagnosticsConfig",
+        "EscalationContact",
+        "Thresholds",
+        "SeverityChange",
+        "SeverityTracker",
+        "IncidentTimeline",
+        "health_endpoint",
+        "report_exit_code",
+        "render_incident_report",
+    ):
+        assert name in diagnostics.__all__, name
+        assert getattr(diagnostics, name).__name__ == name
+    assert "FakeClock" in testing.__all__
+    assert testing.FakeClock.__name__ == "FakeClock"
+    for package in (diagnostics, testing):
+        assert len(package.__all__) == len(set(package.__all__))
+        assert all(hasattr(package, name) for name in package.__all__)

@@ -19,7 +19,8 @@ from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from ._runner import DiagnosisReport, run_diagnostics, run_sync
 from .desk import PROCEDURES, DiagnosticsConfig, IncidentDesk
 from .health import HealthReport, health_endpoint
-from .render import exit_code, render_text, to_json
+from .render import exit_code, render_text, report_exit_code, to_json
+from .report import render_incident_report
 from .severity import SeverityChange, SeverityTracker
 from .status_page import StatusPageReport, parse_status_page, render_status
 from .timeline import IncidentTimeline
@@ -50,8 +51,10 @@ __all__ = [
     "exit_code",
     "health_endpoint",
     "parse_status_page",
+    "render_incident_report",
     "render_status",
     "render_text",
+    "report_exit_code",
     "run_diagnostics",
     "run_sync",
     "to_json",
