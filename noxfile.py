@@ -33,10 +33,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
+    """ruff check, ruff format --check, and the generated async stub is up to date."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # the async families' stub is generated from the sync families: it must be current
+    session.run("python", "-m", "maintainx_resilient.resources", "--check")
 
 
 @nox.session(python=PYTHON)

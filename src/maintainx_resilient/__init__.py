@@ -46,6 +46,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._meta import ResponseMeta
+from ._operation import Operation, expect_json, expect_model, expect_page
 from ._pagination import AsyncPager, Page, SyncPager
 from ._secrets import Secret, fingerprint
 from ._version import __version__
@@ -85,6 +86,7 @@ __all__ = [
     "MaintainXClient",
     "MaintainXError",
     "NotFoundError",
+    "Operation",
     "Page",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -107,5 +109,8 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "__version__",
+    "expect_json",
+    "expect_model",
+    "expect_page",
     "fingerprint",
 ]

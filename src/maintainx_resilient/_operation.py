@@ -27,6 +27,7 @@ __all__ = [
     "Operation",
     "encode_query",
     "expect_id",
+    "expect_json",
     "expect_model",
     "expect_none",
     "expect_page",
@@ -44,7 +45,12 @@ Parser = Callable[[httpx.Response, "Operation[Any]"], T]
 
 @dataclass(frozen=True, slots=True)
 class Operation(Generic[T]):
-    """One API call, fully described.
+    """One API call, fully described; build one with :meth:`make` and send it with
+    ``client.send(op)``::
+
+        op = Operation.make("GET", "/workorders/{id}/comments", expect_json, path_params={"id": 7})
+        body = client.send(op)
+
 
     ``route`` is the path template from the spec (``/workorders/{id}``): statistics, breaker
     scopes and logs group by it. ``idempotent`` decides whether a response may be retried;
@@ -145,8 +151,9 @@ def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _attach(obj: Any, meta: ResponseMeta) -> None:
-    if isinstance(obj, pydantic.BaseModel) and hasattr(obj, "_meta"):
-        obj._meta = meta
+    attach = getattr(obj, "attach_meta", None)
+    if attach is not None:
+        attach(meta)
 
 
 def _envelope(name: str, key: str, annotation: Any, *, paged: bool) -> pydantic.TypeAdapter[Any]:
@@ -198,6 +205,11 @@ _CREATED = pydantic.TypeAdapter(_Created)
 def expect_id(response: httpx.Response, op: Operation[Any]) -> int:
     """A create answer ``{"id": n, ...}``: the new record's id."""
     return validate_json(_CREATED, response, method=op.method, path=op.path).id
+
+
+def expect_json(response: httpx.Response, op: Operation[Any]) -> Any:
+    """The decoded JSON body as Python values (for calls the families do not have)."""
+    return decode_json(response, method=op.method, path=op.path)
 
 
 def expect_none(response: httpx.Response, op: Operation[Any]) -> None:

@@ -28,6 +28,7 @@ from maintainx_resilient.policies.throttle import (
     DEFAULT_PER_ORG,
     DEFAULT_PER_USER,
     DEFAULT_WINDOW,
+    SLICES,
     STAGGER,
     AsyncThrottleLayer,
     Reservation,
@@ -44,6 +45,7 @@ from ._throttle_sim import Run, simulate
 
 SCOPES = ("key:k", "org:o")
 BUFFER = reset_buffer(60.0)
+SLICE = 60.0 / SLICES  # the sliding window counts a grant up to one slice longer
 
 
 def make(**config: Any) -> tuple[Throttle, FakeClock, list[Event]]:
@@ -293,7 +295,7 @@ def test_without_headers_a_window_holds_limit_minus_margin() -> None:
         reservation = throttle.reserve(SCOPES, now=now + i * 0.01)
         waits.append(reservation.wait)
     assert waits[:99] == [0.0] * 99
-    assert waits[99] == pytest.approx(60.0 - 0.99)
+    assert 60.0 - 0.99 <= waits[99] <= 60.0 - 0.99 + SLICE
 
 
 def test_many_callers_share_one_fair_queue_without_information() -> None:
@@ -302,7 +304,9 @@ def test_many_callers_share_one_fair_queue_without_information() -> None:
     now = clock.monotonic()
     slots = [throttle.reserve(SCOPES, now=now + i).slot for i in range(8)]
     assert slots == sorted(slots)
-    assert slots[4:] == pytest.approx([now + 10, now + 11, now + 12, now + 13])
+    assert slots[4:] == pytest.approx(
+        [now + 10, now + 11, now + 12, now + 13], abs=1.01 * 10 / SLICES
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -357,7 +361,7 @@ def test_single_meter_readings_go_one_per_ten_seconds() -> None:
     scopes = ("meter:1:42", "key:k", "org:o")
     now = clock.monotonic()
     waits = [throttle.reserve(scopes, now=now).wait for _ in range(3)]
-    assert waits == pytest.approx([0.0, 10.0, 20.0])
+    assert waits == pytest.approx([0.0, 10.0, 20.0], abs=2.02 * 10 / SLICES)
 
 
 # ---- rule 3: nothing the server says can lock the client -----------------------------------
@@ -697,7 +701,7 @@ class JsonStore:
     @staticmethod
     def _load(row: str) -> ScopeState:
         data = json.loads(row)
-        data["log"] = tuple(data["log"])
+        data["slices"] = tuple(tuple(pair) for pair in data["slices"])
         if data["suspect"] is not None:
             data["suspect"] = tuple(data["suspect"])
         return ScopeState(**data)
@@ -790,7 +794,7 @@ def test_layer_waits_for_its_slot_and_reports_the_wait() -> None:
     layer = ThrottleLayer(httpx.MockTransport(server), throttle)
     for _ in range(4):
         assert layer.handle_request(get()).status_code == 200
-    assert clock.sleeps == pytest.approx([10.0])
+    assert clock.sleeps == pytest.approx([10.0], abs=1.01 * 10 / SLICES)
     assert len(server.sent) == 4
     waited = [e for e in seen if isinstance(e, ThrottleWaited)]
     assert [e.reason for e in waited] == ["window"]
@@ -877,7 +881,7 @@ async def test_async_layer_waits_and_learns_like_the_sync_one() -> None:
     layer = AsyncThrottleLayer(httpx.MockTransport(server), throttle)
     for _ in range(3):
         assert (await layer.handle_async_request(get())).status_code == 200
-    assert clock.sleeps == pytest.approx([10.0])
+    assert clock.sleeps == pytest.approx([10.0], abs=1.01 * 10 / SLICES)
 
 
 async def test_async_layer_refuses_without_sending() -> None:

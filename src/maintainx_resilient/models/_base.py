@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from .._meta import ResponseMeta
@@ -61,15 +61,22 @@ class MaintainXModel(BaseModel):
         cache_strings="keys",
     )
 
-    _meta: ResponseMeta | None = PrivateAttr(default=None)
-
     @property
     def response_meta(self) -> ResponseMeta | None:
         """Where this object came from: fresh from MaintainX, or stale from the fallback cache.
 
-        Set on objects returned directly by a client call (not on nested objects).
+        Set on objects returned directly by a client call (not on nested objects, nor on the
+        records of a page: the page has its own).
         """
-        return self._meta
+        private = self.__pydantic_private__
+        meta = private.get("response_meta") if private else None
+        return meta if isinstance(meta, ResponseMeta) else None
+
+    def attach_meta(self, meta: ResponseMeta) -> None:
+        """Label this object with the answer it came from (the client does it). Kept outside
+        the fields, and not a pydantic private attribute: those cost every record of every
+        page an initialisation in Python."""
+        object.__setattr__(self, "__pydantic_private__", {"response_meta": meta})
 
     def to_wire(self) -> dict[str, Any]:
         """The object as MaintainX sends it: wire names, JSON types, unknown fields kept."""

@@ -99,6 +99,8 @@ class WorkOrder(MaintainXModel):
     extra_fields: dict[str, Any] | None = None
     recurrence_info: dict[str, Any] | None = None
     external_data: Any = None
+    #: ``{"content": ..., "summary": ...}``: the completion note and its generated summary
+    work_order_summary: dict[str, Any] | None = None
 
 
 class Comment(MaintainXModel):

@@ -120,6 +120,10 @@ RESET_BUFFER_FRACTION = 0.01
 RESET_BUFFER_MAX = 0.25
 #: Callers released together are spaced this far apart so they go in the order they queued.
 STAGGER = 0.0002
+#: The sliding window counts grants in this many slices of a window: bounded state whatever
+#: the limit or the rate, at the price of counting a grant up to one slice (0.6 s of a 60 s
+#: window) longer than exactly.
+SLICES = 100
 #: A learned limit below this share of the documented one is suspect until confirmed.
 LIMIT_FLOOR_FRACTION = 0.1
 #: A reset further away than this many windows is suspect until confirmed.
@@ -279,9 +283,11 @@ class ScopeState(NamedTuple):
     epoch: int = 0
     #: why the window is closed early: "429" or "suspect" (empty: it is not)
     reason: str = ""
-    #: grant slots of the last window and booked ahead, sorted (the sliding window; only
-    #: the latest for even pacing)
-    log: tuple[float, ...] = ()
+    #: the sliding window: grants per slice of ``window / SLICES`` seconds, ``(slice, count)``
+    #: sorted, the slices of the last window and those booked ahead (uninformed scopes)
+    slices: tuple[tuple[int, int], ...] = ()
+    #: the latest slot granted (even pacing)
+    last: float | None = None
     #: 429s in a row without information (the backoff's exponent)
     backoff: int = 0
     #: an answer held until the next one confirms it: (limit, remaining, reset)
@@ -348,7 +354,7 @@ def _number(text: str | bytes | None) -> float | None:
 
 #: How a scope counted a grant: sent at once, promised in the current window, booked into a
 #: later one, or only recorded in the sliding window.
-Kind = Literal["now", "promised", "queued", "log"]
+Kind = Literal["now", "promised", "queued", "window"]
 
 
 class Grant(NamedTuple):
@@ -469,22 +475,46 @@ def earliest(s: ScopeState, lim: ScopeLimits, now: float) -> tuple[float, str]:
     elif s.window_end is not None:
         slot, why = now, ""
     else:
-        slot, why = _sliding_slot(s.log, _per_window(s, lim), lim.window, now), "window"
-    if lim.even and s.log:
-        paced = s.log[-1] + lim.window / _per_window(s, lim)
+        slot, why = _sliding_slot(s.slices, _per_window(s, lim), lim.window, now), "window"
+    if lim.even and s.last is not None:
+        paced = s.last + lim.window / _per_window(s, lim)
         if paced > slot:
             slot, why = paced, "pace"
     return slot, (why if slot > now else "")
 
 
-def _sliding_slot(log: tuple[float, ...], per: int, window: float, now: float) -> float:
-    """The earliest slot keeping every ``window``-long stretch at ``per`` grants or fewer
-    (``log`` sorted): now, when fewer than ``per`` grants lie after ``now - window`` (past
-    ones still counting, and those booked ahead); else behind the last one, one window after
-    the ``per``-th latest."""
-    if len(log) - bisect.bisect_right(log, now - window) < per:
+def _slice(t: float, window: float) -> int:
+    return math.floor(t * SLICES / window)
+
+
+def _live(
+    slices: tuple[tuple[int, int], ...], window: float, now: float
+) -> tuple[tuple[int, int], ...]:
+    """The slices that overlap the last ``window`` seconds, and those booked ahead."""
+    first = _slice(now - window, window)
+    if not slices or slices[0][0] >= first:
+        return slices
+    return tuple(pair for pair in slices if pair[0] >= first)
+
+
+def _sliding_slot(
+    slices: tuple[tuple[int, int], ...], per: int, window: float, now: float
+) -> float:
+    """The earliest slot keeping every ``window``-long stretch at ``per`` grants or fewer:
+    now, when fewer than ``per`` grants lie after ``now - window`` (past ones still counting,
+    and those booked ahead; a slice counts whole); else when enough of the oldest slices have
+    left the window."""
+    live = _live(slices, window, now)
+    total = sum(count for _, count in live)
+    if total < per:
         return now
-    return max(log[-1], log[-per] + window)
+    excess = total - per + 1
+    width = window / SLICES
+    for index, count in live:
+        excess -= count
+        if excess <= 0:
+            return max(now, (index + 1) * width + window)
+    return now  # not reached: the counts add up to total
 
 
 def take(
@@ -492,35 +522,50 @@ def take(
 ) -> tuple[ScopeState, Grant]:
     """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``);
     ``waited`` is the wait this scope imposed on it."""
-    log = s.log
+    slices, last = s.slices, s.last
     if lim.even:  # only the latest slot matters
-        log = (max(slot, log[-1]) if log else slot,)
-    elif s.heard_at is None:  # the sliding window: sorted, only what it will read
-        start = len(log) - _per_window(s, lim) + 1
-        start = max(bisect.bisect_right(log, now - lim.window), start)
-        if not log or slot >= log[-1]:
-            log = (*log[start:], slot)
-        else:
-            kept = log[start:]
-            at = bisect.bisect_right(kept, slot)
-            log = (*kept[:at], slot, *kept[at:])
+        last = slot if last is None else max(last, slot)
+    elif s.heard_at is None:  # the sliding window
+        slices = _counted(_live(slices, lim.window, now), _slice(slot, lim.window))
     if slot <= now:
         kind: Kind = "now"
-        state = s._replace(log=log, sending=s.sending + 1, granted=s.granted + 1)
+        state = s._replace(slices=slices, last=last, sending=s.sending + 1, granted=s.granted + 1)
     elif s.window_end is None:
-        kind = "log"
-        state = s._replace(log=log, granted=s.granted + 1, waited=s.waited + waited)
+        kind = "window"
+        state = s._replace(
+            slices=slices, last=last, granted=s.granted + 1, waited=s.waited + waited
+        )
     elif slot < s.window_end:
         kind = "promised"
         state = s._replace(
-            log=log, promised=s.promised + 1, granted=s.granted + 1, waited=s.waited + waited
+            slices=slices,
+            last=last,
+            promised=s.promised + 1,
+            granted=s.granted + 1,
+            waited=s.waited + waited,
         )
     else:
         kind = "queued"
         state = s._replace(
-            log=log, queued=s.queued + 1, granted=s.granted + 1, waited=s.waited + waited
+            slices=slices,
+            last=last,
+            queued=s.queued + 1,
+            granted=s.granted + 1,
+            waited=s.waited + waited,
         )
     return state, Grant(kind, s.epoch)
+
+
+def _counted(slices: tuple[tuple[int, int], ...], index: int) -> tuple[tuple[int, int], ...]:
+    """``slices`` with one more grant in slice ``index``."""
+    if slices and slices[-1][0] == index:  # the usual case: the latest slice
+        return (*slices[:-1], (index, slices[-1][1] + 1))
+    if not slices or slices[-1][0] < index:
+        return (*slices, (index, 1))
+    at = bisect.bisect_left(slices, (index, 0))
+    if at < len(slices) and slices[at][0] == index:
+        return (*slices[:at], (index, slices[at][1] + 1), *slices[at + 1 :])
+    return (*slices[:at], (index, 1), *slices[at:])
 
 
 def release(s: ScopeState, grant: Grant, slot: float) -> ScopeState:

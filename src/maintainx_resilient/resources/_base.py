@@ -36,6 +36,7 @@ from .._operation import (
 )
 from .._pagination import MAX_PAGE_SIZE, Page, SyncPager
 from .._response import validate_json
+from ..models._base import MaintainXModel
 
 if TYPE_CHECKING:
     from .._client import MaintainXClient
@@ -113,8 +114,8 @@ def expect_object(model: type[M], *, wrapper_key: str | None = None) -> Parser[M
         if envelope is not None and wrapper_key is not None and isinstance(value, envelope):
             value = getattr(value, wrapper_key)
         result: M = value
-        if hasattr(result, "_meta"):
-            result._meta = meta_of(response)
+        if isinstance(result, MaintainXModel):
+            result.attach_meta(meta_of(response))
         return result
 
     return parse

@@ -1,0 +1,226 @@
+"""The client's one entry point (``send``), per-call options (``with_options``), the async
+families made from the sync ones, the incident desk as the home of mitigations, and the
+probe stack built from the layer table."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import httpx
+import pytest
+
+from maintainx_resilient import (
+    AsyncMaintainXClient,
+    AsyncPager,
+    ConfigurationError,
+    MaintainXClient,
+    Operation,
+    RateLimitError,
+    ServerError,
+    ThrottledError,
+    expect_json,
+)
+from maintainx_resilient._clock import FakeClock
+from maintainx_resilient._deadline import deadline_of
+from maintainx_resilient._http import HTTPLayer
+from maintainx_resilient.policies.auth import AuthLayer
+from maintainx_resilient.resources import FAMILIES, Families
+from maintainx_resilient.resources._async import ASYNC_FAMILIES
+from maintainx_resilient.resources._twins import main as stub_main
+from maintainx_resilient.testing import Simulator
+
+from .conftest import CANARY_KEY, NO_POLICIES
+
+KEY = Simulator.API_KEY
+
+
+def simulator_client(**options: Any) -> tuple[Simulator, MaintainXClient]:
+    sim = Simulator(seed=5, work_orders=12)
+    return sim, MaintainXClient(api_key=KEY, transport=sim.transport(), **options)
+
+
+class Seen(httpx.BaseTransport):
+    """Answers from ``status``; records every request."""
+
+    def __init__(self, status: int = 200, body: Any = None) -> None:
+        self.status, self.body = status, body
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(self.status, json=self.body if self.body is not None else {})
+
+
+# ---- one way to send -------------------------------------------------------------------------
+
+
+def test_a_raw_call_goes_through_send_like_every_family_method() -> None:
+    """A user's own operation (a route the families do not wrap) is sent, parsed and
+    labelled like any other call."""
+    sim, client = simulator_client()
+    with client:
+        op = Operation.make("GET", "/workorders/{id}", expect_json, path_params={"id": 3})
+        body = client.send(op)
+        assert body["workOrder"]["id"] == 3
+        assert client.work_orders.get(3).id == 3
+    assert sim.stats.by_route[("GET", "/workorders/{id}")] == 2
+
+
+async def test_the_async_client_sends_the_same_way() -> None:
+    sim = Simulator(seed=5, work_orders=12)
+    async with AsyncMaintainXClient(api_key=KEY, transport=sim.transport()) as client:
+        op = Operation.make("GET", "/workorders/{id}", expect_json, path_params={"id": 4})
+        assert (await client.send(op))["workOrder"]["id"] == 4
+        assert (await client.work_orders.get(4)).id == 4
+
+
+# ---- the families, declared once -------------------------------------------------------------
+
+
+def test_every_family_is_an_attribute_of_both_clients_with_its_declared_name() -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    aclient = AsyncMaintainXClient(
+        api_key=CANARY_KEY, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    )
+    assert list(Families.__annotations__) == [f.spec.attribute for f in FAMILIES]
+    for family in FAMILIES:
+        assert type(getattr(client, family.spec.attribute)) is family
+        twin = type(getattr(aclient, family.spec.attribute))
+        assert twin is ASYNC_FAMILIES[f"Async{family.__name__}"]
+        assert issubclass(twin, family)
+
+
+def test_the_async_families_are_coroutine_functions_and_pagers_stay_plain() -> None:
+    """Each sending method of an async family is an ``async def``; ``iter`` returns an
+    AsyncPager at once."""
+    for twin in ASYNC_FAMILIES.values():
+        for name in ("get", "delete", "create", "update", "list"):
+            method = getattr(twin, name, None)
+            if method is not None:
+                assert inspect.iscoroutinefunction(method), (twin, name)
+    pager = AsyncMaintainXClient(api_key=CANARY_KEY).work_orders.iter(limit=5)
+    assert isinstance(pager, AsyncPager)
+    comments = AsyncMaintainXClient(api_key=CANARY_KEY).work_orders.comments(1)
+    assert isinstance(comments, AsyncPager)
+
+
+def test_the_generated_stub_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m maintainx_resilient.resources --check`` passes on the committed stub
+    (nox -s lint runs it too)."""
+    assert stub_main(["--check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+# ---- per-call options ------------------------------------------------------------------------
+
+
+def test_with_options_shares_the_pool_and_the_policies() -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    quick = client.with_options(timeout=2.0, max_retries=0)
+    assert quick.policies is client.policies
+    assert quick._http is client._http
+    assert quick.incident is client.incident
+    assert quick.work_orders._client is quick
+    assert client.work_orders._client is client
+
+
+def test_per_call_timeout_headers_and_deadline_reach_the_request() -> None:
+    seen = Seen(body={"organizations": []})
+    client = MaintainXClient(api_key=CANARY_KEY, transport=seen, **NO_POLICIES)
+    tuned = client.with_options(timeout=2.5, headers={"X-Trace": "abc"}, deadline=7.0)
+    tuned.organizations.list()
+    client.organizations.list()
+    first, second = seen.requests
+    assert first.extensions["timeout"]["read"] == 2.5
+    assert first.headers["x-trace"] == "abc"
+    assert "x-trace" not in second.headers
+    assert second.extensions["timeout"]["read"] == 30.0
+
+
+def test_max_retries_zero_sends_once() -> None:
+    """The client retries a 503 twice by default; ``max_retries=0`` sends once."""
+    seen = Seen(status=503, body={"error": "down"})
+    client = MaintainXClient(api_key=CANARY_KEY, transport=seen, breaker=None, fallback=None)
+    with pytest.raises(ServerError):
+        client.with_options(max_retries=0).organizations.list()
+    assert len(seen.requests) == 1
+
+
+def test_a_per_call_deadline_of_none_lifts_the_bound() -> None:
+    seen = Seen(body={"organizations": []})
+    client = MaintainXClient(api_key=CANARY_KEY, transport=seen, **NO_POLICIES)
+    client.with_options(deadline=None).organizations.list()
+    deadline = deadline_of(seen.requests[0])
+    assert deadline is not None and deadline.left() == float("inf")
+
+
+def test_max_wait_lets_a_call_wait_longer_than_the_configured_max_wait() -> None:
+    """A 429 closes the scope for 90 s: a plain call refuses (max_wait 75 s), a call given
+    max_wait=100 waits it out (on the fake clock) and goes."""
+    clock = FakeClock()
+    answers = iter([httpx.Response(429, headers={"Retry-After": "90"}, json={"error": "x"})])
+    transport = httpx.MockTransport(
+        lambda r: next(answers, None) or httpx.Response(200, json={"organizations": []})
+    )
+    client = MaintainXClient(api_key=CANARY_KEY, transport=transport, clock=clock, retry=None)
+    with pytest.raises(RateLimitError):
+        client.organizations.list()
+    with pytest.raises(ThrottledError):
+        client.organizations.list()
+    client.with_options(max_wait=100.0, deadline=200.0).organizations.list()
+    assert clock.sleeps == pytest.approx([90.0])
+
+
+@pytest.mark.parametrize(
+    ("options", "hint"),
+    [
+        ({"timeout": -1}, "timeout must be positive"),
+        ({"deadline": 0}, "deadline must be positive"),
+        ({"max_retries": -1}, "max_retries must be a whole number"),
+        ({"max_wait": float("nan")}, "max_wait must be finite"),
+        ({"headers": {"Authorization": "x"}}, "use api_key"),
+    ],
+)
+def test_bad_per_call_options_fail_with_a_hint(options: dict[str, Any], hint: str) -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    with pytest.raises(ConfigurationError, match=hint):
+        client.with_options(**options)
+
+
+# ---- the incident desk -----------------------------------------------------------------------
+
+
+def test_mitigations_are_the_desks_and_recorded_there() -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    client.enable_fallback_mode()
+    client.incident.disable_fallback_mode()
+    texts = [entry.text for entry in client.incident.timeline.entries()]
+    assert any("enable_fallback_mode" in text for text in texts)
+    assert any("disable_fallback_mode" in text for text in texts)
+
+
+def test_names_that_moved_to_the_desk_still_answer_with_a_warning() -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    with pytest.warns(DeprecationWarning, match="client.incident.attach_sync_store"):
+        attach = client.attach_sync_store
+    assert attach == client.incident.attach_sync_store
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not hasattr(client, "no_such_thing")
+
+
+def test_a_switched_off_policy_says_so() -> None:
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen(), fallback=None)
+    with pytest.raises(ConfigurationError, match=r"fallback=None"):
+        client.enable_fallback_mode()
+
+
+def test_probes_go_through_auth_and_http_only() -> None:
+    """The probe stack is the layer table's auth layer over the HTTP layer: no fallback,
+    retry, breaker or throttle between a probe and MaintainX."""
+    client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
+    stack = client._probe_http._transport
+    assert isinstance(stack, AuthLayer)
+    assert isinstance(stack.inner, HTTPLayer)
