@@ -5,56 +5,124 @@ The public surface is this module (and the opt-in subpackages ``models``, ``test
 private.
 """
 
-from ._client import AsyncMaintainXClient, ClientOptions, MaintainXClient
-from ._clock import Clock, SystemClock
-from ._config import DEFAULT_BASE_URL, ClientConfig
-from ._events import (
-    BreakerStateChanged,
-    Event,
-    EventBus,
-    FallbackServed,
-    KeyRotated,
-    RequestCompleted,
-    RetryScheduled,
-    ThrottleWaited,
-    ThrottleWarning,
-)
-from ._exceptions import (
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    CircuitOpenError,
-    ConfigurationError,
-    ConflictError,
-    ConnectionError,
-    CursorCycleError,
-    DeadlineExceededError,
-    DecodeError,
-    ErrorDetail,
-    FallbackModeError,
-    MaintainXError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseError,
-    ResponseTooLargeError,
-    ServerError,
-    StorageError,
-    ThrottledError,
-    TimeoutError,
-    TransportError,
-)
-from ._meta import ResponseMeta
-from ._operation import Operation, expect_json, expect_model, expect_page
-from ._pagination import AsyncPager, Page, SyncPager
-from ._secrets import Secret, fingerprint
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._version import __version__
-from .policies.auth import KeyProvider
-from .policies.breaker import BreakerConfig
-from .policies.fallback import FallbackConfig
-from .policies.retry import RetryConfig
-from .policies.throttle import ThrottleConfig
+
+if _TYPE_CHECKING:
+    from ._client import AsyncMaintainXClient, ClientOptions, MaintainXClient
+    from ._clock import Clock, SystemClock
+    from ._config import DEFAULT_BASE_URL, ClientConfig
+    from ._events import (
+        BreakerStateChanged,
+        Event,
+        EventBus,
+        FallbackServed,
+        KeyRotated,
+        RequestCompleted,
+        RetryScheduled,
+        ThrottleWaited,
+        ThrottleWarning,
+    )
+    from ._exceptions import (
+        APIStatusError,
+        AuthenticationError,
+        BadRequestError,
+        CircuitOpenError,
+        ConfigurationError,
+        ConflictError,
+        ConnectionError,
+        CursorCycleError,
+        DeadlineExceededError,
+        DecodeError,
+        ErrorDetail,
+        FallbackModeError,
+        MaintainXError,
+        NotFoundError,
+        PayloadTooLargeError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseError,
+        ResponseTooLargeError,
+        ServerError,
+        StorageError,
+        ThrottledError,
+        TimeoutError,
+        TransportError,
+    )
+    from ._meta import ResponseMeta
+    from ._operation import Operation, expect_json, expect_model, expect_page
+    from ._pagination import AsyncPager, Page, SyncPager
+    from ._secrets import Secret, fingerprint
+    from .policies.auth import KeyProvider
+    from .policies.breaker import BreakerConfig
+    from .policies.fallback import FallbackConfig
+    from .policies.retry import RetryConfig
+    from .policies.throttle import ThrottleConfig
+
+#: Where each public name lives: imported on first use, so ``import maintainx_resilient``
+#: costs almost nothing and a program pays only for what it uses.
+_LAZY: dict[str, str] = {
+    "APIStatusError": "._exceptions",
+    "AsyncMaintainXClient": "._client",
+    "AsyncPager": "._pagination",
+    "AuthenticationError": "._exceptions",
+    "BadRequestError": "._exceptions",
+    "BreakerConfig": ".policies.breaker",
+    "BreakerStateChanged": "._events",
+    "CircuitOpenError": "._exceptions",
+    "ClientConfig": "._config",
+    "ClientOptions": "._client",
+    "Clock": "._clock",
+    "ConfigurationError": "._exceptions",
+    "ConflictError": "._exceptions",
+    "ConnectionError": "._exceptions",
+    "CursorCycleError": "._exceptions",
+    "DEFAULT_BASE_URL": "._config",
+    "DeadlineExceededError": "._exceptions",
+    "DecodeError": "._exceptions",
+    "ErrorDetail": "._exceptions",
+    "Event": "._events",
+    "EventBus": "._events",
+    "FallbackConfig": ".policies.fallback",
+    "FallbackModeError": "._exceptions",
+    "FallbackServed": "._events",
+    "KeyProvider": ".policies.auth",
+    "KeyRotated": "._events",
+    "MaintainXClient": "._client",
+    "MaintainXError": "._exceptions",
+    "NotFoundError": "._exceptions",
+    "Operation": "._operation",
+    "Page": "._pagination",
+    "PayloadTooLargeError": "._exceptions",
+    "PermissionDeniedError": "._exceptions",
+    "RateLimitError": "._exceptions",
+    "RequestCompleted": "._events",
+    "ResponseError": "._exceptions",
+    "ResponseMeta": "._meta",
+    "ResponseTooLargeError": "._exceptions",
+    "RetryConfig": ".policies.retry",
+    "RetryScheduled": "._events",
+    "Secret": "._secrets",
+    "ServerError": "._exceptions",
+    "StorageError": "._exceptions",
+    "SyncPager": "._pagination",
+    "SystemClock": "._clock",
+    "ThrottleConfig": ".policies.throttle",
+    "ThrottleWaited": "._events",
+    "ThrottleWarning": "._events",
+    "ThrottledError": "._exceptions",
+    "TimeoutError": "._exceptions",
+    "TransportError": "._exceptions",
+    "expect_json": "._operation",
+    "expect_model": "._operation",
+    "expect_page": "._operation",
+    "fingerprint": "._secrets",
+}
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -114,3 +182,19 @@ __all__ = [
     "expect_page",
     "fingerprint",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {k for k in globals() if k.startswith("_")} | _SUBPACKAGES)
+
+
+_SUBPACKAGES = {"models", "testing", "diagnostics", "webhooks", "sync", "telemetry", "cli"}

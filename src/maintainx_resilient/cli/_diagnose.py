@@ -20,7 +20,7 @@ from rich.text import Text
 
 from .._client import MaintainXClient
 from ..diagnostics._context import DiagnosticContext
-from ..diagnostics.desk import DEFAULT_STATUS_PAGE, PROCEDURES, DiagnosticsConfig
+from ..diagnostics.desk import DEFAULT_STATUS_PAGE, RUNBOOKS, DiagnosticsConfig
 from ..diagnostics.render import report_exit_code
 from ..diagnostics.status_page import StatusPageReport, fetch_status
 from ._common import UsageError, env_client
@@ -108,12 +108,12 @@ def run_health(args: argparse.Namespace, output: Output) -> int:
 
 
 def _check_runbooks(names: list[str] | None) -> None:
-    known = {name.lower().replace("-", "") for name in PROCEDURES}
+    known = {name.lower().replace("-", "") for name in RUNBOOKS}
     unknown = [rb for rb in names or () if rb.lower().replace("-", "") not in known]
     if unknown:
         raise UsageError(
             f"unknown runbook {', '.join(unknown)}",
-            f"choose from {', '.join(PROCEDURES)}, e.g. --runbook RB-002",
+            f"choose from {', '.join(RUNBOOKS)}, e.g. --runbook RB-002",
         )
 
 

@@ -5,25 +5,68 @@ and configure them with :class:`DiagnosticsConfig`; the names below are for read
 results and for tuning thresholds and escalation contacts.
 """
 
-from ._context import (
-    DiagnosticContext,
-    EscalationContact,
-    ProbeResult,
-    SyncControls,
-    SyncStoreSource,
-    Thresholds,
-    WebhookControls,
-    WebhookHealthSource,
-)
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from ._runner import DiagnosisReport, run_diagnostics, run_sync
-from .desk import PROCEDURES, DiagnosticsConfig, IncidentDesk
-from .health import HealthReport, health_endpoint
-from .render import exit_code, render_text, report_exit_code, to_json
-from .report import render_incident_report
-from .severity import SeverityChange, SeverityTracker
-from .status_page import StatusPageReport, parse_status_page, render_status
-from .timeline import IncidentTimeline
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._context import (
+        DiagnosticContext,
+        EscalationContact,
+        ProbeResult,
+        SyncControls,
+        SyncStoreSource,
+        Thresholds,
+        WebhookControls,
+        WebhookHealthSource,
+    )
+    from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+    from ._runner import DiagnosisReport, run_diagnostics, run_sync
+    from .desk import PROCEDURES, DiagnosticsConfig, IncidentDesk
+    from .health import HealthReport, health_endpoint
+    from .render import exit_code, render_text, report_exit_code, to_json
+    from .report import render_incident_report
+    from .severity import SeverityChange, SeverityTracker
+    from .status_page import StatusPageReport, parse_status_page, render_status
+    from .timeline import IncidentTimeline
+
+#: Where each name lives, imported on first use (a client that never diagnoses itself does
+#: not load the procedures).
+_LAZY: dict[str, str] = {
+    "Check": "._model",
+    "DiagnosisReport": "._runner",
+    "DiagnosticContext": "._context",
+    "DiagnosticResult": "._model",
+    "DiagnosticsConfig": ".desk",
+    "EscalationContact": "._context",
+    "Finding": "._model",
+    "HealthReport": ".health",
+    "IncidentDesk": ".desk",
+    "IncidentTimeline": ".timeline",
+    "Mitigation": "._model",
+    "PROCEDURES": ".desk",
+    "ProbeResult": "._context",
+    "Severity": "._model",
+    "SeverityChange": ".severity",
+    "SeverityTracker": ".severity",
+    "StatusPageReport": ".status_page",
+    "SyncControls": "._context",
+    "SyncStoreSource": "._context",
+    "Thresholds": "._context",
+    "WebhookControls": "._context",
+    "WebhookHealthSource": "._context",
+    "exit_code": ".render",
+    "health_endpoint": ".health",
+    "parse_status_page": ".status_page",
+    "render_incident_report": ".report",
+    "render_status": ".status_page",
+    "render_text": ".render",
+    "report_exit_code": ".render",
+    "run_diagnostics": "._runner",
+    "run_sync": "._runner",
+    "to_json": ".render",
+}
 
 __all__ = [
     "PROCEDURES",
@@ -59,3 +102,16 @@ __all__ = [
     "run_sync",
     "to_json",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

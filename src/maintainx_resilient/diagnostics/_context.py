@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from .._clock import SYSTEM_CLOCK, Clock
 
 __all__ = [
+    "FETCH_EXTRA",
     "DiagnosticContext",
     "EscalationContact",
     "ProbeResult",
@@ -44,6 +45,9 @@ class ProbeResult:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
+
+#: ``DiagnosticContext.extras`` key of RB-004's remote sample fetcher (``attach_sync`` sets it).
+FETCH_EXTRA = "fetch_work_orders"
 
 Probe = Callable[[str, str, Mapping[str, str]], Awaitable[ProbeResult]]
 

@@ -21,6 +21,7 @@ from .._deadline import Deadline, validate_seconds
 from .._exceptions import ConfigurationError, MaintainXError, TimeoutError
 from .._extensions import DEADLINE_EXTENSION
 from ._context import (
+    FETCH_EXTRA,
     DiagnosticContext,
     EscalationContact,
     Probe,
@@ -32,15 +33,6 @@ from ._context import (
     WebhookHealthSource,
 )
 from ._model import Severity
-from ._runner import DiagnosisReport, Procedure, run_diagnostics
-from .health import HealthReport, health
-from .rb001_unreachable import check as rb001
-from .rb002_errors import check as rb002
-from .rb003_webhooks import check as rb003
-from .rb004_sync import FETCH_EXTRA
-from .rb004_sync import check as rb004
-from .rb005_performance import check as rb005
-from .report import render_incident_report
 from .severity import SeverityHook, SeverityTracker
 from .timeline import IncidentTimeline
 
@@ -48,24 +40,40 @@ if TYPE_CHECKING:
     from .._client import _BaseClient
     from ..sync import FullSyncResult, ReconcileReport
     from ..webhooks import ReplayResult
+    from ._runner import DiagnosisReport, Procedure
+    from .health import HealthReport
 
 __all__ = [
-    "PROCEDURES",
+    "RUNBOOKS",
     "DiagnosticsConfig",
     "IncidentDesk",
     "Mitigations",
     "pool_stats",
     "probe_result",
+    "procedures",
 ]
 
-#: Every runbook procedure, in the runbook's order.
-PROCEDURES: Mapping[str, Procedure] = {
-    "RB-001": rb001,
-    "RB-002": rb002,
-    "RB-003": rb003,
-    "RB-004": rb004,
-    "RB-005": rb005,
-}
+#: The runbook's procedures, in its order (see :func:`procedures`).
+RUNBOOKS = ("RB-001", "RB-002", "RB-003", "RB-004", "RB-005")
+
+
+def procedures() -> Mapping[str, Procedure]:
+    """Every runbook procedure by name, in the runbook's order (imported on first use: a
+    client that never diagnoses itself does not load them)."""
+    from .rb001_unreachable import check as rb001
+    from .rb002_errors import check as rb002
+    from .rb003_webhooks import check as rb003
+    from .rb004_sync import check as rb004
+    from .rb005_performance import check as rb005
+
+    return dict(zip(RUNBOOKS, (rb001, rb002, rb003, rb004, rb005), strict=True))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROCEDURES":  # kept for callers of the mapping
+        return procedures()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_STATUS_PAGE = "https://status.getmaintainx.com/en/index.json"
 DEFAULT_DEADLINE = 10.0  # a diagnosis must answer in seconds, at 3 a.m., whatever is down
@@ -142,13 +150,17 @@ class IncidentDesk:
 
     async def health(self) -> HealthReport:
         """One probe plus the client's state, within min(5 s, the diagnostics deadline)."""
+        from .health import health
+
         return await health(self.context(None))
 
     async def diagnose(
         self, only: Iterable[str] | None = None, deadline: float | None = None
     ) -> DiagnosisReport:
         """Run the runbook's procedures (all, or ``only=["RB-002"]``) within ``deadline``."""
-        report = await run_diagnostics(self.context(deadline), PROCEDURES, only=only)
+        from ._runner import run_diagnostics
+
+        report = await run_diagnostics(self.context(deadline), procedures(), only=only)
         self.tracker.update(report.findings)
         self.timeline.record_diagnosis(report)
         return report
@@ -312,6 +324,8 @@ class IncidentDesk:
         **extra: Any,
     ) -> str:
         """The runbook's post-incident template in Markdown, filled from the timeline."""
+        from .report import render_incident_report
+
         return render_incident_report(
             self.timeline,
             title=title,

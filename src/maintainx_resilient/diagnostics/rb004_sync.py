@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ._context import DiagnosticContext, Thresholds
+from ._context import FETCH_EXTRA, DiagnosticContext, Thresholds
 from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from .severity import result_status
 
@@ -104,7 +104,6 @@ CODE_DELETES_REFUSED = "RB004.DELETES_REFUSED"
 CODE_REMOTE_EMPTY = "RB004.REMOTE_EMPTY"
 
 #: The ``ctx.extras`` key of the remote sample fetcher, and of the sample size.
-FETCH_EXTRA = "fetch_work_orders"
 SAMPLE_SIZE_EXTRA = "sync_sample_size"
 DEFAULT_SAMPLE_SIZE = 100
 #: The resource name passed to ``SyncStoreSource.updated_at_by_id``.
