@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ _NOT_FILTERS = frozenset(
     {"cursor", "limit", "sort", "expand", "skipWebhook", "useSequentialId", "customFieldName"}
 )
 ErrorShape = Literal["A", "B", "text"]
+_Defaults = tuple[dict[str, Any], tuple[tuple[str, "Callable[[], Any]"], ...], tuple[str, ...]]
 
 
 def camel(snake: str) -> str:
@@ -131,13 +132,17 @@ class Collection:
     extras: Extras = field(default_factory=Extras)
     #: strings the create body requires, which an update may not empty either
     required: tuple[str, ...] = ()
+    _template: _Defaults | None = field(default=None, repr=False)
 
     def blank(self, record_id: int, ctx: WriteContext) -> Record:
         """A new record with every field at its default (the spec's, or the extras')."""
+        fixed, fresh, timed = self._defaults()
         record: Record = {"id": record_id, "createdAt": ctx.now, "updatedAt": ctx.now}
-        for name, schema in self.fields.items():
-            if name not in record:
-                record[name] = default_value(schema, ctx.now)
+        record.update(fixed)
+        for name, make in fresh:
+            record[name] = make()
+        for name in timed:
+            record[name] = ctx.now
         if "creatorId" in self.fields:
             record["creatorId"] = ctx.user_id
         if "organizationId" in self.fields:
@@ -145,6 +150,27 @@ class Collection:
         if self.extras.defaults is not None:
             record.update(self.extras.defaults(ctx))
         return record
+
+    def _defaults(self) -> _Defaults:
+        """The fields' defaults, computed once: immutable values, makers of fresh mutable
+        ones, and the fields whose default is the time of the write."""
+        if self._template is None:
+            marker = "\0now"
+            fixed: dict[str, Any] = {}
+            fresh: list[tuple[str, Callable[[], Any]]] = []
+            timed: list[str] = []
+            for name, schema in self.fields.items():
+                if name in ("id", "createdAt", "updatedAt"):
+                    continue
+                value = default_value(schema, marker)
+                if value == marker:
+                    timed.append(name)
+                elif isinstance(value, (list, dict)):
+                    fresh.append((name, functools.partial(_copy, value)))
+                else:
+                    fixed[name] = value
+            self._template = (fixed, tuple(fresh), tuple(timed))
+        return self._template
 
     def apply(
         self, record: Record, body: Mapping[str, Any], schema: Schema, ctx: WriteContext
@@ -165,6 +191,14 @@ class Collection:
                 shape = self.fields.get(key, {})
                 record[key] = conform(value, shape, ctx.now, lambda: ctx.new_id(self.name))
         return []
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 @dataclass

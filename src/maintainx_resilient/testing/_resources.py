@@ -35,10 +35,12 @@ from ._writes import (
     part_defaults,
     portal_defaults,
     purchase_order_defaults,
+    report_defaults,
     set_purchase_order_status,
     set_work_order_status,
     subscription_defaults,
     team_defaults,
+    transfer_defaults,
     user_defaults,
     work_order_defaults,
 )
@@ -142,12 +144,14 @@ EXTRAS: dict[str, Extras] = {
         handled=frozenset({"fields"}),
     ),
     "workRequestPortals": Extras(defaults=portal_defaults),
+    "partTransferRequests": Extras(defaults=transfer_defaults),
     "rootCauseAnalysisReports": Extras(
+        defaults=report_defaults,
         filters={
             "assets": FilterSpec("assets", "mainAssetId"),
             "createdAfter": FilterSpec("createdAfter", "createdAt", "gte", "datetime"),
             "createdBefore": FilterSpec("createdBefore", "createdAt", "lte", "datetime"),
-        }
+        },
     ),
 }
 

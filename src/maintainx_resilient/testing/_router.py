@@ -7,11 +7,12 @@ parameters (``/maintenanceplans/workorderblueprints`` is not ``/maintenanceplans
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ._catalog import Route, catalog
 
-__all__ = ["VERSIONS_ROUTE", "Route", "Router"]
+__all__ = ["VERSIONS_ROUTE", "Route", "Router", "default_router"]
 
 
 class Router:
@@ -40,6 +41,12 @@ class Router:
             else:
                 return route, params
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def default_router() -> Router:
+    """The router of every operation of the spec (immutable: shared by all simulators)."""
+    return Router()
 
 
 #: ``GET /versions`` lives outside ``/v1`` and needs no authentication.

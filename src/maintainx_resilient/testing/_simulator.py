@@ -29,7 +29,7 @@ from ._faults import FaultControls, mangle
 from ._handlers import Call, Handlers, error_a
 from ._messages import SimRequest, SimResponse, json_response
 from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
-from ._router import VERSIONS_ROUTE, Route, Router
+from ._router import VERSIONS_ROUTE, Route, default_router
 from ._stats import RequestRecord, SimStats, StatsRecorder
 from ._store import Organization, Record, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
@@ -177,7 +177,7 @@ class Simulator:
         self._keys: dict[str, ApiKey] = {}
         self._limiter = FixedWindowLimiter()
         self._stats = StatsRecorder()
-        self._router = Router()
+        self._router = default_router()
         self._handlers = Handlers(self)
         #: Signed webhook deliveries of the changes made through the API (``_webhooks.py``).
         self.webhooks = SimulatorWebhooks(self)

@@ -620,7 +620,11 @@ class SimulatorWebhooks:
                     "oldStatus": old.get("status"),
                     "newStatus": record.get("status"),
                     "occurredAt": occurred,
-                    "purchaseOrder": {"id": record["id"], **self._purchase_order(record)},
+                    "purchaseOrder": {
+                        **self._purchase_order(record),
+                        "id": record["id"],
+                        "items": [_compact(item) for item in record.get("items") or ()],
+                    },
                 }
             )
         if event_type == "PURCHASE_ORDER_CHANGE":

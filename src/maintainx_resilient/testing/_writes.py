@@ -101,6 +101,19 @@ def comment_defaults(ctx: WriteContext) -> Record:
     return {"authorId": ctx.user_id}
 
 
+def transfer_defaults(ctx: WriteContext) -> Record:
+    return {
+        "status": "PENDING",
+        "requesterId": ctx.user_id,
+        "sourceOrganizationId": ctx.org_id,
+        "destinationOrganizationId": ctx.org_id,
+    }
+
+
+def report_defaults(ctx: WriteContext) -> Record:
+    return {"status": "DRAFT"}
+
+
 def portal_defaults(ctx: WriteContext) -> Record:
     return {"portalUrl": f"https://app.getmaintainx.com/request-portal/{ctx.random_hex(16)}"}
 
