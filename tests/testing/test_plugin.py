@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -198,3 +199,12 @@ def test_the_fixtures_in_a_fresh_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_sandbox=SANDBOX_TESTS)
     result = pytester.runpytest_inprocess("-q")
     result.assert_outcomes(passed=4)
+
+
+def test_the_docs_show_the_example_as_it_runs() -> None:
+    """docs/testing.md shows tests/testing/test_plugin_example.py verbatim (so it runs)."""
+    root = Path(__file__).resolve().parents[2]
+    docs = (root / "docs" / "testing.md").read_text(encoding="utf-8")
+    opening = "<!-- example: tests/testing/test_plugin_example.py -->\n```python\n"
+    shown = docs.split(opening, 1)[1].split("```\n<!-- end example -->", 1)[0]
+    assert shown == (root / "tests" / "testing" / "test_plugin_example.py").read_text()
