@@ -36,7 +36,7 @@ from ._resources import EXTRAS, NAMES, SOURCES, SPECIAL, Extras
 from ._spec import openapi
 from ._store import FilterSpec, Record, ValueType
 from ._timeutil import normalize_iso
-from ._validation import FieldError, Schema, conform, default_value, is_nullable
+from ._validation import FieldError, Schema, conform, copy_json, default_value, is_nullable
 from ._writes import WriteContext
 
 __all__ = ["Catalog", "Collection", "Route", "View", "camel", "catalog"]
@@ -76,12 +76,12 @@ def _segments(template: str) -> list[str]:
 @dataclass(frozen=True, eq=False)
 class View:
     """How an answer shows a record: its fields (``(name, nullable)``, in the spec's order),
-    the ``expand=`` values it accepts and what each adds, and its schema's properties."""
+    and the ``expand=`` values it accepts with what each adds. ``key`` names the view in the
+    tables' cache of encoded records."""
 
     key: str
     fields: Fields
     expanders: Mapping[str, Expander]
-    properties: Mapping[str, Schema]
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +166,7 @@ class Collection:
                 if value == marker:
                     timed.append(name)
                 elif isinstance(value, (list, dict)):
-                    fresh.append((name, functools.partial(_copy, value)))
+                    fresh.append((name, functools.partial(copy_json, value)))
                 else:
                     fixed[name] = value
             self._template = (fixed, tuple(fresh), tuple(timed))
@@ -193,20 +193,16 @@ class Collection:
         return []
 
 
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
 @dataclass
 class Catalog:
     """Every route (one per spec operation) and every collection."""
 
     routes: list[Route]
     collections: dict[str, Collection]
+
+    def __post_init__(self) -> None:
+        #: a collection's name by its lower-case label (``asset`` -> ``assets``)
+        self.by_label = {c.label.lower(): c.name for c in self.collections.values()}
 
     def enum(self, collection: str, name: str) -> tuple[str, ...]:
         """The enum values the spec gives a field of a collection."""
@@ -474,7 +470,7 @@ def _view(
         else:
             expanders[value] = include(prop, sub.get("type") == "array", is_nullable(sub))
     leave_out = set(expand.values()) | extras.unstored
-    return View(f"{o.method} {o.template}", _fields(properties, leave_out), expanders, properties)
+    return View(f"{o.method} {o.template}", _fields(properties, leave_out), expanders)
 
 
 def _value_type(schema: Schema) -> ValueType:

@@ -176,7 +176,6 @@ class Handlers:
         """The record the path names, in ``collection`` (default: the route's)."""
         route = call.route
         name = collection or route.resource or ""
-        label = catalog().collections[name].label if name in catalog().collections else name
         parent = self.parent(call) if collection is None else None
         table = call.org.table(name)
         record_id = self.record_id(call, route.id_param)
@@ -185,7 +184,8 @@ class Handlers:
         else:
             found = table.get(record_id)
         if found is None or (parent is not None and found.get(route.parent_field) != parent["id"]):
-            raise not_found(label)
+            known = catalog().collections.get(name)
+            raise not_found(known.label if known is not None else name)
         return table, found
 
     @staticmethod
@@ -300,7 +300,7 @@ class Handlers:
             for name, message in collection.extras.forbidden.items()
             if name in body
         ]
-        by_label = {c.label.lower(): c.name for c in catalog().collections.values()}
+        by_label = catalog().by_label
         for name, value in body.items():
             if not name.endswith("Id") or isinstance(value, bool):
                 continue

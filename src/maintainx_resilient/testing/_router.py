@@ -22,21 +22,25 @@ class Router:
         if routes is None:
             routes = [r for r in catalog().routes if r.handler != "versions"]
         self.routes = list(routes)
-        self._table: dict[tuple[str, int], list[Route]] = {}
+        # By method, number of segments and first segment (every template starts with a
+        # literal), most literal segments first.
+        self._table: dict[tuple[str, int, str], list[tuple[tuple[str, ...], Route]]] = {}
         for route in self.routes:
-            self._table.setdefault((route.method, len(route.segments)), []).append(route)
+            segments = route.segments
+            key = (route.method, len(segments), segments[0] if segments else "")
+            self._table.setdefault(key, []).append((segments, route))
         for candidates in self._table.values():
-            candidates.sort(key=lambda r: -sum(not s.startswith("{") for s in r.segments))
+            candidates.sort(key=lambda item: -sum(not s.startswith("{") for s in item[0]))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a path relative to ``/v1``, with its parameters; None if unknown."""
         segments = tuple(path.strip("/").split("/"))
-        for route in self._table.get((method, len(segments)), ()):
+        for pattern, route in self._table.get((method, len(segments), segments[0]), ()):
             params: dict[str, str] = {}
-            for pattern, actual in zip(route.segments, segments, strict=True):
-                if pattern.startswith("{"):
-                    params[pattern[1:-1]] = actual
-                elif pattern != actual:
+            for expected, actual in zip(pattern, segments, strict=True):
+                if expected.startswith("{"):
+                    params[expected[1:-1]] = actual
+                elif expected != actual:
                     break
             else:
                 return route, params

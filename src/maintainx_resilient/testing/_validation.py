@@ -29,6 +29,7 @@ __all__ = [
     "Schema",
     "check",
     "conform",
+    "copy_json",
     "default_value",
     "is_nullable",
 ]
@@ -236,7 +237,7 @@ def default_value(schema: Schema, now: str) -> Any:
     false, the current time for a date-time, or an object of its required properties'
     defaults."""
     if "default" in schema:
-        return _copy(schema["default"])
+        return copy_json(schema["default"])
     if schema.get("type") == "array":
         return []
     if schema.get("nullable"):
@@ -278,10 +279,10 @@ def conform(value: Any, schema: Schema, now: str, new_id: Callable[[], int]) -> 
             return conform(value, chosen, now, new_id)
     if isinstance(value, list):
         items = schema.get("items")
-        return [conform(v, items, now, new_id) for v in value] if items else _copy(value)
+        return [conform(v, items, now, new_id) for v in value] if items else copy_json(value)
     properties: Mapping[str, Schema] = schema.get("properties") or {}
     if not isinstance(value, dict) or not properties:
-        return _copy(value)
+        return copy_json(value)
     shaped = {k: conform(value[k], properties[k], now, new_id) for k in properties if k in value}
     for name in schema.get("required", ()):
         if name not in shaped:
@@ -294,9 +295,10 @@ def _is_object(schema: Schema) -> bool:
     return schema.get("type") == "object" or "properties" in schema
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (faster than ``copy.deepcopy`` for dicts and lists)."""
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [copy_json(v) for v in value]
     return value

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._store import Record
-from ._validation import FieldError
+from ._validation import FieldError, copy_json
 
 __all__ = ["Applier", "Defaults", "WriteContext", "contact_info", "purchase_order_item"]
 
@@ -161,7 +161,7 @@ def apply_work_order(
         record["categories"] = labels
         record["_categoryIds"] = ctx.category_ids(labels)
     if "repeatability" in body:
-        record["recurrenceInfo"] = _copy(body["repeatability"])
+        record["recurrenceInfo"] = copy_json(body["repeatability"])
     if "requesterId" in body:
         value = body["requesterId"]
         try:
@@ -348,7 +348,7 @@ def apply_meter_trigger_template(
 ) -> list[FieldError]:
     """``PATCH /metertriggers/{id}/workordertemplates``: the template work order it creates."""
     template = dict(record.get("workOrderTemplate") or {})
-    template.update(_copy(dict(body)))
+    template.update(copy_json(dict(body)))
     record["workOrderTemplate"] = template
     return []
 
@@ -387,7 +387,7 @@ def apply_procedure_template(
                 where = f"fields[{index}].id"
                 return [FieldError(f"Row {row_id} is not in this template", where, row_id)]
             row = dict(found)
-        row.update({key: _copy(entry[key]) for key in _ROW_KEYS if key in entry})
+        row.update({key: copy_json(entry[key]) for key in _ROW_KEYS if key in entry})
         row["updatedAt"] = ctx.now
         rows.append(row)
     for row in rows:
@@ -396,11 +396,3 @@ def apply_procedure_template(
     shown = ("id", *_ROW_KEYS, "attachmentId", "attachments")
     record["fields"] = [{k: row[k] for k in shown if k in row} for row in rows]
     return []
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
