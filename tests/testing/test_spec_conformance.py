@@ -615,3 +615,46 @@ def test_concrete_paths_match_their_templates() -> None:
         "/maintenanceplans/workorderblueprints"
     )
     assert spec_tools.match_path("/v1/nope/1/2/3") is None
+
+
+JUNK_BODIES: list[Any] = [
+    None,
+    {},
+    [],
+    "text",
+    5,
+    [{}],
+    {"fields": 5},
+    {"items": [{"id": "x"}]},
+    {"title": {"x": 1}},
+    {"meterTrigger": 5, "field": None, "status": None},
+    {"type": "TIME", "costType": "WORK", "durationTotal": -1},
+]
+JUNK_QUERIES = [
+    [("limit", "abc")],
+    [("sort", "nope")],
+    [("expand", "nope")],
+    [("cursor", "eyJrIjpbMSwyXX0")],
+    [("updatedAt[gte]", "soon")],
+]
+
+
+def test_no_request_breaks_the_simulator() -> None:
+    """Junk bodies, ids and queries on every operation get an answer below 500 (a typed
+    error of the API's shapes), never an exception."""
+    sim = make_simulator()
+    with client_for(sim) as client:
+        for route in catalog().routes:
+            for value in ("1", "abc", "99999999999999999999"):
+                path = "/v1" + route.template
+                while "{" in path:
+                    start = path.index("{")
+                    path = path[:start] + value + path[path.index("}", start) + 1 :]
+                if route.template == "/versions":
+                    path = "/versions"
+                for body in JUNK_BODIES:
+                    answer = client.request(route.method, path, json=body)
+                    assert answer.status_code < 500, (route.template, body, answer.text[:200])
+                for query in JUNK_QUERIES if route.method == "GET" else []:
+                    answer = client.request("GET", path, params=query)
+                    assert answer.status_code < 500, (route.template, query, answer.text[:200])

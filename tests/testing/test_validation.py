@@ -86,6 +86,25 @@ def test_a_subscription_type_error_lists_every_type() -> None:
     assert "NEW_WORK_ORDER" in entry["error"] and "WORK_ORDER_STATUS_CHANGE" in entry["error"]
 
 
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/purchaseorders", b'{"vendorId": 1e999, "items": [{"quantityOrdered": 1}]}'),
+        ("/meterreadings", b'[{"meterId": NaN, "value": 1}]'),
+        ("/workorders", b'{"title": "t", "estimatedTime": Infinity}'),
+        ("/workorders", b'{"title": "t", "assetId": 1' + b"0" * 5000 + b"}"),
+    ],
+)
+def test_numbers_json_cannot_hold_are_a_400_not_a_crash(path: str, raw: bytes) -> None:
+    """NaN, Infinity and numbers too big for a float (or too long for an int) are invalid
+    JSON to the API: a 400 shape A, where a reference check used to crash."""
+    sim = make_sim()
+    with client(sim) as http:
+        answer = http.post(path, content=raw, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["error"] == "Invalid JSON body"
+
+
 def test_invalid_json_and_deep_nesting_are_a_400_not_a_crash() -> None:
     """A body that is not JSON, or nests past Python's recursion limit, is a 400 shape A."""
     sim = make_sim()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -193,7 +194,11 @@ class Handlers:
         schema = call.route.body or {}
         array = schema.get("type") == "array"
         try:
-            body = json.loads(call.request.body or (b"[]" if array else b"{}"))
+            body = json.loads(
+                call.request.body or (b"[]" if array else b"{}"),
+                parse_constant=_not_json,
+                parse_float=_finite,
+            )
         except (ValueError, RecursionError):
             raise error_a(400, [FieldError("Invalid JSON body")]) from None
         if not isinstance(body, list if array else dict):
@@ -518,6 +523,18 @@ class Handlers:
         updated["updatedAt"] = self.services.timestamps.next_iso()
         table.put(updated)
         return SimResponse(204)
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; ``1e999`` (infinite here) is refused like ``NaN``."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _owner(

@@ -376,13 +376,17 @@ def sign_work_permit(h: Handlers, call: Call) -> SimResponse:
         raise error_a(403, [FieldError(message, "externalLinkUuid", None)])
     updated = copy.deepcopy(permit)
     updated["status"] = "SIGNED"
-    updated.setdefault("signatures", []).append(body["signerName"])
+    updated["_signers"] = [*(permit.get("_signers") or ()), body["signerName"]]
     updated["updatedAt"] = h.services.timestamps.next_iso()
     table.put(updated)
+    work_order = permit.get("workOrderId")
     answer = {
         "success": True,
         "workPermit": {"id": permit_id, "status": "SIGNED"},
-        "workOrder": {"id": int(permit.get("workOrderId") or 0), "blockedByWorkPermitReason": None},
+        "workOrder": {
+            "id": work_order if isinstance(work_order, int) else 0,
+            "blockedByWorkPermitReason": None,
+        },
     }
     return json_response(call.route.status, answer)
 
