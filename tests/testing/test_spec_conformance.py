@@ -656,5 +656,5 @@ def test_no_request_breaks_the_simulator() -> None:
                     answer = client.request(route.method, path, json=body)
                     assert answer.status_code < 500, (route.template, body, answer.text[:200])
                 for query in JUNK_QUERIES if route.method == "GET" else []:
-                    answer = client.request("GET", path, params=query)
+                    answer = client.request("GET", path, params=httpx.QueryParams(query))
                     assert answer.status_code < 500, (route.template, query, answer.text[:200])
