@@ -630,12 +630,12 @@ JUNK_BODIES: list[Any] = [
     {"meterTrigger": 5, "field": None, "status": None},
     {"type": "TIME", "costType": "WORK", "durationTotal": -1},
 ]
-JUNK_QUERIES = [
-    [("limit", "abc")],
-    [("sort", "nope")],
-    [("expand", "nope")],
-    [("cursor", "eyJrIjpbMSwyXX0")],
-    [("updatedAt[gte]", "soon")],
+JUNK_QUERIES: list[dict[str, str]] = [
+    {"limit": "abc"},
+    {"sort": "nope"},
+    {"expand": "nope"},
+    {"cursor": "eyJrIjpbMSwyXX0"},
+    {"updatedAt[gte]": "soon"},
 ]
 
 
@@ -656,5 +656,5 @@ def test_no_request_breaks_the_simulator() -> None:
                     answer = client.request(route.method, path, json=body)
                     assert answer.status_code < 500, (route.template, body, answer.text[:200])
                 for query in JUNK_QUERIES if route.method == "GET" else []:
-                    answer = client.request("GET", path, params=httpx.QueryParams(query))
+                    answer = client.request("GET", path, params=query)
                     assert answer.status_code < 500, (route.template, query, answer.text[:200])
