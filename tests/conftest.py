@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+pytest_plugins = ("pytester",)  # tests of the pytest plugin run pytest in a sandbox
+
 CANARY_KEY = "mx-canary-7f3c9b1e-DO-NOT-LEAK"
 
 Handler = Callable[[httpx.Request], httpx.Response]

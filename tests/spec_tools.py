@@ -1,8 +1,9 @@
 """Access to MaintainX's OpenAPI document for tests (shared by every test package).
 
-The spec is looked up in ``$MAINTAINX_SPEC_DIR`` if set, else in ``tests/spec`` (the copy
-vendored with the tests, so they run anywhere; ``test_vendored_spec_is_current`` checks it
-against the team's ``shared/spec`` when that is present).
+The spec is looked up in ``$MAINTAINX_SPEC_DIR`` if set, else in the package
+(``maintainx_resilient/testing/spec``: the one vendored copy, which the simulator is built
+from; ``test_vendored_spec_is_current`` checks it against the team's ``shared/spec`` when that
+is present).
 
     load_spec()                                  the whole document (cached)
     operation("/workorders/{id}", "get")         one operation object
@@ -24,7 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SPEC_FILE = "maintainx-openapi.json"
+from maintainx_resilient.testing._spec import OPENAPI_FILE, SPEC_DIR, openapi
+
+SPEC_FILE = OPENAPI_FILE
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -33,17 +36,14 @@ def spec_dir() -> Path:
     env = os.environ.get("MAINTAINX_SPEC_DIR")
     if env:
         return Path(env)
-    vendored = Path(__file__).resolve().parent / "spec"
-    if (vendored / SPEC_FILE).is_file():
-        return vendored
-    raise FileNotFoundError(
-        f"{SPEC_FILE} not found: set MAINTAINX_SPEC_DIR to the directory that contains it"
-    )
+    return SPEC_DIR
 
 
 @functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    """The OpenAPI document (parsed once per process)."""
+    """The OpenAPI document (parsed once per process; shared with the simulator's copy)."""
+    if spec_dir() == SPEC_DIR:
+        return openapi()
     with (spec_dir() / SPEC_FILE).open(encoding="utf-8") as handle:
         spec: dict[str, Any] = json.load(handle)
     return spec

@@ -36,6 +36,7 @@ GENERATED = [
     "NEW_VENDOR",
     "NEW_PURCHASE_ORDER",
     "PURCHASE_ORDER_CHANGE",
+    "PURCHASE_ORDER_STATUS_CHANGE",
     "NEW_WORK_REQUEST",
     "WEBHOOK_CREATED",
     "WEBHOOK_ARCHIVED",
@@ -115,6 +116,7 @@ def exercise(client: MaintainXClient, sim: Simulator) -> None:
         vendor_id=vendor, items=[{"name": "bolts", "quantityOrdered": 3}]
     )
     client.purchase_orders.update(po.id, note="urgent")
+    client.purchase_orders.update(po.id, status="APPROVED")
     client.work_requests.create(title="Light out")
     client.parts.delete(part)
     client.work_orders.delete(wo)

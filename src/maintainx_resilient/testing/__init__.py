@@ -8,10 +8,12 @@
 >>> client.get("/workorders", params={"limit": 2}).json()["workOrders"][0]["id"]
 1
 
-``sim.serve()`` serves the same simulator on a real socket; ``sim.faults`` injects failures;
-``sim.stats`` counts what reached it. ``FakeClock`` (the library's injectable clock) drives its
-time in tests: ``Simulator(clock=FakeClock())``. The pytest plugin provides the
-``maintainx_simulator`` and ``maintainx_server`` fixtures.
+It serves every operation of MaintainX's OpenAPI document (shipped in ``spec/``, read once
+per process). ``sim.serve()`` serves the same simulator on a real socket; ``sim.faults``
+injects failures; ``sim.stats`` counts what reached it. ``FakeClock`` (the library's
+injectable clock) drives its time in tests: ``Simulator(clock=FakeClock())``. The pytest
+plugin provides the ``maintainx_client``, ``maintainx_async_client``, ``maintainx_simulator``,
+``maintainx_clock`` and ``maintainx_server`` fixtures.
 """
 
 from __future__ import annotations

@@ -13,16 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._resources import (
-    MEASUREMENT_TYPES,
-    PRIORITIES,
-    PURCHASE_ORDER_STATUSES,
-    REQUEST_STATUSES,
-    ROLES,
-)
+from ._catalog import catalog
 from ._store import Record
 from ._timeutil import format_ms
-from ._writes import WriteContext, blank, contact_info, purchase_order_item
+from ._writes import WriteContext, contact_info, purchase_order_item
 
 __all__ = ["SeedData", "SeedSizes", "generate"]
 
@@ -133,6 +127,16 @@ _VENDORS = (
 _MANUFACTURERS = ("Atlas Copco", "Siemens", "Caterpillar", "Grundfos", "ABB", "Bosch")
 _CREWS = ("Electrical", "Mechanical", "Facilities", "Night Shift", "Safety")
 _UNITS = ("hours", "miles", "psi", "°C", "kWh", "cycles")
+#: The spec gives a purchase order's status as free text; these are the values it lists.
+_PURCHASE_ORDER_STATUSES = (
+    "APPROVED",
+    "CANCELED",
+    "COMPLETED",
+    "DECLINED",
+    "PARTIALLY_FULFILLED",
+    "PENDING",
+    "REQUESTED",
+)
 _WO_STATUS_WEIGHTS = (
     ("OPEN", 30),
     ("IN_PROGRESS", 15),
@@ -201,6 +205,10 @@ class _Gen:
             lambda _labels: [],
         )
 
+    @staticmethod
+    def blank(name: str, record_id: int, ctx: WriteContext) -> Record:
+        return catalog().collections[name].blank(record_id, ctx)
+
     def created_times(self, count: int) -> list[int]:
         """Sorted creation times (ms) over the year before the epoch."""
         start = self.epoch_ms - 365 * _DAY_MS
@@ -217,7 +225,7 @@ class _Gen:
         records = []
         for index, created in enumerate(self.created_times(count)):
             user = self.rng.choice(user_ids) if user_ids else 1
-            record = blank(name, self.new_id(name), self.ctx(format_ms(created), user))
+            record = self.blank(name, self.new_id(name), self.ctx(format_ms(created), user))
             record["updatedAt"] = format_ms(self.updated_after(created))
             fill(record, index)
             records.append(record)
@@ -332,7 +340,7 @@ def _users(g: _Gen, count: int) -> list[Record]:
             lastName=last,
             email=f"{first.lower()}.{last.lower()}{i + 1}@example.com",
             phoneNumber=g.maybe(0.5, f"+1-555-{rng.randint(1000, 9999)}"),
-            role="ADMIN" if i == 0 else rng.choice(ROLES[:4]),
+            role="ADMIN" if i == 0 else rng.choice(catalog().enum("users", "role")[:4]),
             hourlyRate=g.maybe(0.6, rng.randint(2000, 9000)),
             lastVisitedAt=format_ms(g.epoch_ms - rng.randint(1, 60) * _DAY_MS),
         )
@@ -393,7 +401,7 @@ def _meters(
         r.update(
             name=f"Meter {i + 1}",
             unit=rng.choice(_UNITS),
-            measurementType=rng.choice(MEASUREMENT_TYPES),
+            measurementType=rng.choice(catalog().enum("meters", "measurementType")),
             description=g.maybe(0.5, "Runtime meter"),
             assetId=rng.choice(asset_ids) if asset_ids and rng.random() < 0.8 else None,
             locationId=g.maybe(0.3, rng.choice(location_ids)) if location_ids else None,
@@ -429,7 +437,7 @@ def _purchase_orders(
         r.update(
             title=g.maybe(0.7, f"Restock order {i + 1}"),
             note=g.maybe(0.3, "Deliver to dock 2"),
-            status=rng.choice(PURCHASE_ORDER_STATUSES),
+            status=rng.choice(_PURCHASE_ORDER_STATUSES),
             vendorId=rng.choice(vendors)["id"] if vendors else None,
             items=items,
             dueDate=g.maybe(0.5, format_ms(g.epoch_ms + rng.randint(1, 60) * _DAY_MS)),
@@ -451,6 +459,7 @@ def _work_orders(
 ) -> list[Record]:
     rng = g.rng
     user_ids = [u["id"] for u in users] or [1]
+    priorities = catalog().enum("workOrders", "priority")
     statuses = [s for s, _ in _WO_STATUS_WEIGHTS]
     weights = [w for _, w in _WO_STATUS_WEIGHTS]
 
@@ -466,7 +475,7 @@ def _work_orders(
             title=f"{rng.choice(_TASKS)} {asset['name'] if asset else rng.choice(_MACHINES)}",
             description=g.maybe(0.6, "Reported by operator during shift."),
             status=status,
-            priority=rng.choice(PRIORITIES),
+            priority=rng.choice(priorities),
             type=kind,
             assetId=asset["id"] if asset else None,
             locationId=asset["locationId"]
@@ -521,14 +530,16 @@ def _work_requests(
     work_orders: list[Record],
 ) -> None:
     rng = g.rng
+    priorities = catalog().enum("workRequests", "priority")
+    statuses = catalog().enum("workRequests", "requestStatus")
 
     def fill(r: Record, i: int) -> None:
-        status = rng.choice(REQUEST_STATUSES)
+        status = rng.choice(statuses)
         linked = status in ("APPROVED", "DONE") and work_orders
         r.update(
             title=f"Request: {rng.choice(_TASKS).lower()} {rng.choice(_MACHINES)}",
             description=g.maybe(0.5, "Submitted from the request portal."),
-            priority=rng.choice(PRIORITIES),
+            priority=rng.choice(priorities),
             requestStatus=status,
             assetId=g.maybe(0.5, rng.choice(asset_ids)) if asset_ids else None,
             locationId=g.maybe(0.5, rng.choice(location_ids)) if location_ids else None,
@@ -562,7 +573,7 @@ def _comments(g: _Gen, work_orders: list[Record], user_ids: list[int]) -> None:
                         )
                     ),
                     "createdAt": format_ms(at),
-                    "_workOrderId": work_order["id"],
+                    "_parentId": work_order["id"],
                 }
             )
         work_order["lastMessageSentAt"] = format_ms(at)

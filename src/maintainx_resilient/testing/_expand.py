@@ -1,26 +1,27 @@
-"""Expanders: what an ``expand=`` query value adds to a record's view.
+"""Views of records: projecting a stored record onto an answer's schema, and ``expand=``.
 
-An expander takes the stored record, a lookup into the same organization and the set of
-requested expansions, and returns the fields to add (copied fields, embedded summaries of
-referenced records, constant empty lists for data the simulator does not model).
+Most expansions follow from the spec: ``expand=extra_fields`` adds the stored ``extraFields``
+(an absent array comes back empty: ``times``, ``expenditures``), and ``expand=asset`` embeds the
+record that ``assetId`` points to, projected onto the schema of the ``asset`` property (with
+``asset_extra_fields`` adding its ``assetExtraFields``). The joins the spec cannot describe (a
+work order's ``assignees`` and ``parts``, a procedure template's ``rows``) are code here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._store import Record
 
 __all__ = [
     "Expander",
+    "Fields",
     "Lookup",
-    "asset_summary",
-    "constant",
-    "embedded",
     "include",
-    "location_summary",
+    "procedure_rows",
     "related",
+    "render",
     "work_order_assignees",
     "work_order_parts",
 ]
@@ -29,73 +30,53 @@ __all__ = [
 Lookup = Callable[[str, int], "Record | None"]
 #: ``expander(record, lookup, expands)`` returns the fields an ``expand=`` value adds.
 Expander = Callable[[Record, Lookup, frozenset[str]], dict[str, Any]]
+#: A view's fields in order, each with whether it may be null (else a null is left out).
+Fields = Sequence[tuple[str, bool]]
 
 
-def include(*fields: str, omit_none: bool = False) -> Expander:
-    """An expander that copies stored fields."""
+def render(record: Record, fields: Fields) -> dict[str, Any]:
+    """Project a stored record onto a view's fields (nulls left out where not allowed)."""
+    return {
+        name: record[name]
+        for name, nullable in fields
+        if name in record and (nullable or record[name] is not None)
+    }
+
+
+def include(name: str, is_array: bool, nullable: bool) -> Expander:
+    """An expander that adds a stored field (an absent array as ``[]``)."""
 
     def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        return {n: record.get(n) for n in fields if not (omit_none and record.get(n) is None)}
+        value = record.get(name)
+        if value is None and is_array:
+            value = []
+        return {} if value is None and not nullable else {name: value}
 
     return expand
-
-
-def constant(name: str, value: Any) -> Expander:
-    """An expander that adds a constant value (e.g. an empty list of time entries)."""
-
-    def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        return {name: list(value) if isinstance(value, list) else value}
-
-    return expand
-
-
-def asset_summary(asset: Record, with_extra: bool = False) -> dict[str, Any]:
-    summary = {
-        k: asset.get(k)
-        for k in (
-            "id",
-            "name",
-            "description",
-            "parentId",
-            "criticalityId",
-            "locationId",
-            "serialNumber",
-            "createdAt",
-            "updatedAt",
-            "creatorId",
-        )
-    }
-    if with_extra:
-        summary["assetExtraFields"] = dict(asset.get("extraFields") or {})
-    return summary
-
-
-def location_summary(location: Record, with_extra: bool = False) -> dict[str, Any]:
-    summary = {
-        k: location.get(k)
-        for k in ("id", "name", "description", "address", "parentId", "createdAt", "updatedAt")
-    }
-    if with_extra:
-        summary["locationExtraFields"] = dict(location.get("extraFields") or {})
-    return summary
 
 
 def related(
     name: str,
-    resource: str,
     id_field: str,
-    summary: Callable[[Record, bool], dict[str, Any]],
-    extra_expand: str = "",
-    omit_none: bool = False,
+    resource: str,
+    fields: Fields,
+    nullable: bool,
+    extras: Mapping[str, str],
 ) -> Expander:
-    """An expander that embeds the summary of a referenced record (or null)."""
+    """An expander that embeds the record ``id_field`` points to, projected onto ``fields``;
+    ``extras`` maps an expand value (``asset_extra_fields``) to the property it fills with the
+    target's ``extraFields`` (``assetExtraFields``)."""
 
     def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
         ref = record.get(id_field)
-        target = lookup(resource, int(ref)) if ref is not None else None
+        target = lookup(resource, int(ref)) if isinstance(ref, (int, float)) else None
         if target is None:
-            return {} if omit_none else {name: None}
-        return {name: summary(target, extra_expand in expands)}
+            return {name: None} if nullable else {}
+        view = render(target, fields)
+        for wanted, prop in extras.items():
+            if wanted in expands:
+                view[prop] = dict(target.get("extraFields") or {})
+        return {name: view}
 
     return expand
 
@@ -131,14 +112,13 @@ def work_order_parts(record: Record, lookup: Lookup, expands: frozenset[str]) ->
     return {"parts": parts}
 
 
-def embedded(name: str, resource: str, id_field: str, fields: tuple[str, ...]) -> Expander:
-    """An expander that embeds a referenced record's view (left out when there is none)."""
+def procedure_rows(name: str) -> Expander:
+    """A procedure template's rows (kept as records of their own), under ``name``."""
+    row_fields = ("id", "label", "type", "description", "choices", "meterId", "isDateAndTime")
+    more = ("attachmentId", "attachments", "urls")
 
     def expand(record: Record, lookup: Lookup, expands: frozenset[str]) -> dict[str, Any]:
-        ref = record.get(id_field)
-        target = lookup(resource, int(ref)) if ref is not None else None
-        if target is None:
-            return {}
-        return {name: {k: target[k] for k in fields if k in target}}
+        rows = (lookup("proceduretemplaterows", int(i)) for i in record.get("_rowIds") or ())
+        return {name: [{k: r[k] for k in (*row_fields, *more) if k in r} for r in rows if r]}
 
     return expand

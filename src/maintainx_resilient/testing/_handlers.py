@@ -1,6 +1,6 @@
-"""The operations: generic list/get/create/update/delete driven by the resource table, plus the
-few endpoints that are not plain CRUD (work order status, comments, subscription secrets,
-organizations, meter readings, versions).
+"""The operations: one generic handler per kind of route (list, get, create, update, delete,
+set, clear, read, upload, unattach), driven by the catalog read from the spec; the endpoints
+served by hand are in ``_special.py``.
 
 Handlers take a ``Call`` (the request, its route, the resolved organizations and user) and
 return a ``SimResponse`` or raise ``ApiError``. They run under the simulator's lock.
@@ -10,31 +10,21 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
 
+from ._catalog import Collection, Route, View, catalog
+from ._expand import render
 from ._messages import JSON_CONTENT_TYPE, SimRequest, SimResponse, json_response
-from ._resources import RESOURCES_BY_NAME, ResourceSpec
-from ._router import Route
-from ._store import (
-    Organization,
-    QueryError,
-    Record,
-    Table,
-    compile_filters,
-    fingerprint,
-    paginate,
-)
-from ._timeutil import Timestamps, normalize_iso
-from ._validation import NUM, STR, FieldError, FieldType, nullable, validate_body
-from ._writes import WriteContext, apply, blank
+from ._store import Organization, QueryError, Record, Table, compile_filters, fingerprint, paginate
+from ._timeutil import Timestamps
+from ._validation import FieldError, Schema, check
+from ._writes import WriteContext
 
-__all__ = ["ApiError", "Call", "Handlers", "Services"]
-
-STATUS_TARGETS = ("OPEN", "IN_PROGRESS", "ON_HOLD", "DONE", "CANCELED")
-COMMENT_FIELDS = ("id", "authorId", "content", "createdAt")
+__all__ = ["ApiError", "Call", "Handlers", "Services", "error_a", "error_b"]
 
 
 class ApiError(Exception):
@@ -83,14 +73,15 @@ class Call:
         return self.orgs[0]
 
     @property
-    def spec(self) -> ResourceSpec:
-        assert self.route.resource is not None
-        return RESOURCES_BY_NAME[self.route.resource]
+    def collection(self) -> Collection:
+        return catalog().collections[self.route.resource or ""]
 
     def bad_request(self, message: str, path: str | None = None, value: Any = None) -> ApiError:
-        """400 in the shape the spec gives this operation: B for GETs, A for writes."""
-        if self.route.method == "GET":
+        """400 in the shape the spec documents for this operation."""
+        if self.route.error_shape == "B":
             return error_b(400, message)
+        if self.route.error_shape == "text":
+            return ApiError(json_response(400, message))
         return error_a(400, [FieldError(message, path, value)])
 
 
@@ -98,39 +89,37 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def render(
-    record: Record, fields: Sequence[str], omit_none: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """Project a stored record onto a view's fields."""
-    return {
-        name: record[name]
-        for name in fields
-        if name in record and not (name in omit_none and record[name] is None)
-    }
+def not_found(label: str) -> ApiError:
+    return error_b(404, f"Could not find the specified {label}.")
 
 
 class Handlers:
     """The operations, dispatched by ``Route.handler``."""
 
     def __init__(self, services: Services) -> None:
+        from ._special import SPECIAL_HANDLERS
+
         self.services = services
-        self._dispatch: dict[str, Callable[[Call], SimResponse]] = {
+        generic: dict[str, Callable[[Call], SimResponse]] = {
             "list": self.list_records,
             "get": self.get_record,
             "create": self.create_record,
             "update": self.update_record,
             "delete": self.delete_record,
-            "work_order_status": self.work_order_status,
-            "list_comments": self.list_comments,
-            "create_comment": self.create_comment,
-            "subscription_secret": self.subscription_secret,
-            "organizations": self.organizations,
-            "meter_readings": self.meter_readings,
-            "meter_reading": self.meter_reading,
+            "set": self.set_fields,
+            "clear": self.clear_field,
+            "read": self.read_fields,
+            "upload": self.upload,
+            "unattach": self.unattach,
         }
+        special = {name: _bind(fn, self) for name, fn in SPECIAL_HANDLERS.items()}
+        self._dispatch = {**generic, **special}
 
     def __call__(self, call: Call) -> SimResponse:
         try:
+            for name, choices in call.route.path_enums.items():
+                if call.params.get(name) not in choices:
+                    raise not_found(name)
             return self._dispatch[call.route.handler](call)
         except QueryError as exc:
             return call.bad_request(str(exc)).response
@@ -141,9 +130,9 @@ class Handlers:
     def versions() -> SimResponse:
         return json_response(200, [{"version": "1"}])
 
-    # -- helpers ---------------------------------------------------------------------------
+    # -- helpers shared with _special ------------------------------------------------------
 
-    def _write_ctx(self, call: Call, *, creating: bool) -> WriteContext:
+    def write_ctx(self, call: Call, *, creating: bool) -> WriteContext:
         org = call.org
 
         def category_ids(labels: Sequence[str]) -> list[int]:
@@ -160,89 +149,85 @@ class Handlers:
             random_hex=self.services.random_hex,
             category_ids=category_ids,
             creating=creating,
+            store=lambda name, record: org.table(name).put(record),
         )
 
     @staticmethod
-    def _record_id(call: Call, name: str = "id") -> int:
-        raw = call.params.get(name, "")
+    def record_id(call: Call, name: str | None) -> int:
+        raw = call.params.get(name or "id", "")
         try:
             return int(raw)
         except ValueError:
             if call.route.method == "DELETE":
-                raise error_b(404, f"Could not find the specified {call.spec.label}.") from None
+                raise not_found(call.collection.label) from None
             raise call.bad_request(f"Invalid {name}: {raw!r}", name, raw) from None
 
-    def _find(self, call: Call, spec: ResourceSpec | None = None) -> tuple[Table, Record]:
-        spec = spec or call.spec
-        table = call.org.table(spec.name)
-        record_id = self._record_id(call)
-        if spec.name == "workOrders" and call.request.param("useSequentialId") == "true":
+    def parent(self, call: Call) -> Record | None:
+        """The record a nested path hangs under (404 if it does not exist)."""
+        route = call.route
+        if route.parent is None:
+            return None
+        parent_id = self.record_id(call, route.parent_param)
+        found = call.org.lookup(route.parent, parent_id)
+        if found is None:
+            raise not_found(catalog().collections[route.parent].label)
+        return found
+
+    def find(self, call: Call, collection: str | None = None) -> tuple[Table, Record]:
+        """The record the path names, in ``collection`` (default: the route's)."""
+        route = call.route
+        name = collection or route.resource or ""
+        parent = self.parent(call) if collection is None else None
+        table = call.org.table(name)
+        record_id = self.record_id(call, route.id_param)
+        if route.by_sequence and call.request.param("useSequentialId") == "true":
             found = next((r for r in table if r.get("sequentialId") == record_id), None)
         else:
             found = table.get(record_id)
-        if found is None:
-            raise error_b(404, f"Could not find the specified {spec.label}.")
+        if found is None or (parent is not None and found.get(route.parent_field) != parent["id"]):
+            known = catalog().collections.get(name)
+            raise not_found(known.label if known is not None else name)
         return table, found
 
     @staticmethod
-    def _json_body(call: Call, *, array: bool = False) -> Any:
+    def json_body(call: Call) -> Any:
+        schema = call.route.body or {}
+        array = schema.get("type") == "array"
         try:
-            body = json.loads(call.request.body or b"{}")
-        except ValueError:
+            body = json.loads(
+                call.request.body or (b"[]" if array else b"{}"),
+                parse_constant=_not_json,
+                parse_float=_finite,
+            )
+        except (ValueError, RecursionError):
             raise error_a(400, [FieldError("Invalid JSON body")]) from None
         if not isinstance(body, list if array else dict):
             kind = "an array" if array else "an object"
             raise error_a(400, [FieldError(f"The request body must be {kind}")])
         return body
 
-    def _check_body(
-        self,
-        call: Call,
-        body: dict[str, Any],
-        fields: Mapping[str, FieldType],
-        required: Sequence[str],
-    ) -> None:
-        spec = call.spec
-        errors = validate_body(body, fields, required)
-        errors += [
-            FieldError(msg, name, body[name])
-            for name, msg in spec.forbidden.items()
-            if name in body
-        ]
-        for name, target in spec.refs.items():
-            value = body.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or errors:
-                continue
-            if call.org.lookup(target, int(value)) is None:
-                errors.append(FieldError(f"{name} {value} does not exist", name, value))
+    def checked_body(self, call: Call, *, non_empty: Sequence[str] = ()) -> dict[str, Any]:
+        """The request body, checked against the spec's schema (400 shape A if it breaks it)."""
+        body: dict[str, Any] = self.json_body(call)
+        errors = check(body, call.route.body or {}, non_empty=non_empty)
         if errors:
             raise error_a(400, errors)
+        return body
 
-    @staticmethod
-    def _expands(call: Call, options: Any) -> frozenset[str]:
-        return frozenset(call.request.params("expand")) & frozenset(options)
+    def limit(self, call: Call) -> int:
+        low, high, default = call.route.limits
+        raw = call.request.param("limit")
+        if raw is None or raw == "":
+            return default
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise call.bad_request(f"limit must be an integer, got {raw!r}") from None
+        if not low <= limit <= high:
+            raise call.bad_request(f"limit must be between {low} and {high}, got {limit}")
+        return limit
 
-    def _view(
-        self,
-        call: Call,
-        record: Record,
-        which: Literal["list", "get"],
-        expands: frozenset[str],
-        org: Organization | None = None,
-    ) -> dict[str, Any]:
-        spec = call.spec
-        org = org or call.org
-        if which == "list":
-            view = render(record, spec.list_fields, spec.omit_none)
-            expanders = spec.list_expand
-        else:
-            view = render(record, spec.get_fields)
-            expanders = spec.get_expand
-        for name in sorted(expands):
-            view.update(expanders[name](record, org.lookup, expands))
-        return view
-
-    def _page_body(
+    def page_body(
         self, call: Call, key: str, items: list[bytes], next_cursor: str | None
     ) -> SimResponse:
         next_url = None
@@ -265,288 +250,304 @@ class Handlers:
         )
         return SimResponse(200, {"Content-Type": JSON_CONTENT_TYPE}, body)
 
-    @staticmethod
-    def _limit(call: Call) -> int:
-        raw = call.request.param("limit")
-        if raw is None or raw == "":
-            return 100
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise call.bad_request(f"limit must be an integer, got {raw!r}") from None
-        if not 1 <= limit <= 200:
-            raise call.bad_request(f"limit must be between 1 and 200, got {limit}")
-        return limit
-
-    # -- generic CRUD ----------------------------------------------------------------------
-
-    def list_records(self, call: Call) -> SimResponse:
-        spec = call.spec
-        request = call.request
-        limit = self._limit(call)
+    def page(self, call: Call, tables: Sequence[Table], predicates: list[Any]) -> Any:
+        """One page of ``tables`` for this request (``limit``, ``cursor``, ``sort``)."""
+        route, request = call.route, call.request
         sort_field, descending = "id", False
         sort = request.param("sort")
-        if sort:
+        if sort and route.sorts:
             name = sort[1:] if sort.startswith("-") else sort
-            if name not in spec.sorts:
+            if name not in route.sorts:
                 raise call.bad_request(f"Invalid value for sort: {sort!r}")
-            sort_field, descending = spec.sort_alias.get(name, name), sort.startswith("-")
-        predicates, canonical = compile_filters(spec.filters, request.query)
-        digest = fingerprint(
-            [("path", request.path), ("orgs", ",".join(str(o.id) for o in call.orgs)), *canonical]
-        )
-        tables = [org.table(spec.name) for org in call.orgs]
-        page = paginate(
+            extras = call.collection.extras
+            sort_field, descending = extras.sort_alias.get(name, name), sort.startswith("-")
+        filters, canonical = compile_filters(route.filters, request.query)
+        orgs = ",".join(str(o.id) for o in call.orgs)
+        digest = fingerprint([("path", request.path), ("orgs", orgs), *canonical])
+        return paginate(
             tables,
-            predicates=predicates,
-            limit=limit,
+            predicates=[*predicates, *filters],
+            limit=self.limit(call),
             cursor=request.param("cursor") or None,
             sort=sort_field,
             descending=descending,
             filters_fingerprint=digest,
-            mode=self.services.pagination_mode(spec.name),
+            mode=self.services.pagination_mode(route.resource or ""),
         )
-        expands = self._expands(call, spec.list_expand)
+
+    @staticmethod
+    def expands(call: Call, view: View) -> frozenset[str]:
+        return frozenset(call.request.params("expand")) & frozenset(view.expanders)
+
+    @staticmethod
+    def show(view: View, record: Record, expands: frozenset[str], org: Organization) -> Any:
+        shown = render(record, view.fields)
+        for name in sorted(expands):
+            shown.update(view.expanders[name](record, org.lookup, expands))
+        return shown
+
+    def answer(self, call: Call, record: Record, status: int | None = None) -> SimResponse:
+        """The route's documented answer for ``record`` (wrapped, plain, or 204)."""
+        route = call.route
+        view = route.view
+        if view is None:
+            return SimResponse(status or route.status)
+        shown = self.show(view, record, self.expands(call, view), call.org)
+        return json_response(
+            status or route.status, {route.wrapper: shown} if route.wrapper else shown
+        )
+
+    def check_write(self, call: Call, body: Mapping[str, Any]) -> None:
+        """What the schema cannot say: refused fields, and references to missing records."""
+        collection = call.collection
+        errors = [
+            FieldError(message, name, body[name])
+            for name, message in collection.extras.forbidden.items()
+            if name in body
+        ]
+        by_label = catalog().by_label
+        for name, value in body.items():
+            if not name.endswith("Id") or isinstance(value, bool):
+                continue
+            if not isinstance(value, (int, float)):
+                continue
+            if name == "parentId" and "parentId" in collection.fields:
+                target: str | None = collection.name
+            else:
+                target = by_label.get(name[:-2].lower())
+            if target is not None and call.org.lookup(target, int(value)) is None:
+                errors.append(FieldError(f"{name} {value} does not exist", name, value))
+        if errors:
+            raise error_a(400, errors)
+
+    @staticmethod
+    def unwrap(call: Call, body: dict[str, Any]) -> tuple[dict[str, Any], Schema]:
+        """A body wrapped in the record's key (``{"meterTrigger": {...}}``), flattened."""
+        schema = call.route.body or {}
+        label = call.collection.label
+        inner = (schema.get("properties") or {}).get(label)
+        if isinstance(body.get(label), dict) and inner is not None:
+            rest = {k: v for k, v in body.items() if k != label}
+            return {**rest, **body[label]}, inner
+        return body, schema
+
+    # -- generic operations ----------------------------------------------------------------
+
+    def list_records(self, call: Call) -> SimResponse:
+        route = call.route
+        parent = self.parent(call)
+        predicates = []
+        if parent is not None:
+            parent_id, field = parent["id"], route.parent_field
+            predicates.append(lambda record: record.get(field) == parent_id)
+        tables = [org.table(route.resource or "") for org in call.orgs]
+        page = self.page(call, tables, predicates)
+        view = route.view
+        assert view is not None
+        assert route.wrapper is not None
+        expands = self.expands(call, view)
         if not expands and len(tables) == 1:
             table = tables[0]
 
             def encode(record: Record) -> bytes:
-                return dumps(render(record, spec.list_fields, spec.omit_none))
+                return dumps(render(record, view.fields))
 
-            items = [table.encoded(record, "list", encode) for record in page.records]
+            items = [table.encoded(record, view.key, encode) for record in page.records]
         else:
             by_org = {org.id: org for org in call.orgs}
             items = [
-                dumps(self._view(call, r, "list", expands, self._owner(r, by_org, call.orgs)))
+                dumps(self.show(view, r, expands, _owner(r, by_org, call.orgs)))
                 for r in page.records
             ]
-        return self._page_body(call, spec.name, items, page.next_cursor)
-
-    @staticmethod
-    def _owner(
-        record: Record, by_org: dict[int, Organization], orgs: list[Organization]
-    ) -> Organization:
-        org_id = record.get("organizationId")
-        return by_org.get(org_id, orgs[0]) if isinstance(org_id, int) else orgs[0]
+        return self.page_body(call, route.wrapper, items, page.next_cursor)
 
     def get_record(self, call: Call) -> SimResponse:
-        spec = call.spec
-        table, record = self._find(call)
-        expands = self._expands(call, spec.get_expand)
-        if expands:
-            body = dumps({spec.item_key: self._view(call, record, "get", expands)})
-        else:
-            inner = table.encoded(record, "get", lambda r: dumps(render(r, spec.get_fields)))
-            body = b'{"' + spec.item_key.encode() + b'":' + inner + b"}"
+        route = call.route
+        table, record = self.find(call)
+        view = route.view
+        assert view is not None
+        assert route.wrapper is not None
+        if self.expands(call, view):
+            return self.answer(call, record)
+        inner = table.encoded(record, view.key, lambda r: dumps(render(r, view.fields)))
+        body = b'{"' + route.wrapper.encode() + b'":' + inner + b"}"
         return SimResponse(200, {"Content-Type": JSON_CONTENT_TYPE}, body)
 
     def create_record(self, call: Call) -> SimResponse:
-        spec = call.spec
-        body = self._json_body(call)
-        self._check_body(call, body, spec.create_fields, spec.create_required)
-        ctx = self._write_ctx(call, creating=True)
-        record = blank(spec.name, self.services.new_id(spec.name), ctx)
-        errors = apply(spec.name, record, body, spec.create_fields, ctx)
+        route, collection = call.route, call.collection
+        parent = self.parent(call)
+        body = self.checked_body(call)
+        data, schema = self.unwrap(call, body)
+        self.check_write(call, data)
+        ctx = self.write_ctx(call, creating=True)
+        record = collection.blank(self.services.new_id(collection.name), ctx)
+        if parent is not None:
+            record["_parentId"] = parent["id"]
+            link = f"{catalog().collections[route.parent or ''].label}Id"
+            if link in record:
+                record[link] = parent["id"]
+        errors = collection.apply(record, data, schema, ctx)
         if errors:
             raise error_a(400, errors)
-        call.org.table(spec.name).put(record)
-        self.services.count_creation(spec.name)
-        if spec.name == "subscriptions":
-            payload: Any = {
-                "id": record["id"],
-                "status": record["status"],
-                "secret": record["secret"],
-            }
-        elif spec.create_returns == "item":
-            payload = self._view(call, record, "get", frozenset())
-        else:
-            payload = {"id": record["id"]}
-        return json_response(spec.create_status, payload)
+        call.org.table(collection.name).put(record)
+        self.services.count_creation(collection.name)
+        if parent is not None:
+            self._reflect(call, parent, record)
+        return self.answer(call, record)
+
+    def _reflect(self, call: Call, parent: Record, record: Record) -> None:
+        """A record created under a parent field of the same name becomes that field's value
+        (``POST /assets/{id}/status`` sets the asset's ``status``)."""
+        name = call.route.segments[-1]
+        parents = catalog().collections[call.route.parent or ""]
+        schema = parents.fields.get(name)
+        if schema is None or "properties" not in schema:
+            return
+        updated = dict(parent)
+        updated[name] = {k: record.get(k) for k in schema["properties"] if k in record}
+        call.org.table(parents.name).put(updated)
 
     def update_record(self, call: Call) -> SimResponse:
-        spec = call.spec
-        table, record = self._find(call)
-        body = self._json_body(call)
-        self._check_body(call, body, spec.update_fields, ())
+        collection = call.collection
+        table, record = self.find(call)
+        body = self.checked_body(call, non_empty=collection.required)
+        data, schema = self.unwrap(call, body)
+        self.check_write(call, data)
         updated = copy.deepcopy(record)
-        ctx = self._write_ctx(call, creating=False)
-        errors = apply(spec.name, updated, body, spec.update_fields, ctx)
+        ctx = self.write_ctx(call, creating=False)
+        errors = collection.apply(updated, data, schema, ctx)
         if errors:
             raise error_a(400, errors)
         updated["updatedAt"] = ctx.now
         table.put(updated)
-        expands = self._expands(call, spec.get_expand)
-        view = self._view(call, updated, "get", expands)
-        for name in spec.update_omits:
-            view.pop(name, None)
-        return json_response(200, {spec.item_key: view})
+        return self.answer(call, updated)
 
     def delete_record(self, call: Call) -> SimResponse:
-        table, record = self._find(call)
+        table, record = self.find(call)
         table.delete(record["id"])
         return SimResponse(204)
 
-    # -- special endpoints ------------------------------------------------------------------
-
-    def work_order_status(self, call: Call) -> SimResponse:
-        table, record = self._find(call)
-        body = self._json_body(call)
-        status = body.get("status")
-        if status not in STATUS_TARGETS:
-            message = (
-                "SKIPPED cannot be set through the API"
-                if status == "SKIPPED"
-                else f"status must be one of {', '.join(STATUS_TARGETS)}"
-            )
-            raise error_a(400, [FieldError(message, "status", status)])
+    def set_fields(self, call: Call) -> SimResponse:
+        """``PATCH /x/{id}/<action>``: change fields of the record (and the action's effects)."""
+        collection = call.collection
+        table, record = self.find(call)
+        body = self.checked_body(call)
         updated = copy.deepcopy(record)
-        now = self.services.timestamps.next_iso()
-        if status == "DONE" and record["status"] != "DONE":
-            updated["completedAt"], updated["completerId"] = now, call.user_id
-        elif status != "DONE":
-            updated["completedAt"], updated["completerId"] = None, None
-        if status == "IN_PROGRESS" and updated.get("_startedAt") is None:
-            updated["_startedAt"] = now
-        updated["status"] = status
-        updated["updatedAt"] = now
+        ctx = self.write_ctx(call, creating=False)
+        action = collection.extras.actions.get(call.route.action)
+        errors = action(updated, body, ctx) if action is not None else []
+        if errors:
+            raise error_a(400, errors)
+        for key, value in body.items():
+            if key in updated and key != "id" and key not in collection.extras.handled:
+                updated[key] = copy.deepcopy(value)
+        updated["updatedAt"] = ctx.now
         table.put(updated)
-        return json_response(200, {"workOrder": self._view(call, updated, "get", frozenset())})
+        return self.answer(call, updated)
 
-    def list_comments(self, call: Call) -> SimResponse:
-        _, work_order = self._find(call)
-        limit = self._limit(call)
-        digest = fingerprint([("path", call.request.path), ("orgs", str(call.org.id))])
-        page = paginate(
-            [call.org.table("comments")],
-            predicates=[lambda c: c.get("_workOrderId") == work_order["id"]],
-            limit=limit,
-            cursor=call.request.param("cursor") or None,
-            filters_fingerprint=digest,
-        )
-        table = call.org.table("comments")
-        items = [
-            table.encoded(c, "list", lambda r: dumps(render(r, COMMENT_FIELDS)))
-            for c in page.records
-        ]
-        return self._page_body(call, "comments", items, page.next_cursor)
+    def clear_field(self, call: Call) -> SimResponse:
+        """``DELETE /x/{id}/<field>``: the field goes back to its default (a procedure)."""
+        table, record = self.find(call)
+        name = call.route.action
+        if name in record:
+            updated = dict(record)
+            updated[name] = None
+            updated["updatedAt"] = self.services.timestamps.next_iso()
+            table.put(updated)
+        return SimResponse(call.route.status)
 
-    def create_comment(self, call: Call) -> SimResponse:
-        _, work_order = self._find(call)
-        body = self._json_body(call)
-        errors = validate_body(body, {"content": STR}, ("content",))
-        if errors:
-            raise error_a(400, errors)
-        now = self.services.timestamps.next_iso()
-        comment = {
-            "id": self.services.new_id("comments"),
-            "authorId": call.user_id,
-            "content": body["content"],
-            "createdAt": now,
-            "updatedAt": now,
-            "_workOrderId": work_order["id"],
+    def read_fields(self, call: Call) -> SimResponse:
+        """``GET /x/{id}/<field>``: the fields the answer lists (a subscription's secret)."""
+        _, record = self.find(call)
+        names = (call.route.answer or {}).get("properties") or {}
+        return json_response(call.route.status, {k: record.get(k) for k in names})
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _slot(self, call: Call) -> str:
+        slot = call.route.action
+        for name, value in call.params.items():
+            slot = slot.replace("{" + name + "}", value)
+        return slot
+
+    def upload(self, call: Call) -> SimResponse:
+        """``PUT .../attachments/{filename}`` (or ``thumbnail``): keep the file's metadata."""
+        table, record = self.find(call)
+        filename = call.params.get("filename", "")
+        content = call.request.body
+        if not content:
+            raise call.bad_request("The file is empty", "file", filename)
+        ctx = self.write_ctx(call, creating=False)
+        key = f"{call.org.id}/{call.route.resource}/{record['id']}/{ctx.random_hex(12)}"
+        attachment = {
+            "id": ctx.new_id("attachments"),
+            "mimeType": call.request.headers.get("content-type", "application/octet-stream"),
+            "fileName": filename,
+            "url": f"https://files.simulator.invalid/{key}/{filename}",
+            "createdAt": ctx.now,
+            "width": None,
+            "height": None,
+            "size": len(content),
         }
-        call.org.table("comments").put(comment)
-        self.services.count_creation("comments")
-        return json_response(201, {"id": comment["id"]})
-
-    def subscription_secret(self, call: Call) -> SimResponse:
-        _, record = self._find(call)
-        return json_response(200, {"secret": record["secret"]})
-
-    def organizations(self, call: Call) -> SimResponse:
-        limit = self._limit(call)
-        orgs = self.services.key_organizations(call.key_org_ids)
-        table = Table(org.as_json() for org in orgs)
-        digest = fingerprint([("path", call.request.path)])
-        page = paginate(
-            [table],
-            predicates=[],
-            limit=limit,
-            cursor=call.request.param("cursor") or None,
-            filters_fingerprint=digest,
-        )
-        return self._page_body(
-            call, "organizations", [dumps(o) for o in page.records], page.next_cursor
-        )
-
-    def _add_reading(
-        self, call: Call, meter: Record, value: float, reading_date: str | None
-    ) -> Record:
-        now = self.services.timestamps.next_iso()
-        reading = {
-            "id": self.services.new_id("meterReadings"),
-            "meterId": meter["id"],
-            "value": value,
-            "readingDate": normalize_iso(reading_date) if reading_date else None,
-            "createdAt": now,
-        }
-        call.org.table("meterReadings").put(reading)
-        updated = dict(meter)
-        updated["lastReading"] = {**reading, "id": str(reading["id"])}
-        call.org.table("meters").put(updated)
-        self.services.count_creation("meterReadings")
-        return reading
-
-    def meter_readings(self, call: Call) -> SimResponse:
-        entries = self._json_body(call, array=True)
-        fields = {"meterId": NUM, "value": NUM, "readingDate": nullable(STR)}
-        errors: list[FieldError] = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                errors.append(FieldError("Each reading must be an object", f"[{index}]"))
-                continue
-            errors += [
-                FieldError(e.error, f"[{index}].{e.field_path}", e.field_value)
-                for e in validate_body(entry, fields, ("meterId", "value"))
-            ]
-            errors += _date_errors(entry, f"[{index}].readingDate")
-        if errors:
-            raise error_a(400, errors)
-        meters = []
-        for entry in entries:
-            meter = call.org.lookup("meters", int(entry["meterId"]))
-            if meter is None:
-                raise error_b(404, "Could not find the specified meter.")
-            meters.append(meter)
-        created = []
-        for entry, meter in zip(entries, meters, strict=True):
-            reading = self._add_reading(call, meter, entry["value"], entry.get("readingDate"))
-            created.append(
-                {key: reading[key] for key in ("meterId", "value", "createdAt", "readingDate")}
+        updated = copy.deepcopy(record)
+        slot = self._slot(call)
+        if slot == "thumbnail" and "thumbnail" in updated:
+            updated["thumbnail"] = {k: v for k, v in attachment.items() if k != "size"}
+        else:
+            files = (
+                updated["attachments"]
+                if slot == "attachments" and "attachments" in updated
+                else updated.setdefault("_files", {}).setdefault(slot, [])
             )
-        return json_response(201, created)
+            files[:] = [f for f in files if f.get("fileName") != filename]
+            files.append({k: v for k, v in attachment.items() if k != "size"})
+        updated["updatedAt"] = ctx.now
+        table.put(updated)
+        answer = {"publicUrl": attachment["url"], "filename": filename, "fileKey": key}
+        return json_response(call.route.status, answer)
 
-    def meter_reading(self, call: Call) -> SimResponse:
-        meter_id = self._record_id(call, "meterId")
-        meter = call.org.lookup("meters", meter_id)
-        if meter is None:  # the spec documents no 404 here
-            raise error_a(
-                400, [FieldError("Could not find the specified meter.", "meterId", meter_id)]
-            )
-        body = self._json_body(call)
-        errors = validate_body(
-            body, {"readingValue": NUM, "readingDate": nullable(STR)}, ("readingValue",)
-        )
-        errors += _date_errors(body, "readingDate")
-        if errors:
-            raise error_a(400, errors)
-        reading = self._add_reading(call, meter, body["readingValue"], body.get("readingDate"))
-        return json_response(
-            201,
-            {
-                "id": str(reading["id"]),
-                "createdAt": reading["createdAt"],
-                "readingDate": reading["readingDate"],
-                "readingValue": reading["value"],
-            },
-        )
+    def unattach(self, call: Call) -> SimResponse:
+        """``DELETE .../attachments/{filename}``: forget the file (all of them without a name)."""
+        table, record = self.find(call)
+        slot = self._slot(call)
+        filename = call.params.get("filename")
+        updated = copy.deepcopy(record)
+        if slot == "attachments" and "attachments" in updated:
+            files = updated["attachments"]
+        else:
+            files = updated.setdefault("_files", {}).setdefault(slot, [])
+        kept = [f for f in files if filename is not None and f.get("fileName") != filename]
+        if filename is not None and len(kept) == len(files):
+            raise not_found("attachment")
+        files[:] = kept
+        updated["updatedAt"] = self.services.timestamps.next_iso()
+        table.put(updated)
+        return SimResponse(204)
 
 
-def _date_errors(body: dict[str, Any], path: str) -> list[FieldError]:
-    value = body.get("readingDate")
-    if isinstance(value, str):
-        try:
-            normalize_iso(value)
-        except ValueError:
-            return [FieldError("readingDate must be an ISO-8601 date-time", path, value)]
-    return []
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _finite(text: str) -> float:
+    """A JSON number as a float; ``1e999`` (infinite here) is refused like ``NaN``."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _owner(
+    record: Record, by_org: dict[int, Organization], orgs: list[Organization]
+) -> Organization:
+    org_id = record.get("organizationId")
+    return by_org.get(org_id, orgs[0]) if isinstance(org_id, int) else orgs[0]
+
+
+def _bind(
+    fn: Callable[[Handlers, Call], SimResponse], handlers: Handlers
+) -> Callable[[Call], SimResponse]:
+    def bound(call: Call) -> SimResponse:
+        return fn(handlers, call)
+
+    return bound

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._writes import WriteContext, blank
-
 if TYPE_CHECKING:
     from ._simulator import Simulator
 
@@ -147,21 +145,11 @@ class Mutator:
         return mutation
 
     def _create(self, org: Any) -> Mutation:
-        sim, name = self.sim, self.resource
-        ctx = WriteContext(
-            org_id=org.id,
-            user_id=1,
-            now=sim.timestamps.next_iso(),
-            lookup=org.lookup,
-            new_id=sim.new_id,
-            sequence=org.next_sequence,
-            random_hex=sim.random_hex,
-            category_ids=lambda _labels: [],
-        )
-        record = blank(name, sim.new_id(name), ctx)
-        record[_NAME_FIELD.get(name, "name")] = f"Created by mutator ({len(self._log) + 1})"
-        org.table(name).put(record)
-        return Mutation("create", name, record["id"], org.id, ctx.now, record["updatedAt"])
+        name = self.resource
+        text = f"Created by mutator ({len(self._log) + 1})"
+        record = self.sim.add_record(name, {_NAME_FIELD.get(name, "name"): text}, org_id=org.id)
+        stamp = record["updatedAt"]
+        return Mutation("create", name, record["id"], org.id, stamp, stamp)
 
     def _update(self, record_id: int) -> Mutation:
         field = _NAME_FIELD.get(self.resource, "name")

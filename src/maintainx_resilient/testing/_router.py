@@ -1,88 +1,57 @@
-"""The route table, built from the resource table, and path matching.
+"""Path matching over the catalog's routes.
 
 Templates are the OpenAPI spec's own (relative to ``/v1``, e.g. ``/workorders/{id}/status``),
-so statistics and conformance tests speak the spec's language.
+so statistics and conformance tests speak the spec's language. Literal segments win over
+parameters (``/maintenanceplans/workorderblueprints`` is not ``/maintenanceplans/{id}``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Sequence
 
-from ._resources import RESOURCES
+from ._catalog import Route, catalog
 
-__all__ = ["VERSIONS_ROUTE", "Route", "Router"]
-
-#: Handler names: the generic CRUD handlers and the special endpoints.
-Handler = str
-
-
-@dataclass(frozen=True)
-class Route:
-    """One operation: HTTP method, spec path template, handler and resource."""
-
-    method: str
-    template: str
-    handler: Handler
-    resource: str | None = None
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(self.template.strip("/").split("/"))
-
-
-#: ``GET /versions`` lives outside ``/v1`` and needs no authentication.
-VERSIONS_ROUTE = Route("GET", "/versions", "versions")
-
-_CRUD: tuple[tuple[str, str, str], ...] = (
-    ("list", "GET", ""),
-    ("create", "POST", ""),
-    ("get", "GET", "/{id}"),
-    ("update", "PATCH", "/{id}"),
-    ("delete", "DELETE", "/{id}"),
-)
-
-_SPECIAL: tuple[Route, ...] = (
-    Route("PATCH", "/workorders/{id}/status", "work_order_status", "workOrders"),
-    Route("GET", "/workorders/{id}/comments", "list_comments", "workOrders"),
-    Route("POST", "/workorders/{id}/comments", "create_comment", "workOrders"),
-    Route("GET", "/subscriptions/{id}/secret", "subscription_secret", "subscriptions"),
-    Route("GET", "/organizations", "organizations"),
-    Route("POST", "/meterreadings", "meter_readings", "meters"),
-    Route("POST", "/meters/{meterId}/readings", "meter_reading", "meters"),
-)
-
-
-def build_routes() -> list[Route]:
-    """Every operation the simulator serves (the ``/v1`` ones)."""
-    routes = [
-        Route(method, spec.path + suffix, op, spec.name)
-        for spec in RESOURCES
-        for op, method, suffix in _CRUD
-        if op in spec.ops
-    ]
-    routes.extend(_SPECIAL)
-    return routes
+__all__ = ["VERSIONS_ROUTE", "Route", "Router", "default_router"]
 
 
 class Router:
-    """Finds the route of a ``(method, path)`` and its path parameters."""
+    """Finds the route of a ``(method, path)`` under ``/v1`` and its path parameters."""
 
-    def __init__(self, routes: list[Route] | None = None) -> None:
-        self.routes = routes if routes is not None else build_routes()
-        self._table: dict[tuple[str, int], list[Route]] = {}
+    def __init__(self, routes: Sequence[Route] | None = None) -> None:
+        if routes is None:
+            routes = [r for r in catalog().routes if r.handler != "versions"]
+        self.routes = list(routes)
+        # By method, number of segments and first segment (every template starts with a
+        # literal), most literal segments first.
+        self._table: dict[tuple[str, int, str], list[tuple[tuple[str, ...], Route]]] = {}
         for route in self.routes:
-            self._table.setdefault((route.method, len(route.segments)), []).append(route)
+            segments = route.segments
+            key = (route.method, len(segments), segments[0] if segments else "")
+            self._table.setdefault(key, []).append((segments, route))
+        for candidates in self._table.values():
+            candidates.sort(key=lambda item: -sum(not s.startswith("{") for s in item[0]))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for a path relative to ``/v1``, with its parameters; None if unknown."""
         segments = tuple(path.strip("/").split("/"))
-        for route in self._table.get((method, len(segments)), ()):
+        for pattern, route in self._table.get((method, len(segments), segments[0]), ()):
             params: dict[str, str] = {}
-            for pattern, actual in zip(route.segments, segments, strict=True):
-                if pattern.startswith("{"):
-                    params[pattern[1:-1]] = actual
-                elif pattern != actual:
+            for expected, actual in zip(pattern, segments, strict=True):
+                if expected.startswith("{"):
+                    params[expected[1:-1]] = actual
+                elif expected != actual:
                     break
             else:
                 return route, params
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def default_router() -> Router:
+    """The router of every operation of the spec (immutable: shared by all simulators)."""
+    return Router()
+
+
+#: ``GET /versions`` lives outside ``/v1`` and needs no authentication.
+VERSIONS_ROUTE = Route("GET", "/versions", "versions")

@@ -23,18 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from ._catalog import Collection, catalog
 from ._data import SeedSizes, generate
 from ._faults import FaultControls, mangle
 from ._handlers import Call, Handlers, error_a
 from ._messages import SimRequest, SimResponse, json_response
 from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
-from ._resources import NESTED_TABLES, RESOURCES, RESOURCES_BY_NAME
-from ._router import VERSIONS_ROUTE, Route, Router
+from ._router import VERSIONS_ROUTE, Route, default_router
 from ._stats import RequestRecord, SimStats, StatsRecorder
 from ._store import Organization, Record, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
 from ._validation import FieldError
 from ._webhooks import SimulatorWebhooks
+from ._writes import WriteContext
 
 if TYPE_CHECKING:
     from ._mutator import Mutator
@@ -43,7 +44,25 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiKey", "ClockLike", "Simulator"]
 
-_TABLES = tuple(spec.name for spec in RESOURCES) + NESTED_TABLES
+#: The tables with seeded data (every other collection starts empty and is made on first use).
+_SEEDED = (
+    "workOrders",
+    "assets",
+    "locations",
+    "parts",
+    "users",
+    "teams",
+    "vendors",
+    "categories",
+    "meters",
+    "purchaseOrders",
+    "workRequests",
+    "subscriptions",
+    "comments",
+    "meterReadings",
+)
+#: Tables of records that are not a collection of the spec's paths.
+_TABLES_OUTSIDE = ("meterReadings",)
 # Seeded data is generated once per (seed, organization, sizes, epoch, id counters) and then
 # copied (a JSON round trip, ~10x faster than generating): test suites build many simulators.
 _SeedKey = tuple[int, int, SeedSizes, int, tuple[tuple[str, int], ...]]
@@ -146,7 +165,7 @@ class Simulator:
         self.hang_seconds = hang_seconds
         self.timestamps = Timestamps(self.clock, epoch)
         self.faults = FaultControls(seed)
-        unknown = set(offset_pagination) - set(RESOURCES_BY_NAME)
+        unknown = set(offset_pagination) - set(catalog().collections)
         if unknown:
             raise ValueError(f"offset_pagination: unknown resources {sorted(unknown)}")
         self._offset = frozenset(offset_pagination)
@@ -158,7 +177,7 @@ class Simulator:
         self._keys: dict[str, ApiKey] = {}
         self._limiter = FixedWindowLimiter()
         self._stats = StatsRecorder()
-        self._router = Router()
+        self._router = default_router()
         self._handlers = Handlers(self)
         #: Signed webhook deliveries of the changes made through the API (``_webhooks.py``).
         self.webhooks = SimulatorWebhooks(self)
@@ -197,7 +216,7 @@ class Simulator:
     def _organization(self, org_id: int) -> Organization:
         org = self._orgs.get(org_id)
         if org is None:
-            org = Organization(org_id, f"Simulated Organization {org_id}", _TABLES)
+            org = Organization(org_id, f"Simulated Organization {org_id}", _SEEDED)
             tables, sequences = self._seed(org_id)
             for table, records in tables.items():
                 for record in records:
@@ -255,19 +274,15 @@ class Simulator:
     # -- data access for tests -----------------------------------------------------------------
 
     def _resolve(self, resource: str, org_id: int | None) -> tuple[Organization, str]:
-        name = resource
-        if name not in _TABLES:
-            by_path = {spec.path.strip("/"): spec.name for spec in RESOURCES}
-            name = by_path.get(resource.strip("/").lower(), resource)
-        if name not in _TABLES:
-            raise KeyError(f"unknown resource {resource!r}; known: {', '.join(_TABLES)}")
+        name = _table_name(resource)
         if org_id is None:
             org_id = min(self._orgs)
         return self._organization(org_id), name
 
     def records(self, resource: str, *, org_id: int | None = None) -> list[dict[str, Any]]:
-        """A deep copy of the current records of ``resource`` (``"workOrders"`` or
-        ``"workorders"``) in one organization (default: the lowest id), ordered by id.
+        """A deep copy of the current records of ``resource`` (a collection's name such as
+        ``"workOrders"`` or ``"contacts"``, or its path: ``"workorders"``,
+        ``"/vendors/{id}/contacts"``) in one organization (default: the lowest id), by id.
 
         Hidden helper fields (``_``-prefixed) are left out; subscriptions include their secret.
         """
@@ -300,6 +315,32 @@ class Simulator:
             table.put(updated)
             return {k: v for k, v in updated.items() if not k.startswith("_")}
 
+    def add_record(
+        self, resource: str, fields: Mapping[str, Any] | None = None, *, org_id: int | None = None
+    ) -> dict[str, Any]:
+        """Create a record behind the API's back: every field at its default (as a create
+        through the API makes it), then ``fields``. The way to plant records the API cannot
+        create (``assetCriticalities``, ``rootCauseAnalysisReports``, ``workPermits``...).
+        Returns the new record."""
+        with self._lock:
+            org, name = self._resolve(resource, org_id)
+            ctx = WriteContext(
+                org_id=org.id,
+                user_id=1,
+                now=self.timestamps.next_iso(),
+                lookup=org.lookup,
+                new_id=self.new_id,
+                sequence=org.next_sequence,
+                random_hex=self.random_hex,
+                category_ids=lambda _labels: [],
+                store=lambda table, record: org.table(table).put(record),
+            )
+            collection = catalog().collections.get(name) or Collection(name, name, name)
+            record = collection.blank(self.new_id(name), ctx)
+            record.update(copy.deepcopy(dict(fields or {})))
+            org.table(name).put(record)
+            return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
+
     def delete_record(self, resource: str, record_id: int, *, org_id: int | None = None) -> None:
         """Delete a record behind the API's back."""
         with self._lock:
@@ -330,9 +371,9 @@ class Simulator:
 
     @staticmethod
     def routes() -> list[tuple[str, str]]:
-        """Every ``(method, path template)`` served, templates as in the OpenAPI spec."""
-        served = [(r.method, r.template) for r in Router().routes]
-        return [(VERSIONS_ROUTE.method, VERSIONS_ROUTE.template), *served]
+        """Every ``(method, path template)`` served, templates as in the OpenAPI spec: all of
+        the spec's operations."""
+        return [(r.method, r.template) for r in catalog().routes]
 
     # -- I/O shells ------------------------------------------------------------------------------
 
@@ -446,10 +487,9 @@ class Simulator:
         single = request.headers.get("x-organization-id")
         several = request.headers.get("x-organization-ids")
         if several is not None:
-            spec = RESOURCES_BY_NAME.get(route.resource or "")
             if single is not None:
                 return _org_error(400, "Send x-organization-id or x-organization-ids, not both.")
-            if route.handler != "list" or spec is None or not spec.multi_org_list:
+            if route.handler != "list" or not route.multi_org:
                 return _org_error(400, "x-organization-ids is not supported on this endpoint.")
             wanted = _parse_ids(several)
             if not wanted:
@@ -482,6 +522,20 @@ class Simulator:
             meter = params.get("meterId", "")
             buckets.append(Bucket(("meter", orgs[0].id, meter), 1, config.single_meter_per))
         return buckets
+
+
+def _table_name(resource: str) -> str:
+    """The table of a collection name or path (``workorders``, ``/vendors/{id}/contacts``)."""
+    collections = catalog().collections
+    if resource in collections or resource in _TABLES_OUTSIDE:
+        return resource
+    wanted = resource.strip("/").lower()
+    for collection in collections.values():
+        literal = "/".join(s for s in collection.path.strip("/").split("/") if "{" not in s)
+        if wanted in (collection.path.strip("/").lower(), literal.lower(), collection.name.lower()):
+            return collection.name
+    known = ", ".join(sorted([*collections, *_TABLES_OUTSIDE]))
+    raise KeyError(f"unknown resource {resource!r}; known: {known}")
 
 
 def _not_found(method: str, path: str) -> SimResponse:

@@ -41,7 +41,17 @@ Predicate = Callable[[Record], bool]
 SortKey = Any  # int for id order, (null_flag, value, id) for other fields
 
 FilterKind = Literal[
-    "in", "not_in", "any", "none", "eq", "contains", "gte", "lte", "label_or_id", "flag"
+    "in",
+    "not_in",
+    "any",
+    "none",
+    "eq",
+    "contains",
+    "gte",
+    "lte",
+    "label_or_id",
+    "not_label_or_id",
+    "flag",
 ]
 ValueType = Literal["int", "str", "bool", "datetime"]
 
@@ -140,7 +150,8 @@ class FilterSpec:
     ``kind``: ``in``/``not_in`` (scalar field in/not in values), ``any``/``none`` (list field
     intersects/disjoint), ``eq`` (single value), ``contains`` (case-insensitive substring),
     ``gte``/``lte`` (timestamps), ``label_or_id`` (values are labels or integer ids, matched
-    against ``field`` (labels) or ``id_field`` (ids)), ``flag`` (a boolean that, when true,
+    against ``field`` (labels) or ``id_field`` (ids); ``not_label_or_id`` is its negation),
+    ``flag`` (a boolean that, when true,
     keeps only records whose value is truthy). ``key`` computes a derived value.
     """
 
@@ -154,7 +165,7 @@ class FilterSpec:
 
     @property
     def repeated(self) -> bool:
-        return self.kind in ("in", "not_in", "any", "none", "label_or_id")
+        return self.kind in ("in", "not_in", "any", "none", "label_or_id", "not_label_or_id")
 
 
 def _convert(spec: FilterSpec, raw: str) -> Any:
@@ -188,13 +199,17 @@ def _compile_one(spec: FilterSpec, raws: Sequence[str]) -> Predicate:
         return lambda record: not wanted.isdisjoint(get(record) or ())
     if kind == "none":
         return lambda record: wanted.isdisjoint(get(record) or ())
-    if kind == "label_or_id":
+    if kind in ("label_or_id", "not_label_or_id"):
         labels = {v for v in raws if not v.lstrip("-").isdigit()}
         ids = {int(v) for v in raws if v.lstrip("-").isdigit()}
         id_field = spec.id_field or "id"
+        negate = kind == "not_label_or_id"
         return lambda record: (
-            not labels.isdisjoint(record.get(spec.field) or ())
-            or (not ids.isdisjoint(record.get(id_field) or ()))
+            negate
+            != (
+                not labels.isdisjoint(record.get(spec.field) or ())
+                or (not ids.isdisjoint(record.get(id_field) or ()))
+            )
         )
     last = values[-1]
     if kind == "flag":
@@ -363,7 +378,11 @@ class Organization:
         self.sequences: dict[str, int] = {}
 
     def table(self, name: str) -> Table:
-        return self.tables[name]
+        """The table of a collection (made empty on first use)."""
+        table = self.tables.get(name)
+        if table is None:
+            table = self.tables[name] = Table()
+        return table
 
     def lookup(self, name: str, record_id: int) -> Record | None:
         table = self.tables.get(name)

@@ -14,13 +14,15 @@ and never retried; the controls on :class:`SimulatorWebhooks` (``sim.webhooks``)
 redeliver, delay or corrupt deliveries for tests.
 
 Deliveries run on background threads (``mode="background"``) or wait for :meth:`flush`
-(``mode="manual"``, deterministic). Subscription ``filters`` are not applied.
+(``mode="manual"``, deterministic). A subscription's ``filters`` decide which events it gets
+(``_subfilters.py``).
 
 Events made here: NEW_WORK_ORDER, WORK_ORDER_CHANGE, WORK_ORDER_STATUS_CHANGE,
 WORK_ORDER_DELETE, NEW_CATEGORY_ON_WORK_ORDER, WORK_ORDER_PART_STATUS_CHANGE,
 NEW_COMMENT_ON_WORK_ORDER, NEW_ASSET, NEW_LOCATION, NEW_PART, PART_CHANGE, PART_DELETE,
-NEW_VENDOR, NEW_PURCHASE_ORDER, PURCHASE_ORDER_CHANGE, NEW_WORK_REQUEST, WEBHOOK_CREATED,
-WEBHOOK_ARCHIVED; :meth:`SimulatorWebhooks.emit` delivers any other payload.
+NEW_VENDOR, NEW_PURCHASE_ORDER, PURCHASE_ORDER_CHANGE, PURCHASE_ORDER_STATUS_CHANGE,
+NEW_WORK_REQUEST, WEBHOOK_CREATED, WEBHOOK_ARCHIVED; :meth:`SimulatorWebhooks.emit` delivers
+any other payload.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._messages import SimResponse
 from ._store import Organization, Record
+from ._subfilters import passes
 
 if TYPE_CHECKING:
     import httpx
@@ -80,9 +83,10 @@ _EVENTS: dict[tuple[str, str], tuple[str, ...]] = {
         "NEW_CATEGORY_ON_WORK_ORDER",
         "WORK_ORDER_PART_STATUS_CHANGE",
     ),
-    ("work_order_status", "workOrders"): ("WORK_ORDER_STATUS_CHANGE",),
+    ("set:status", "workOrders"): ("WORK_ORDER_STATUS_CHANGE",),
+    ("set:partStatus", "workOrders"): ("WORK_ORDER_PART_STATUS_CHANGE",),
     ("delete", "workOrders"): ("WORK_ORDER_DELETE",),
-    ("create_comment", "workOrders"): ("NEW_COMMENT_ON_WORK_ORDER",),
+    ("create", "comments"): ("NEW_COMMENT_ON_WORK_ORDER",),
     ("create", "assets"): ("NEW_ASSET",),
     ("create", "locations"): ("NEW_LOCATION",),
     ("create", "parts"): ("NEW_PART",),
@@ -90,7 +94,12 @@ _EVENTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("delete", "parts"): ("PART_DELETE",),
     ("create", "vendors"): ("NEW_VENDOR",),
     ("create", "purchaseOrders"): ("NEW_PURCHASE_ORDER",),
-    ("update", "purchaseOrders"): ("PURCHASE_ORDER_CHANGE",),
+    ("update", "purchaseOrders"): ("PURCHASE_ORDER_CHANGE", "PURCHASE_ORDER_STATUS_CHANGE"),
+    ("set:status", "purchaseOrders"): ("PURCHASE_ORDER_STATUS_CHANGE",),
+    ("set:fulfillment", "purchaseOrders"): (
+        "PURCHASE_ORDER_CHANGE",
+        "PURCHASE_ORDER_STATUS_CHANGE",
+    ),
     ("create", "workRequests"): ("NEW_WORK_REQUEST",),
     ("create", "subscriptions"): ("WEBHOOK_CREATED",),
     ("delete", "subscriptions"): ("WEBHOOK_ARCHIVED",),
@@ -295,7 +304,11 @@ class SimulatorWebhooks:
         sim = self._sim
         with sim._lock:
             org = sim._organization(org_id if org_id is not None else min(sim.organization_ids))
-            subs = self._subscribers(org, event_type)
+            subs = [
+                s
+                for s in self._subscribers(org, event_type)
+                if passes(s.get("filters"), payload, None, None)
+            ]
         self._fire(org.id, event_type, payload, subs)
         return len(subs)
 
@@ -316,18 +329,20 @@ class SimulatorWebhooks:
 
     def before(self, call: Call) -> _Before | None:
         """Before a handler runs: note what an event will need (the record as it was)."""
-        if not self.enabled or call.route.resource is None:
+        route = call.route
+        if not self.enabled or route.resource is None:
             return None
-        types = _EVENTS.get((call.route.handler, call.route.resource))
+        handler = f"set:{route.action}" if route.handler == "set" else route.handler
+        types = _EVENTS.get((handler, route.resource))
         if types is None:
             return None
         subs = call.org.tables.get("subscriptions")
         if subs is None or not any(s.get("type") in types for s in subs):
             return None
         old = None
-        raw_id = call.params.get("id")
+        raw_id = call.params.get(route.id_param or "") if route.parent is None else None
         if raw_id is not None and raw_id.isdigit():
-            found = call.org.lookup(call.route.resource, int(raw_id))
+            found = call.org.lookup(route.resource, int(raw_id))
             old = copy.deepcopy(found) if found is not None else None
         return _Before(types, old)
 
@@ -343,7 +358,11 @@ class SimulatorWebhooks:
             payload = self._payload(event_type, call, resource, before.old, record)
             if payload is None:
                 continue
-            subs = self._subscribers(call.org, event_type)
+            subs = [
+                s
+                for s in self._subscribers(call.org, event_type)
+                if passes(s.get("filters"), payload, before.old, record)
+            ]
             if subs:
                 self._fire(call.org.id, event_type, payload, subs)
 
@@ -353,12 +372,6 @@ class SimulatorWebhooks:
         resource = call.route.resource or ""
         if call.route.handler == "delete":
             return before.old
-        if call.route.handler == "create_comment":
-            try:
-                comment_id = int(response.json()["id"])
-            except (ValueError, KeyError, TypeError):
-                return None
-            return call.org.lookup("comments", comment_id)
         if before.old is not None:
             return call.org.lookup(resource, int(before.old["id"]))
         try:
@@ -495,7 +508,7 @@ class SimulatorWebhooks:
         occurred = record.get("updatedAt") or record.get("createdAt") or now
         base: dict[str, Any] = {"orgId": org.id}
         id_field = _ID_FIELD.get(resource)
-        if id_field is not None and event_type != "NEW_COMMENT_ON_WORK_ORDER":
+        if id_field is not None:
             base[id_field] = record["id"]
         if event_type == "NEW_WORK_ORDER":
             return {
@@ -556,7 +569,7 @@ class SimulatorWebhooks:
         if event_type == "WORK_ORDER_DELETE":
             return {**base, "occurredAt": now, "WorkOrder": self._work_order(org, record)}
         if event_type == "NEW_COMMENT_ON_WORK_ORDER":
-            work_order_id = record.get("_workOrderId")
+            work_order_id = record.get("_parentId")
             return {
                 "orgId": org.id,
                 "workOrderId": work_order_id,
@@ -597,6 +610,23 @@ class SimulatorWebhooks:
                 "userId": call.user_id,
                 "newPurchaseOrder": self._purchase_order(record),
             }
+        if event_type == "PURCHASE_ORDER_STATUS_CHANGE":
+            if old is None or old.get("status") == record.get("status"):
+                return None
+            return _compact(
+                {
+                    **base,
+                    "vendorId": record.get("vendorId"),
+                    "oldStatus": old.get("status"),
+                    "newStatus": record.get("status"),
+                    "occurredAt": occurred,
+                    "purchaseOrder": {
+                        **self._purchase_order(record),
+                        "id": record["id"],
+                        "items": [_compact(item) for item in record.get("items") or ()],
+                    },
+                }
+            )
         if event_type == "PURCHASE_ORDER_CHANGE":
             return {
                 **base,

@@ -1,10 +1,14 @@
-"""How creates and updates turn a request body into a stored record, per resource.
+"""What writes do beyond "store the body's fields": the semantics the spec cannot state.
 
-``blank(name, ctx)`` is the complete record with default values (seeded data starts from it
-too, so both have exactly the same fields); ``apply(name, record, body, ctx)`` merges an
-already type-checked body into a record, converting what the API stores differently from what
-it accepts (``assignees`` -> ``assigneeIds``/``teamIds``, ``partsUsed`` -> parts, a contact string
--> ``{type, value}``...). Semantic problems come back as ``FieldError`` entries (HTTP 400).
+The spec gives every field of a record and its type, so a new record's defaults and the
+copying of a body's fields are generic (``_catalog.Collection.blank``/``apply``). What is left
+here, per resource: defaults that are not "null, empty or the first enum value" (a work
+order's sequential id, a subscription's secret, a part's committed quantities), the hidden
+``_``-prefixed helper fields, and the appliers that turn what the API accepts into what it
+stores (``assignees`` -> ``assigneeIds``/``teamIds``, ``partsUsed`` -> parts, a contact string
+-> ``{type, value}``, a status change stamping ``completedAt``...). Appliers get the body
+already checked against the spec's schema and report semantic problems as ``FieldError``
+entries (HTTP 400).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._resources import Lookup
 from ._store import Record
-from ._timeutil import normalize_iso
-from ._validation import FieldError
+from ._validation import FieldError, copy_json
 
-__all__ = ["WriteContext", "apply", "blank"]
+__all__ = ["Applier", "Defaults", "WriteContext", "contact_info", "purchase_order_item"]
+
+#: ``lookup(resource_name, id)`` finds a record of the same organization.
+Lookup = Callable[[str, int], "Record | None"]
 
 
 @dataclass
@@ -36,56 +41,27 @@ class WriteContext:
     random_hex: Callable[[int], str]
     category_ids: Callable[[Sequence[str]], list[int]]
     creating: bool = True
+    #: ``store(collection, record)`` puts a record of another collection (rows of a template)
+    store: Callable[[str, Record], None] = lambda _name, _record: None
 
 
-def blank(name: str, record_id: int, ctx: WriteContext) -> Record:
-    """A new record of resource ``name`` with every field at its default."""
-    base: Record = {"id": record_id, "createdAt": ctx.now, "updatedAt": ctx.now}
-    factory = _BLANKS.get(name)
-    if factory is not None:
-        base.update(factory(ctx))
-    return base
+#: ``defaults(ctx)``: the fields of a new record the generic defaults get wrong, and hidden ones.
+Defaults = Callable[[WriteContext], Record]
+#: ``applier(record, body, ctx)`` changes ``record`` for ``body``; returns semantic errors.
+Applier = Callable[[Record, Mapping[str, Any], WriteContext], list[FieldError]]
 
 
-def _blank_work_order(ctx: WriteContext) -> Record:
+def _uuid(ctx: WriteContext) -> str:
+    return str(uuid.UUID(ctx.random_hex(32)))
+
+
+# -- defaults --------------------------------------------------------------------------------
+
+
+def work_order_defaults(ctx: WriteContext) -> Record:
     return {
         "sequentialId": ctx.sequence("workOrders"),
-        "title": "",
-        "description": None,
-        "status": "OPEN",
-        "priority": "NONE",
-        "type": None,
-        "completedAt": None,
-        "completerId": None,
-        "creatorId": ctx.user_id,
-        "deletedAt": None,
-        "dueDate": None,
-        "dueDateIsFullDay": None,
-        "startDate": None,
-        "lastMessageSentAt": None,
-        "locationId": None,
-        "assetId": None,
-        "nextId": None,
-        "previousId": None,
-        "organizationId": ctx.org_id,
-        "partsAvailability": "PARTS_AVAILABLE",
-        "partStatus": "NO_PARTS",
-        "recurrenceInfo": None,
-        "requesterId": None,
-        "extraFields": {},
-        "vendorIds": [],
-        "workOrderSummary": None,
-        "assigneeIds": [],
-        "teamIds": [],
-        "categories": [],
-        "estimatedTime": None,
-        "parentId": None,
         "isParent": False,
-        "externalData": None,
-        "attachments": [],
-        "thumbnail": None,
-        "procedure": None,
-        "progress": None,
         "_parts": [],
         "_partIds": [],
         "_categoryIds": [],
@@ -93,252 +69,59 @@ def _blank_work_order(ctx: WriteContext) -> Record:
     }
 
 
-def _blank_asset(ctx: WriteContext) -> Record:
+def asset_defaults(ctx: WriteContext) -> Record:
+    return {"globalUuid": _uuid(ctx)}
+
+
+def part_defaults(ctx: WriteContext) -> Record:
+    return {"committedQuantities": {"kitted": 0, "reserved": 0, "staged": 0}}
+
+
+def user_defaults(ctx: WriteContext) -> Record:
+    return {"authType": "NORMAL", "role": "MEMBER"}
+
+
+def team_defaults(ctx: WriteContext) -> Record:
+    return {"_memberIds": [], "_memberRoles": {}}
+
+
+def meter_defaults(ctx: WriteContext) -> Record:
+    return {"uuid": _uuid(ctx), "lastReading": None}
+
+
+def purchase_order_defaults(ctx: WriteContext) -> Record:
+    return {"status": "REQUESTED", "autoGeneratedNumber": ctx.sequence("purchaseOrders")}
+
+
+def subscription_defaults(ctx: WriteContext) -> Record:
+    return {"status": "VALID", "secret": ctx.random_hex(64), "filters": None, "options": None}
+
+
+def comment_defaults(ctx: WriteContext) -> Record:
+    return {"authorId": ctx.user_id}
+
+
+def transfer_defaults(ctx: WriteContext) -> Record:
     return {
-        "name": "",
-        "globalUuid": str(uuid.UUID(ctx.random_hex(32))),
-        "description": None,
-        "barcode": None,
-        "criticalityId": None,
-        "parentId": None,
-        "childrenIds": [],
-        "locationId": None,
-        "serialNumber": None,
-        "teamIds": [],
-        "assetTypes": [],
-        "extraFields": {},
-        "vendorIds": [],
-        "deletedAt": None,
-        "creatorId": ctx.user_id,
-        "organizationId": ctx.org_id,
-        "thumbnail": None,
-        "attachments": [],
-        "depreciation": None,
-        "manufacturer": None,
-        "model": None,
-        "status": None,
+        "status": "PENDING",
+        "requesterId": ctx.user_id,
+        "sourceOrganizationId": ctx.org_id,
+        "destinationOrganizationId": ctx.org_id,
     }
 
 
-def _blank_location(ctx: WriteContext) -> Record:
-    return {
-        "name": "",
-        "description": None,
-        "address": None,
-        "barcode": None,
-        "parentId": None,
-        "childrenIds": [],
-        "extraFields": {},
-        "teamIds": [],
-        "vendorIds": [],
-        "deletedAt": None,
-        "organizationId": ctx.org_id,
-        "thumbnail": None,
-        "attachments": [],
-    }
+def report_defaults(ctx: WriteContext) -> Record:
+    return {"status": "DRAFT"}
 
 
-def _blank_part(ctx: WriteContext) -> Record:
-    return {
-        "name": "",
-        "description": None,
-        "barcode": None,
-        "locationId": None,
-        "locations": [],
-        "area": None,
-        "unitCost": None,
-        "availableQuantity": 0,
-        "minimumQuantity": 0,
-        "orderedQuantity": 0,
-        "reservedQuantity": 0,
-        "partTypes": [],
-        "inStockQuantity": 0,
-        "committedQuantities": {"kitted": 0, "reserved": 0, "staged": 0},
-        "assignedQuantity": 0,
-        "maximumQuantity": None,
-        "organizationId": ctx.org_id,
-        "extraFields": {},
-        "vendors": [],
-        "assetIds": [],
-        "teamIds": [],
-        "vendorIds": [],
-        "thumbnail": None,
-        "attachments": [],
-        "deletedAt": None,
-    }
+def portal_defaults(ctx: WriteContext) -> Record:
+    return {"portalUrl": f"https://app.getmaintainx.com/request-portal/{ctx.random_hex(16)}"}
 
 
-def _blank_user(ctx: WriteContext) -> Record:
-    return {
-        "firstName": "",
-        "lastName": "",
-        "email": None,
-        "phoneNumber": None,
-        "authType": "NORMAL",
-        "hourlyRate": None,
-        "lastVisitedAt": None,
-        "role": "MEMBER",
-        "customRole": None,
-        "removedFromOrganization": False,
-        "externalData": None,
-        "extraFields": {},
-    }
+# -- appliers --------------------------------------------------------------------------------
 
 
-def _blank_team(ctx: WriteContext) -> Record:
-    return {
-        "name": "",
-        "description": "",
-        "assetIds": [],
-        "locationIds": [],
-        "membersCount": 0,
-        "_memberIds": [],
-    }
-
-
-def _blank_vendor(ctx: WriteContext) -> Record:
-    return {
-        "name": "",
-        "description": None,
-        "emails": [],
-        "phoneNumbers": [],
-        "contactIds": [],
-        "extraFields": {},
-        "thumbnail": None,
-        "attachments": [],
-        "deletedAt": None,
-    }
-
-
-def _blank_category(ctx: WriteContext) -> Record:
-    return {"label": "", "description": ""}
-
-
-def _blank_meter(ctx: WriteContext) -> Record:
-    return {
-        "name": "",
-        "unit": "",
-        "measurementType": "MANUAL",
-        "description": None,
-        "readingFrequency": None,
-        "assetId": None,
-        "locationId": None,
-        "creatorId": ctx.user_id,
-        "updaterId": None,
-        "uuid": str(uuid.UUID(ctx.random_hex(32))),
-        "deletedAt": None,
-        "lastReading": None,
-    }
-
-
-def _blank_purchase_order(ctx: WriteContext) -> Record:
-    return {
-        "note": None,
-        "title": None,
-        "reviewNote": None,
-        "status": "REQUESTED",
-        "dueDate": None,
-        "creatorId": ctx.user_id,
-        "vendorId": None,
-        "autoGeneratedNumber": ctx.sequence("purchaseOrders"),
-        "overrideNumber": None,
-        "approverId": None,
-        "approvalDate": None,
-        "deletedAt": None,
-        "items": [],
-        "costs": [],
-        "thumbnail": None,
-        "attachments": [],
-        "vendorContactIds": [],
-        "shippingAddress": None,
-        "billingAddress": None,
-        "extraFields": {},
-    }
-
-
-def _blank_work_request(ctx: WriteContext) -> Record:
-    return {
-        "title": "",
-        "description": None,
-        "priority": "NONE",
-        "requestStatus": "PENDING",
-        "assetId": None,
-        "locationId": None,
-        "workOrderId": None,
-        "sendEmailNotification": False,
-        "extraFields": {},
-        "approverTeamId": None,
-        "creatorContactInfo": None,
-        "attachments": [],
-        "thumbnail": None,
-    }
-
-
-def _blank_subscription(ctx: WriteContext) -> Record:
-    return {
-        "type": "",
-        "url": "",
-        "status": "VALID",
-        "secret": ctx.random_hex(64),
-        "filters": None,
-        "options": None,
-    }
-
-
-_BLANKS: dict[str, Callable[[WriteContext], Record]] = {
-    "workOrders": _blank_work_order,
-    "assets": _blank_asset,
-    "locations": _blank_location,
-    "parts": _blank_part,
-    "users": _blank_user,
-    "teams": _blank_team,
-    "vendors": _blank_vendor,
-    "categories": _blank_category,
-    "meters": _blank_meter,
-    "purchaseOrders": _blank_purchase_order,
-    "workRequests": _blank_work_request,
-    "subscriptions": _blank_subscription,
-}
-
-# -- apply -----------------------------------------------------------------------------------
-
-Applier = Callable[[Record, Mapping[str, Any], WriteContext], list[FieldError]]
-
-
-def apply(
-    name: str,
-    record: Record,
-    body: Mapping[str, Any],
-    fields: Mapping[str, Any],
-    ctx: WriteContext,
-) -> list[FieldError]:
-    """Merge the known ``fields`` of ``body`` into ``record``; returns semantic errors."""
-    special = _APPLIERS.get(name)
-    known = {k: v for k, v in body.items() if k in fields}
-    errors = special(record, known, ctx) if special is not None else []
-    if errors:
-        return errors
-    for key, value in known.items():
-        if key not in _HANDLED.get(name, ()):
-            record[key] = _copy(value)
-    return []
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-def _dates(body: Mapping[str, Any], names: tuple[str, ...], out: dict[str, Any]) -> None:
-    for key in names:
-        if key in body:
-            out[key] = None if body[key] is None else normalize_iso(body[key])
-
-
-def _apply_work_order(
+def apply_work_order(
     record: Record, body: Mapping[str, Any], ctx: WriteContext
 ) -> list[FieldError]:
     errors: list[FieldError] = []
@@ -346,44 +129,26 @@ def _apply_work_order(
         users: list[int] = []
         teams: list[int] = []
         for index, entry in enumerate(body["assignees"]):
-            kind, ident = entry.get("type"), entry.get("id")
-            if (
-                kind not in ("USER", "TEAM")
-                or isinstance(ident, bool)
-                or not isinstance(ident, int)
-            ):
-                errors.append(
-                    FieldError(
-                        "assignees entries need a type USER|TEAM and an integer id",
-                        f"assignees[{index}]",
-                        None,
-                    )
-                )
+            try:  # the spec lets the id be a string
+                ident = int(entry["id"])
+            except ValueError:
+                where = f"assignees[{index}].id"
+                errors.append(FieldError(f'"{where}" must be an integer', where, entry["id"]))
                 continue
-            (users if kind == "USER" else teams).append(ident)
+            (users if entry["type"] == "USER" else teams).append(ident)
         record["assigneeIds"], record["teamIds"] = users, teams
     if "partsUsed" in body:
         parts = []
         for index, entry in enumerate(body["partsUsed"]):
-            part_id, quantity = entry.get("partId"), entry.get("quantityUsed")
-            if not isinstance(part_id, int) or not isinstance(quantity, int):
-                errors.append(
-                    FieldError(
-                        "partsUsed entries need partId and quantityUsed",
-                        f"partsUsed[{index}]",
-                        None,
-                    )
-                )
-                continue
-            if ctx.lookup("parts", part_id) is None:
-                errors.append(
-                    FieldError(f"Part {part_id} not found", f"partsUsed[{index}].partId", part_id)
-                )
+            part_id = entry["partId"]
+            if ctx.lookup("parts", int(part_id)) is None:
+                where = f"partsUsed[{index}].partId"
+                errors.append(FieldError(f"Part {part_id} not found", where, part_id))
                 continue
             parts.append(
                 {
-                    "partId": part_id,
-                    "quantityUsed": quantity,
+                    "partId": int(part_id),
+                    "quantityUsed": entry["quantityUsed"],
                     "locationId": entry.get("locationId"),
                     "copyOnRecurring": entry.get("copyOnRecurring", "Default"),
                 }
@@ -396,39 +161,33 @@ def _apply_work_order(
         record["categories"] = labels
         record["_categoryIds"] = ctx.category_ids(labels)
     if "repeatability" in body:
-        record["recurrenceInfo"] = _copy(body["repeatability"])
-    if "requesterId" in body and body["requesterId"] is not None:
+        record["recurrenceInfo"] = copy_json(body["repeatability"])
+    if "requesterId" in body:
+        value = body["requesterId"]
         try:
-            record["requesterId"] = int(body["requesterId"])
-        except (TypeError, ValueError):
-            errors.append(FieldError('"requesterId" must be an integer', "requesterId", None))
-    dates: dict[str, Any] = {}
-    _dates(body, ("dueDate", "startDate"), dates)
-    record.update(dates)
+            record["requesterId"] = None if value is None else int(value)
+        except ValueError:
+            errors.append(FieldError('"requesterId" must be an integer', "requesterId", value))
     return errors
 
 
-_HANDLED: dict[str, tuple[str, ...]] = {
-    "workOrders": (
-        "assignees",
-        "partsUsed",
-        "categories",
-        "repeatability",
-        "requesterId",
-        "dueDate",
-        "startDate",
-        "procedureTemplateId",
-    ),
-    "assets": ("manufacturer", "model"),
-    "parts": ("locations",),
-    "teams": ("memberIds",),
-    "purchaseOrders": ("items", "costs"),
-    "workRequests": ("creatorContactInfo",),
-    "meters": (),
-}
+def set_work_order_status(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
+    """``PATCH /workorders/{id}/status``: completion stamps follow the status."""
+    status = body.get("status")
+    if status is None:
+        return [FieldError('"status" is required', "status", None)]
+    if status == "DONE" and record["status"] != "DONE":
+        record["completedAt"], record["completerId"] = ctx.now, ctx.user_id
+    elif status != "DONE":
+        record["completedAt"], record["completerId"] = None, None
+    if status == "IN_PROGRESS" and record.get("_startedAt") is None:
+        record["_startedAt"] = ctx.now
+    return []
 
 
-def _apply_asset(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
+def apply_asset(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
     for key in ("manufacturer", "model"):
         if key in body:
             value = body[key]
@@ -436,39 +195,11 @@ def _apply_asset(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> 
     return []
 
 
-def _apply_part(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
-    if "locations" not in body:
-        return []
-    value = body["locations"]
-    current = {int(e["locationId"]): e for e in record.get("locations") or ()}
-    if isinstance(value, list):  # create: the full list
-        current = {}
-        entries = value
-    else:  # update: {addedUpdated: [...], removedLocationIds: [...]}
-        entries = value.get("addedUpdated") or []
-        for removed in value.get("removedLocationIds") or ():
-            current.pop(int(removed), None)
-    for index, entry in enumerate(entries):
-        location_id = entry.get("locationId") if isinstance(entry, dict) else None
-        if not isinstance(location_id, int):
-            return [
-                FieldError(
-                    "locations entries need an integer locationId",
-                    f"locations[{index}].locationId",
-                    None,
-                )
-            ]
-        merged = dict(current.get(location_id, _part_location(location_id)))
-        merged.update({k: v for k, v in entry.items() if k in _PART_LOCATION_KEYS})
-        current[location_id] = merged
-    record["locations"] = list(current.values())
-    return []
-
-
 _PART_LOCATION_KEYS = ("availableQuantity", "minimumQuantity", "maximumQuantity", "area")
 
 
-def _part_location(location_id: int) -> dict[str, Any]:
+def part_location(location_id: int) -> dict[str, Any]:
+    """A part's stock entry at one location, before anything is stocked there."""
     return {
         "locationId": location_id,
         "availableQuantity": 0,
@@ -481,52 +212,91 @@ def _part_location(location_id: int) -> dict[str, Any]:
     }
 
 
-def _apply_team(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
+def apply_part(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
+    if "locations" not in body:
+        return []
+    value = body["locations"]
+    current = {int(e["locationId"]): e for e in record.get("locations") or ()}
+    if isinstance(value, list):  # create: the full list
+        current = {}
+        entries = value
+    else:  # update: {addedUpdated: [...], removedLocationIds: [...]}
+        entries = value.get("addedUpdated") or []
+        for removed in value.get("removedLocationIds") or ():
+            current.pop(int(removed), None)
+    for entry in entries:
+        location_id = int(entry["locationId"])
+        merged = dict(current.get(location_id, part_location(location_id)))
+        merged.update({k: v for k, v in entry.items() if k in _PART_LOCATION_KEYS})
+        current[location_id] = merged
+    record["locations"] = list(current.values())
+    return []
+
+
+def apply_team(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
     if "memberIds" in body:
         record["_memberIds"] = list(dict.fromkeys(body["memberIds"]))
         record["membersCount"] = len(record["_memberIds"])
     return []
 
 
-def _apply_meter(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
+def apply_meter(record: Record, body: Mapping[str, Any], ctx: WriteContext) -> list[FieldError]:
     if not ctx.creating:
         record["updaterId"] = ctx.user_id
     return []
 
 
-def _apply_purchase_order(
+def apply_purchase_order(
     record: Record, body: Mapping[str, Any], ctx: WriteContext
 ) -> list[FieldError]:
     if "items" in body:
-        items = []
-        for index, entry in enumerate(body["items"]):
-            quantity = entry.get("quantityOrdered")
-            if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
-                return [
-                    FieldError(
-                        '"quantityOrdered" must be a number',
-                        f"items[{index}].quantityOrdered",
-                        None,
-                    )
-                ]
-            items.append(purchase_order_item(entry, ctx.new_id("purchaseOrderItems")))
-        record["items"] = items
+        record["items"] = [
+            purchase_order_item(entry, ctx.new_id("purchaseOrderItems")) for entry in body["items"]
+        ]
     if "costs" in body:
-        costs = []
-        for index, entry in enumerate(body["costs"]):
-            kind = entry.get("type")
-            if kind not in ("AMOUNT_NON_TAXABLE", "AMOUNT_TAXABLE", "PERCENT_TAXABLE"):
-                return [FieldError("Invalid cost type", f"costs[{index}].type", kind)]
-            costs.append(
-                {
-                    "id": entry.get("id") or ctx.new_id("purchaseOrderCosts"),
-                    "name": str(entry.get("name", "")),
-                    "type": kind,
-                    "amount": entry.get("amount", 0),
-                }
-            )
-        record["costs"] = costs
+        record["costs"] = [
+            {
+                "id": entry.get("id") or ctx.new_id("purchaseOrderCosts"),
+                "name": str(entry.get("name", "")),
+                "type": entry["type"],
+                "amount": entry.get("amount", 0),
+            }
+            for entry in body["costs"]
+        ]
     return []
+
+
+def set_purchase_order_status(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
+    """``PATCH /purchaseorders/{id}/status``: an approval is stamped with who and when."""
+    if body.get("status") == "APPROVED":
+        record["approverId"], record["approvalDate"] = ctx.user_id, ctx.now
+    return []
+
+
+def fulfill_purchase_order(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
+    """``PATCH /purchaseorders/{id}/fulfillment``: received quantities per line."""
+    lines = {item["id"]: item for item in record.get("items") or ()}
+    errors = []
+    for index, entry in enumerate(body["items"]):
+        line = lines.get(entry["id"])
+        if line is None:
+            where = f"items[{index}].id"
+            errors.append(FieldError(f"Item {entry['id']} not found", where, entry["id"]))
+            continue
+        received = entry.get("quantityReceived")
+        if received is None:
+            received = sum(f.get("quantityReceived", 0) for f in entry.get("fulfillments") or ())
+        line["quantityReceived"] = received
+        if entry.get("unitCost") is not None:
+            line["unitCost"] = entry["unitCost"]
+    if not errors and lines:
+        done = all(i["quantityReceived"] >= i["quantityOrdered"] for i in lines.values())
+        record["status"] = "COMPLETED" if done else "PARTIALLY_FULFILLED"
+    return errors
 
 
 def purchase_order_item(entry: Mapping[str, Any], item_id: int) -> dict[str, Any]:
@@ -564,7 +334,7 @@ def contact_info(text: str) -> dict[str, str]:
     return {"type": kind, "value": text}
 
 
-def _apply_work_request(
+def apply_work_request(
     record: Record, body: Mapping[str, Any], ctx: WriteContext
 ) -> list[FieldError]:
     if "creatorContactInfo" in body:
@@ -573,12 +343,56 @@ def _apply_work_request(
     return []
 
 
-_APPLIERS: dict[str, Applier] = {
-    "workOrders": _apply_work_order,
-    "assets": _apply_asset,
-    "parts": _apply_part,
-    "teams": _apply_team,
-    "meters": _apply_meter,
-    "purchaseOrders": _apply_purchase_order,
-    "workRequests": _apply_work_request,
-}
+def apply_meter_trigger_template(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
+    """``PATCH /metertriggers/{id}/workordertemplates``: the template work order it creates."""
+    template = dict(record.get("workOrderTemplate") or {})
+    template.update(copy_json(dict(body)))
+    record["workOrderTemplate"] = template
+    return []
+
+
+_ROW_KEYS = ("label", "type", "description", "choices", "urls", "meterId", "isDateAndTime")
+ROWS = "proceduretemplaterows"
+
+
+def apply_procedure_template(
+    record: Record, body: Mapping[str, Any], ctx: WriteContext
+) -> list[FieldError]:
+    """A template's ``fields`` become rows of their own (``/proceduretemplaterows/{id}``);
+    an update names the rows it keeps by ``id``."""
+    if "fields" not in body:
+        return []
+    mine = set(record.get("_rowIds") or ())
+    rows = []
+    for index, entry in enumerate(body["fields"]):
+        row_id = entry.get("id")
+        if row_id is None:
+            row: Record = {
+                "id": ctx.new_id(ROWS),
+                "description": None,
+                "choices": None,
+                "meterId": None,
+                "isDateAndTime": False,
+                "attachmentId": None,
+                "attachments": [],
+                "urls": [],
+                "createdAt": ctx.now,
+                "_parentId": record["id"],
+            }
+        else:
+            found = ctx.lookup(ROWS, int(row_id)) if int(row_id) in mine else None
+            if found is None:
+                where = f"fields[{index}].id"
+                return [FieldError(f"Row {row_id} is not in this template", where, row_id)]
+            row = dict(found)
+        row.update({key: copy_json(entry[key]) for key in _ROW_KEYS if key in entry})
+        row["updatedAt"] = ctx.now
+        rows.append(row)
+    for row in rows:
+        ctx.store(ROWS, row)
+    record["_rowIds"] = [row["id"] for row in rows]
+    shown = ("id", *_ROW_KEYS, "attachmentId", "attachments")
+    record["fields"] = [{k: row[k] for k in shown if k in row} for row in rows]
+    return []
