@@ -24,7 +24,9 @@ def main() -> None:
         ) as client:
             page = client.work_orders.list(limit=20)
             wo = client.work_orders.get(page.items[0].id)
-            print(f"read a page and #{wo.id} while MaintainX is up: stale={page.meta.stale}")
+            print(
+                f"read a page and #{wo.id} while MaintainX is up: stale={page.response_meta.stale}"
+            )
 
             sim.faults.outage()  # 503 to everything
             clock.advance(3600)  # an hour later
@@ -36,7 +38,7 @@ def main() -> None:
                 f"age {meta.age / 60:.0f} min, reason {meta.reason}"
             )
             again = client.work_orders.list(limit=20)
-            print(f"outage: the page -> {len(again.items)} items, {again.meta.reason}")
+            print(f"outage: the page -> {len(again.items)} items, {again.response_meta.reason}")
             try:
                 client.work_orders.get(99)  # never read before: nothing to fall back on
             except MaintainXError as exc:

@@ -153,7 +153,7 @@ def test_gzip_lie_goes_through_retry_breaker_and_fallback() -> None:
     ) as client:
         assert client.organizations.list().items[0].id == 1
         stale = client.organizations.list()
-        assert stale.meta.stale and stale.meta.reason == "undecodable"
+        assert stale.response_meta.stale and stale.response_meta.reason == "undecodable"
         assert len(calls) == 1 + 3  # retried to the limit
         states = client.policies.breakers.states() if client.policies.breakers else {}
         assert any(b.state == "open" for b in states.values())

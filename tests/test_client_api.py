@@ -28,6 +28,7 @@ from maintainx_resilient._http import HTTPLayer
 from maintainx_resilient.policies.auth import AuthLayer
 from maintainx_resilient.resources import FAMILIES, Families
 from maintainx_resilient.resources._async import ASYNC_FAMILIES
+from maintainx_resilient.resources._twins import _declarations, render_stub
 from maintainx_resilient.resources._twins import main as stub_main
 from maintainx_resilient.testing import Simulator
 
@@ -63,6 +64,7 @@ def test_a_raw_call_goes_through_send_like_every_family_method() -> None:
     with client:
         op = Operation.make("GET", "/workorders/{id}", expect_json, path_params={"id": 3})
         body = client.send(op)
+        assert isinstance(body, dict) and isinstance(body["workOrder"], dict)
         assert body["workOrder"]["id"] == 3
         assert client.work_orders.get(3).id == 3
     assert sim.stats.by_route[("GET", "/workorders/{id}")] == 2
@@ -72,7 +74,9 @@ async def test_the_async_client_sends_the_same_way() -> None:
     sim = Simulator(seed=5, work_orders=12)
     async with AsyncMaintainXClient(api_key=KEY, transport=sim.transport()) as client:
         op = Operation.make("GET", "/workorders/{id}", expect_json, path_params={"id": 4})
-        assert (await client.send(op))["workOrder"]["id"] == 4
+        body = await client.send(op)
+        assert isinstance(body, dict) and isinstance(body["workOrder"], dict)
+        assert body["workOrder"]["id"] == 4
         assert (await client.work_orders.get(4)).id == 4
 
 
@@ -108,9 +112,12 @@ def test_the_async_families_are_coroutine_functions_and_pagers_stay_plain() -> N
 
 def test_the_generated_stub_is_current(capsys: pytest.CaptureFixture[str]) -> None:
     """``python -m maintainx_resilient.resources --check`` passes on the committed stub
-    (nox -s lint runs it too)."""
+    (nox -s lint runs it too), and would fail on a stub that declares something else."""
     assert stub_main(["--check"]) == 0
     assert capsys.readouterr().err == ""
+    text = render_stub(FAMILIES)
+    assert _declarations(text) == _declarations(text.replace('"""', '"""Reworded. ', 1))
+    assert _declarations(text) != _declarations(text.replace("async def get(", "def get("))
 
 
 # ---- per-call options ------------------------------------------------------------------------
@@ -224,3 +231,76 @@ def test_probes_go_through_auth_and_http_only() -> None:
     stack = client._probe_http._transport
     assert isinstance(stack, AuthLayer)
     assert isinstance(stack.inner, HTTPLayer)
+
+
+# ---- the answer behind every result ------------------------------------------------------------
+
+
+def test_records_and_pages_carry_the_answer_the_same_way() -> None:
+    """``response_meta`` on a record and on a page: status, headers, request id, and the
+    stale label; ``Page.meta`` still answers, with a warning."""
+    _sim, client = simulator_client()
+    with client:
+        record = client.work_orders.get(2)
+        page = client.work_orders.list(limit=3)
+    for meta in (record.response_meta, page.response_meta):
+        assert meta is not None
+        assert meta.status_code == 200 and meta.stale is False
+        assert meta.headers["content-type"].startswith("application/json")
+        assert meta.request_id == meta.headers.get("x-request-id")
+    with pytest.warns(DeprecationWarning, match="response_meta"):
+        assert page.meta is page.response_meta
+
+
+# ---- client options in the style of openai-python ------------------------------------------------
+
+
+def test_max_retries_is_a_client_option() -> None:
+    seen = Seen(status=503, body={"error": "down"})
+    client = MaintainXClient(
+        api_key=CANARY_KEY, transport=seen, breaker=None, fallback=None, max_retries=4
+    )
+    with pytest.raises(ServerError) as info:
+        client.with_options(deadline=None).organizations.list()
+    assert len(seen.requests) == 5 and info.value.attempts == 5
+    with pytest.raises(ConfigurationError, match="max_retries or retry=None"):
+        MaintainXClient(api_key=CANARY_KEY, retry=None, max_retries=2)
+    with pytest.raises(ConfigurationError, match="whole number"):
+        MaintainXClient(api_key=CANARY_KEY, max_retries=-1)
+
+
+def test_an_http_client_of_your_own_carries_the_calls() -> None:
+    """Your httpx.Client (its mounts, hooks, TLS and proxy settings) sends every call,
+    under the whole pipeline; you close it."""
+    seen = Seen(body={"organizations": []})
+    hooked: list[str] = []
+    mine = httpx.Client(
+        mounts={"https://": seen},
+        event_hooks={"request": [lambda request: hooked.append(request.url.path)]},
+    )
+    with MaintainXClient(api_key=CANARY_KEY, http_client=mine, **NO_POLICIES) as client:
+        client.organizations.list()
+    assert hooked == ["/v1/organizations"]
+    assert seen.requests[0].headers["authorization"] == f"Bearer {CANARY_KEY}"
+    assert not mine.is_closed
+    mine.close()
+
+
+async def test_an_async_http_client_of_your_own() -> None:
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"organizations": []})
+
+    mine = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with mine, AsyncMaintainXClient(api_key=CANARY_KEY, http_client=mine) as client:
+        await client.organizations.list()
+    assert len(seen) == 1
+
+
+def test_http_client_is_checked() -> None:
+    with pytest.raises(ConfigurationError, match="transport= or http_client="):
+        MaintainXClient(api_key=CANARY_KEY, transport=Seen(), http_client=httpx.Client())
+    with pytest.raises(ConfigurationError, match=r"httpx\.Client"):
+        MaintainXClient(api_key=CANARY_KEY, http_client=httpx.AsyncClient())

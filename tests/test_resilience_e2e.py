@@ -81,7 +81,7 @@ def test_outage_breaker_fallback_and_recovery(sim: Simulator, server: SimulatorS
     client = make_client(sim, server, clock)
     first_page = client.work_orders.list(limit=50)
     seen = client.work_orders.get(first_page.items[0].id)
-    assert first_page.meta.stale is False
+    assert first_page.response_meta.stale is False
 
     sim.faults.outage()
     clock.advance(120.0)
@@ -99,7 +99,7 @@ def test_outage_breaker_fallback_and_recovery(sim: Simulator, server: SimulatorS
     # Open: nothing reaches MaintainX; cached pages still answer, labelled.
     before = requests_seen(sim)
     page = client.work_orders.list(limit=50)
-    assert page.meta.stale is True
+    assert page.response_meta.stale is True
     assert [wo.id for wo in page.items] == [wo.id for wo in first_page.items]
     with pytest.raises(CircuitOpenError) as info:
         client.work_orders.get(999_999)  # never seen: no fallback

@@ -22,7 +22,7 @@ from ._config import ClientConfig, ClientOptions
 from ._events import EventBus, RequestRefused
 from ._exceptions import CircuitOpenError, FallbackModeError, MaintainXError, ThrottledError
 from ._extensions import ATTEMPTS_EXTENSION, COMMIT_EXTENSION
-from ._net import bound_transport
+from ._net import bound_transport, network_of
 from ._operation import Operation
 from ._options import CallOptions, RequestOptions
 from ._pipeline import PROBE_LAYERS, Policies, build_async_pipeline, build_sync_pipeline
@@ -190,7 +190,8 @@ class MaintainXClient(_BaseClient, Families):
         self, *, transport: httpx.BaseTransport | None = None, **options: Unpack[ClientOptions]
     ) -> None:
         config = self._setup(options, FAMILIES)
-        self._network = transport or bound_transport(httpx.HTTPTransport(limits=config.limits))
+        given = network_of(transport, options.get("http_client"), httpx.Client)
+        self._network = given or bound_transport(httpx.HTTPTransport(limits=config.limits))
         kwargs = self._http_kwargs()
         self._http = httpx.Client(
             transport=build_sync_pipeline(self._policies, self._network), **kwargs
@@ -248,8 +249,8 @@ class AsyncMaintainXClient(_BaseClient, AsyncFamilies):
         **options: Unpack[ClientOptions],
     ) -> None:
         config = self._setup(options, ASYNC_FAMILIES.values())
-        default = httpx.AsyncHTTPTransport(limits=config.limits)
-        self._network = transport or bound_transport(default)
+        given = network_of(transport, options.get("http_client"), httpx.AsyncClient)
+        self._network = given or bound_transport(httpx.AsyncHTTPTransport(limits=config.limits))
         kwargs = self._http_kwargs()
         self._http = httpx.AsyncClient(
             transport=build_async_pipeline(self._policies, self._network), **kwargs

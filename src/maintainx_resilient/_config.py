@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 from typing_extensions import TypedDict
@@ -33,6 +33,10 @@ from .policies.breaker import BreakerConfig
 from .policies.fallback import FallbackConfig
 from .policies.retry import RetryConfig
 from .policies.throttle import ThrottleConfig
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -208,8 +212,10 @@ class ClientOptions(TypedDict, total=False):
     default ``MAINTAINX_API_KEY``), ``base_url``, ``organization_id`` / ``organization_ids``,
     ``timeout`` (each network wait), ``deadline`` (a whole call, retries and waits included:
     120 s by default, None for none), ``max_response_bytes`` (50 MB by default),
-    ``limits``, ``default_headers``. Policies (a config object, or None to switch
-    one off; on by default): ``throttle``, ``retry``, ``breaker``, ``fallback``.
+    ``limits``, ``default_headers``, ``http_client`` (your own ``httpx.Client`` /
+    ``httpx.AsyncClient``: its proxies, TLS settings and mounts carry the calls; you close
+    it). Policies (a config object, or None to switch one off; on by default):
+    ``throttle``, ``retry`` (or just ``max_retries``), ``breaker``, ``fallback``.
     Observability and diagnosis: ``diagnostics``, ``hooks``, ``tracer_provider``,
     ``meter_provider``. ``clock`` drives every policy (tests pass a ``FakeClock``).
     """
@@ -223,15 +229,17 @@ class ClientOptions(TypedDict, total=False):
     max_response_bytes: int | None
     limits: httpx.Limits | None
     default_headers: Mapping[str, str] | None
+    http_client: httpx.Client | httpx.AsyncClient | None
     throttle: ThrottleConfig | None
     retry: RetryConfig | None
+    max_retries: int | None
     breaker: BreakerConfig | None
     fallback: FallbackConfig | None
     diagnostics: DiagnosticsConfig
     clock: Clock
     hooks: Sequence[Hook]
-    tracer_provider: Any
-    meter_provider: Any
+    tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None
 
 
 #: The policies a client gets unless told otherwise (pass None to switch one off).

@@ -36,7 +36,10 @@ method, path, status and the server's own error messages only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
+
+#: A JSON value as Python holds it (what an error body or a raw call's answer decodes to).
+JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
 
 __all__ = [
     "APIStatusError",
@@ -51,6 +54,7 @@ __all__ = [
     "DecodeError",
     "ErrorDetail",
     "FallbackModeError",
+    "JSONValue",
     "MaintainXError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -76,7 +80,7 @@ class ErrorDetail:
 
     message: str
     field_path: str | None = None
-    field_value: Any = None
+    field_value: JSONValue = None
 
 
 class MaintainXError(Exception):
@@ -217,7 +221,7 @@ class APIStatusError(_RequestError):
         path: str = "",
         status_code: int,
         errors: tuple[ErrorDetail, ...] = (),
-        body: Any = None,
+        body: JSONValue = None,
         request_id: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:

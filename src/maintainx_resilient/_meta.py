@@ -8,7 +8,8 @@ application code can tell a degraded answer from a fresh one (hishel does the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx
@@ -31,16 +32,21 @@ FallbackReason = Literal[
 
 @dataclass(frozen=True, slots=True)
 class ResponseMeta:
-    """How an answer was obtained.
+    """The answer behind a result: ``result.response_meta`` on every record and page a call
+    returns (the one way to read the raw answer's facts).
 
-    ``stale`` is True when the answer came from the fallback cache instead of MaintainX;
-    then ``age`` is its age in seconds and ``reason`` says why the cache was used.
+    ``status_code`` and ``headers`` are the answer's; ``request_id`` its ``x-request-id``.
+    ``stale`` is True when the answer came from the fallback cache instead of MaintainX; then
+    ``age`` is its age in seconds and ``reason`` says why the cache was used (the headers are
+    the few the cache keeps).
     """
 
     stale: bool = False
     age: float = 0.0
     reason: FallbackReason | None = None
     request_id: str | None = None
+    status_code: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 FRESH = ResponseMeta()
@@ -51,5 +57,7 @@ def meta_of(response: httpx.Response) -> ResponseMeta:
     meta = response.extensions.get(META_EXTENSION)
     if isinstance(meta, ResponseMeta):
         return meta
-    request_id = response.headers.get("x-request-id")
-    return ResponseMeta(request_id=request_id) if request_id else FRESH
+    headers = response.headers
+    return ResponseMeta(
+        request_id=headers.get("x-request-id"), status_code=response.status_code, headers=headers
+    )

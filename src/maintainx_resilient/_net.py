@@ -22,10 +22,19 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import httpcore
+import httpx
 
 from ._deadline import CURRENT_DEADLINE
+from ._exceptions import ConfigurationError
 
-__all__ = ["AsyncBoundedBackend", "BoundedBackend", "bound_transport"]
+__all__ = [
+    "AsyncBoundedBackend",
+    "AsyncClientTransport",
+    "BoundedBackend",
+    "ClientTransport",
+    "bound_transport",
+    "network_of",
+]
 
 T = TypeVar("T")
 
@@ -169,3 +178,42 @@ def bound_transport(transport: T) -> T:
     ):
         pool._network_backend = AsyncBoundedBackend(backend)  # type: ignore[union-attr]
     return transport
+
+
+class ClientTransport(httpx.BaseTransport):
+    """The network of a client built with ``http_client=``: each request goes through the
+    caller's ``httpx.Client`` (its proxies, TLS settings, mounts and event hooks), streamed
+    so the HTTP layer reads the body within the cap and the deadline. The caller's client is
+    the caller's to close."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.client.send(request, stream=True, follow_redirects=False)
+
+
+class AsyncClientTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`ClientTransport`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.client.send(request, stream=True, follow_redirects=False)
+
+
+def network_of(transport: Any, http_client: Any, kind: type[Any]) -> Any:
+    """The network below the pipeline the caller chose: ``transport=`` or ``http_client=``."""
+    if http_client is None:
+        return transport
+    if transport is not None:
+        raise ConfigurationError("pass transport= or http_client=, not both")
+    if not isinstance(http_client, kind):
+        raise ConfigurationError(
+            f"http_client must be an {kind.__module__}.{kind.__name__} for this client, "
+            f"got {type(http_client).__name__}"
+        )
+    return (
+        ClientTransport(http_client) if kind is httpx.Client else AsyncClientTransport(http_client)
+    )

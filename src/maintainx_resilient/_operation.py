@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
-from ._exceptions import DecodeError
+from ._exceptions import DecodeError, JSONValue
 from ._extensions import CACHEABLE_EXTENSION, IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
 from ._meta import ResponseMeta, meta_of
 from ._pagination import Page
@@ -64,7 +64,7 @@ class Operation(Generic[T]):
     path: str
     parse: Parser[T]
     params: tuple[tuple[str, str], ...] = ()
-    json: Any = None
+    json: JSONValue = None
     idempotent: bool = field(default=False)
     cacheable: bool = True
 
@@ -77,7 +77,7 @@ class Operation(Generic[T]):
         *,
         path_params: Mapping[str, Any] | None = None,
         params: Iterable[tuple[str, str]] = (),
-        json: Any = None,
+        json: JSONValue = None,
         idempotent: bool | None = None,
         cacheable: bool = True,
     ) -> Operation[T]:
@@ -188,7 +188,7 @@ def expect_page(model: type[M], key: str) -> Parser[Page[M]]:
         return Page(
             items=getattr(envelope, key),
             next_cursor=envelope.nextCursor or None,
-            meta=meta_of(response),
+            response_meta=meta_of(response),
         )
 
     return parse
@@ -207,9 +207,10 @@ def expect_id(response: httpx.Response, op: Operation[Any]) -> int:
     return validate_json(_CREATED, response, method=op.method, path=op.path).id
 
 
-def expect_json(response: httpx.Response, op: Operation[Any]) -> Any:
+def expect_json(response: httpx.Response, op: Operation[Any]) -> JSONValue:
     """The decoded JSON body as Python values (for calls the families do not have)."""
-    return decode_json(response, method=op.method, path=op.path)
+    value: JSONValue = decode_json(response, method=op.method, path=op.path)
+    return value
 
 
 def expect_none(response: httpx.Response, op: Operation[Any]) -> None:

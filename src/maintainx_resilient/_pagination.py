@@ -15,6 +15,7 @@ digest per page, not the cursors themselves: 10,000 pages (two million records) 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -32,11 +33,22 @@ MAX_PAGE_SIZE = 200
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a list: its ``items`` and the cursor of the next page (None at the end)."""
+    """One page of a list: its ``items``, the cursor of the next page (None at the end), and
+    the answer it came from (``response_meta``, as on records)."""
 
     items: list[T]
     next_cursor: str | None = None
-    meta: ResponseMeta = field(default=FRESH)
+    response_meta: ResponseMeta = field(default=FRESH)
+
+    @property
+    def meta(self) -> ResponseMeta:
+        """Deprecated: ``response_meta``, the name records use too."""
+        warnings.warn(
+            "Page.meta is now Page.response_meta (the same name as on records)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.response_meta
 
     @property
     def has_more(self) -> bool:

@@ -22,6 +22,7 @@ differ. A policy set to ``None`` is left out.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +40,12 @@ from ._config import (
 )
 from ._deadline import AsyncDeadlineLayer, DeadlineLayer, DeadlinePolicy
 from ._events import EventBus
+from ._exceptions import ConfigurationError
 from ._http import AsyncHTTPLayer, HTTPLayer
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing
 from .policies.breaker import AsyncBreakerLayer, BreakerLayer, Breakers
 from .policies.fallback import AsyncFallbackLayer, FallbackCache, FallbackLayer
-from .policies.retry import AsyncRetryLayer, RetryLayer, RetryPolicy
+from .policies.retry import AsyncRetryLayer, RetryConfig, RetryLayer, RetryPolicy
 from .policies.throttle import AsyncThrottleLayer, Throttle, ThrottleLayer
 from .telemetry import AsyncAttemptLayer, AttemptLayer, Observer
 
@@ -75,7 +77,7 @@ class Policies:
             events.subscribe(hook)
         keys = KeyRing(config.api_key, clock=clock, events=events)
         fallback = options.get("fallback", DEFAULT_FALLBACK)
-        retry = options.get("retry", DEFAULT_RETRY)
+        retry = _retry_config(options)
         breaker = options.get("breaker", DEFAULT_BREAKER)
         throttle = options.get("throttle", DEFAULT_THROTTLE)
         observer = Observer(
@@ -116,6 +118,21 @@ LAYERS: tuple[tuple[str, type[Any], type[Any]], ...] = (
     ("throttle", ThrottleLayer, AsyncThrottleLayer),
     ("observer", AttemptLayer, AsyncAttemptLayer),
 )
+
+
+def _retry_config(options: ClientOptions) -> RetryConfig | None:
+    """``retry=``, with ``max_retries=`` (retries after the first attempt) applied to it."""
+    retry = options.get("retry", DEFAULT_RETRY)
+    retries = options.get("max_retries")
+    if retries is None:
+        return retry
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigurationError(
+            f"max_retries must be a whole number >= 0 (0: no retry), got {retries!r}"
+        )
+    if retry is None:
+        raise ConfigurationError("pass max_retries or retry=None, not both")
+    return dataclasses.replace(retry, max_attempts=retries + 1)
 
 
 #: The diagnostic probes' stack: auth and HTTP only. A probe must tell the truth about

@@ -127,7 +127,7 @@ def test_two_organizations_sharing_a_file_never_see_each_others_answers(
     with pytest.raises(UNAVAILABLE):
         two.work_orders.get(wo1)  # org 1's record, cached by org 1's client
     stale_page = two.work_orders.list(limit=5)  # the very same URL org 1 cached
-    assert stale_page.meta.stale
+    assert stale_page.response_meta.stale
     assert [w.id for w in stale_page.items] == [w.id for w in page2.items]
     # The breaker is open by now: this lookup never reached the auth layer, so the cache asked
     # the client's key for the identity.
@@ -282,7 +282,7 @@ def test_update_drops_the_record_and_its_list_pages(
     )
     assert second.next_cursor is not None or second.items
     assert client.work_orders.get(other).response_meta.stale  # type: ignore[union-attr]
-    assert client.assets.list(limit=2).meta.stale
+    assert client.assets.list(limit=2).response_meta.stale
 
 
 def test_status_change_and_delete_drop_the_record(sim: Simulator, clock: FakeClock) -> None:
@@ -356,7 +356,7 @@ def test_the_sync_fetcher_commits_what_it_parsed(sim: Simulator, clock: FakeCloc
     assert client.policies.fallback.stats().stored == 1  # type: ignore[union-attr]
     sim.faults.outage()
     page = client.work_orders.list(limit=5)
-    assert page.meta.stale and [w.id for w in page.items] == [r.id for r in good.records]
+    assert page.response_meta.stale and [w.id for w in page.items] == [r.id for r in good.records]
 
 
 async def test_the_async_client_scopes_keeps_and_invalidates_alike(

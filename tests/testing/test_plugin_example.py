@@ -34,7 +34,7 @@ def open_work(client: MaintainXClient, priority: str | None = None) -> OpenWork:
     stale = False
     for page in client.work_orders.iter(**filters).pages():
         titles += [work_order.title or "" for work_order in page.items]
-        stale = stale or page.meta.stale
+        stale = stale or page.response_meta.stale
     return OpenWork(titles, stale)
 
 

@@ -222,7 +222,8 @@ def _run_story(
     )
     page = client.work_orders.iter(limit=200).pages()
     cached = next(iter(page))
-    story.say(f"first page of work orders -> {len(cached.items)} items, stale={cached.meta.stale}")
+    label = cached.response_meta.stale
+    story.say(f"first page of work orders -> {len(cached.items)} items, stale={label}")
     for attempt in ("unseen GET", "create"):
         started = story.clock.monotonic()
         try:

@@ -374,9 +374,24 @@ class Mitigations:
         """The runbook's "clear error state": forget the rolling statistics."""
         self.incident.reset_stats()
 
-    def incident_report(self, **fields: Any) -> str:
-        """The runbook's post-incident template in Markdown (``incident.report``)."""
-        return self.incident.report(**fields)
+    def incident_report(
+        self,
+        *,
+        title: str = "MaintainX integration incident",
+        summary: str = "",
+        root_cause: str = "",
+        resolution: str = "",
+        severity: Severity | None = None,
+    ) -> str:
+        """The runbook's post-incident template in Markdown, filled from the timeline (the
+        empty parts say what is to be written)."""
+        return self.incident.report(
+            title=title,
+            summary=summary,
+            root_cause=root_cause,
+            resolution=resolution,
+            severity=severity,
+        )
 
 
 def probe_result(method: str, path: str, duration: float, outcome: Any) -> ProbeResult:

@@ -470,11 +470,14 @@ class FallbackCache:
                 self._mode_served += 1
             else:
                 self._stale_served += 1
+        kept = dict(answer.headers)
         meta = ResponseMeta(
             stale=True,
             age=age,
             reason=reason,
-            request_id=next((v for k, v in answer.headers if k == "x-request-id"), None),
+            request_id=kept.get("x-request-id"),
+            status_code=answer.status,
+            headers=kept,
         )
         if self._events is not None:
             self._events.emit(

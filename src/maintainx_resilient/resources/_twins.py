@@ -9,8 +9,8 @@ place). Methods that return a pager stay plain: they return an
 
 Type checkers read the generated stub ``_async.pyi`` instead of the runtime module: it repeats
 each sync signature as ``async def`` (pagers as ``AsyncPager``). ``python -m
-maintainx_resilient.resources`` rewrites it; ``--check`` (run by ``nox -s lint``) fails when
-it is out of date.
+maintainx_resilient.resources`` rewrites it (formatted by ruff); ``--check`` (run by ``nox -s
+lint`` and the tests) fails when its declarations differ from the sync families'.
 """
 
 from __future__ import annotations
@@ -218,14 +218,29 @@ def _formatted(text: str) -> str:
 _PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"
 
 
+def _declarations(source: str) -> str:
+    """What a stub declares, whatever its formatting: imports sorted, docstrings left out."""
+    tree = ast.parse(source)
+    imports = sorted(
+        ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+    )
+    rest = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr))]
+    for node in ast.walk(ast.Module(body=rest, type_ignores=[])):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return "\n".join(imports) + "\n" + "\n".join(ast.dump(n) for n in rest)
+
+
 def main(argv: list[str]) -> int:
     from ._families import FAMILIES
 
-    text = _formatted(render_stub(FAMILIES))
-    if "--check" in argv:
-        if not STUB.exists() or STUB.read_text(encoding="utf-8") != text:
+    text = render_stub(FAMILIES)
+    if "--check" in argv:  # the same declarations as the file, whatever its formatting
+        current = STUB.read_text(encoding="utf-8") if STUB.exists() else ""
+        if _declarations(current) != _declarations(text):
             print(f"{STUB} is out of date: run python -m {__package__}", file=sys.stderr)
             return 1
         return 0
-    STUB.write_text(text, encoding="utf-8")
+    STUB.write_text(_formatted(text), encoding="utf-8")
     return 0
