@@ -15,7 +15,6 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import RequestCompleted
-from maintainx_resilient._stats import EndpointStats, RollingStats, StatsSnapshot, StatsTotals
 from maintainx_resilient.diagnostics import rb005_performance as rb005
 from maintainx_resilient.diagnostics._context import DiagnosticContext, ProbeResult, Thresholds
 from maintainx_resilient.diagnostics._model import Finding, Severity
@@ -23,6 +22,12 @@ from maintainx_resilient.diagnostics._network import httpx_probe
 from maintainx_resilient.policies.breaker import Breakers, BreakerSnapshot
 from maintainx_resilient.policies.fallback import CacheStats, FallbackCache
 from maintainx_resilient.policies.throttle import Throttle
+from maintainx_resilient.telemetry._stats import (
+    EndpointStats,
+    RollingStats,
+    StatsSnapshot,
+    StatsTotals,
+)
 from maintainx_resilient.testing import Simulator
 
 # ---- building inputs ------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from .rb001_unreachable import PROBE_PATH, bounded_probe
 from .timeline import iso_utc
 
 if TYPE_CHECKING:
-    from .._stats import StatsSnapshot
     from ..policies.breaker import BreakerSnapshot
+    from ..telemetry._stats import StatsSnapshot
 
 __all__ = [
     "DEFAULT_HEALTH_TIMEOUT",

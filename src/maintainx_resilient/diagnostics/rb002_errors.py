@@ -2,7 +2,7 @@
 
 The runbook's script groups recent errors by ``status:endpoint`` and looks for patterns; this
 procedure reads the same distribution from :meth:`RollingStats.snapshot()
-<maintainx_resilient._stats.RollingStats.snapshot>` (``ctx.stats``), and the circuit
+<maintainx_resilient.telemetry.RollingStats.snapshot>` (``ctx.stats``), and the circuit
 breakers' states (``ctx.breakers``), and classifies them:
 
 - ``RB002.ERROR_RATE``: the error rate of what the application saw over the window, at the

@@ -30,10 +30,10 @@ from .rb001_unreachable import bounded_probe
 from .severity import result_status
 
 if TYPE_CHECKING:
-    from .._stats import StatsSnapshot
     from ..policies.breaker import BreakerSnapshot
     from ..policies.fallback import CacheStats
     from ..policies.throttle import ThrottleSnapshot
+    from ..telemetry._stats import StatsSnapshot
 
 __all__ = [
     "BREAKER_ISOLATED",

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._secrets import Secret, fingerprint
-from .._telemetry_logging import redact
+from ..telemetry._logging import redact
 from ._model import Severity
 from .timeline import (
     KIND_ALERT,

@@ -31,7 +31,7 @@ from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
 from .._extensions import CREDENTIAL_EXTENSION
 from .._secrets import Secret, credential_id, fingerprint
-from .._telemetry_logging import register_secret
+from ..telemetry._logging import register_secret
 
 __all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TypeVar
 
-from ._clock import SYSTEM_CLOCK, Clock
-from ._events import (
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import (
     REFUSAL_KINDS,
     BreakerStateChanged,
     Event,
@@ -50,7 +50,7 @@ from ._events import (
     RetryScheduled,
     ThrottleWaited,
 )
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_ENDPOINTS",
