@@ -682,3 +682,31 @@ async def test_probe_path_is_the_cheap_organizations_probe(sim: Simulator) -> No
         await rb001.check(sim_context(sim, client))
     log = sim.request_log
     assert [(r.method, r.path) for r in log] == [("GET", "/v1/organizations")]
+
+
+async def test_probe_raising_our_timeout_keeps_its_own_detail() -> None:
+    """Our TimeoutError is a built-in TimeoutError too (so asyncio's): a probe or status-page
+    fetcher raising it is still reported with its own message, not as the diagnosis deadline.
+    """
+    from maintainx_resilient import TimeoutError as MXTimeoutError
+
+    async def timing_out(method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+        raise MXTimeoutError("read timeout", method=method, path=path, phase="read")
+
+    async def page_timing_out(url: str) -> tuple[int | None, bytes, str]:
+        raise MXTimeoutError("connect timeout", method="GET", path="/en", phase="connect")
+
+    ctx = DiagnosticContext(
+        base_url="https://api.getmaintainx.com/v1",
+        probe=timing_out,
+        transport_kind="in_process",
+        fetch_status_page=page_timing_out,
+    )
+    result = await rb001.check(ctx)
+    evidence = result.findings[0].evidence
+    assert evidence["probe"]["error"] == "TimeoutError"
+    assert evidence["probe"]["detail"] == "GET /organizations?limit=1: read timeout"
+    assert "diagnosis deadline" not in evidence["probe"]["detail"]
+    assert evidence["status_page"]["detail"] == (
+        "could not fetch the status page (TimeoutError: GET /en: connect timeout)"
+    )

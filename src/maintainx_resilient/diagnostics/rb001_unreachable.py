@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._exceptions import MaintainXError
 from ._context import DiagnosticContext, ProbeResult
 from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from ._network import Budget, StepResult, Target, connect, parse_target, resolve, skipped
@@ -331,14 +332,17 @@ async def bounded_probe(
     start = ctx.clock.monotonic()
     try:
         return await asyncio.wait_for(ctx.probe(method, path, {}), timeout=timeout)
+    except MaintainXError as exc:  # the probe's own error (our TimeoutError is a built-in one)
+        failure: BaseException = exc
     except asyncio.TimeoutError:
         detail = f"no answer within {timeout:.2f} s (the diagnosis deadline)"
         return ProbeResult(
             method, path, ctx.clock.monotonic() - start, None, "TimeoutError", detail
         )
     except Exception as exc:  # a failing probe is an observation, not a crash
-        error = type(exc).__name__
-        return ProbeResult(method, path, ctx.clock.monotonic() - start, None, error, str(exc))
+        failure = exc
+    error = type(failure).__name__
+    return ProbeResult(method, path, ctx.clock.monotonic() - start, None, error, str(failure))
 
 
 def _probe_check(probe: ProbeResult) -> Check:
