@@ -20,13 +20,13 @@ Everything here is pure except the tracker, which reads an injected clock.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._events import Hooks
 from ._context import EscalationContact, Thresholds
 from ._model import DiagnosticResult, Finding, ResultStatus, Severity
 
@@ -46,7 +46,6 @@ __all__ = [
     "result_status",
 ]
 
-logger = logging.getLogger("maintainx_resilient")
 
 #: The runbook's "Emergency Contacts" table, used when configuration names none.
 DEFAULT_CONTACTS: tuple[EscalationContact, ...] = (
@@ -333,7 +332,9 @@ class SeverityTracker:
         self._contacts = tuple(contacts)
         self._lock = threading.Lock()
         self._current: Severity | None = None
-        self._hooks: tuple[SeverityHook, ...] = (notify,) if notify is not None else ()
+        self._hooks: Hooks[SeverityChange] = Hooks("severity")
+        if notify is not None:
+            self._hooks.subscribe(notify)
         self._changes: list[SeverityChange] = []
 
     @property
@@ -348,14 +349,7 @@ class SeverityTracker:
 
     def subscribe(self, hook: SeverityHook) -> Callable[[], None]:
         """Add a hook (e.g. an incident timeline's); returns a function that removes it."""
-        with self._lock:
-            self._hooks = (*self._hooks, hook)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._hooks = tuple(h for h in self._hooks if h is not hook)
-
-        return unsubscribe
+        return self._hooks.subscribe(hook)
 
     def update(self, findings: Iterable[Finding]) -> SeverityChange | None:
         """Take the overall severity of ``findings``; returns the change, if there was one."""
@@ -381,12 +375,7 @@ class SeverityTracker:
             )
             self._current = severity
             self._changes.append(change)
-            hooks = self._hooks
-        for hook in hooks:
-            try:
-                hook(change)
-            except Exception:
-                logger.exception("maintainx_resilient severity hook %r failed", hook)
+        self._hooks.emit(change)
         return change
 
     def __repr__(self) -> str:
