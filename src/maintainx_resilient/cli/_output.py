@@ -32,8 +32,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .._iso8601 import iso_utc
 from .._version import __version__
-from ..diagnostics.timeline import iso_utc
 
 __all__ = [
     "SCHEMA_DIR",

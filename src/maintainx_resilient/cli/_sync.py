@@ -28,12 +28,12 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError, StorageError
+from .._iso8601 import parse_instant
 from ..diagnostics._context import Thresholds
 from ..diagnostics._model import DiagnosticResult
 from ..diagnostics.rb004_sync import RUNBOOK, TITLE, classify_status
@@ -379,8 +379,7 @@ def _report_from(raw: str, source: str) -> ReconcileReport:
     generated = data.get("generated_at")
     if isinstance(generated, str):
         try:
-            data["generated_at"] = datetime.fromisoformat(generated.replace("Z", "+00:00"))
-            data["generated_at"] = data["generated_at"].timestamp()
+            data["generated_at"] = parse_instant(generated).timestamp()
         except ValueError:
             data["generated_at"] = 0.0
     try:

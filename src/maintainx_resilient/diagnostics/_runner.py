@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .._iso8601 import iso_utc
 from .._version import __version__
 from ._context import DiagnosticContext, EscalationContact, Probe, ProbeResult
 from ._model import DiagnosticResult, Finding, ResultStatus, Severity
@@ -46,7 +47,6 @@ from .severity import (
     criterion,
     escalation_for,
 )
-from .timeline import iso_utc
 
 __all__ = [
     "RUNBOOK_TITLES",

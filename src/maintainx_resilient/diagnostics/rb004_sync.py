@@ -54,12 +54,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._iso8601 import parse_instant
 from ._context import DiagnosticContext, Thresholds
 from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
 from .severity import result_status
@@ -138,31 +138,11 @@ CONFIRM_DELETES = Mitigation(
 )
 
 
-_ISO = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
-)
-
-
 def _instant(value: str) -> datetime | str:
     """An ISO-8601 timestamp as an aware datetime (UTC when no offset is given); the raw
-    string when it does not parse. Any number of fraction digits is accepted (Python 3.10's
-    ``fromisoformat`` takes only 3 or 6)."""
-    match = _ISO.match(value.strip())
-    if match is None:
-        return value
-    base, fraction, offset = match.groups()
-    text = base + (f".{(fraction + '000000')[:6]}" if fraction else "")
-    if offset in (None, "Z", "z"):
-        text += "+00:00"
-    elif len(offset) == 3:
-        text += offset + ":00"
-    elif ":" not in offset:
-        text += f"{offset[:3]}:{offset[3:]}"
-    else:
-        text += offset
+    string when it does not parse."""
     try:
-        return datetime.fromisoformat(text)
+        return parse_instant(value)
     except ValueError:
         return value
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._iso8601 import iso_utc
 from .._secrets import Secret, fingerprint
 from ..telemetry._logging import redact
 from ._model import Severity
@@ -31,7 +32,6 @@ from .timeline import (
     IncidentTimeline,
     TimelineEntry,
     hhmm,
-    iso_utc,
 )
 
 __all__ = [

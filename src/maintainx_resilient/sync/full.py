@@ -37,9 +37,9 @@ from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._exceptions import BadRequestError
+from .._iso8601 import format_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
-from ._time import format_timestamp
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, guarded_commit
 from .progress import Progress, RateLimit, rate_limit_of
 from .resources import support

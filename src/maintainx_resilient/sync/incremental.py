@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._iso8601 import format_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher
-from ._time import format_timestamp
 from .errors import SyncError
 from .feed import WebhookFeed
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, blocked_key, guarded_commit

@@ -32,8 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._iso8601 import format_timestamp
 from .._sqlite import StorageErrors, secure_file
-from ._time import format_timestamp
 from .errors import MassDeleteError
 from .resources import canonical_name
 from .store import Batch, CommitResult, Entry, LocalRecord
