@@ -150,6 +150,17 @@ async def test_rb003_check_reads_the_source() -> None:
     assert "Queue depth" in result.detail
 
 
+async def test_rb003_check_and_the_cli_status_share_one_verdict() -> None:
+    """The procedure and ``webhooks status`` build their result in one place."""
+    health = {**HEALTHY, "queue_depth": 50, "failed": 2}
+    ctx = make_context(webhooks=Webhooks(health))
+    ctx.extras[rb003.QUEUE_DEPTH_EXTRA] = 20
+    from_check = await rb003.check(ctx)
+    pure = rb003.assess_webhooks(health, ctx.thresholds, queue_depth_alert=20)
+    assert from_check.to_dict() | {"duration_ms": 0} == pure.to_dict() | {"duration_ms": 0}
+    assert (pure.runbook, pure.title, pure.status) == ("RB-003", rb003.TITLE, "problem")
+
+
 async def test_rb003_check_accepts_an_async_source() -> None:
     """A source whose webhook_health is a coroutine function works too."""
 

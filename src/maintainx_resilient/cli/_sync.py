@@ -35,9 +35,8 @@ from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError, StorageError
 from .._iso8601 import parse_instant
 from ..diagnostics._context import Thresholds
-from ..diagnostics._model import DiagnosticResult
-from ..diagnostics.rb004_sync import RUNBOOK, TITLE, classify_status
-from ..diagnostics.severity import classify, result_status
+from ..diagnostics.rb004_sync import assess_local_copy
+from ..diagnostics.severity import classify
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
 from ..sync import (
     RESOURCES,
@@ -49,7 +48,7 @@ from ..sync import (
     SyncStore,
 )
 from ..sync.resources import resolve
-from ..sync.status import SyncStatus, sync_status
+from ..sync.status import sync_status
 from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
 from ._common import severity_exit as _severity_exit
 from ._output import Output, document, iso, with_units
@@ -421,18 +420,9 @@ def _ago(seconds: float | None) -> str:
     return "never" if seconds is None else f"{clock_text(seconds)} ago"
 
 
-def status_result(status: SyncStatus, thresholds: Thresholds) -> DiagnosticResult:
-    """RB-004's verdict on a local copy from its status alone."""
-    findings = classify_status(status, thresholds)
-    detail = findings[0].title if findings else "the local copy is complete and fresh"
-    return DiagnosticResult(
-        RUNBOOK, TITLE, result_status(findings), findings=tuple(findings), detail=detail
-    )
-
-
 def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
     status = sync_status(store, resolve(args.resource).name, now=SYSTEM_CLOCK.time())
-    result = status_result(status, Thresholds(sync_stale_after=args.stale_after))
+    result = assess_local_copy(status, Thresholds(sync_stale_after=args.stale_after))
     severity = classify(result.findings)
     if args.json:
         data = with_units(_isofy(status.to_dict()), "full_synced_ago", "polled_ago")

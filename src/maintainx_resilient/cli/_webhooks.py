@@ -26,15 +26,8 @@ from rich.text import Text
 from .._clock import SYSTEM_CLOCK
 from .._secrets import Secret
 from ..diagnostics._context import Thresholds
-from ..diagnostics._model import DiagnosticResult
-from ..diagnostics.rb003_webhooks import (
-    DEFAULT_QUEUE_DEPTH_ALERT,
-    classify_webhooks,
-    webhook_checks,
-)
-from ..diagnostics.rb003_webhooks import RUNBOOK as RB003
-from ..diagnostics.rb003_webhooks import TITLE as RB003_TITLE
-from ..diagnostics.severity import classify, result_status
+from ..diagnostics.rb003_webhooks import DEFAULT_QUEUE_DEPTH_ALERT, assess_webhooks
+from ..diagnostics.severity import classify
 from ..webhooks.capture import parse_capture
 from ..webhooks.queue import QUEUE_URL_ENV, WebhookQueue, open_queue, queue_file
 from ..webhooks.verify import (
@@ -179,19 +172,6 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def status_result(
-    health: dict[str, Any], thresholds: Thresholds, depth_alert: int
-) -> DiagnosticResult:
-    """RB-003's verdict on a queue's health mapping."""
-    findings = classify_webhooks(health, thresholds, queue_depth_alert=depth_alert)
-    checks = webhook_checks(health, thresholds, queue_depth_alert=depth_alert)
-    failing = [c.name for c in checks if c.ok is False]
-    detail = ("failing: " + ", ".join(failing)) if failing else "webhook processing healthy"
-    return DiagnosticResult(
-        RB003, RB003_TITLE, result_status(findings), checks, tuple(findings), detail=detail
-    )
-
-
 def run_status(args: argparse.Namespace, output: Output) -> int:
     from ..webhooks.receiver import RouteSource, StaticRoutes, WebhookReceiver
     from ..webhooks.registry import SubscriptionRegistry
@@ -211,7 +191,7 @@ def run_status(args: argparse.Namespace, output: Output) -> int:
     finally:
         queue.close()
     thresholds = Thresholds(webhook_oldest_pending=args.oldest_alert)
-    result = status_result(health, thresholds, args.depth_alert)
+    result = assess_webhooks(health, thresholds, queue_depth_alert=args.depth_alert)
     severity = classify(result.findings)
     if args.json:
         data = {k: v for k, v in health.items() if k != "oldest_pending_age"}

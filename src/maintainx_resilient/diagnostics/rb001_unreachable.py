@@ -31,9 +31,8 @@ from typing import Any
 
 from .._exceptions import MaintainXError
 from ._context import DiagnosticContext, ProbeResult
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity, conclude
 from ._network import Budget, StepResult, Target, connect, parse_target, resolve, skipped
-from .severity import result_status
 from .status_page import DEFAULT_STATUS_TIMEOUT, StatusPageReport, fetch_status
 
 __all__ = [
@@ -415,12 +414,6 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         _probe_check(obs.probe),
         _status_check(obs.status_page),
     )
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - start,
-        detail=findings[0].title if findings else "the API answers the authenticated probe",
-    )
+    detail = findings[0].title if findings else "the API answers the authenticated probe"
+    took = ctx.clock.monotonic() - start
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)

@@ -36,8 +36,16 @@ from typing import Any
 
 from .._events import REFUSAL_KINDS
 from ._context import DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import classify_error_rate, result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
+from .severity import classify_error_rate
 
 __all__ = [
     "CODE_AUTH_401",
@@ -343,12 +351,8 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     started = ctx.clock.monotonic()
     stats = ctx.stats
     if stats is None:
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status="not_configured",
-            detail="no request statistics: the client keeps none (RollingStats is off)",
-        )
+        detail = "no request statistics: the client keeps none (RollingStats is off)"
+        return not_configured(RUNBOOK, TITLE, detail)
     requests = int(stats.requests)
     errors = int(stats.errors)
     distribution: Mapping[str, int] = stats.error_distribution
@@ -381,12 +385,5 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         detail = f"no requests in the last {window:g} s"
     else:
         detail = f"{rate:.1%} of {requests} calls failed in the last {window:g} s{split}"
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=detail,
-    )
+    took = ctx.clock.monotonic() - started
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)

@@ -42,8 +42,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._context import DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
 
 __all__ = [
     "CODE_BACKLOG",
@@ -57,6 +64,7 @@ __all__ = [
     "QUEUE_DEPTH_EXTRA",
     "RUNBOOK",
     "TITLE",
+    "assess_webhooks",
     "check",
     "classify_webhooks",
     "webhook_checks",
@@ -305,6 +313,22 @@ def webhook_checks(
     return tuple(checks)
 
 
+def assess_webhooks(
+    health: Mapping[str, Any],
+    thresholds: Thresholds | None = None,
+    *,
+    queue_depth_alert: int = DEFAULT_QUEUE_DEPTH_ALERT,
+    duration: float = 0.0,
+) -> DiagnosticResult:
+    """RB-003's result for one ``webhook_health()`` mapping (pure): what :func:`check`
+    returns, and what ``maintainx-resilient webhooks status`` prints."""
+    findings = classify_webhooks(health, thresholds, queue_depth_alert=queue_depth_alert)
+    checks = webhook_checks(health, thresholds, queue_depth_alert=queue_depth_alert)
+    failing = [c.name for c in checks if c.ok is False]
+    detail = ("failing: " + ", ".join(failing)) if failing else "webhook processing healthy"
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=duration, detail=detail)
+
+
 async def _read_health(ctx: DiagnosticContext) -> Mapping[str, Any]:
     source = ctx.webhooks
     assert source is not None
@@ -321,23 +345,9 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     """RB-003 from ``ctx.webhooks``; ``not_configured`` when no webhook source is set."""
     started = ctx.clock.monotonic()
     if ctx.webhooks is None:
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status="not_configured",
-            detail="no webhook receiver configured (DiagnosticContext.webhooks is None)",
-        )
+        detail = "no webhook receiver configured (DiagnosticContext.webhooks is None)"
+        return not_configured(RUNBOOK, TITLE, detail)
     health = await _read_health(ctx)
     alert = _int(ctx.extras.get(QUEUE_DEPTH_EXTRA)) or DEFAULT_QUEUE_DEPTH_ALERT
-    findings = classify_webhooks(health, ctx.thresholds, queue_depth_alert=alert)
-    checks = webhook_checks(health, ctx.thresholds, queue_depth_alert=alert)
-    failing = [c.name for c in checks if c.ok is False]
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=("failing: " + ", ".join(failing)) if failing else "webhook processing healthy",
-    )
+    took = ctx.clock.monotonic() - started
+    return assess_webhooks(health, ctx.thresholds, queue_depth_alert=alert, duration=took)

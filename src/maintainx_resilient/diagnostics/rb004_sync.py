@@ -61,8 +61,15 @@ from typing import Any
 
 from .._iso8601 import parse_instant
 from ._context import DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
 
 __all__ = [
     "CODE_COPY_STALE",
@@ -82,6 +89,7 @@ __all__ = [
     "TITLE",
     "FetchWorkOrders",
     "SyncDrift",
+    "assess_local_copy",
     "check",
     "classify_drift",
     "classify_refusals",
@@ -300,6 +308,13 @@ def _reconcile_drift(last: Mapping[str, Any], repair: Mapping[str, Any] | None) 
     return drifted / base
 
 
+def assess_local_copy(status: Any, thresholds: Thresholds | None = None) -> DiagnosticResult:
+    """RB-004's result for a local copy from its status alone (``sync status``, no request)."""
+    findings = classify_status(status, thresholds)
+    detail = findings[0].title if findings else "the local copy is complete and fresh"
+    return conclude(RUNBOOK, TITLE, findings, detail=detail)
+
+
 def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[Finding]:
     """The findings about a local copy from its status alone (no request).
 
@@ -413,14 +428,9 @@ def _read_refusals(store: Any) -> list[dict[str, Any]]:
 
 def _not_configured(detail: str, refusals: Sequence[Finding] = ()) -> DiagnosticResult:
     if refusals:  # what the store alone says is still worth reporting
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status=result_status(list(refusals)),
-            findings=tuple(refusals),
-            detail=f"{len(refusals)} sync run(s) refused to delete; sample not taken: {detail}",
-        )
-    return DiagnosticResult(runbook=RUNBOOK, title=TITLE, status="not_configured", detail=detail)
+        why = f"{len(refusals)} sync run(s) refused to delete; sample not taken: {detail}"
+        return conclude(RUNBOOK, TITLE, refusals, detail=why)
+    return not_configured(RUNBOOK, TITLE, detail)
 
 
 async def check(ctx: DiagnosticContext) -> DiagnosticResult:
@@ -472,13 +482,8 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
             f"{len(drift.extra_locally)}, stale {len(drift.stale)}",
         ),
     )
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=(f"{len(refusals)} sync run(s) refused to delete; " if refusals else "")
-        + ("in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted"),
+    detail = (f"{len(refusals)} sync run(s) refused to delete; " if refusals else "") + (
+        "in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted"
     )
+    took = ctx.clock.monotonic() - started
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)

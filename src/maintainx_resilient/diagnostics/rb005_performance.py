@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._context import DiagnosticContext, ProbeResult, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity, conclude
 from ._network import Budget
 from .rb001_unreachable import bounded_probe
-from .severity import result_status
 
 if TYPE_CHECKING:
     from ..policies.breaker import BreakerSnapshot
@@ -483,12 +482,6 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     probes = await _probe_all(ctx, timeout)
     inputs = inputs_from(ctx, probes, timeout)
     findings = classify(inputs)
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=tuple(_checks(inputs)),
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - start,
-        detail=findings[0].title if findings else "latency within thresholds",
-    )
+    detail = findings[0].title if findings else "latency within thresholds"
+    took = ctx.clock.monotonic() - start
+    return conclude(RUNBOOK, TITLE, findings, checks=_checks(inputs), duration=took, detail=detail)

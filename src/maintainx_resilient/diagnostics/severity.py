@@ -28,7 +28,7 @@ from typing import Any
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import Hooks
 from ._context import EscalationContact, Thresholds
-from ._model import DiagnosticResult, Finding, ResultStatus, Severity
+from ._model import DiagnosticResult, Finding, Severity
 
 __all__ = [
     "DEFAULT_CONTACTS",
@@ -43,7 +43,6 @@ __all__ = [
     "classify_error_rate",
     "criterion",
     "escalation_for",
-    "result_status",
 ]
 
 
@@ -61,12 +60,6 @@ ESCALATING: frozenset[Severity] = frozenset({Severity.SEV1, Severity.SEV2})
 def classify(findings: Iterable[Finding]) -> Severity | None:
     """The overall severity: the worst (lowest-numbered) finding's, or None without findings."""
     return min((f.severity for f in findings), default=None)
-
-
-def result_status(findings: Iterable[Finding]) -> ResultStatus:
-    """A procedure's status from its findings: ``"problem"`` when one is SEV1..SEV3, else
-    ``"ok"`` (SEV4 findings alone are informational)."""
-    return "problem" if any(f.severity <= Severity.SEV3 for f in findings) else "ok"
 
 
 def classify_error_rate(
