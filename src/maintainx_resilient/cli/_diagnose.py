@@ -19,13 +19,14 @@ from typing import Any
 from rich.text import Text
 
 from .._client import MaintainXClient
+from .._console import emit, table
 from ..diagnostics._context import DiagnosticContext
+from ..diagnostics._text import STYLES, render_diagnosis
 from ..diagnostics.desk import DEFAULT_STATUS_PAGE, PROCEDURES, DiagnosticsConfig
 from ..diagnostics.render import report_exit_code
 from ..diagnostics.status_page import StatusPageReport, fetch_status
 from ._common import UsageError, env_client
-from ._output import Output, document, emit, table
-from ._render import STYLES, render_diagnosis
+from ._output import Output, document
 
 __all__ = ["HEALTH_EXIT", "STATUS_EXIT", "register"]
 

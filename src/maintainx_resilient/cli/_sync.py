@@ -35,6 +35,7 @@ from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError, StorageError
 from .._iso8601 import parse_instant
 from ..diagnostics._context import Thresholds
+from ..diagnostics._text import render_result
 from ..diagnostics.rb004_sync import assess_local_copy
 from ..diagnostics.severity import classify
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
@@ -49,23 +50,23 @@ from ..sync import (
 )
 from ..sync.resources import resolve
 from ..sync.status import sync_status
-from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
+from ._common import (
+    INTERRUPTED,
+    USAGE_ERROR,
+    UsageError,
+    env_client,
+    existing_file,
+    parse_duration,
+)
 from ._common import severity_exit as _severity_exit
 from ._output import Output, document, iso, with_units
 from ._progress import ProgressView, clock_text, pick_mode
-from ._render import render_result
 
-__all__ = ["DEFAULT_DB", "main", "register"]
+__all__ = ["DEFAULT_DB", "register"]
 
 DEFAULT_DB = "maintainx-sync.db"
 EXIT_ERROR, EXIT_DRIFT, EXIT_DELETES_REFUSED = 1, 3, 4
 EXIT_USAGE, EXIT_INTERRUPTED = USAGE_ERROR, INTERRUPTED
-
-
-def _duration(text: str) -> float:
-    from ._webhooks import parse_duration
-
-    return parse_duration(text)
 
 
 def register(commands: Any) -> None:
@@ -163,7 +164,7 @@ def register(commands: Any) -> None:
     )
     status.add_argument(
         "--stale-after",
-        type=_duration,
+        type=parse_duration,
         metavar="AGE",
         default=Thresholds().sync_stale_after,
         help="a copy not refreshed for longer is stale data (default 1h; e.g. 15m, 2h)",
@@ -496,15 +497,3 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
     finally:
         store.close()
     return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``maintainx-resilient sync ...`` on its own (``python -m maintainx_resilient.cli._sync
-    full``); the console script runs the same commands."""
-    from . import main as cli_main
-
-    return cli_main(["sync", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Any
 
 from rich.text import Text
 
 from .._clock import SYSTEM_CLOCK
+from .._console import emit, table
 from .._secrets import Secret
 from ..diagnostics._context import Thresholds
+from ..diagnostics._text import render_result
 from ..diagnostics.rb003_webhooks import DEFAULT_QUEUE_DEPTH_ALERT, assess_webhooks
 from ..diagnostics.severity import classify
 from ..webhooks.capture import parse_capture
@@ -38,23 +39,11 @@ from ..webhooks.verify import (
     SigningKeys,
     verify_delivery,
 )
-from ._common import UsageError, existing_file, severity_exit
-from ._output import Output, document, emit, iso, table
+from ._common import UsageError, existing_file, parse_duration, severity_exit
+from ._output import Output, document, iso
 from ._progress import ProgressView, pick_mode
-from ._render import render_result
 
-__all__ = ["parse_duration", "register"]
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds of ``90``, ``90s``, ``15m``, ``2h``, ``1d``, ``1w``."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 2h, 1d)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+__all__ = ["register"]
 
 
 def register(commands: Any) -> None:

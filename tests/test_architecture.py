@@ -1,0 +1,138 @@
+"""The package's shape: no import cycle (outside ``TYPE_CHECKING``), and no module-level
+cache that could hold a key.
+
+Imports are read from the source with ``ast``: module-level ones and the ones inside
+functions (a lazy import is still a dependency), every module under
+``src/maintainx_resilient``, ``testing/`` included. Importing ``a.b.c`` also runs the
+packages ``a.b`` on the way, so that counts as importing them too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import maintainx_resilient
+
+ROOT = Path(maintainx_resilient.__file__).parent
+PACKAGE = ROOT.name
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    found: dict[str, tuple[Path, bool]] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+def _imported(tree: ast.AST) -> Iterator[tuple[int, str | None, tuple[str, ...]]]:
+    """``(level, module, names)`` of every import outside ``if TYPE_CHECKING:``."""
+
+    def walk(node: ast.AST) -> Iterator[tuple[int, str | None, tuple[str, ...]]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for other in child.orelse:
+                    yield from walk(other)
+                continue
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    yield 0, alias.name, ()
+            elif isinstance(child, ast.ImportFrom):
+                yield child.level, child.module, tuple(a.name for a in child.names)
+            yield from walk(child)
+
+    yield from walk(tree)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (outside ``TYPE_CHECKING``)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+
+    def known(target: str) -> str | None:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    for name, (path, is_package) in modules.items():
+        here = name.split(".") if is_package else name.split(".")[:-1]
+        for level, module, names in _imported(ast.parse(path.read_text("utf-8"))):
+            if level:
+                base = ".".join(here[: len(here) - level + 1] + ([module] if module else []))
+            else:
+                base = module or ""
+            if base != PACKAGE and not base.startswith(PACKAGE + "."):
+                continue
+            targets = [f"{base}.{n}" for n in names if f"{base}.{n}" in modules] or [base]
+            for target in targets:
+                found = known(target)
+                if found is None:
+                    continue
+                parts = found.split(".")
+                # The packages on the way run first (the root package is everyone's parent).
+                for depth in range(2, len(parts) + 1):
+                    step = ".".join(parts[:depth])
+                    if step in modules and step != name and not name.startswith(step + "."):
+                        graph[name].add(step)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_sees_the_package() -> None:
+    """The graph covers every module, testing/ included, and finds known edges."""
+    graph = import_graph()
+    assert f"{PACKAGE}.testing._simulator" in graph
+    assert f"{PACKAGE}._pipeline" in graph[f"{PACKAGE}._client"]
+    # A lazy import inside a function is an edge; the package on the way is one too.
+    assert f"{PACKAGE}.diagnostics._text" in graph[f"{PACKAGE}.diagnostics.render"]
+    assert f"{PACKAGE}.telemetry" in graph[f"{PACKAGE}.policies.auth"]
+
+
+def test_cycles_are_found() -> None:
+    """The cycle finder is not vacuous."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_outside_type_checking() -> None:
+    """No module depends on itself through others (annotations use TYPE_CHECKING)."""
+    assert cycles(import_graph()) == []
