@@ -1,5 +1,5 @@
-"""The package's shape: no import cycle (outside ``TYPE_CHECKING``), and no module-level
-cache that could hold a key.
+"""The package's shape: no import cycle (outside ``TYPE_CHECKING``), and public names that
+are unique across the package.
 
 Imports are read from the source with ``ast``: module-level ones and the ones inside
 functions (a lazy import is still a dependency), every module under
@@ -136,3 +136,51 @@ def test_cycles_are_found() -> None:
 def test_no_import_cycle_outside_type_checking() -> None:
     """No module depends on itself through others (annotations use TYPE_CHECKING)."""
     assert cycles(import_graph()) == []
+
+
+#: Names several modules define on purpose: a runbook procedure module is ``RUNBOOK``,
+#: ``TITLE`` and ``check``; a CLI command module is ``register`` (and ``run``); ``main`` is an
+#: entry point's.
+PROTOCOL_NAMES = frozenset({"RUNBOOK", "TITLE", "check", "register", "run", "main"})
+#: Left for their owners: each resource family's ``Literal`` aliases of its list parameters
+#: (``resources/`` is the client work's; renaming them is a change there).
+LEFT_FOR_RESOURCES = frozenset({"Expand", "Sort", "Status", "Priority"})
+
+
+_TYPE_VARS = ("TypeVar", "ParamSpec")
+
+
+def public_definitions(exclude: tuple[str, ...] = ("testing",)) -> dict[str, list[str]]:
+    """Public top-level name -> the modules that define it (classes, functions, constants,
+    type aliases; not TypeVars, not ``_private`` names)."""
+    defined: dict[str, list[str]] = {}
+    for name, (path, _) in _modules().items():
+        if any(f".{part}" in name for part in exclude):
+            continue
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                value = node.value
+                if isinstance(value, ast.Call) and getattr(value.func, "id", "") in _TYPE_VARS:
+                    continue
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                continue
+            for found in names:
+                if not found.startswith("_") and found != "logger":
+                    defined.setdefault(found, []).append(name)
+    return defined
+
+
+def test_public_names_are_unique_outside_testing() -> None:
+    """One name, one thing: no public name is defined by two modules. ``testing/`` is left
+    out for now (it is being rewritten; it still defines ``Page``, ``ResourceSpec``...)."""
+    clashes = {
+        name: modules
+        for name, modules in public_definitions().items()
+        if len(modules) > 1 and name not in PROTOCOL_NAMES | LEFT_FOR_RESOURCES
+    }
+    assert clashes == {}

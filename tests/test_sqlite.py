@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from maintainx_resilient import MaintainXError, StorageError
-from maintainx_resilient._sqlite import classify
+from maintainx_resilient._sqlite import storage_kind
 from maintainx_resilient.policies._fallback_store import FallbackStore, StoredAnswer
 from maintainx_resilient.sync import Batch, LocalRecord, SQLiteStore
 from maintainx_resilient.webhooks import Envelope, SqliteQueue
@@ -268,10 +268,10 @@ def test_a_read_only_directory_is_a_typed_error(tmp_path: Path) -> None:
 
 def test_classify_reads_messages_when_there_is_no_error_code() -> None:
     """Python 3.10 has no ``sqlite_errorcode``: the message decides."""
-    assert classify(sqlite3.DatabaseError("file is not a database")) == "corrupt"
-    assert classify(sqlite3.OperationalError("database or disk is full")) == "disk_full"
-    assert classify(sqlite3.OperationalError("attempt to write a readonly database")) == (
+    assert storage_kind(sqlite3.DatabaseError("file is not a database")) == "corrupt"
+    assert storage_kind(sqlite3.OperationalError("database or disk is full")) == "disk_full"
+    assert storage_kind(sqlite3.OperationalError("attempt to write a readonly database")) == (
         "read_only"
     )
-    assert classify(sqlite3.OperationalError("database is locked")) == "locked"
-    assert classify(OSError(28, "No space left on device")) == "disk_full"
+    assert storage_kind(sqlite3.OperationalError("database is locked")) == "locked"
+    assert storage_kind(OSError(28, "No space left on device")) == "disk_full"

@@ -13,7 +13,7 @@ All of them hold organization data, so:
   (``kind``) and what to do; :class:`StorageErrors` does it for every method of a store
   (``@StorageErrors.wrap``) or a block (``with errors:``).
 
-Classification is pure (:func:`classify`): the SQLite result code when Python exposes it
+Classification is pure (:func:`storage_kind`): the SQLite result code when Python exposes it
 (3.11+), else the message, or the ``errno`` of an :class:`OSError`.
 """
 
@@ -31,7 +31,7 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from ._exceptions import StorageError
 
-__all__ = ["FILE_MODE", "StorageErrors", "classify", "secure_file", "storage_error"]
+__all__ = ["FILE_MODE", "StorageErrors", "secure_file", "storage_error", "storage_kind"]
 
 logger = logging.getLogger("maintainx_resilient")
 
@@ -76,7 +76,7 @@ _ERRNOS = {
 }
 
 
-def classify(exc: BaseException) -> str:
+def storage_kind(exc: BaseException) -> str:
     """The :attr:`~maintainx_resilient.StorageError.kind` of a ``sqlite3`` or OS error."""
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
@@ -128,7 +128,7 @@ def storage_error(exc: BaseException, *, path: str, store: str, recover: str) ->
     """A :class:`StorageError` for ``exc`` raised while using ``path``. ``store`` names the
     store (``"sync store"``); ``recover`` says how to rebuild it after moving a damaged file
     aside (``"run a full sync to rebuild the copy"``)."""
-    kind = classify(exc)
+    kind = storage_kind(exc)
     detail = f"{type(exc).__name__}: {exc}"
     message = f"{store} {path}: {detail}; {_advice(kind, path, recover)}"
     return StorageError(message, location=path, kind=kind)

@@ -189,7 +189,7 @@ def test_compare_finds_missing_extra_and_stale() -> None:
     """compare() lists ids missing locally, extra locally and stale (updatedAt differs)."""
     remote = {1: T1, 2: T2, 3: T3, 4: T1}
     local = {1: T1, 2: T1, 3: "2025-06-03T10:00:00Z", 5: T2}
-    drift = rb004.compare(remote, local)
+    drift = rb004.compare_sample(remote, local)
     assert drift.missing_locally == (4,)
     assert drift.extra_locally == (5,)
     assert drift.stale == (2,)  # 3 is the same instant written differently
@@ -206,22 +206,22 @@ def test_compare_finds_missing_extra_and_stale() -> None:
 
 def test_compare_in_sync_and_empty() -> None:
     """Identical mappings are in sync; two empty ones have no drift."""
-    assert rb004.compare({1: T1}, {1: T1}).in_sync
-    empty = rb004.compare({}, {})
+    assert rb004.compare_sample({1: T1}, {1: T1}).in_sync
+    empty = rb004.compare_sample({}, {})
     assert empty.in_sync and empty.fraction == 0.0
 
 
 def test_compare_unparseable_timestamps_compare_as_text() -> None:
     """Timestamps that don't parse are compared as strings."""
-    assert rb004.compare({1: "yesterday"}, {1: "yesterday"}).in_sync
-    assert rb004.compare({1: "yesterday"}, {1: "today"}).stale == (1,)
+    assert rb004.compare_sample({1: "yesterday"}, {1: "yesterday"}).in_sync
+    assert rb004.compare_sample({1: "yesterday"}, {1: "today"}).stale == (1,)
 
 
 def test_compare_timestamps_as_instants() -> None:
     """Any fraction length and offset spelling of the same instant is not stale."""
     remote = {1: "2025-06-01T10:00:00.1234567Z", 2: "2025-06-01T12:00:00+0200"}
     local = {1: "2025-06-01T10:00:00.123456+00:00", 2: "2025-06-01T10:00:00.000Z"}
-    assert rb004.compare(remote, local).in_sync
+    assert rb004.compare_sample(remote, local).in_sync
 
 
 def test_scope_local_keeps_what_the_sample_covers() -> None:
@@ -236,7 +236,7 @@ def test_scope_local_keeps_what_the_sample_covers() -> None:
 def drift_of(n_bad: int, sample: int = 100) -> rb004.SyncDrift:
     remote = dict.fromkeys(range(sample), T1)
     local = {i: (T2 if i < n_bad else T1) for i in range(sample)}
-    return rb004.compare(remote, local)
+    return rb004.compare_sample(remote, local)
 
 
 def test_classify_drift_boundaries() -> None:
@@ -254,7 +254,7 @@ def test_classify_drift_codes_and_mitigations() -> None:
     remote = dict.fromkeys(range(20), T2)
     local = dict.fromkeys(range(5), T1)  # 0..4 stale, 5..19 missing
     local.update({100: T3})
-    found = {f.code: f for f in rb004.classify_drift(rb004.compare(remote, local))}
+    found = {f.code: f for f in rb004.classify_drift(rb004.compare_sample(remote, local))}
     assert set(found) == {
         rb004.CODE_MISSING_LOCALLY,
         rb004.CODE_STALE_RECORDS,

@@ -37,8 +37,8 @@ from .._iso8601 import iso_utc
 from .._version import __version__
 
 __all__ = [
+    "DOCUMENT_SCHEMA_VERSION",
     "SCHEMA_DIR",
-    "SCHEMA_VERSION",
     "Output",
     "add_output_flags",
     "document",
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: The version of every command's JSON document (bumped only for breaking changes).
-SCHEMA_VERSION = 1
+DOCUMENT_SCHEMA_VERSION = 1
 #: Where the JSON Schemas of the commands' ``--json`` documents live.
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 
@@ -112,7 +112,7 @@ class Output:
 def document(command: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """A command's JSON document: the common head, then ``payload``."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": DOCUMENT_SCHEMA_VERSION,
         "generator": {"name": "maintainx-resilient", "version": __version__},
         "command": command,
         **payload,

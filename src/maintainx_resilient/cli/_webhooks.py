@@ -80,7 +80,7 @@ def register(commands: Any) -> None:
         help="an oldest pending delivery older than AGE is a backlog (default 5m)",
     )
     status.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    status.set_defaults(run=run_status)
+    status.set_defaults(run=run_queue_status)
 
     replay = sub.add_parser("replay", help="move dead letters back to the queue")
     queue_arg(replay)
@@ -161,7 +161,7 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def run_status(args: argparse.Namespace, output: Output) -> int:
+def run_queue_status(args: argparse.Namespace, output: Output) -> int:
     from ..webhooks.receiver import RouteSource, StaticRoutes, WebhookReceiver
     from ..webhooks.registry import SubscriptionRegistry
 

@@ -49,8 +49,8 @@ from .severity import (
 )
 
 __all__ = [
+    "REPORT_SCHEMA_VERSION",
     "RUNBOOK_TITLES",
-    "SCHEMA_VERSION",
     "DiagnosisReport",
     "Procedure",
     "run_diagnostics",
@@ -63,7 +63,7 @@ T = TypeVar("T")
 Procedure = Callable[[DiagnosticContext], Awaitable[DiagnosticResult]]
 
 #: The version of the JSON form (``schema_version``); bumped only for breaking changes.
-SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 1
 
 #: The runbook's procedure titles, used for results the procedure itself never returned.
 RUNBOOK_TITLES: Mapping[str, str] = {
@@ -124,7 +124,7 @@ class DiagnosisReport:
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": REPORT_SCHEMA_VERSION,
             "generator": {"name": "maintainx-resilient", "version": __version__},
             "started_at": self.started_at,
             "duration_ms": round(self.duration * 1000, 1),

@@ -85,37 +85,37 @@ CODE_WORKERS_CUT_OFF = "RB003.WORKERS_CUT_OFF"
 DEFAULT_QUEUE_DEPTH_ALERT = 1000
 QUEUE_DEPTH_EXTRA = "webhook_queue_depth_alert"
 
-CHECK_SECRET = Mitigation(
+_CHECK_SECRET = Mitigation(
     "check_webhook_secret",
     "Check the webhook secret is correct (GET /subscriptions/{id}/secret) and that the "
     "receiver verifies the raw body bytes",
 )
-VERIFY_ENDPOINT = Mitigation(
+_VERIFY_ENDPOINT = Mitigation(
     "verify_webhook_endpoint",
     "Verify the webhook endpoint is accessible from the internet (HTTPS, answers within 10 s)",
 )
-CHECK_BACKLOG = Mitigation(
+_CHECK_BACKLOG = Mitigation(
     "check_webhook_backlog", "Check for queue backlog: are the workers running and keeping up?"
 )
-PAUSE_PROCESSING = Mitigation(
+_PAUSE_PROCESSING = Mitigation(
     "pause_webhooks",
     "Temporarily pause webhook processing if overwhelmed (deliveries stay queued)",
     action="pause_webhooks",
 )
-RESUME_PROCESSING = Mitigation(
+_RESUME_PROCESSING = Mitigation(
     "resume_webhooks",
     "Resume webhook processing once the cause is fixed",
     action="resume_webhooks",
 )
-CHECK_QUEUE_BACKEND = Mitigation(
+_CHECK_QUEUE_BACKEND = Mitigation(
     "check_queue_backend",
     "Check the queue backend: is Redis up and answering (redis-cli ping), is the SQLite file's "
     "disk full or the file damaged? Workers reconnect by themselves once it answers",
 )
-FIX_HANDLER = Mitigation(
+_FIX_HANDLER = Mitigation(
     "fix_webhook_handler", "Fix the webhook handler (see the failed deliveries' errors)"
 )
-REPLAY_FAILED = Mitigation(
+_REPLAY_FAILED = Mitigation(
     "replay_failed_webhooks",
     "Replay failed webhooks, then verify event sync (RB-004)",
     action="replay_failed_webhooks",
@@ -175,7 +175,7 @@ def classify_webhooks(
             CODE_ENDPOINT_UNHEALTHY,
             "Webhook endpoint unhealthy: MaintainX cannot deliver",
             Severity.SEV2,
-            VERIFY_ENDPOINT,
+            _VERIFY_ENDPOINT,
             endpoint_ok=False,
         )
     if signature_ok is False:
@@ -183,7 +183,7 @@ def classify_webhooks(
             CODE_SIGNATURE_FAILING,
             "Signature self-test failed: deliveries would be rejected",
             Severity.SEV2,
-            CHECK_SECRET,
+            _CHECK_SECRET,
             signature_self_test=False,
         )
     if _bool(health.get("secret_matches_api")) is False:
@@ -191,7 +191,7 @@ def classify_webhooks(
             CODE_SECRET_MISMATCH,
             "Webhook secret differs from MaintainX's: deliveries fail verification",
             Severity.SEV2,
-            CHECK_SECRET,
+            _CHECK_SECRET,
             secret_matches_api=False,
         )
     outages = _outages(health)
@@ -202,7 +202,7 @@ def classify_webhooks(
             f"{len(outages)} webhook worker(s) cannot use the queue (for up to {longest:.0f} s): "
             "accepted events are not processed",
             Severity.SEV2,
-            CHECK_QUEUE_BACKEND,
+            _CHECK_QUEUE_BACKEND,
             worker_outages=outages,
         )
     if failed is not None and failed > 0:
@@ -210,8 +210,8 @@ def classify_webhooks(
             CODE_FAILED_WEBHOOKS,
             f"{failed} webhook deliveries failed processing",
             Severity.SEV3,
-            FIX_HANDLER,
-            REPLAY_FAILED,
+            _FIX_HANDLER,
+            _REPLAY_FAILED,
             failed=failed,
         )
     old = oldest is not None and oldest > t.webhook_oldest_pending
@@ -226,8 +226,8 @@ def classify_webhooks(
             CODE_BACKLOG,
             "Webhook queue backlog: " + ", ".join(parts),
             Severity.SEV3,
-            CHECK_BACKLOG,
-            PAUSE_PROCESSING,
+            _CHECK_BACKLOG,
+            _PAUSE_PROCESSING,
             queue_depth=depth,
             oldest_pending_age=oldest,
             queue_depth_alert=queue_depth_alert,
@@ -238,7 +238,7 @@ def classify_webhooks(
             CODE_PAUSED,
             "Webhook processing is paused: deliveries are queued, not processed",
             Severity.SEV3,
-            RESUME_PROCESSING,
+            _RESUME_PROCESSING,
             paused=True,
             queue_depth=depth,
         )

@@ -3,7 +3,7 @@
 The runbook fetches a sample from MaintainX and from the local store and compares ids. This
 procedure compares ids *and* ``updatedAt``:
 
-- :func:`compare` (pure) gives the :class:`SyncDrift` between two ``{id: updatedAt}``
+- :func:`compare_sample` (pure) gives the :class:`SyncDrift` between two ``{id: updatedAt}``
   mappings: ids missing locally, ids extra locally, and stale ids (present on both sides with
   a different ``updatedAt``).
 - :func:`scope_local` (pure) keeps the local records the remote sample should contain: the
@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._deprecated import renamed
 from .._iso8601 import parse_instant
 from ._context import DiagnosticContext, Thresholds
 from ._model import (
@@ -94,7 +95,7 @@ __all__ = [
     "classify_drift",
     "classify_refusals",
     "classify_status",
-    "compare",
+    "compare_sample",
     "scope_local",
 ]
 
@@ -122,24 +123,24 @@ LISTED_IDS = 10
 
 FetchWorkOrders = Callable[[int], Awaitable[Mapping[int, str]]]
 
-TRIGGER_FULL_SYNC = Mitigation(
+_TRIGGER_FULL_SYNC = Mitigation(
     "trigger_full_sync", "Trigger full sync if data is stale", action="full_sync"
 )
-CHECK_WEBHOOK_DELIVERY = Mitigation("check_webhook_delivery", "Check webhook delivery (RB-003)")
-VERIFY_POLLING = Mitigation(
+_CHECK_WEBHOOK_DELIVERY = Mitigation("check_webhook_delivery", "Check webhook delivery (RB-003)")
+_VERIFY_POLLING = Mitigation(
     "verify_polling_job", "Verify the polling job is running (updatedAt[gte] watermark advancing)"
 )
-RUN_RECONCILIATION = Mitigation(
+_RUN_RECONCILIATION = Mitigation(
     "run_reconciliation",
     "Run reconciliation (drop or re-check local records MaintainX no longer has)",
     action="reconcile",
 )
-CHECK_PERMISSIONS = Mitigation(
+_CHECK_PERMISSIONS = Mitigation(
     "check_api_permissions",
     "Check the API key's user, organization and permissions: an empty list or 404s after a "
     "permission change look exactly like mass deletion",
 )
-CONFIRM_DELETES = Mitigation(
+_CONFIRM_DELETES = Mitigation(
     "confirm_deletes",
     "Only if MaintainX really deleted them: run the refused sync again with "
     "confirm_deletes=True (CLI: --confirm-deletes)",
@@ -198,7 +199,7 @@ class SyncDrift:
         }
 
 
-def compare(remote: Mapping[int, str], local: Mapping[int, str]) -> SyncDrift:
+def compare_sample(remote: Mapping[int, str], local: Mapping[int, str]) -> SyncDrift:
     """The drift of ``local`` from ``remote`` (both ``{id: updatedAt}``)."""
     missing = sorted(set(remote) - set(local))
     extra = sorted(set(local) - set(remote))
@@ -257,25 +258,25 @@ def classify_drift(drift: SyncDrift, thresholds: Thresholds | None = None) -> li
             CODE_MISSING_LOCALLY,
             f"{len(drift.missing_locally)} work orders missing locally",
             drift.missing_locally,
-            TRIGGER_FULL_SYNC,
-            CHECK_WEBHOOK_DELIVERY,
-            VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
+            _CHECK_WEBHOOK_DELIVERY,
+            _VERIFY_POLLING,
         )
     if drift.stale:
         add(
             CODE_STALE_RECORDS,
             f"{len(drift.stale)} work orders stale locally (updatedAt differs)",
             drift.stale,
-            TRIGGER_FULL_SYNC,
-            CHECK_WEBHOOK_DELIVERY,
-            VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
+            _CHECK_WEBHOOK_DELIVERY,
+            _VERIFY_POLLING,
         )
     if drift.extra_locally:
         add(
             CODE_EXTRA_LOCALLY,
             f"{len(drift.extra_locally)} work orders extra locally (not in MaintainX)",
             drift.extra_locally,
-            RUN_RECONCILIATION,
+            _RUN_RECONCILIATION,
         )
     return findings
 
@@ -338,7 +339,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             f"{'The first' if first else 'A'} full sync stopped after "
             f"{checkpoint.get('pages', 0)} pages: `sync full` resumes it",
             Severity.SEV3 if first else Severity.SEV4,
-            TRIGGER_FULL_SYNC,
+            _TRIGGER_FULL_SYNC,
             pages=checkpoint.get("pages"),
             records=checkpoint.get("records"),
         )
@@ -347,7 +348,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             CODE_NEVER_SYNCED,
             f"No full sync has finished: the local copy ({records} records) is incomplete",
             Severity.SEV3,
-            TRIGGER_FULL_SYNC,
+            _TRIGGER_FULL_SYNC,
             records=records,
         )
     ages = [
@@ -362,8 +363,8 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             f"Stale data being served: the last sync run finished {_ago(freshest)} ago "
             f"(alert above {_ago(t.sync_stale_after)})",
             Severity.SEV3,
-            VERIFY_POLLING,
-            TRIGGER_FULL_SYNC,
+            _VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
             refreshed_ago_s=round(freshest, 3),
             threshold_s=t.sync_stale_after,
         )
@@ -378,7 +379,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
                 CODE_RECONCILE_DRIFT,
                 f"The last reconciliation found drift ({fraction:.1%}) and no repair ran since",
                 Severity.SEV2 if fraction > t.sync_drift_major else Severity.SEV3,
-                RUN_RECONCILIATION,
+                _RUN_RECONCILIATION,
                 drift_fraction=round(fraction, 4),
                 threshold=t.sync_drift_major,
                 **kinds,
@@ -403,7 +404,7 @@ def classify_refusals(refusals: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 Severity.SEV2,
                 RUNBOOK,
                 evidence,
-                (CHECK_PERMISSIONS, CONFIRM_DELETES),
+                (_CHECK_PERMISSIONS, _CONFIRM_DELETES),
             )
         )
     return findings
@@ -416,7 +417,7 @@ def _remote_empty(local_count: int, limit: int) -> Finding:
         Severity.SEV2,
         RUNBOOK,
         {"remote_count": 0, "local_count": local_count, "limit": limit},
-        (CHECK_PERMISSIONS,),
+        (_CHECK_PERMISSIONS,),
     )
 
 
@@ -434,7 +435,7 @@ def _not_configured(detail: str, refusals: Sequence[Finding] = ()) -> Diagnostic
 
 
 async def check(ctx: DiagnosticContext) -> DiagnosticResult:
-    """RB-004: compare a sample of MaintainX work orders with ``ctx.sync_store``."""
+    """RB-004: compare_sample a sample of MaintainX work orders with ``ctx.sync_store``."""
     started = ctx.clock.monotonic()
     store = ctx.sync_store
     if store is None:
@@ -460,7 +461,7 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     t2 = ctx.clock.monotonic()
 
     local = scope_local(remote, local_all, complete=len(remote) < limit)
-    drift = compare(remote, local)
+    drift = compare_sample(remote, local)
     if not remote and local_all:
         findings = [_remote_empty(len(local_all), limit)]
     else:
@@ -487,3 +488,11 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     )
     took = ctx.clock.monotonic() - started
     return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"compare": "compare_sample"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

@@ -33,12 +33,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import pybreaker
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deprecated import renamed
 from .._events import BreakerStateChanged, Event, EventBus
 from .._exceptions import (
     CircuitOpenError,
@@ -58,10 +59,10 @@ __all__ = [
     "AsyncBreakerLayer",
     "BreakerConfig",
     "BreakerLayer",
+    "BreakerOutcome",
     "BreakerSnapshot",
     "BreakerState",
     "Breakers",
-    "Outcome",
     "ScopeMode",
     "outcome_of_error",
     "outcome_of_response",
@@ -81,7 +82,7 @@ ScopeMode = Literal["endpoint", "base_url"]
 DEFAULT_SCOPE: ScopeMode = "endpoint"
 BreakerState = Literal["closed", "open", "half-open", "isolated"]
 #: What one attempt says about the server: ``neutral`` says nothing (not sent, cancelled).
-Outcome = Literal["success", "failure", "neutral"]
+BreakerOutcome = Literal["success", "failure", "neutral"]
 StorageFactory = Callable[[str], pybreaker.CircuitBreakerStorage]
 
 _VERSION_SEGMENT = re.compile(r"v\d+")
@@ -173,12 +174,12 @@ class BreakerSnapshot:
 # ---- outcome classification ---------------------------------------------------------------
 
 
-def outcome_of_response(response: httpx.Response) -> Outcome:
+def outcome_of_response(response: httpx.Response) -> BreakerOutcome:
     """5xx is a failure; any other answer shows the server is up (4xx and 429 included)."""
     return "failure" if response.status_code >= 500 else "success"
 
 
-def outcome_of_error(exc: BaseException) -> Outcome:
+def outcome_of_error(exc: BaseException) -> BreakerOutcome:
     """Timeouts, connection failures, 5xx errors and bodies that cannot be decoded (garbage
     from the server or a proxy, like an HTML 502 page) are failures; other errors, a body
     over the size cap included (a limit of this client's), are neutral."""
@@ -345,7 +346,7 @@ class _ScopeBreaker:
         self._flush_events()
         return admission
 
-    def record(self, outcome: Outcome, now: float, *, probe: bool) -> None:
+    def record(self, outcome: BreakerOutcome, now: float, *, probe: bool) -> None:
         with self._lock:
             if not self._isolated:
                 state = self._current(now)
@@ -360,7 +361,7 @@ class _ScopeBreaker:
                 # Attempts admitted before the breaker opened say nothing new: ignored.
         self._flush_events()
 
-    def _record_closed(self, outcome: Outcome, now: float) -> None:
+    def _record_closed(self, outcome: BreakerOutcome, now: float) -> None:
         if outcome == "success":
             if self.cb.fail_counter:
                 self.storage.reset_counter()
@@ -488,7 +489,7 @@ class Breakers:
         return self._get(scope).admit(self._clock.monotonic() if now is None else now)
 
     def record(
-        self, scope: str, outcome: Outcome, now: float | None = None, *, probe: bool = False
+        self, scope: str, outcome: BreakerOutcome, now: float | None = None, *, probe: bool = False
     ) -> None:
         """Report how an admitted attempt ended (``probe`` from its :class:`Admission`)."""
         self._get(scope).record(
@@ -602,3 +603,11 @@ class AsyncBreakerLayer(_BreakerLayerBase, httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"Outcome": "BreakerOutcome"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 #: The semantic-conventions schema the span and metric attributes follow.
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
+#: The instrumentation scope of the client's spans and metrics.
+SCOPE_NAME = "maintainx_resilient.telemetry"
 
 # ---- metrics ---------------------------------------------------------------------------
 METRIC_REQUEST_DURATION = "http.client.request.duration"
@@ -42,6 +44,12 @@ ATTR_SCOPE = "maintainx.scope"
 ATTR_BREAKER_STATE = "maintainx.breaker.state"
 ATTR_BREAKER_FROM = "maintainx.breaker.from"
 ATTR_BREAKER_TO = "maintainx.breaker.to"
+
+# ---- the webhook receiver and workers (maintainx_resilient.webhooks.metrics) -------------
+WEBHOOKS_SCOPE_NAME = "maintainx_resilient.webhooks"
+ATTR_WEBHOOK_ROUTE = "maintainx.webhook.route"
+ATTR_WEBHOOK_EVENT_TYPE = "maintainx.webhook.event_type"
+ATTR_WEBHOOK_STAGE = "maintainx.webhook.stage"
 
 #: Every metric the library publishes.
 ALL_METRICS = (

@@ -62,6 +62,7 @@ from ._names import (
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
     SCHEMA_URL,
+    SCOPE_NAME,
 )
 
 __all__ = [
@@ -73,8 +74,6 @@ __all__ = [
     "status_class",
 ]
 
-#: The instrumentation scope of every span and metric.
-SCOPE_NAME = "maintainx_resilient.telemetry"
 
 #: Query parameters whose values are replaced by ``REDACTED`` in ``url.full`` (the HTTP
 #: semantic conventions' list, plus the usual names of credentials).
