@@ -30,6 +30,7 @@ from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
 from .._extensions import CREDENTIAL_EXTENSION
+from .._layer import AsyncLayer, Layer
 from .._secrets import Secret, credential_id, fingerprint
 from ..telemetry._logging import register_secret
 
@@ -205,43 +206,33 @@ def _authorize(request: httpx.Request, key: str, keys: KeyRing) -> None:
     request.extensions[CREDENTIAL_EXTENSION] = keys.credential_of(key)
 
 
-class AuthLayer(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, keys: KeyRing) -> None:
-        self.inner = inner
-        self.keys = keys
+class AuthLayer(Layer[KeyRing]):
+    """Sends with the current key; on a 401 rotates once (single flight) and sends again."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        key = self.keys.current()
-        _authorize(request, key, self.keys)
+        key = self.policy.current()
+        _authorize(request, key, self.policy)
         response = self.inner.handle_request(request)
-        if response.status_code != 401 or not self.keys.can_rotate:
+        if response.status_code != 401 or not self.policy.can_rotate:
             return response
-        new = self.keys.rotate(key)
+        new = self.policy.rotate(key)
         if new is None:
             return response
-        _authorize(request, new, self.keys)
+        _authorize(request, new, self.policy)
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncAuthLayer(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, keys: KeyRing) -> None:
-        self.inner = inner
-        self.keys = keys
+class AsyncAuthLayer(AsyncLayer[KeyRing]):
+    """The async twin of :class:`AuthLayer`."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = self.keys.current()
-        _authorize(request, key, self.keys)
+        key = self.policy.current()
+        _authorize(request, key, self.policy)
         response = await self.inner.handle_async_request(request)
-        if response.status_code != 401 or not self.keys.can_rotate:
+        if response.status_code != 401 or not self.policy.can_rotate:
             return response
-        new = await self.keys.arotate(key)
+        new = await self.policy.arotate(key)
         if new is None:
             return response
-        _authorize(request, new, self.keys)
+        _authorize(request, new, self.policy)
         return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -50,6 +50,7 @@ from .._exceptions import (
     TimeoutError,
 )
 from .._extensions import ROUTE_EXTENSION
+from .._layer import AsyncLayer, Layer
 
 __all__ = [
     "DEFAULT_FAIL_MAX",
@@ -545,30 +546,27 @@ def _refused(request: httpx.Request, admission: Admission) -> CircuitOpenError:
     )
 
 
-class _BreakerLayerBase:
-    def __init__(self, breakers: Breakers) -> None:
-        self.breakers = breakers
+class _Admission:
+    """What both breaker layers do around a send (the breakers are the layer's ``policy``)."""
+
+    policy: Breakers
 
     def _admit(self, request: httpx.Request) -> Admission:
-        breakers = self.breakers
+        breakers = self.policy
         admission = breakers.admit(breakers.for_request(request))
         if not admission.allowed:
             raise _refused(request, admission)
         return admission
 
     def _failed(self, admission: Admission, exc: BaseException) -> None:
-        self.breakers.record(admission.scope, outcome_of_error(exc), probe=admission.probe)
+        self.policy.record(admission.scope, outcome_of_error(exc), probe=admission.probe)
 
     def _answered(self, admission: Admission, response: httpx.Response) -> None:
-        self.breakers.record(admission.scope, outcome_of_response(response), probe=admission.probe)
+        self.policy.record(admission.scope, outcome_of_response(response), probe=admission.probe)
 
 
-class BreakerLayer(_BreakerLayerBase, httpx.BaseTransport):
+class BreakerLayer(_Admission, Layer[Breakers]):
     """Fails fast with :class:`~maintainx_resilient.CircuitOpenError` while a breaker is open."""
-
-    def __init__(self, inner: httpx.BaseTransport, breakers: Breakers) -> None:
-        super().__init__(breakers)
-        self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         admission = self._admit(request)
@@ -580,16 +578,9 @@ class BreakerLayer(_BreakerLayerBase, httpx.BaseTransport):
         self._answered(admission, response)
         return response
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncBreakerLayer(_BreakerLayerBase, httpx.AsyncBaseTransport):
+class AsyncBreakerLayer(_Admission, AsyncLayer[Breakers]):
     """The async twin of :class:`BreakerLayer` (no lock is held across the ``await``)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, breakers: Breakers) -> None:
-        super().__init__(breakers)
-        self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         admission = self._admit(request)
@@ -600,9 +591,6 @@ class AsyncBreakerLayer(_BreakerLayerBase, httpx.AsyncBaseTransport):
             raise
         self._answered(admission, response)
         return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 #: Renamed public names, still answered (with a DeprecationWarning).

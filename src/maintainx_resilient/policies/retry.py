@@ -53,6 +53,7 @@ from .._exceptions import (
 )
 from .._extensions import ATTEMPTS_EXTENSION, IDEMPOTENT_EXTENSION, MAX_ATTEMPTS_EXTENSION
 from .._http import route_of
+from .._layer import AsyncLayer, Layer
 from .._response import retry_after_of
 from .._retry_after import parse_retry_after
 
@@ -335,10 +336,8 @@ def _first_outcome(send: Any) -> AttemptOutcome:
     return response
 
 
-class RetryLayer(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
-        self.inner = inner
-        self.policy = policy
+class RetryLayer(Layer[RetryPolicy]):
+    """Sends again what :class:`RetryPolicy` says may be retried, when it says."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
@@ -369,14 +368,9 @@ class RetryLayer(httpx.BaseTransport):
             raise first
         return first
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncRetryLayer(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, policy: RetryPolicy) -> None:
-        self.inner = inner
-        self.policy = policy
+class AsyncRetryLayer(AsyncLayer[RetryPolicy]):
+    """The async twin of :class:`RetryLayer`."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
@@ -412,6 +406,3 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
         if isinstance(first, BaseException):
             raise first
         return first
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

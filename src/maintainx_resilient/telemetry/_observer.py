@@ -31,6 +31,7 @@ from .._events import (
 )
 from .._extensions import RESEND_COUNT_EXTENSION, ROUTE_EXTENSION
 from .._http import route_of
+from .._layer import AsyncLayer, Layer
 from .._version import __version__
 from ._logging import get_logger, redact
 from ._names import (
@@ -423,15 +424,11 @@ class Observer:
         return f"Observer(clock={self.clock!r}, subscribed={self._unsubscribe is not None})"
 
 
-class AttemptLayer(httpx.BaseTransport):
+class AttemptLayer(Layer[Observer]):
     """Observes every attempt that reaches the HTTP layer below it. Errors pass unchanged."""
 
-    def __init__(self, inner: httpx.BaseTransport, observer: Observer) -> None:
-        self.inner = inner
-        self.observer = observer
-
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = self.observer.attempt(request)
+        attempt = self.policy.attempt(request)
         try:
             response = self.inner.handle_request(request)
         except BaseException as exc:
@@ -440,19 +437,12 @@ class AttemptLayer(httpx.BaseTransport):
         attempt.succeeded(response)
         return response
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncAttemptLayer(httpx.AsyncBaseTransport):
+class AsyncAttemptLayer(AsyncLayer[Observer]):
     """The async twin of :class:`AttemptLayer`."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, observer: Observer) -> None:
-        self.inner = inner
-        self.observer = observer
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = self.observer.attempt(request)
+        attempt = self.policy.attempt(request)
         try:
             response = await self.inner.handle_async_request(request)
         except BaseException as exc:
@@ -460,6 +450,3 @@ class AsyncAttemptLayer(httpx.AsyncBaseTransport):
             raise
         attempt.succeeded(response)
         return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
