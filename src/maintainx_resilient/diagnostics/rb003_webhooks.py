@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._context import DiagnosticContext, Thresholds
 from ._model import (
@@ -122,20 +122,16 @@ _REPLAY_FAILED = Mitigation(
 )
 
 
-def _int(value: Any) -> int | None:
+_N = TypeVar("_N", int, float)
+
+
+def _number(value: Any, kind: type[_N]) -> _N | None:
+    """``value`` as ``kind`` (a health source may report numbers as strings); None when it
+    is missing, a bool, or not a number."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
+        return kind(value)
     except (TypeError, ValueError):
         return None
 
@@ -159,9 +155,9 @@ def classify_webhooks(
 ) -> list[Finding]:
     """The findings for one ``webhook_health()`` mapping (see the module's table)."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _int(health.get("queue_depth"))
-    failed = _int(health.get("failed"))
-    oldest = _float(health.get("oldest_pending_age"))
+    depth = _number(health.get("queue_depth"), int)
+    failed = _number(health.get("failed"), int)
+    oldest = _number(health.get("oldest_pending_age"), float)
     paused = _bool(health.get("paused"))
     endpoint_ok = _bool(health.get("endpoint_ok"))
     signature_ok = _bool(health.get("signature_self_test"))
@@ -196,7 +192,7 @@ def classify_webhooks(
         )
     outages = _outages(health)
     if outages:
-        longest = max((_float(o.get("down_for")) or 0.0) for o in outages)
+        longest = max((_number(o.get("down_for"), float) or 0.0) for o in outages)
         add(
             CODE_WORKERS_CUT_OFF,
             f"{len(outages)} webhook worker(s) cannot use the queue (for up to {longest:.0f} s): "
@@ -253,9 +249,9 @@ def webhook_checks(
 ) -> tuple[Check, ...]:
     """One check per runbook step; ``ok=None`` where the source reports nothing."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _int(health.get("queue_depth"))
-    failed = _int(health.get("failed"))
-    oldest = _float(health.get("oldest_pending_age"))
+    depth = _number(health.get("queue_depth"), int)
+    failed = _number(health.get("failed"), int)
+    oldest = _number(health.get("oldest_pending_age"), float)
     paused = _bool(health.get("paused"))
     endpoint_ok = _bool(health.get("endpoint_ok"))
     signature_ok = _bool(health.get("signature_self_test"))
@@ -348,6 +344,6 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         detail = "no webhook receiver configured (DiagnosticContext.webhooks is None)"
         return not_configured(RUNBOOK, TITLE, detail)
     health = await _read_health(ctx)
-    alert = _int(ctx.extras.get(QUEUE_DEPTH_EXTRA)) or DEFAULT_QUEUE_DEPTH_ALERT
+    alert = _number(ctx.extras.get(QUEUE_DEPTH_EXTRA), int) or DEFAULT_QUEUE_DEPTH_ALERT
     took = ctx.clock.monotonic() - started
     return assess_webhooks(health, ctx.thresholds, queue_depth_alert=alert, duration=took)
