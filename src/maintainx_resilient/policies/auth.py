@@ -21,6 +21,7 @@ import asyncio
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
@@ -86,8 +87,10 @@ class KeyRing:
             raise ConfigurationError("the API key source returned an empty key")
         self._clock = clock
         self._events = events or EventBus()
-        # Every key this ring uses is masked in logs and reports until close().
+        # Every key this ring uses is masked in logs and reports until close(), or until the
+        # ring is collected: the module-level redactor never outlives the clients' keys.
         self._forget = [register_secret(self._current)]
+        self._release = weakref.finalize(self, _forget_all, self._forget)
         self._lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
         self.rotations = 0
@@ -188,11 +191,15 @@ class KeyRing:
 
     def close(self) -> None:
         """Stop masking this ring's keys (counted: keys another client uses stay masked)."""
-        while self._forget:
-            self._forget.pop()()
+        self._release()
 
     def __repr__(self) -> str:
         return f"KeyRing(current={self.fingerprint}, rotations={self.rotations})"
+
+
+def _forget_all(forgets: list[Callable[[], None]]) -> None:
+    while forgets:
+        forgets.pop()()
 
 
 def _log_refusal(exc: Exception) -> None:
