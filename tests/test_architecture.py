@@ -184,3 +184,26 @@ def test_public_names_are_unique_outside_testing() -> None:
         if len(modules) > 1 and name not in PROTOCOL_NAMES | LEFT_FOR_RESOURCES
     }
     assert clashes == {}
+
+
+#: The package's module-level memo caches, and why none can hold a key (the search for a
+#: canary key in tests/test_secrets.py cannot see inside a ``functools`` cache).
+KNOWN_CACHES = {
+    f"{PACKAGE}.policies.throttle._route_kind": "keyed by a route template",
+    f"{PACKAGE}.resources._twins._defined_in": "keyed by a module object",
+}
+
+
+def test_module_level_caches_are_known_and_hold_no_key() -> None:
+    """A new ``functools.cache``/``lru_cache`` at module level must be reviewed (and listed
+    here): keyed by anything derived from an API key or an ``Authorization`` value, it would
+    keep that key for the life of the process."""
+    cached: set[str] = set()
+    for name, (path, _) in _modules().items():
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for decorator in node.decorator_list:
+                    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if ast.unparse(target).split(".")[-1] in ("cache", "lru_cache"):
+                        cached.add(f"{name}.{node.name}")
+    assert cached == set(KNOWN_CACHES)

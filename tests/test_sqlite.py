@@ -305,9 +305,9 @@ def test_one_connection_per_thread_all_closed_at_once(tmp_path: Path) -> None:
 
 
 def test_an_immediate_transaction_commits_or_rolls_back(tmp_path: Path) -> None:
-    from maintainx_resilient._sqlite import connect, immediate
+    from maintainx_resilient._sqlite import connect_sqlite, immediate
 
-    conn = connect(str(tmp_path / "t.db"))
+    conn = connect_sqlite(str(tmp_path / "t.db"))
     conn.execute("CREATE TABLE t (x INTEGER)")
     with immediate(conn):
         conn.execute("INSERT INTO t VALUES (1)")

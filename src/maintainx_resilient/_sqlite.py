@@ -4,7 +4,7 @@ typed errors.
 Four stores keep SQLite files: the sync store (:mod:`.sync.sqlite`), the webhook queue
 (:mod:`.webhooks.queue.sqlite`), the webhook ledger (:mod:`.webhooks.idempotency`) and the
 fallback cache (:mod:`.policies._fallback_store`). They open connections one way
-(:func:`connect`: autocommit, WAL, a busy timeout, the store's ``synchronous``), one per
+(:func:`connect_sqlite`: autocommit, WAL, a busy timeout, the store's ``synchronous``), one per
 thread where several threads use a store (:class:`ThreadConnections`), and write in
 ``BEGIN IMMEDIATE`` transactions (:func:`immediate`). They hold organization data, so:
 
@@ -41,7 +41,7 @@ __all__ = [
     "FILE_MODE",
     "StorageErrors",
     "ThreadConnections",
-    "connect",
+    "connect_sqlite",
     "immediate",
     "secure_file",
     "storage_error",
@@ -225,7 +225,7 @@ def _tighten(path: str, fd: int) -> None:
         logger.warning("maintainx_resilient: %s is readable by others (mode %o)", path, mode)
 
 
-def connect(
+def connect_sqlite(
     path: str,
     *,
     busy_timeout: float = 30.0,
@@ -252,7 +252,7 @@ def connect(
 
 class ThreadConnections:
     """One connection per thread (and per ``slot``: a store may keep a reader and a writer)
-    to one file, opened on first use by :func:`connect`; :meth:`close` closes them all, from
+    to one file, opened on first use by :func:`connect_sqlite`; :meth:`close` closes them all, from
     any thread. ``owner`` names the store in the error raised once it is closed."""
 
     def __init__(
@@ -279,7 +279,7 @@ class ThreadConnections:
             return conn
         if self._is_closed():
             raise RuntimeError(f"{self.owner} is closed")
-        conn = connect(
+        conn = connect_sqlite(
             self.path,
             busy_timeout=self.busy_timeout,
             synchronous=synchronous,

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._sqlite import connect, secure_file, storage_error, storage_kind
+from .._sqlite import connect_sqlite, secure_file, storage_error, storage_kind
 
 __all__ = ["FALLBACK_SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
 
@@ -101,7 +101,7 @@ class FallbackStore:
 
     def _connect(self) -> sqlite3.Connection:
         secure_file(self.path)  # an existing file is tightened to owner-only too
-        db = connect(self.path, busy_timeout=5.0)  # sqlite3's default wait for a lock
+        db = connect_sqlite(self.path, busy_timeout=5.0)  # sqlite3's default wait for a lock
         try:
             (version,) = db.execute("PRAGMA user_version").fetchone()
             if version != FALLBACK_SCHEMA_VERSION:

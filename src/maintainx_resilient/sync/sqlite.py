@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from .._iso8601 import format_timestamp
-from .._sqlite import StorageErrors, ThreadConnections, connect, immediate, secure_file
+from .._sqlite import StorageErrors, ThreadConnections, connect_sqlite, immediate, secure_file
 from .errors import MassDeleteError
 from .resources import canonical_name
 from .store import Batch, CommitResult, Entry, LocalRecord
@@ -100,7 +100,7 @@ class _Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
-        conn = connect(str(self._path), busy_timeout=self._timeout)
+        conn = connect_sqlite(str(self._path), busy_timeout=self._timeout)
         try:
             while True:
                 self._wake.wait()
