@@ -13,7 +13,7 @@ from pathlib import Path
 from maintainx_resilient.testing import FakeClock
 from maintainx_resilient.webhooks import (
     ReplayProgress,
-    RetryPolicy,
+    RetrySchedule,
     SqliteQueue,
     WebhookEvent,
     WebhookReceiver,
@@ -53,7 +53,7 @@ def main() -> None:
                 raise ConnectionError("ERP unreachable")
             print(f"  pushed work order {event.raw['workOrderId']} (attempt {event.attempt})")
 
-        policy = RetryPolicy(max_attempts=3, base_delay=30, jitter=0)
+        policy = RetrySchedule(max_attempts=3, base_delay=30, jitter=0)
         worker = Worker(queue, push_to_erp, consumer="worker-1", retry=policy, clock=clock)
         for _ in range(policy.max_attempts):
             worker.run(until_idle=True)

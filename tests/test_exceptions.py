@@ -192,6 +192,41 @@ def test_timeouts_are_typed_with_phase(exc: Exception, phase: str, sent: bool) -
     assert info.value.sent is sent
 
 
+def test_transport_errors_are_the_builtin_ones_too() -> None:
+    """``except TimeoutError`` / ``except ConnectionError`` with the built-in names catch
+    ours (and asyncio's TimeoutError from 3.11), while they stay in our tree."""
+    import asyncio
+    import builtins
+    import sys
+
+    from maintainx_resilient import DeadlineExceededError, TransportError
+
+    for cls, builtin in (
+        (MXTimeoutError, builtins.TimeoutError),
+        (DeadlineExceededError, builtins.TimeoutError),
+        (MXConnectionError, builtins.ConnectionError),
+    ):
+        assert issubclass(cls, builtin)
+        assert issubclass(cls, OSError)
+        assert issubclass(cls, TransportError)
+    if sys.version_info >= (3, 11):
+        assert issubclass(MXTimeoutError, asyncio.TimeoutError)
+
+    client = client_answering(httpx.ReadTimeout("slow"))
+    with pytest.raises(builtins.TimeoutError) as timeout:
+        client.work_orders.get(1)
+    assert isinstance(timeout.value, MXTimeoutError)
+    assert timeout.value.phase == "read"
+    assert str(timeout.value) == "GET /v1/workorders/1: read timeout"
+
+    client = client_answering(httpx.ConnectError("refused"))
+    with pytest.raises(builtins.ConnectionError) as refused:
+        client.work_orders.get(1)
+    assert isinstance(refused.value, MXConnectionError)
+    assert refused.value.sent is False
+    assert str(refused.value).startswith("GET /v1/workorders/1: could not connect")
+
+
 def test_errors_never_contain_the_key() -> None:
     """No exception text or repr carries the API key."""
     for response in (

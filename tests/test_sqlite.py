@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from maintainx_resilient import MaintainXError, StorageError
-from maintainx_resilient._sqlite import classify
+from maintainx_resilient._sqlite import storage_kind
 from maintainx_resilient.policies._fallback_store import FallbackStore, StoredAnswer
 from maintainx_resilient.sync import Batch, LocalRecord, SQLiteStore
 from maintainx_resilient.webhooks import Envelope, SqliteQueue
@@ -268,10 +268,57 @@ def test_a_read_only_directory_is_a_typed_error(tmp_path: Path) -> None:
 
 def test_classify_reads_messages_when_there_is_no_error_code() -> None:
     """Python 3.10 has no ``sqlite_errorcode``: the message decides."""
-    assert classify(sqlite3.DatabaseError("file is not a database")) == "corrupt"
-    assert classify(sqlite3.OperationalError("database or disk is full")) == "disk_full"
-    assert classify(sqlite3.OperationalError("attempt to write a readonly database")) == (
+    assert storage_kind(sqlite3.DatabaseError("file is not a database")) == "corrupt"
+    assert storage_kind(sqlite3.OperationalError("database or disk is full")) == "disk_full"
+    assert storage_kind(sqlite3.OperationalError("attempt to write a readonly database")) == (
         "read_only"
     )
-    assert classify(sqlite3.OperationalError("database is locked")) == "locked"
-    assert classify(OSError(28, "No space left on device")) == "disk_full"
+    assert storage_kind(sqlite3.OperationalError("database is locked")) == "locked"
+    assert storage_kind(OSError(28, "No space left on device")) == "disk_full"
+
+
+def test_one_connection_per_thread_all_closed_at_once(tmp_path: Path) -> None:
+    """The stores' shared connection handling: WAL, one connection per thread and slot,
+    close() from any thread closes them all, and nothing opens after it."""
+    import threading
+
+    from maintainx_resilient._sqlite import ThreadConnections
+
+    connections = ThreadConnections(str(tmp_path / "t.db"), owner="the test store")
+    mine = connections.get()
+    assert connections.get() is mine
+    assert connections.get("writer", synchronous="FULL") is not mine
+    assert mine.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    theirs: list[sqlite3.Connection] = []
+    worker = threading.Thread(target=lambda: theirs.append(connections.get()))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine
+    closer = threading.Thread(target=connections.close)
+    closer.start()
+    closer.join()
+    for conn in (mine, theirs[0]):
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")
+    with pytest.raises(RuntimeError, match="the test store is closed"):
+        connections.get()
+
+
+def test_an_immediate_transaction_commits_or_rolls_back(tmp_path: Path) -> None:
+    from maintainx_resilient._sqlite import connect_sqlite, immediate
+
+    conn = connect_sqlite(str(tmp_path / "t.db"))
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    with immediate(conn):
+        conn.execute("INSERT INTO t VALUES (1)")
+
+    def insert_then_fail() -> None:
+        with immediate(conn):
+            conn.execute("INSERT INTO t VALUES (2)")
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        insert_then_fail()
+    assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert not conn.in_transaction
+    conn.close()

@@ -19,7 +19,7 @@ from maintainx_resilient._events import (
     RetryScheduled,
     ThrottleWaited,
 )
-from maintainx_resilient._stats import OTHER_ROUTE, RollingStats, StatsTotals, percentile
+from maintainx_resilient.telemetry._stats import OTHER_ROUTE, RollingStats, StatsTotals, percentile
 
 
 @pytest.fixture

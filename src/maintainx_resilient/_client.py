@@ -27,12 +27,12 @@ from ._operation import Operation
 from ._options import CallOptions, RequestOptions
 from ._pipeline import PROBE_LAYERS, Policies, build_async_pipeline, build_sync_pipeline
 from ._response import build_status_error
-from ._stats import RollingStats
 from .diagnostics._runner import DiagnosisReport, run_sync
 from .diagnostics.desk import DiagnosticsConfig, IncidentDesk, Mitigations
 from .diagnostics.health import HealthReport
 from .resources import FAMILIES, AsyncFamilies, Families
 from .resources._async import ASYNC_FAMILIES
+from .telemetry._stats import RollingStats
 
 __all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 

@@ -26,6 +26,7 @@ import httpx
 from ._clock import Clock
 from ._exceptions import ConfigurationError, DeadlineExceededError
 from ._extensions import DEADLINE_EXTENSION
+from ._layer import AsyncLayer, Layer
 
 __all__ = [
     "CURRENT_DEADLINE",
@@ -115,31 +116,17 @@ class DeadlinePolicy:
         return f"DeadlinePolicy({self.seconds:g} s)"
 
 
-class DeadlineLayer(httpx.BaseTransport):
+class DeadlineLayer(Layer[DeadlinePolicy]):
     """The outermost layer: starts the call's clock."""
-
-    def __init__(self, inner: httpx.BaseTransport, policy: DeadlinePolicy) -> None:
-        self.inner = inner
-        self.policy = policy
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.policy.stamp(request)
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncDeadlineLayer(httpx.AsyncBaseTransport):
+class AsyncDeadlineLayer(AsyncLayer[DeadlinePolicy]):
     """The async twin of :class:`DeadlineLayer`."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, policy: DeadlinePolicy) -> None:
-        self.inner = inner
-        self.policy = policy
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.policy.stamp(request)
         return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 __all__ = [
     "REFUSAL_KINDS",
@@ -18,6 +19,7 @@ __all__ = [
     "Event",
     "EventBus",
     "FallbackServed",
+    "Hooks",
     "KeyRotated",
     "RequestCompleted",
     "RequestRefused",
@@ -120,17 +122,26 @@ class KeyRotated(Event):
 
 Hook = Callable[[Event], None]
 
+_V = TypeVar("_V")
 
-class EventBus:
-    """Delivers events to subscribers, in subscription order, on the emitting thread."""
 
-    __slots__ = ("_hooks", "_lock")
+class Hooks(Generic[_V]):
+    """A list of functions called with each value emitted: in subscription order, on the
+    emitting thread. A hook that raises is logged and skipped; the others still run.
 
-    def __init__(self) -> None:
-        self._hooks: tuple[Hook, ...] = ()
+    Subscribing and unsubscribing swap an immutable tuple under a lock, so emitting takes
+    no lock and a hook may (un)subscribe while being called. The one implementation of
+    subscribers in the library: the :class:`EventBus`, a ``SeverityTracker``'s hooks.
+    """
+
+    __slots__ = ("_hooks", "_lock", "_what")
+
+    def __init__(self, what: str = "event") -> None:
+        self._hooks: tuple[Callable[[_V], None], ...] = ()
         self._lock = threading.Lock()
+        self._what = what
 
-    def subscribe(self, hook: Hook) -> Callable[[], None]:
+    def subscribe(self, hook: Callable[[_V], None]) -> Callable[[], None]:
         """Add a hook; returns a function that removes it."""
         with self._lock:
             self._hooks = (*self._hooks, hook)
@@ -143,11 +154,19 @@ class EventBus:
 
     @property
     def active(self) -> bool:
+        """True when at least one hook is subscribed."""
         return bool(self._hooks)
 
-    def emit(self, event: Event) -> None:
+    def emit(self, value: _V) -> None:
+        """Call every hook with ``value``."""
         for hook in self._hooks:
             try:
-                hook(event)
+                hook(value)
             except Exception:
-                logger.exception("maintainx_resilient event hook %r failed", hook)
+                logger.exception("maintainx_resilient %s hook %r failed", self._what, hook)
+
+
+class EventBus(Hooks[Event]):
+    """Delivers events to subscribers, in subscription order, on the emitting thread."""
+
+    __slots__ = ()

@@ -28,13 +28,16 @@ Every error the library raises is a :class:`MaintainXError`::
     │   │   └── ThrottledError        refused locally: the wait would pass the caller's deadline
     │   └── ServerError               5xx
 
-The last real error reaches the caller; retry layers attach ``attempts`` and ``waited``
+``ConnectionError`` and ``TimeoutError`` are also the built-in exceptions of those names (and
+so ``OSError``): code that catches the built-ins catches ours. The last real error reaches the
+caller; retry layers attach ``attempts`` and ``waited``
 to it rather than wrapping it. No exception carries an API key: messages are built from the
 method, path, status and the server's own error messages only.
 """
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -114,11 +117,13 @@ class TransportError(_RequestError):
     """No HTTP response was received."""
 
 
-class ConnectionError(TransportError):
+class ConnectionError(TransportError, builtins.ConnectionError):
     """The connection failed.
 
-    ``sent`` is False when the request provably never reached the server (a connect
-    failure), which is what makes retrying a non-idempotent POST safe.
+    Also a built-in :class:`ConnectionError` (so an ``OSError``): ``except ConnectionError``
+    without our import catches it too. ``sent`` is False when the request provably never
+    reached the server (a connect failure), which is what makes retrying a non-idempotent
+    POST safe.
     """
 
     def __init__(self, message: str, *, method: str = "", path: str = "", sent: bool) -> None:
@@ -126,8 +131,12 @@ class ConnectionError(TransportError):
         self.sent = sent
 
 
-class TimeoutError(TransportError):
-    """The request timed out. ``phase`` is ``connect``, ``read``, ``write`` or ``pool``."""
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """The request timed out. ``phase`` is ``connect``, ``read``, ``write`` or ``pool``.
+
+    Also a built-in :class:`TimeoutError` (so an ``OSError``, and from Python 3.11 what
+    ``asyncio.TimeoutError`` names): ``except TimeoutError`` without our import catches it.
+    """
 
     def __init__(self, message: str, *, method: str = "", path: str = "", phase: str) -> None:
         super().__init__(message, method=method, path=path)

@@ -1,8 +1,12 @@
-"""What the package's SQLite files share: owner-only modes and typed errors.
+"""What the package's SQLite files share: connections, transactions, owner-only modes and
+typed errors.
 
-Three stores keep SQLite files: the sync store (:mod:`.sync.sqlite`), the webhook queue
-(:mod:`.webhooks.queue.sqlite`) and the fallback cache (:mod:`.policies._fallback_store`).
-All of them hold organization data, so:
+Four stores keep SQLite files: the sync store (:mod:`.sync.sqlite`), the webhook queue
+(:mod:`.webhooks.queue.sqlite`), the webhook ledger (:mod:`.webhooks.idempotency`) and the
+fallback cache (:mod:`.policies._fallback_store`). They open connections one way
+(:func:`connect_sqlite`: autocommit, WAL, a busy timeout, the store's ``synchronous``), one per
+thread where several threads use a store (:class:`ThreadConnections`), and write in
+``BEGIN IMMEDIATE`` transactions (:func:`immediate`). They hold organization data, so:
 
 - :func:`secure_file` creates the database file owner-only (0600) before SQLite opens it, and
   tightens an existing one (and its ``-wal``/``-shm``/``-journal`` files) that is readable by
@@ -13,25 +17,36 @@ All of them hold organization data, so:
   (``kind``) and what to do; :class:`StorageErrors` does it for every method of a store
   (``@StorageErrors.wrap``) or a block (``with errors:``).
 
-Classification is pure (:func:`classify`): the SQLite result code when Python exposes it
+Classification is pure (:func:`storage_kind`): the SQLite result code when Python exposes it
 (3.11+), else the message, or the ``errno`` of an :class:`OSError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from ._exceptions import StorageError
 
-__all__ = ["FILE_MODE", "StorageErrors", "classify", "secure_file", "storage_error"]
+__all__ = [
+    "FILE_MODE",
+    "StorageErrors",
+    "ThreadConnections",
+    "connect_sqlite",
+    "immediate",
+    "secure_file",
+    "storage_error",
+    "storage_kind",
+]
 
 logger = logging.getLogger("maintainx_resilient")
 
@@ -76,7 +91,7 @@ _ERRNOS = {
 }
 
 
-def classify(exc: BaseException) -> str:
+def storage_kind(exc: BaseException) -> str:
     """The :attr:`~maintainx_resilient.StorageError.kind` of a ``sqlite3`` or OS error."""
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", None)
@@ -128,7 +143,7 @@ def storage_error(exc: BaseException, *, path: str, store: str, recover: str) ->
     """A :class:`StorageError` for ``exc`` raised while using ``path``. ``store`` names the
     store (``"sync store"``); ``recover`` says how to rebuild it after moving a damaged file
     aside (``"run a full sync to rebuild the copy"``)."""
-    kind = classify(exc)
+    kind = storage_kind(exc)
     detail = f"{type(exc).__name__}: {exc}"
     message = f"{store} {path}: {detail}; {_advice(kind, path, recover)}"
     return StorageError(message, location=path, kind=kind)
@@ -208,3 +223,100 @@ def _tighten(path: str, fd: int) -> None:
             os.chmod(path, FILE_MODE)
     except PermissionError:  # another user's file: say so, keep going
         logger.warning("maintainx_resilient: %s is readable by others (mode %o)", path, mode)
+
+
+def connect_sqlite(
+    path: str,
+    *,
+    busy_timeout: float = 30.0,
+    synchronous: str = "NORMAL",
+    page_size: int | None = None,
+) -> sqlite3.Connection:
+    """A connection to ``path`` in autocommit mode (transactions are explicit), WAL, waiting
+    up to ``busy_timeout`` seconds for a lock. ``page_size`` takes on a new file only. The
+    connection may be closed from another thread than the one that uses it."""
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if page_size is not None:
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")  # before WAL, or never
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class ThreadConnections:
+    """One connection per thread (and per ``slot``: a store may keep a reader and a writer)
+    to one file, opened on first use by :func:`connect_sqlite`; :meth:`close` closes them all, from
+    any thread. ``owner`` names the store in the error raised once it is closed."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        owner: str,
+        busy_timeout: float = 30.0,
+        page_size: int | None = None,
+    ) -> None:
+        self.path = path
+        self.owner = owner
+        self.busy_timeout = busy_timeout
+        self.page_size = page_size
+        self.closed = False
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self, slot: str = "conn", *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+        """This thread's connection of ``slot`` (``synchronous`` applies when it opens)."""
+        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
+        if conn is not None:
+            return conn
+        if self._is_closed():
+            raise RuntimeError(f"{self.owner} is closed")
+        conn = connect_sqlite(
+            self.path,
+            busy_timeout=self.busy_timeout,
+            synchronous=synchronous,
+            page_size=self.page_size,
+        )
+        with self._lock:
+            if self.closed:  # closed while this one opened: do not leak it
+                conn.close()
+                raise RuntimeError(f"{self.owner} is closed")
+            self._all.append(conn)
+        setattr(self._local, slot, conn)
+        return conn
+
+    def _is_closed(self) -> bool:
+        with self._lock:
+            return self.closed
+
+    def close(self) -> None:
+        """Close every connection opened so far, in every thread; no new one opens."""
+        with self._lock:
+            self.closed = True
+            connections, self._all = self._all, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction (the write lock taken at once): committed when the
+    block ends, rolled back when it raises (the block's error is the one that propagates)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # keep the first error
+                conn.execute("ROLLBACK")
+        raise

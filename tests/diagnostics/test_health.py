@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient._stats import StatsSnapshot, StatsTotals
 from maintainx_resilient.diagnostics._context import DiagnosticContext, ProbeResult, Thresholds
 from maintainx_resilient.diagnostics._network import httpx_probe
 from maintainx_resilient.diagnostics.health import HealthReport, assess, health, health_endpoint
 from maintainx_resilient.policies.breaker import Breakers, BreakerSnapshot
 from maintainx_resilient.policies.fallback import FallbackCache
+from maintainx_resilient.telemetry._stats import StatsSnapshot, StatsTotals
 from maintainx_resilient.testing import Simulator
 
 PATH = "/organizations?limit=1"

@@ -24,9 +24,10 @@ from maintainx_resilient.diagnostics._network import (
     connect,
     httpx_probe,
     parse_target,
-    resolve,
+    resolve_host,
     skipped,
 )
+from maintainx_resilient.diagnostics.rb001_unreachable import classify_reachability as classify
 from maintainx_resilient.diagnostics.status_page import StatusPageReport, parse_status_page
 from maintainx_resilient.testing import Simulator
 
@@ -85,15 +86,15 @@ def codes(finding: Finding) -> list[str]:
 
 def test_reachable_api_has_no_finding() -> None:
     """A 2xx probe with an operational (or unknown) status page is no finding."""
-    assert rb001.classify(observations(answered(200), page("operational"))) == []
-    assert rb001.classify(observations(answered(200), UNKNOWN)) == []
+    assert classify(observations(answered(200), page("operational"))) == []
+    assert classify(observations(answered(200), UNKNOWN)) == []
 
 
 def test_dns_failure_is_local_network_sev1() -> None:
     """DNS failure + no answer + page operational: RB001.DNS_FAILED, local network advice."""
     dns = StepResult("DNS resolution", False, 0.01, "dns_failed", "Name or service not known")
     finding = only(
-        rb001.classify(
+        classify(
             observations(
                 no_answer(),
                 page("operational"),
@@ -116,7 +117,7 @@ def test_dns_failure_is_local_network_sev1() -> None:
 def test_dns_timeout_is_dns_failed() -> None:
     """A resolver that does not answer is a DNS failure too."""
     dns = StepResult("DNS resolution", False, 2.0, "timeout", "no answer from the resolver")
-    finding = only(rb001.classify(observations(no_answer("TimeoutError"), UNKNOWN, dns=dns)))
+    finding = only(classify(observations(no_answer("TimeoutError"), UNKNOWN, dns=dns)))
     assert finding.code == rb001.DNS_FAILED
 
 
@@ -132,7 +133,7 @@ def test_dns_timeout_is_dns_failed() -> None:
 def test_tcp_failures(error: str, code: str) -> None:
     """The TCP step's failure kind picks refused, timeout, or another connect failure."""
     tcp = StepResult("TCP connect", False, 0.01, error, "failed")  # type: ignore[arg-type]
-    finding = only(rb001.classify(observations(no_answer(), page("operational"), tcp=tcp)))
+    finding = only(classify(observations(no_answer(), page("operational"), tcp=tcp)))
     assert (finding.code, finding.severity) == (code, Severity.SEV1)
     assert "check_local_network" in codes(finding)
     assert finding.evidence["tcp"]["error"] == error
@@ -141,21 +142,21 @@ def test_tcp_failures(error: str, code: str) -> None:
 def test_tls_failure() -> None:
     """TCP connects but the handshake fails: RB001.TLS_FAILED with the TLS checks first."""
     tls = StepResult("TLS handshake", False, 0.01, "tls_failed", "certificate rejected")
-    finding = only(rb001.classify(observations(no_answer(), page("operational"), tls=tls)))
+    finding = only(classify(observations(no_answer(), page("operational"), tls=tls)))
     assert (finding.code, finding.severity) == (rb001.TLS_FAILED, Severity.SEV1)
     assert codes(finding)[0] == "check_tls"
 
 
 def test_connected_but_no_answer_is_http_timeout() -> None:
     """Every network step works but the probe times out: RB001.HTTP_TIMEOUT."""
-    finding = only(rb001.classify(observations(no_answer("TimeoutError"), UNKNOWN)))
+    finding = only(classify(observations(no_answer("TimeoutError"), UNKNOWN)))
     assert (finding.code, finding.severity) == (rb001.HTTP_TIMEOUT, Severity.SEV1)
 
 
 def test_in_process_connection_error_is_connection_failed() -> None:
     """Skipped network steps and a probe connection error: RB001.CONNECTION_FAILED."""
     skip = skipped("x", "in-process transport")
-    finding = only(rb001.classify(observations(no_answer(), UNKNOWN, dns=skip, tcp=skip, tls=skip)))
+    finding = only(classify(observations(no_answer(), UNKNOWN, dns=skip, tcp=skip, tls=skip)))
     assert (finding.code, finding.severity) == (rb001.CONNECTION_FAILED, Severity.SEV1)
     assert codes(finding)[0] == "check_proxy"
 
@@ -165,7 +166,7 @@ def test_5xx_without_announced_outage_is_http_5xx(state: str) -> None:
     """A 5xx while the page says operational, or cannot be read, is RB001.HTTP_5XX (never an
     announced MaintainX outage)."""
     report = UNKNOWN if state == "unknown" else page(state)
-    finding = only(rb001.classify(observations(answered(503), report)))
+    finding = only(classify(observations(answered(503), report)))
     assert (finding.code, finding.severity) == (rb001.HTTP_5XX, Severity.SEV1)
     assert actions(finding)[:2] == ["enable_fallback_mode", "isolate_breaker"]
 
@@ -175,7 +176,7 @@ def test_5xx_without_announced_outage_is_http_5xx(state: str) -> None:
 def test_outage_announced_is_maintainx_outage(state: str, probe: ProbeResult) -> None:
     """Probe down (5xx or no answer) and the page says so: RB001.MAINTAINX_OUTAGE, SEV1,
     enable fallback mode first."""
-    finding = only(rb001.classify(observations(probe, page(state))))
+    finding = only(classify(observations(probe, page(state))))
     assert (finding.code, finding.severity) == (rb001.MAINTAINX_OUTAGE, Severity.SEV1)
     assert finding.mitigations[0].action == "enable_fallback_mode"
     assert "cached responses" in finding.mitigations[0].description
@@ -185,7 +186,7 @@ def test_outage_announced_is_maintainx_outage(state: str, probe: ProbeResult) ->
 def test_outage_wins_over_a_failed_local_step() -> None:
     """When the page announces downtime, a failed DNS lookup is evidence, not the verdict."""
     dns = StepResult("DNS resolution", False, 0.01, "dns_failed", "SERVFAIL")
-    finding = only(rb001.classify(observations(no_answer(), page("downtime"), dns=dns)))
+    finding = only(classify(observations(no_answer(), page("downtime"), dns=dns)))
     assert finding.code == rb001.MAINTAINX_OUTAGE
     assert finding.evidence["dns"]["error"] == "dns_failed"
 
@@ -193,7 +194,7 @@ def test_outage_wins_over_a_failed_local_step() -> None:
 def test_unknown_page_is_never_an_outage() -> None:
     """Probe unreachable and the page unreadable: a local finding, never MAINTAINX_OUTAGE."""
     tcp = StepResult("TCP connect", False, 0.01, "refused", "refused")
-    finding = only(rb001.classify(observations(no_answer(), UNKNOWN, tcp=tcp)))
+    finding = only(classify(observations(no_answer(), UNKNOWN, tcp=tcp)))
     assert finding.code == rb001.TCP_REFUSED
 
 
@@ -202,7 +203,7 @@ def test_other_component_down_is_not_an_api_outage() -> None:
     tcp = StepResult("TCP connect", False, 0.01, "timeout", "dropped")
     report = page("operational", Website="downtime")
     assert report.state == "downtime"
-    finding = only(rb001.classify(observations(no_answer(), report, tcp=tcp)))
+    finding = only(classify(observations(no_answer(), report, tcp=tcp)))
     assert finding.code == rb001.TCP_TIMEOUT
 
 
@@ -218,7 +219,7 @@ def test_other_component_down_is_not_an_api_outage() -> None:
 )
 def test_rejected_probe(status: int, code: str, severity: Severity, action: str | None) -> None:
     """A 4xx answer: the API is reachable; the code says what to fix (401 -> rotate key)."""
-    finding = only(rb001.classify(observations(answered(status), page("downtime"))))
+    finding = only(classify(observations(answered(status), page("downtime"))))
     assert (finding.code, finding.severity, finding.mitigations[0].action) == (
         code,
         severity,
@@ -230,7 +231,7 @@ def test_rejected_probe(status: int, code: str, severity: Severity, action: str 
 @pytest.mark.parametrize("state", ["degraded", "downtime", "maintenance"])
 def test_page_incident_while_api_answers_is_informational(state: str) -> None:
     """The API answers but the page reports trouble: RB001.STATUS_PAGE_INCIDENT, SEV4."""
-    finding = only(rb001.classify(observations(answered(200), page(state))))
+    finding = only(classify(observations(answered(200), page(state))))
     assert (finding.code, finding.severity) == (rb001.STATUS_PAGE_INCIDENT, Severity.SEV4)
 
 
@@ -243,7 +244,7 @@ def test_probe_evidence_keeps_useful_headers_only() -> None:
         status=502,
         headers={"Content-Type": "text/html", "Server": "nginx", "Set-Cookie": "s=1"},
     )
-    finding = only(rb001.classify(observations(probe, page("operational"))))
+    finding = only(classify(observations(probe, page("operational"))))
     assert finding.evidence["probe"]["content-type"] == "text/html"
     assert finding.evidence["probe"]["server"] == "nginx"
     assert "set-cookie" not in json.dumps(finding.evidence).lower()
@@ -267,14 +268,14 @@ def test_parse_target() -> None:
 
 async def test_ip_literal_resolves_without_the_resolver() -> None:
     """An IP address base URL needs no DNS: it resolves to itself at once."""
-    step = await resolve("127.0.0.1", 80, timeout=1.0)
+    step = await resolve_host("127.0.0.1", 80, timeout=1.0)
     assert (step.ok, step.addresses) == (True, ("127.0.0.1",))
-    assert (await resolve("[::1]", 80, timeout=1.0)).addresses == ("::1",)
+    assert (await resolve_host("[::1]", 80, timeout=1.0)).addresses == ("::1",)
 
 
 async def test_unresolvable_name_fails_dns() -> None:
-    """``nonexistent.invalid`` does not resolve (``.invalid`` is reserved for that)."""
-    step = await resolve("nonexistent.invalid", 443, timeout=2.0)
+    """``nonexistent.invalid`` does not resolve_host (``.invalid`` is reserved for that)."""
+    step = await resolve_host("nonexistent.invalid", 443, timeout=2.0)
     assert step.ok is False
     assert step.error in ("dns_failed", "timeout")
     assert "nonexistent.invalid" in step.detail
@@ -682,3 +683,31 @@ async def test_probe_path_is_the_cheap_organizations_probe(sim: Simulator) -> No
         await rb001.check(sim_context(sim, client))
     log = sim.request_log
     assert [(r.method, r.path) for r in log] == [("GET", "/v1/organizations")]
+
+
+async def test_probe_raising_our_timeout_keeps_its_own_detail() -> None:
+    """Our TimeoutError is a built-in TimeoutError too (so asyncio's): a probe or status-page
+    fetcher raising it is still reported with its own message, not as the diagnosis deadline.
+    """
+    from maintainx_resilient import TimeoutError as MXTimeoutError
+
+    async def timing_out(method: str, path: str, headers: Mapping[str, str]) -> ProbeResult:
+        raise MXTimeoutError("read timeout", method=method, path=path, phase="read")
+
+    async def page_timing_out(url: str) -> tuple[int | None, bytes, str]:
+        raise MXTimeoutError("connect timeout", method="GET", path="/en", phase="connect")
+
+    ctx = DiagnosticContext(
+        base_url="https://api.getmaintainx.com/v1",
+        probe=timing_out,
+        transport_kind="in_process",
+        fetch_status_page=page_timing_out,
+    )
+    result = await rb001.check(ctx)
+    evidence = result.findings[0].evidence
+    assert evidence["probe"]["error"] == "TimeoutError"
+    assert evidence["probe"]["detail"] == "GET /organizations?limit=1: read timeout"
+    assert "diagnosis deadline" not in evidence["probe"]["detail"]
+    assert evidence["status_page"]["detail"] == (
+        "could not fetch the status page (TimeoutError: GET /en: connect timeout)"
+    )

@@ -6,11 +6,11 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import EventBus, RequestCompleted, RequestRefused
-from maintainx_resilient._stats import RollingStats
 from maintainx_resilient.diagnostics import rb002_errors as rb002
 from maintainx_resilient.diagnostics._context import Thresholds
 from maintainx_resilient.diagnostics._model import Finding, Severity
 from maintainx_resilient.policies.breaker import BreakerSnapshot
+from maintainx_resilient.telemetry._stats import RollingStats
 
 from ._support import make_context
 

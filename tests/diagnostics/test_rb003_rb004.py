@@ -150,6 +150,17 @@ async def test_rb003_check_reads_the_source() -> None:
     assert "Queue depth" in result.detail
 
 
+async def test_rb003_check_and_the_cli_status_share_one_verdict() -> None:
+    """The procedure and ``webhooks status`` build their result in one place."""
+    health = {**HEALTHY, "queue_depth": 50, "failed": 2}
+    ctx = make_context(webhooks=Webhooks(health))
+    ctx.extras[rb003.QUEUE_DEPTH_EXTRA] = 20
+    from_check = await rb003.check(ctx)
+    pure = rb003.assess_webhooks(health, ctx.thresholds, queue_depth_alert=20)
+    assert from_check.to_dict() | {"duration_ms": 0} == pure.to_dict() | {"duration_ms": 0}
+    assert (pure.runbook, pure.title, pure.status) == ("RB-003", rb003.TITLE, "problem")
+
+
 async def test_rb003_check_accepts_an_async_source() -> None:
     """A source whose webhook_health is a coroutine function works too."""
 
@@ -178,7 +189,7 @@ def test_compare_finds_missing_extra_and_stale() -> None:
     """compare() lists ids missing locally, extra locally and stale (updatedAt differs)."""
     remote = {1: T1, 2: T2, 3: T3, 4: T1}
     local = {1: T1, 2: T1, 3: "2025-06-03T10:00:00Z", 5: T2}
-    drift = rb004.compare(remote, local)
+    drift = rb004.compare_sample(remote, local)
     assert drift.missing_locally == (4,)
     assert drift.extra_locally == (5,)
     assert drift.stale == (2,)  # 3 is the same instant written differently
@@ -195,22 +206,22 @@ def test_compare_finds_missing_extra_and_stale() -> None:
 
 def test_compare_in_sync_and_empty() -> None:
     """Identical mappings are in sync; two empty ones have no drift."""
-    assert rb004.compare({1: T1}, {1: T1}).in_sync
-    empty = rb004.compare({}, {})
+    assert rb004.compare_sample({1: T1}, {1: T1}).in_sync
+    empty = rb004.compare_sample({}, {})
     assert empty.in_sync and empty.fraction == 0.0
 
 
 def test_compare_unparseable_timestamps_compare_as_text() -> None:
     """Timestamps that don't parse are compared as strings."""
-    assert rb004.compare({1: "yesterday"}, {1: "yesterday"}).in_sync
-    assert rb004.compare({1: "yesterday"}, {1: "today"}).stale == (1,)
+    assert rb004.compare_sample({1: "yesterday"}, {1: "yesterday"}).in_sync
+    assert rb004.compare_sample({1: "yesterday"}, {1: "today"}).stale == (1,)
 
 
 def test_compare_timestamps_as_instants() -> None:
     """Any fraction length and offset spelling of the same instant is not stale."""
     remote = {1: "2025-06-01T10:00:00.1234567Z", 2: "2025-06-01T12:00:00+0200"}
     local = {1: "2025-06-01T10:00:00.123456+00:00", 2: "2025-06-01T10:00:00.000Z"}
-    assert rb004.compare(remote, local).in_sync
+    assert rb004.compare_sample(remote, local).in_sync
 
 
 def test_scope_local_keeps_what_the_sample_covers() -> None:
@@ -225,7 +236,7 @@ def test_scope_local_keeps_what_the_sample_covers() -> None:
 def drift_of(n_bad: int, sample: int = 100) -> rb004.SyncDrift:
     remote = dict.fromkeys(range(sample), T1)
     local = {i: (T2 if i < n_bad else T1) for i in range(sample)}
-    return rb004.compare(remote, local)
+    return rb004.compare_sample(remote, local)
 
 
 def test_classify_drift_boundaries() -> None:
@@ -243,7 +254,7 @@ def test_classify_drift_codes_and_mitigations() -> None:
     remote = dict.fromkeys(range(20), T2)
     local = dict.fromkeys(range(5), T1)  # 0..4 stale, 5..19 missing
     local.update({100: T3})
-    found = {f.code: f for f in rb004.classify_drift(rb004.compare(remote, local))}
+    found = {f.code: f for f in rb004.classify_drift(rb004.compare_sample(remote, local))}
     assert set(found) == {
         rb004.CODE_MISSING_LOCALLY,
         rb004.CODE_STALE_RECORDS,

@@ -15,14 +15,20 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import RequestCompleted
-from maintainx_resilient._stats import EndpointStats, RollingStats, StatsSnapshot, StatsTotals
 from maintainx_resilient.diagnostics import rb005_performance as rb005
 from maintainx_resilient.diagnostics._context import DiagnosticContext, ProbeResult, Thresholds
 from maintainx_resilient.diagnostics._model import Finding, Severity
 from maintainx_resilient.diagnostics._network import httpx_probe
+from maintainx_resilient.diagnostics.rb005_performance import classify_performance as classify
 from maintainx_resilient.policies.breaker import Breakers, BreakerSnapshot
 from maintainx_resilient.policies.fallback import CacheStats, FallbackCache
 from maintainx_resilient.policies.throttle import Throttle
+from maintainx_resilient.telemetry._stats import (
+    EndpointStats,
+    RollingStats,
+    StatsSnapshot,
+    StatsTotals,
+)
 from maintainx_resilient.testing import Simulator
 
 # ---- building inputs ------------------------------------------------------------------------
@@ -113,7 +119,7 @@ def only(findings: list[Finding], code: str) -> Finding:
 
 def test_healthy_inputs_have_no_finding() -> None:
     """Fast probes, fast recorded latency, a good cache, an idle pool: no finding."""
-    findings = rb005.classify(
+    findings = classify(
         inputs(
             stats=snapshot(endpoint("GET /workorders", p95=0.3)),
             cache=cache(hits=80, misses=20),
@@ -128,7 +134,7 @@ def test_healthy_inputs_have_no_finding() -> None:
 def test_slow_probe_is_slow_endpoint_sev3() -> None:
     """A probe above ``slow_latency`` (the runbook's 1000 ms) is RB005.SLOW_ENDPOINT, SEV3."""
     probes = (probe("/workorders", 1.5), *fast_probes()[1:])
-    finding = only(rb005.classify(inputs(probes=probes)), rb005.SLOW_ENDPOINT)
+    finding = only(classify(inputs(probes=probes)), rb005.SLOW_ENDPOINT)
     assert finding.severity == Severity.SEV3
     assert list(finding.evidence["endpoints"]) == ["/workorders?limit=10"]
     assert finding.evidence["endpoints"]["/workorders?limit=10"]["duration_ms"] == 1500.0
@@ -142,7 +148,7 @@ def test_slow_probe_is_slow_endpoint_sev3() -> None:
 def test_probe_timeout_counts_as_slow() -> None:
     """A probe cut off by the deadline is slow ([TIMEOUT]), not a failed probe."""
     probes = (probe("/assets", 9.0, None, "TimeoutError"), *fast_probes()[1:])
-    findings = rb005.classify(inputs(probes=probes))
+    findings = classify(inputs(probes=probes))
     assert codes(findings) == [rb005.SLOW_ENDPOINT]
     assert findings[0].evidence["endpoints"]["/assets?limit=10"]["timed_out"] is True
     assert rb005.probe_label(probes[0], 1.0) == "[TIMEOUT]"
@@ -151,7 +157,7 @@ def test_probe_timeout_counts_as_slow() -> None:
 def test_threshold_is_configurable() -> None:
     """``thresholds.slow_latency`` moves the [SLOW] boundary."""
     tight = Thresholds(slow_latency=0.1)
-    assert codes(rb005.classify(inputs(thresholds=tight))) == [rb005.SLOW_ENDPOINT]
+    assert codes(classify(inputs(thresholds=tight))) == [rb005.SLOW_ENDPOINT]
     assert rb005.probe_label(probe("/users", 0.12), 0.1) == "[SLOW]"
     assert rb005.probe_label(probe("/users", 0.12), 1.0) == "[OK]"
 
@@ -160,7 +166,7 @@ def test_threshold_is_configurable() -> None:
 def test_failed_probes(failed: int, severity: Severity) -> None:
     """Probes answering errors are RB005.PROBE_FAILED: SEV3 for some, SEV2 when all fail."""
     probes = tuple(probe(e, 0.1, 503 if i < failed else 200) for i, e in enumerate(rb005.ENDPOINTS))
-    finding = only(rb005.classify(inputs(probes=probes)), rb005.PROBE_FAILED)
+    finding = only(classify(inputs(probes=probes)), rb005.PROBE_FAILED)
     assert finding.severity == severity
     assert len(finding.evidence["endpoints"]) == failed
 
@@ -168,7 +174,7 @@ def test_failed_probes(failed: int, severity: Severity) -> None:
 def test_high_recorded_p95() -> None:
     """An endpoint whose recorded p95 exceeds ``slow_latency`` is RB005.HIGH_P95, SEV3."""
     stats = snapshot(endpoint("GET /workorders", p95=2.5), endpoint("GET /assets", p95=0.2))
-    finding = only(rb005.classify(inputs(stats=stats)), rb005.HIGH_P95)
+    finding = only(classify(inputs(stats=stats)), rb005.HIGH_P95)
     assert finding.severity == Severity.SEV3
     assert finding.evidence["endpoints"] == {
         "GET /workorders": {"p50_ms": 100.0, "p95_ms": 2500.0, "p99_ms": 3000.0, "samples": 50}
@@ -178,13 +184,13 @@ def test_high_recorded_p95() -> None:
 def test_few_samples_are_not_judged() -> None:
     """A p95 over fewer than ``min_requests`` samples is no finding."""
     stats = snapshot(endpoint("GET /workorders", p95=5.0, samples=3))
-    assert rb005.classify(inputs(stats=stats)) == []
+    assert classify(inputs(stats=stats)) == []
 
 
 def test_low_cache_hit_rate_is_sev4() -> None:
     """A fallback cache hit rate below the threshold is RB005.LOW_CACHE_HIT_RATE, SEV4,
     "enable aggressive caching"."""
-    finding = only(rb005.classify(inputs(cache=cache(hits=2, misses=18))), rb005.LOW_CACHE_HIT_RATE)
+    finding = only(classify(inputs(cache=cache(hits=2, misses=18))), rb005.LOW_CACHE_HIT_RATE)
     assert finding.severity == Severity.SEV4
     assert finding.evidence["hit_rate"] == 0.1
     assert finding.mitigations[0].code == "enable_aggressive_caching"
@@ -192,7 +198,7 @@ def test_low_cache_hit_rate_is_sev4() -> None:
 
 def test_cache_with_few_lookups_is_not_judged() -> None:
     """A hit rate over fewer than ``min_requests`` lookups is no finding."""
-    assert rb005.classify(inputs(cache=cache(hits=0, misses=3))) == []
+    assert classify(inputs(cache=cache(hits=0, misses=3))) == []
 
 
 @pytest.mark.parametrize(
@@ -204,7 +210,7 @@ def test_cache_with_few_lookups_is_not_judged() -> None:
 )
 def test_pool_exhausted(pool: Mapping[str, int]) -> None:
     """Requests waiting for a connection, or every connection busy: RB005.POOL_EXHAUSTED."""
-    finding = only(rb005.classify(inputs(pool=pool)), rb005.POOL_EXHAUSTED)
+    finding = only(classify(inputs(pool=pool)), rb005.POOL_EXHAUSTED)
     assert finding.severity == Severity.SEV3
     assert finding.evidence["active"] == 10
     assert finding.mitigations[0].action == "enable_throttling"
@@ -212,7 +218,7 @@ def test_pool_exhausted(pool: Mapping[str, int]) -> None:
 
 def test_pool_with_spare_connections_is_fine() -> None:
     """Active connections with idle ones left and nobody waiting is no finding."""
-    assert rb005.classify(inputs(pool={"active": 5, "idle": 5, "waiting": 0, "max": 10})) == []
+    assert classify(inputs(pool={"active": 5, "idle": 5, "waiting": 0, "max": 10})) == []
 
 
 def test_throttle_blocked_after_429_is_throttled() -> None:
@@ -222,7 +228,7 @@ def test_throttle_blocked_after_429_is_throttled() -> None:
     throttle = Throttle(clock=clock)
     sent = throttle.reserve(["key:abc", "org:default"], now=throttle.now())
     throttle.settle(sent, 429, {"retry-after": "10"}, now=throttle.now())
-    finding = only(rb005.classify(inputs(throttle=throttle.snapshot())), rb005.THROTTLED)
+    finding = only(classify(inputs(throttle=throttle.snapshot())), rb005.THROTTLED)
     assert finding.severity == Severity.SEV3
     scope = finding.evidence["scopes"]["key:abc"]
     assert scope["blocked_for_s"] == pytest.approx(10.0)
@@ -237,7 +243,7 @@ def test_recorded_429s_and_long_waits_are_throttled() -> None:
     """429s in the stats window, or long throttle waits, are RB005.THROTTLED even with the
     client's throttle off."""
     totals = StatsTotals(throttle_waits=4, throttle_wait_seconds=12.0, rate_limited=3)
-    finding = only(rb005.classify(inputs(stats=snapshot(totals=totals))), rb005.THROTTLED)
+    finding = only(classify(inputs(stats=snapshot(totals=totals))), rb005.THROTTLED)
     assert finding.evidence["rate_limited"] == 3
     assert finding.evidence["average_wait_s"] == 3.0
     assert finding.evidence["throttle_enabled"] is False
@@ -246,13 +252,13 @@ def test_recorded_429s_and_long_waits_are_throttled() -> None:
 def test_rate_limited_probe_is_throttled_not_failed() -> None:
     """A live probe answered 429 is a throttling finding, not a failed probe."""
     probes = (probe("/users", 0.1, 429), *fast_probes()[:3])
-    assert codes(rb005.classify(inputs(probes=probes))) == [rb005.THROTTLED]
+    assert codes(classify(inputs(probes=probes))) == [rb005.THROTTLED]
 
 
 def test_short_pacing_is_not_throttled() -> None:
     """Throttle waits shorter than ``slow_latency`` on average are normal pacing."""
     totals = StatsTotals(throttle_waits=10, throttle_wait_seconds=2.0)
-    assert rb005.classify(inputs(stats=snapshot(totals=totals))) == []
+    assert classify(inputs(stats=snapshot(totals=totals))) == []
 
 
 def test_open_breaker_is_sev2_isolated_is_sev4() -> None:
@@ -264,7 +270,7 @@ def test_open_breaker_is_sev2_isolated_is_sev4() -> None:
         "/users": breaker("/users", "isolated"),
         "/parts": breaker("/parts", "closed"),
     }
-    findings = rb005.classify(inputs(breakers=breakers, cache=cache(hits=1, misses=19)))
+    findings = classify(inputs(breakers=breakers, cache=cache(hits=1, misses=19)))
     assert codes(findings) == [
         rb005.BREAKER_OPEN,
         rb005.BREAKER_ISOLATED,
@@ -279,7 +285,7 @@ def test_real_breaker_snapshots() -> None:
     """``Breakers.states()`` of a real breaker held open is read as isolated."""
     breakers = Breakers(clock=FakeClock())
     breakers.isolate("/workorders")
-    findings = rb005.classify(inputs(breakers=breakers.states()))
+    findings = classify(inputs(breakers=breakers.states()))
     assert codes(findings) == [rb005.BREAKER_ISOLATED]
 
 

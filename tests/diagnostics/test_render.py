@@ -13,7 +13,6 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient._events import EventBus, RequestCompleted
-from maintainx_resilient._stats import RollingStats
 from maintainx_resilient.diagnostics import rb002_errors, rb003_webhooks, rb004_sync
 from maintainx_resilient.diagnostics._context import DiagnosticContext
 from maintainx_resilient.diagnostics._model import (
@@ -34,6 +33,7 @@ from maintainx_resilient.diagnostics.render import (
     use_color,
 )
 from maintainx_resilient.telemetry import register_secret
+from maintainx_resilient.telemetry._stats import RollingStats
 
 from ..conftest import CANARY_KEY
 from ._support import make_context

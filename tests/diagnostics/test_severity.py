@@ -8,7 +8,12 @@ import pytest
 
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.diagnostics._context import EscalationContact, Thresholds
-from maintainx_resilient.diagnostics._model import DiagnosticResult, Finding, Severity
+from maintainx_resilient.diagnostics._model import (
+    DiagnosticResult,
+    Finding,
+    Severity,
+    result_status,
+)
 from maintainx_resilient.diagnostics.rb002_errors import classify_errors
 from maintainx_resilient.diagnostics.severity import (
     DEFAULT_CONTACTS,
@@ -20,7 +25,6 @@ from maintainx_resilient.diagnostics.severity import (
     classify_error_rate,
     criterion,
     escalation_for,
-    result_status,
 )
 
 

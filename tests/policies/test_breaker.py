@@ -170,8 +170,8 @@ def test_4xx_never_counts() -> None:
     layer = BreakerLayer(httpx.MockTransport(lambda r: httpx.Response(next(statuses))), make()[0])
     for _ in range(20):
         assert layer.handle_request(request()).status_code < 500
-    assert layer.breakers.states()[WO].state == "closed"
-    assert layer.breakers.states()[WO].failures == 0
+    assert layer.policy.states()[WO].state == "closed"
+    assert layer.policy.states()[WO].failures == 0
 
 
 def test_failures_must_be_consecutive() -> None:

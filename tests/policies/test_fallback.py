@@ -267,7 +267,7 @@ def test_final_5xx_answer_is_replaced(make: Make, upstream: Upstream) -> None:
     def retried(request: httpx.Request) -> httpx.Response:
         return httpx.Response(502, extensions={ATTEMPTS_EXTENSION: (3, 1.5)})
 
-    exhausted = Keeping(httpx.MockTransport(retried), layer.cache)
+    exhausted = Keeping(httpx.MockTransport(retried), layer.policy)
     assert meta_of(exhausted.handle_request(get())).reason == "retries_exhausted"
 
 
@@ -309,7 +309,7 @@ def test_miss_lets_the_original_error_through(make: Make, upstream: Upstream) ->
     upstream.failure = None
     upstream.status = 503
     assert layer.handle_request(get()).status_code == 503
-    assert layer.cache.stats().misses == 2
+    assert layer.policy.stats().misses == 2
 
 
 def test_other_errors_are_never_masked(make: Make, upstream: Upstream) -> None:
@@ -331,7 +331,7 @@ def test_writes_are_never_cached_or_served(make: Make, upstream: Upstream) -> No
     for method in ("POST", "PATCH", "DELETE", "PUT"):
         with pytest.raises(ConnectionError):
             layer.handle_request(httpx.Request(method, BASE + "/workorders/1"))
-    assert layer.cache.stats().entries == 1
+    assert layer.policy.stats().entries == 1
 
 
 def test_age_limit(make: Make, upstream: Upstream, clock: FakeClock) -> None:
@@ -344,7 +344,7 @@ def test_age_limit(make: Make, upstream: Upstream, clock: FakeClock) -> None:
     clock.advance(0.5)
     with pytest.raises(ConnectionError):
         layer.handle_request(get())
-    stats = layer.cache.stats()
+    stats = layer.policy.stats()
     assert (stats.hits, stats.misses, stats.expired) == (1, 1, 1)
 
 
@@ -396,7 +396,7 @@ def test_entry_bound_evicts_least_recently_used(make: Make, upstream: Upstream) 
         assert meta_of(layer.handle_request(get(f"/workorders/{n}"))).stale
     with pytest.raises(ConnectionError):
         layer.handle_request(get("/workorders/2"))
-    assert layer.cache.stats().entries == 3
+    assert layer.policy.stats().entries == 3
 
 
 def test_byte_bound(upstream: Upstream, clock: FakeClock) -> None:
@@ -427,14 +427,14 @@ def test_stats_and_clear(make: Make, upstream: Upstream) -> None:
     layer.handle_request(get("/workorders/1"))
     with pytest.raises(ConnectionError):
         layer.handle_request(get("/workorders/2"))
-    stats = layer.cache.stats()
+    stats = layer.policy.stats()
     assert (stats.hits, stats.misses, stats.stale_served, stats.stored) == (2, 1, 2, 1)
     assert stats.hit_rate == pytest.approx(2 / 3)
     assert stats.entries == 1 and stats.bytes > 0
     with pytest.raises(AttributeError):
         stats.hits = 0  # type: ignore[misc]
-    layer.cache.clear()
-    assert (layer.cache.stats().entries, layer.cache.stats().bytes) == (0, 0)
+    layer.policy.clear()
+    assert (layer.policy.stats().entries, layer.policy.stats().bytes) == (0, 0)
     with pytest.raises(ConnectionError):
         layer.handle_request(get("/workorders/1"))
 
@@ -449,15 +449,15 @@ def test_fallback_mode_serves_gets_without_sending(
     layer = make()
     layer.handle_request(get())
     sent = len(upstream.calls)
-    layer.cache.enable_fallback_mode()
-    assert layer.cache.fallback_mode
+    layer.policy.enable_fallback_mode()
+    assert layer.policy.fallback_mode
     clock.advance(30.0)
     response = layer.handle_request(get())
     assert label(meta_of(response)) == (True, 30.0, "fallback_mode", "req-1")
     assert len(upstream.calls) == sent
-    stats = layer.cache.stats()
+    stats = layer.policy.stats()
     assert (stats.fallback_mode_served, stats.stale_served, stats.fallback_mode) == (1, 0, True)
-    layer.cache.disable_fallback_mode()
+    layer.policy.disable_fallback_mode()
     assert label(meta_of(layer.handle_request(get()))) == label(ResponseMeta(request_id="req-2"))
 
 
@@ -467,7 +467,7 @@ def test_fallback_mode_miss_and_too_old_raise(
     """Fallback mode: no entry, or one older than max_stale, raises FallbackModeError; no send."""
     layer = make(max_stale=60.0)
     layer.handle_request(get("/workorders/1"))
-    layer.cache.enable_fallback_mode()
+    layer.policy.enable_fallback_mode()
     with pytest.raises(FallbackModeError, match="no cached answer") as info:
         layer.handle_request(get("/workorders/2"))
     assert (info.value.method, info.value.path) == ("GET", "/v1/workorders/2")
@@ -483,7 +483,7 @@ def test_fallback_mode_refuses_everything_but_get(
 ) -> None:
     """Fallback mode: every non-GET raises FallbackModeError with a clear message; no send."""
     layer = make()
-    layer.cache.enable_fallback_mode()
+    layer.policy.enable_fallback_mode()
     with pytest.raises(FallbackModeError, match="fallback mode is on") as info:
         layer.handle_request(httpx.Request(method, BASE + "/workorders/1"))
     assert "not sent" in str(info.value)

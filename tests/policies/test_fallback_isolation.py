@@ -447,13 +447,13 @@ def keep(layer: FallbackLayer, req: httpx.Request) -> httpx.Response:
 
 def served(layer: FallbackLayer, req: httpx.Request) -> bool:
     """Whether ``req`` is answered from the cache in fallback mode."""
-    layer.cache.enable_fallback_mode()
+    layer.policy.enable_fallback_mode()
     try:
         return bool(layer.handle_request(req).extensions[META_EXTENSION].stale)
     except FallbackModeError:
         return False
     finally:
-        layer.cache.disable_fallback_mode()
+        layer.policy.disable_fallback_mode()
 
 
 def test_an_answer_is_kept_only_when_committed() -> None:
@@ -461,12 +461,12 @@ def test_an_answer_is_kept_only_when_committed() -> None:
     layer = layer_over(ok)
     response = layer.handle_request(request())
     assert COMMIT_EXTENSION in response.extensions
-    assert layer.cache.stats().stored == 0 and not served(layer, request())
+    assert layer.policy.stats().stored == 0 and not served(layer, request())
     assert commit(response)
-    assert layer.cache.stats().stored == 1 and served(layer, request())
-    layer.cache.enable_fallback_mode()
+    assert layer.policy.stats().stored == 1 and served(layer, request())
+    layer.policy.enable_fallback_mode()
     assert not commit(layer.handle_request(request()))  # a stale answer: nothing to keep
-    layer.cache.disable_fallback_mode()
+    layer.policy.disable_fallback_mode()
     assert not commit(layer.handle_request(request("PATCH")))  # writes are never kept
 
 
@@ -476,7 +476,7 @@ def test_uncacheable_operations_are_never_offered() -> None:
     req = request()
     req.extensions[CACHEABLE_EXTENSION] = False
     assert not commit(layer.handle_request(req))
-    assert layer.cache.stats().entries == 0
+    assert layer.policy.stats().entries == 0
 
 
 def test_entries_are_scoped_by_the_stamped_credential() -> None:
@@ -540,7 +540,7 @@ def test_only_a_successful_write_drops_entries() -> None:
     layer.handle_request(request("PATCH"))
     assert not served(layer, request())
     assert served(layer, request(credential="cred-b"))
-    assert layer.cache.stats().invalidated == 1
+    assert layer.policy.stats().invalidated == 1
 
 
 def test_a_read_in_flight_during_a_write_is_not_kept() -> None:

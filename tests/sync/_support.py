@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 
 from maintainx_resilient import MaintainXClient
+from maintainx_resilient._iso8601 import parse_timestamp
 from maintainx_resilient.sync import SyncStore
 from maintainx_resilient.sync._fetch import Fetcher, RawPage
-from maintainx_resilient.sync._time import parse_timestamp
 from maintainx_resilient.testing import Simulator
 
 #: Other resources kept small: only work orders matter in most tests.

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from maintainx_resilient.cli import _sync
-from maintainx_resilient.cli._output import Output, make_console
+from maintainx_resilient._console import make_console
+from maintainx_resilient.cli import _sync, main
+from maintainx_resilient.cli._output import Output
 from maintainx_resilient.cli._progress import ProgressView, describe_sync
 from maintainx_resilient.sync import Batch, Progress, RateLimit, SQLiteStore
 from maintainx_resilient.testing import Simulator
@@ -36,7 +37,7 @@ def db(tmp_path: Path) -> str:
 
 
 def run(*argv: str) -> int:
-    return _sync.main([*argv, "--rate-limit", "0"] if argv[0] != "status" else list(argv))
+    return main(["sync", *argv, "--rate-limit", "0"] if argv[0] != "status" else ["sync", *argv])
 
 
 def test_full_then_status_then_incremental(
@@ -176,8 +177,8 @@ def test_bad_settings_exit_64_with_a_hint(
     err = capsys.readouterr().err
     assert "export MAINTAINX_API_KEY" in err and "api_key=" not in err
     monkeypatch.setenv("MAINTAINX_API_KEY", Simulator.API_KEY)
-    assert _sync.main(["full", "--db", db, "--rate-limit", "-1"]) == _sync.EXIT_USAGE
-    assert _sync.main(["full", "--db", db, "--no-such-flag"]) == _sync.EXIT_USAGE
+    assert main(["sync", "full", "--db", db, "--rate-limit", "-1"]) == _sync.EXIT_USAGE
+    assert main(["sync", "full", "--db", db, "--no-such-flag"]) == _sync.EXIT_USAGE
     assert run("incremental", "--db", db, "--resource", "locations") == _sync.EXIT_ERROR
     assert "full sync" in capsys.readouterr().err
 

@@ -12,6 +12,7 @@ import pytest
 
 from maintainx_resilient import MaintainXClient
 from maintainx_resilient._clock import FakeClock
+from maintainx_resilient._iso8601 import format_timestamp, parse_timestamp
 from maintainx_resilient.sync import (
     IncrementalResult,
     RecordRef,
@@ -21,7 +22,6 @@ from maintainx_resilient.sync import (
     WebhookFeed,
 )
 from maintainx_resilient.sync._fetch import Fetcher, RawPage
-from maintainx_resilient.sync._time import format_timestamp, parse_timestamp
 from maintainx_resilient.sync.incremental import read_watermark, run_incremental
 from maintainx_resilient.sync.resources import resolve
 from maintainx_resilient.testing import Simulator

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maintainx_resilient._iso8601 import format_timestamp, parse_timestamp, to_timestamp
 from maintainx_resilient.sync import (
     DOCUMENTED_RATE_LIMIT,
     Progress,
@@ -19,7 +20,6 @@ from maintainx_resilient.sync import (
     rate_limit_of,
     ref_from_webhook,
 )
-from maintainx_resilient.sync._time import format_timestamp, parse_timestamp, to_timestamp
 from maintainx_resilient.sync.progress import pages_for
 from maintainx_resilient.sync.resources import canonical_name, resolve, support
 from maintainx_resilient.sync.watermark import advance, window_start

@@ -37,7 +37,7 @@ def start_sync(base_url: str, db: Path) -> subprocess.Popen[str]:
         "MAINTAINX_API_KEY": Simulator.API_KEY,
         "MAINTAINX_BASE_URL": base_url,
     }
-    command = [sys.executable, "-m", "maintainx_resilient.cli._sync", "full", "--db", str(db)]
+    command = [sys.executable, "-m", "maintainx_resilient.cli", "sync", "full", "--db", str(db)]
     return subprocess.Popen(
         [*command, "--progress", "json", "--rate-limit", "0"],
         env=env,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from maintainx_resilient._iso8601 import parse_timestamp
 from maintainx_resilient.diagnostics._context import SyncStoreSource
 from maintainx_resilient.sync import (
     Batch,
@@ -18,7 +19,6 @@ from maintainx_resilient.sync import (
     SQLiteStore,
     SyncStore,
 )
-from maintainx_resilient.sync._time import parse_timestamp
 
 T0 = "2025-01-01T00:00:00.000Z"
 T1 = "2025-01-01T00:00:01.000Z"

@@ -30,7 +30,7 @@ from typing import Any
 
 def run_worker(config: dict[str, Any]) -> None:
     from maintainx_resilient.webhooks import (
-        RetryPolicy,
+        RetrySchedule,
         SqliteLedger,
         WebhookEvent,
         Worker,
@@ -64,7 +64,7 @@ def run_worker(config: dict[str, Any]) -> None:
         consumer=config["consumer"],
         batch_size=int(config["batch"]),
         lease=3600,
-        retry=RetryPolicy(max_attempts=3, max_deliveries=1000),
+        retry=RetrySchedule(max_attempts=3, max_deliveries=1000),
     )
     worker.run(until_idle=True)
     out.write("done\n")

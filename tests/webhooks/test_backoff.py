@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from maintainx_resilient.webhooks.backoff import (
     Decision,
     PermanentError,
-    RetryPolicy,
+    RetrySchedule,
     decide,
     describe,
 )
@@ -25,7 +25,7 @@ from maintainx_resilient.webhooks.backoff import (
 def test_delay_stays_within_bounds(
     failures: int, rand: float, base: float, cap: float, jitter: float
 ) -> None:
-    policy = RetryPolicy(base_delay=base, max_delay=cap, jitter=jitter)
+    policy = RetrySchedule(base_delay=base, max_delay=cap, jitter=jitter)
     delay = policy.delay(failures, rand)
     full = min(cap, base * 2 ** max(0, failures - 1)) if failures < 64 else cap
     assert 0.0 <= delay <= cap + 1e-9
@@ -34,12 +34,12 @@ def test_delay_stays_within_bounds(
 
 
 def test_schedule_doubles_without_jitter() -> None:
-    policy = RetryPolicy(base_delay=1, max_delay=10, jitter=0)
+    policy = RetrySchedule(base_delay=1, max_delay=10, jitter=0)
     assert [policy.delay(n, 0.5) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
 
 
 def test_decide() -> None:
-    policy = RetryPolicy(max_attempts=3, base_delay=1, jitter=0)
+    policy = RetrySchedule(max_attempts=3, base_delay=1, jitter=0)
     assert decide(policy, 1, None, 0.0) == Decision("ack")
     retry = decide(policy, 1, ValueError("boom"), 0.0)
     assert retry.action == "retry"
@@ -68,4 +68,4 @@ def test_describe_truncates() -> None:
 )
 def test_bad_policies_fail_at_construction(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        RetrySchedule(**kwargs)  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from maintainx_resilient._clock import FakeClock
-from maintainx_resilient.cli import _webhooks as cli
 from maintainx_resilient.cli import main
+from maintainx_resilient.cli._common import parse_duration
 from maintainx_resilient.webhooks import SqliteQueue, SubscriptionRegistry
 
 from ._support import envelope, payload, signed_headers
@@ -195,12 +195,12 @@ def test_verify_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     ("text", "seconds"), [("90", 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400)]
 )
 def test_parse_duration(text: str, seconds: float) -> None:
-    assert cli.parse_duration(text) == seconds
+    assert parse_duration(text) == seconds
 
 
 def test_parse_duration_rejects() -> None:
     with pytest.raises(argparse.ArgumentTypeError):
-        cli.parse_duration("soon")
+        parse_duration("soon")
 
 
 def test_a_damaged_queue_file_is_reported_not_a_traceback(

@@ -7,7 +7,7 @@ from maintainx_resilient.webhooks.queue.redis import RedisQueue
 
 EXPECTED = [
     "BODY_SIGNATURE_HEADER",
-    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_RETRY_SCHEDULE",
     "DEFAULT_TOLERANCE",
     "EVENT_MODELS",
     "URI_SIGNATURE_HEADER",
@@ -25,7 +25,7 @@ EXPECTED = [
     "RejectReason",
     "ReplayProgress",
     "ReplayResult",
-    "RetryPolicy",
+    "RetrySchedule",
     "RouteSource",
     "SqliteLedger",
     "SqliteQueue",

@@ -21,7 +21,7 @@ from maintainx_resilient import StorageError
 from maintainx_resilient.diagnostics.rb003_webhooks import CODE_WORKERS_CUT_OFF, classify_webhooks
 from maintainx_resilient.webhooks import (
     LocalServer,
-    RetryPolicy,
+    RetrySchedule,
     WebhookApp,
     WebhookEvent,
     WebhookMetrics,
@@ -36,7 +36,7 @@ from ._support import envelope, payload, signed_headers
 
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
-FAST_RECONNECT = RetryPolicy(base_delay=0.05, max_delay=0.2)
+FAST_RECONNECT = RetrySchedule(base_delay=0.05, max_delay=0.2)
 #: The receiver's promise is 2 s; the margin absorbs a loaded test machine (MaintainX's own
 #: limit is 10 s, and the code before the fix did not answer within 8 s at all).
 ANSWER_BOUND = 2.0 + 0.5

@@ -16,7 +16,7 @@ import pytest
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.cli import main
 from maintainx_resilient.webhooks import (
-    RetryPolicy,
+    RetrySchedule,
     SqliteQueue,
     SubscriptionRegistry,
     WebhookQueue,
@@ -54,7 +54,7 @@ def exercise(queue: WebhookQueue, registry: SubscriptionRegistry, clock: FakeClo
     def broken(event: object) -> None:
         raise RuntimeError("handler bug")
 
-    Worker(queue, broken, consumer="w", retry=RetryPolicy(max_attempts=1), clock=clock).run(
+    Worker(queue, broken, consumer="w", retry=RetrySchedule(max_attempts=1), clock=clock).run(
         until_idle=True
     )
     texts += [

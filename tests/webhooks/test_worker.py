@@ -13,7 +13,7 @@ from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.webhooks import (
     PermanentError,
     RawEvent,
-    RetryPolicy,
+    RetrySchedule,
     WebhookEvent,
     WebhookHandlers,
     WebhookMetrics,
@@ -24,7 +24,7 @@ from maintainx_resilient.webhooks.events import NewWorkOrder, WorkOrderStatusCha
 
 from ._support import FlakyQueue, StoppingClock, envelope
 
-NO_JITTER = RetryPolicy(max_attempts=3, base_delay=10, jitter=0, max_deliveries=5)
+NO_JITTER = RetrySchedule(max_attempts=3, base_delay=10, jitter=0, max_deliveries=5)
 
 
 def test_handlers_by_route_then_type_then_default(any_queue: WebhookQueue) -> None:
@@ -175,7 +175,7 @@ def test_sync_worker_refuses_async_handlers(any_queue: WebhookQueue) -> None:
         return None
 
     any_queue.enqueue([envelope(1)])
-    policy = RetryPolicy(max_attempts=1)
+    policy = RetrySchedule(max_attempts=1)
     assert Worker(any_queue, handler, consumer="w", retry=policy).run(until_idle=True).dead == 1
     assert "arun" in any_queue.dead_letters()[0].error
 

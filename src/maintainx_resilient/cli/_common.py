@@ -3,7 +3,9 @@ environment, and the severity exit status."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ __all__ = [
     "UsageError",
     "env_client",
     "existing_file",
+    "parse_duration",
     "severity_exit",
 ]
 
@@ -66,3 +69,15 @@ def existing_file(path: str, what: str, hint: str) -> Path:
 def severity_exit(severity: Severity | None, *, complete: bool = True) -> int:
     """0 no finding or SEV4, 1 SEV3, 2 SEV2, 3 SEV1; 4 incomplete with nothing worse."""
     return exit_code(severity, complete=complete)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of ``90``, ``90s``, ``15m``, ``2h``, ``1d``, ``1w`` (an argparse ``type``)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 2h, 1d)")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]

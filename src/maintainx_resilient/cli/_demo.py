@@ -25,15 +25,16 @@ from rich.rule import Rule
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK, Clock, FakeClock
+from .._console import emit
 from .._events import Event, ThrottleWaited
 from .._exceptions import MaintainXError
+from ..diagnostics._text import render_diagnosis
 from ..diagnostics.desk import DiagnosticsConfig
 from ..policies.breaker import BreakerConfig
 from ..policies.throttle import ThrottleConfig
 from ..testing import RateLimitConfig, Simulator
-from ._output import Output, emit
+from ._output import Output
 from ._progress import ProgressView, pick_mode
-from ._render import render_diagnosis
 
 LIMIT, WINDOW = 40, 4.0  # the simulator's per-key limit, shortened from 100 per 60 s
 OLD_KEY, NEW_KEY = "demo-key-1", "demo-key-2"

@@ -19,13 +19,14 @@ from typing import Any
 from rich.text import Text
 
 from .._client import MaintainXClient
+from .._console import emit, table
 from ..diagnostics._context import DiagnosticContext
+from ..diagnostics._text import STYLES, render_diagnosis
 from ..diagnostics.desk import DEFAULT_STATUS_PAGE, RUNBOOKS, DiagnosticsConfig
 from ..diagnostics.render import report_exit_code
 from ..diagnostics.status_page import StatusPageReport, fetch_status
 from ._common import UsageError, env_client
-from ._output import Output, document, emit, table
-from ._render import STYLES, render_diagnosis
+from ._output import Output, document
 
 __all__ = ["HEALTH_EXIT", "STATUS_EXIT", "register"]
 
@@ -74,7 +75,7 @@ def register(commands: Any) -> None:
     status = commands.add_parser("status", help="the MaintainX status page")
     status.add_argument("--url", default=DEFAULT_STATUS_PAGE)
     status.add_argument("--json", action="store_true", help="one JSON document (schema: status)")
-    status.set_defaults(run=run_status)
+    status.set_defaults(run=run_status_page)
 
     report = commands.add_parser(
         "report", help="diagnose, then print the post-incident report template filled in"
@@ -149,7 +150,7 @@ def _render_status(output: Output, report: StatusPageReport) -> None:
         emit(output.out, table(["COMPONENT", "STATE"], rows))
 
 
-def run_status(args: argparse.Namespace, output: Output) -> int:
+def run_status_page(args: argparse.Namespace, output: Output) -> int:
     async def no_probe(method: str, path: str, headers: Any) -> Any:  # never called
         raise RuntimeError("the status command sends no API request")
 

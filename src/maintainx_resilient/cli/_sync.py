@@ -28,16 +28,16 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from .._client import MaintainXClient
 from .._clock import SYSTEM_CLOCK
 from .._exceptions import ConfigurationError, MaintainXError, StorageError
+from .._iso8601 import parse_instant
 from ..diagnostics._context import Thresholds
-from ..diagnostics._model import DiagnosticResult
-from ..diagnostics.rb004_sync import RUNBOOK, TITLE, classify_status
-from ..diagnostics.severity import classify, result_status
+from ..diagnostics._text import render_result
+from ..diagnostics.rb004_sync import assess_local_copy
+from ..diagnostics.severity import classify
 from ..policies.throttle import DEFAULT_PER_ORG, ThrottleConfig
 from ..sync import (
     RESOURCES,
@@ -49,24 +49,24 @@ from ..sync import (
     SyncStore,
 )
 from ..sync.resources import resolve
-from ..sync.status import SyncStatus, sync_status
-from ._common import INTERRUPTED, USAGE_ERROR, UsageError, env_client, existing_file
+from ..sync.status import sync_status
+from ._common import (
+    INTERRUPTED,
+    USAGE_ERROR,
+    UsageError,
+    env_client,
+    existing_file,
+    parse_duration,
+)
 from ._common import severity_exit as _severity_exit
 from ._output import Output, document, iso, with_units
 from ._progress import ProgressView, clock_text, pick_mode
-from ._render import render_result
 
-__all__ = ["DEFAULT_DB", "main", "register"]
+__all__ = ["DEFAULT_DB", "register"]
 
 DEFAULT_DB = "maintainx-sync.db"
 EXIT_ERROR, EXIT_DRIFT, EXIT_DELETES_REFUSED = 1, 3, 4
 EXIT_USAGE, EXIT_INTERRUPTED = USAGE_ERROR, INTERRUPTED
-
-
-def _duration(text: str) -> float:
-    from ._webhooks import parse_duration
-
-    return parse_duration(text)
 
 
 def register(commands: Any) -> None:
@@ -164,7 +164,7 @@ def register(commands: Any) -> None:
     )
     status.add_argument(
         "--stale-after",
-        type=_duration,
+        type=parse_duration,
         metavar="AGE",
         default=Thresholds().sync_stale_after,
         help="a copy not refreshed for longer is stale data (default 1h; e.g. 15m, 2h)",
@@ -379,8 +379,7 @@ def _report_from(raw: str, source: str) -> ReconcileReport:
     generated = data.get("generated_at")
     if isinstance(generated, str):
         try:
-            data["generated_at"] = datetime.fromisoformat(generated.replace("Z", "+00:00"))
-            data["generated_at"] = data["generated_at"].timestamp()
+            data["generated_at"] = parse_instant(generated).timestamp()
         except ValueError:
             data["generated_at"] = 0.0
     try:
@@ -422,18 +421,9 @@ def _ago(seconds: float | None) -> str:
     return "never" if seconds is None else f"{clock_text(seconds)} ago"
 
 
-def status_result(status: SyncStatus, thresholds: Thresholds) -> DiagnosticResult:
-    """RB-004's verdict on a local copy from its status alone."""
-    findings = classify_status(status, thresholds)
-    detail = findings[0].title if findings else "the local copy is complete and fresh"
-    return DiagnosticResult(
-        RUNBOOK, TITLE, result_status(findings), findings=tuple(findings), detail=detail
-    )
-
-
 def _run_status(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
     status = sync_status(store, resolve(args.resource).name, now=SYSTEM_CLOCK.time())
-    result = status_result(status, Thresholds(sync_stale_after=args.stale_after))
+    result = assess_local_copy(status, Thresholds(sync_stale_after=args.stale_after))
     severity = classify(result.findings)
     if args.json:
         data = with_units(_isofy(status.to_dict()), "full_synced_ago", "polled_ago")
@@ -507,15 +497,3 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
     finally:
         store.close()
     return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``maintainx-resilient sync ...`` on its own (``python -m maintainx_resilient.cli._sync
-    full``); the console script runs the same commands."""
-    from . import main as cli_main
-
-    return cli_main(["sync", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

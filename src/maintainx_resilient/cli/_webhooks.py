@@ -17,24 +17,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Any
 
 from rich.text import Text
 
 from .._clock import SYSTEM_CLOCK
+from .._console import emit, table
 from .._secrets import Secret
 from ..diagnostics._context import Thresholds
-from ..diagnostics._model import DiagnosticResult
-from ..diagnostics.rb003_webhooks import (
-    DEFAULT_QUEUE_DEPTH_ALERT,
-    classify_webhooks,
-    webhook_checks,
-)
-from ..diagnostics.rb003_webhooks import RUNBOOK as RB003
-from ..diagnostics.rb003_webhooks import TITLE as RB003_TITLE
-from ..diagnostics.severity import classify, result_status
+from ..diagnostics._text import render_result
+from ..diagnostics.rb003_webhooks import DEFAULT_QUEUE_DEPTH_ALERT, assess_webhooks
+from ..diagnostics.severity import classify
 from ..webhooks.capture import parse_capture
 from ..webhooks.queue import QUEUE_URL_ENV, WebhookQueue, open_queue, queue_file
 from ..webhooks.verify import (
@@ -45,23 +39,11 @@ from ..webhooks.verify import (
     SigningKeys,
     verify_delivery,
 )
-from ._common import UsageError, existing_file, severity_exit
-from ._output import Output, document, emit, iso, table
+from ._common import UsageError, existing_file, parse_duration, severity_exit
+from ._output import Output, document, iso
 from ._progress import ProgressView, pick_mode
-from ._render import render_result
 
-__all__ = ["parse_duration", "register"]
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds of ``90``, ``90s``, ``15m``, ``2h``, ``1d``, ``1w``."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 2h, 1d)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+__all__ = ["register"]
 
 
 def register(commands: Any) -> None:
@@ -98,7 +80,7 @@ def register(commands: Any) -> None:
         help="an oldest pending delivery older than AGE is a backlog (default 5m)",
     )
     status.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    status.set_defaults(run=run_status)
+    status.set_defaults(run=run_queue_status)
 
     replay = sub.add_parser("replay", help="move dead letters back to the queue")
     queue_arg(replay)
@@ -179,20 +161,7 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def status_result(
-    health: dict[str, Any], thresholds: Thresholds, depth_alert: int
-) -> DiagnosticResult:
-    """RB-003's verdict on a queue's health mapping."""
-    findings = classify_webhooks(health, thresholds, queue_depth_alert=depth_alert)
-    checks = webhook_checks(health, thresholds, queue_depth_alert=depth_alert)
-    failing = [c.name for c in checks if c.ok is False]
-    detail = ("failing: " + ", ".join(failing)) if failing else "webhook processing healthy"
-    return DiagnosticResult(
-        RB003, RB003_TITLE, result_status(findings), checks, tuple(findings), detail=detail
-    )
-
-
-def run_status(args: argparse.Namespace, output: Output) -> int:
+def run_queue_status(args: argparse.Namespace, output: Output) -> int:
     from ..webhooks.receiver import RouteSource, StaticRoutes, WebhookReceiver
     from ..webhooks.registry import SubscriptionRegistry
 
@@ -211,7 +180,7 @@ def run_status(args: argparse.Namespace, output: Output) -> int:
     finally:
         queue.close()
     thresholds = Thresholds(webhook_oldest_pending=args.oldest_alert)
-    result = status_result(health, thresholds, args.depth_alert)
+    result = assess_webhooks(health, thresholds, queue_depth_alert=args.depth_alert)
     severity = classify(result.findings)
     if args.json:
         data = {k: v for k, v in health.items() if k != "oldest_pending_age"}

@@ -8,7 +8,7 @@ identifiers (``RB001.DNS_FAILED``) that dashboards and runbooks can refer to.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +19,9 @@ __all__ = [
     "Mitigation",
     "ResultStatus",
     "Severity",
+    "conclude",
+    "not_configured",
+    "result_status",
 ]
 
 
@@ -140,3 +143,37 @@ class DiagnosticResult:
             "checks": [c.to_dict() for c in self.checks],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def result_status(findings: Iterable[Finding]) -> ResultStatus:
+    """A procedure's status from its findings: ``"problem"`` when one is SEV1..SEV3, else
+    ``"ok"`` (SEV4 findings alone are informational)."""
+    return "problem" if any(f.severity <= Severity.SEV3 for f in findings) else "ok"
+
+
+def conclude(
+    runbook: str,
+    title: str,
+    findings: Sequence[Finding],
+    *,
+    checks: Sequence[Check] = (),
+    duration: float = 0.0,
+    detail: str = "",
+) -> DiagnosticResult:
+    """The result of a procedure that ran: its status follows from its findings
+    (:func:`result_status`). Every runbook procedure, and the CLI's status commands, end here.
+    """
+    return DiagnosticResult(
+        runbook=runbook,
+        title=title,
+        status=result_status(findings),
+        checks=tuple(checks),
+        findings=tuple(findings),
+        duration=duration,
+        detail=detail,
+    )
+
+
+def not_configured(runbook: str, title: str, detail: str) -> DiagnosticResult:
+    """The result of a procedure with nothing to look at (``detail`` says what is missing)."""
+    return DiagnosticResult(runbook=runbook, title=title, status="not_configured", detail=detail)

@@ -5,7 +5,7 @@ happened as a :class:`StepResult` instead of raising: a diagnosis must never han
 because of, the thing it diagnoses. Timeouts run on the event loop's own (real) time, so a
 fake clock in tests changes the measured durations, never how long anything may wait.
 
-- :func:`resolve` is ``nslookup``: ``loop.getaddrinfo`` in the loop's resolver thread.
+- :func:`resolve_host` is ``nslookup``: ``loop.getaddrinfo`` in the loop's resolver thread.
 - :func:`connect` is ``nc -z`` followed, for ``https``, by the TLS handshake that ``curl``
   would do, over the same connection (``loop.start_tls``), each step timed on its own.
 - :func:`httpx_probe` builds the :class:`~._context.DiagnosticContext` ``probe`` callable
@@ -40,11 +40,11 @@ __all__ = [
     "connect",
     "httpx_probe",
     "parse_target",
-    "resolve",
+    "resolve_host",
     "skipped",
 ]
 
-#: Why a step failed. ``dns_failed``: the name did not resolve; ``refused``: nothing listens
+#: Why a step failed. ``dns_failed``: the name did not resolve_host; ``refused``: nothing listens
 #: (RST); ``timeout``: no answer in time (SYNs dropped by a firewall, a resolver or a peer that
 #: never answers); ``unreachable``: no route to the host or network; ``tls_failed``: the
 #: handshake failed (wrong protocol, certificate, interception proxy); ``error``: anything else.
@@ -151,7 +151,7 @@ def _os_error_kind(exc: OSError) -> StepError:
     return "error"
 
 
-async def resolve(
+async def resolve_host(
     host: str,
     port: int,
     *,

@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .._iso8601 import iso_utc
 from .._version import __version__
 from ._context import DiagnosticContext, EscalationContact, Probe, ProbeResult
 from ._model import DiagnosticResult, Finding, ResultStatus, Severity
@@ -46,11 +47,10 @@ from .severity import (
     criterion,
     escalation_for,
 )
-from .timeline import iso_utc
 
 __all__ = [
+    "REPORT_SCHEMA_VERSION",
     "RUNBOOK_TITLES",
-    "SCHEMA_VERSION",
     "DiagnosisReport",
     "Procedure",
     "run_diagnostics",
@@ -63,7 +63,7 @@ T = TypeVar("T")
 Procedure = Callable[[DiagnosticContext], Awaitable[DiagnosticResult]]
 
 #: The version of the JSON form (``schema_version``); bumped only for breaking changes.
-SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 1
 
 #: The runbook's procedure titles, used for results the procedure itself never returned.
 RUNBOOK_TITLES: Mapping[str, str] = {
@@ -124,7 +124,7 @@ class DiagnosisReport:
         for r in self.results:
             counts[r.status] = counts.get(r.status, 0) + 1
         data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": REPORT_SCHEMA_VERSION,
             "generator": {"name": "maintainx-resilient", "version": __version__},
             "started_at": self.started_at,
             "duration_ms": round(self.duration * 1000, 1),

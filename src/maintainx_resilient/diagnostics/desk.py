@@ -76,7 +76,7 @@ def __getattr__(name: str) -> Any:
 
 
 DEFAULT_STATUS_PAGE = "https://status.getmaintainx.com/en/index.json"
-DEFAULT_DEADLINE = 10.0  # a diagnosis must answer in seconds, at 3 a.m., whatever is down
+DEFAULT_DIAGNOSIS_DEADLINE = 10.0  # a diagnosis must answer in seconds, at 3 a.m., whatever is down
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class DiagnosticsConfig:
     contacts: tuple[EscalationContact, ...] = ()
     on_severity_change: SeverityHook | None = None
     status_page_url: str | None = DEFAULT_STATUS_PAGE
-    deadline: float = DEFAULT_DEADLINE
+    deadline: float = DEFAULT_DIAGNOSIS_DEADLINE
 
     def __post_init__(self) -> None:
         validate_seconds(self.deadline, "DiagnosticsConfig.deadline")

@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._iso8601 import iso_utc
 from ._context import DiagnosticContext, ProbeResult, Thresholds
 from .rb001_unreachable import PROBE_PATH, bounded_probe
-from .timeline import iso_utc
 
 if TYPE_CHECKING:
-    from .._stats import StatsSnapshot
     from ..policies.breaker import BreakerSnapshot
+    from ..telemetry._stats import StatsSnapshot
 
 __all__ = [
     "DEFAULT_HEALTH_TIMEOUT",

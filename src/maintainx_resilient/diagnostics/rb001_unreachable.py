@@ -15,7 +15,7 @@ independent, and concurrency leaves each a larger share of the deadline. With an
 transport (the simulator, a mock) steps 1 and 2 are skipped, and so is the status page
 unless the context brings its own ``fetch_status_page``.
 
-:func:`classify` turns what was observed into findings, without I/O: the probe decides
+:func:`classify_reachability` turns what was observed into findings, without I/O: the probe decides
 whether there is a problem; the status page decides whether it is MaintainX's outage (probe
 down and the page says degraded/downtime/maintenance) or a local one (the page says
 operational, or cannot be read: "unknown" is never taken as "down"); the first failed network
@@ -29,10 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._deprecated import renamed
+from .._exceptions import MaintainXError
 from ._context import DiagnosticContext, ProbeResult
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from ._network import Budget, StepResult, Target, connect, parse_target, resolve, skipped
-from .severity import result_status
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity, conclude
+from ._network import Budget, StepResult, Target, connect, parse_target, resolve_host, skipped
 from .status_page import DEFAULT_STATUS_TIMEOUT, StatusPageReport, fetch_status
 
 __all__ = [
@@ -56,8 +57,8 @@ __all__ = [
     "Observations",
     "bounded_probe",
     "check",
-    "classify",
-    "observe",
+    "classify_reachability",
+    "observe_reachability",
 ]
 
 RUNBOOK = "RB-001"
@@ -88,62 +89,62 @@ _STATUS_SHARE = 0.5
 
 # ---- the runbook's mitigations ----------------------------------------------------------------
 
-STATUS_PAGE = Mitigation(
+_STATUS_PAGE = Mitigation(
     "check_status_page", "Check the MaintainX status page: https://status.getmaintainx.com"
 )
-FALLBACK = Mitigation(
+_FALLBACK = Mitigation(
     "enable_fallback_mode",
     "Enable fallback mode: serve cached responses while MaintainX cannot be reached",
     "enable_fallback_mode",
 )
-LOCAL_NETWORK = Mitigation(
+_LOCAL_NETWORK = Mitigation(
     "check_local_network", "Local network: check firewall, DNS and proxy settings on this host"
 )
-ESCALATE_NETWORK = Mitigation(
+_ESCALATE_NETWORK = Mitigation(
     "escalate_network_team", "Escalate to the network team (Infrastructure: #infra-oncall)"
 )
-WAIT_RESTORATION = Mitigation(
+_WAIT_RESTORATION = Mitigation(
     "wait_for_restoration",
     "Wait for MaintainX restoration, verify connectivity, then monitor the data sync catch-up",
 )
-SUPPORT = Mitigation(
+_SUPPORT = Mitigation(
     "contact_maintainx_support", "Contact MaintainX support: support@getmaintainx.com"
 )
-BREAKER = Mitigation(
+_BREAKER = Mitigation(
     "isolate_breaker",
     "Stop sending to a failing API: hold the circuit breaker open until it recovers",
     "isolate_breaker",
 )
-ROTATE_KEY = Mitigation(
+_ROTATE_KEY = Mitigation(
     "rotate_key",
     "Rotate the API key (MaintainX: Settings > Integrations > API Keys)",
     "rotate_key",
 )
-CHECK_PERMISSIONS = Mitigation(
+_CHECK_PERMISSIONS = Mitigation(
     "check_permissions", "Check the permissions of the API key's user and organization"
 )
-THROTTLE = Mitigation(
+_THROTTLE = Mitigation(
     "enable_throttling", "Reduce the request rate: enable throttling", "enable_throttling"
 )
-CHECK_CONFIG = Mitigation(
+_CHECK_CONFIG = Mitigation(
     "check_configuration",
     "Check the base URL and, for multi-organization keys, the x-organization-id header",
 )
-TLS_CHECKS = Mitigation(
+_TLS_CHECKS = Mitigation(
     "check_tls",
     "Check for a TLS-intercepting proxy, the system clock and the CA bundle of this host",
 )
-PROXY = Mitigation(
+_PROXY = Mitigation(
     "check_proxy",
     "Check the client's proxy settings (HTTPS_PROXY / NO_PROXY) and any egress gateway",
 )
 
-_LOCAL = (LOCAL_NETWORK, ESCALATE_NETWORK, FALLBACK)
+_LOCAL = (_LOCAL_NETWORK, _ESCALATE_NETWORK, _FALLBACK)
 
 
 @dataclass(frozen=True)
 class Observations:
-    """Everything RB-001 saw, the input of :func:`classify`."""
+    """Everything RB-001 saw, the input of :func:`classify_reachability`."""
 
     dns: StepResult
     tcp: StepResult
@@ -219,14 +220,14 @@ def _finding(
     )
 
 
-def classify(obs: Observations) -> list[Finding]:
+def classify_reachability(obs: Observations) -> list[Finding]:
     """What RB-001 concludes from its observations (no I/O)."""
     probe = obs.probe
     page_state = obs.status_page.api_state
     if probe.ok:
         if page_state in ("degraded", "downtime", "maintenance"):
             title = f"MaintainX status page reports {page_state}, but the API answers"
-            return [_finding(STATUS_PAGE_INCIDENT, title, Severity.SEV4, obs, (STATUS_PAGE,))]
+            return [_finding(STATUS_PAGE_INCIDENT, title, Severity.SEV4, obs, (_STATUS_PAGE,))]
         return []
     status = probe.status
     if status is not None and status < 500:
@@ -234,14 +235,14 @@ def classify(obs: Observations) -> list[Finding]:
     if page_state in ("degraded", "downtime", "maintenance"):
         what = "planned maintenance" if page_state == "maintenance" else "an outage"
         title = f"MaintainX {what}: the API is unreachable and the status page says {page_state}"
-        mitigations: tuple[Mitigation, ...] = (FALLBACK, WAIT_RESTORATION, STATUS_PAGE, BREAKER)
+        mitigations: tuple[Mitigation, ...] = (_FALLBACK, _WAIT_RESTORATION, _STATUS_PAGE, _BREAKER)
         return [_finding(MAINTAINX_OUTAGE, title, Severity.SEV1, obs, mitigations)]
     if status is not None:
         title = (
             f"The API answers HTTP {status} while the status page says {page_state}: "
             "MaintainX or a proxy in between is failing"
         )
-        mitigations = (FALLBACK, BREAKER, STATUS_PAGE, PROXY, SUPPORT)
+        mitigations = (_FALLBACK, _BREAKER, _STATUS_PAGE, _PROXY, _SUPPORT)
         return [_finding(HTTP_5XX, title, Severity.SEV1, obs, mitigations)]
     return [_unreachable(obs)]
 
@@ -250,15 +251,15 @@ def _rejected(status: int, obs: Observations) -> Finding:
     """The API answered, but refused the probe (4xx)."""
     if status == 401:
         title = "The API rejects the API key (401): every call fails"
-        return _finding(AUTH_FAILED, title, Severity.SEV1, obs, (ROTATE_KEY,))
+        return _finding(AUTH_FAILED, title, Severity.SEV1, obs, (_ROTATE_KEY,))
     if status == 403:
         title = "The API key may not read organizations (403)"
-        return _finding(PERMISSION_DENIED, title, Severity.SEV2, obs, (CHECK_PERMISSIONS,))
+        return _finding(PERMISSION_DENIED, title, Severity.SEV2, obs, (_CHECK_PERMISSIONS,))
     if status == 429:
         title = "The API is reachable but rate-limits this key (429)"
-        return _finding(RATE_LIMITED, title, Severity.SEV3, obs, (THROTTLE,))
+        return _finding(RATE_LIMITED, title, Severity.SEV3, obs, (_THROTTLE,))
     title = f"The API rejects the probe with HTTP {status}: check the configuration"
-    return _finding(HTTP_4XX, title, Severity.SEV2, obs, (CHECK_CONFIG,))
+    return _finding(HTTP_4XX, title, Severity.SEV2, obs, (_CHECK_CONFIG,))
 
 
 def _unreachable(obs: Observations) -> Finding:
@@ -280,18 +281,18 @@ def _unreachable(obs: Observations) -> Finding:
     if tls.ok is False:
         title = f"TLS handshake with {obs.target} failed: interception proxy or certificates"
         mitigations: tuple[Mitigation, ...] = (
-            TLS_CHECKS,
-            LOCAL_NETWORK,
-            ESCALATE_NETWORK,
-            FALLBACK,
+            _TLS_CHECKS,
+            _LOCAL_NETWORK,
+            _ESCALATE_NETWORK,
+            _FALLBACK,
         )
         return _finding(TLS_FAILED, title, sev, obs, mitigations, failed_step="tls")
     if _is_timeout(obs.probe.error):
         title = "The API accepts connections but does not answer the probe in time"
-        mitigations = (*_LOCAL, STATUS_PAGE, SUPPORT)
+        mitigations = (*_LOCAL, _STATUS_PAGE, _SUPPORT)
         return _finding(HTTP_TIMEOUT, title, sev, obs, mitigations, failed_step="http")
     title = f"The client cannot connect to the API ({obs.probe.error or 'no answer'})"
-    mitigations = (PROXY, *_LOCAL)
+    mitigations = (_PROXY, *_LOCAL)
     return _finding(CONNECTION_FAILED, title, sev, obs, mitigations, failed_step="http")
 
 
@@ -305,7 +306,7 @@ async def _network_chain(
     if target is None:
         return skipped(names[0], why_not), skipped(names[1], why_not), skipped(names[2], why_not)
     clock = ctx.clock
-    dns = await resolve(target.host, target.port, timeout=budget.step(_DNS_SHARE), clock=clock)
+    dns = await resolve_host(target.host, target.port, timeout=budget.step(_DNS_SHARE), clock=clock)
     if not dns.ok:
         return dns, skipped(names[1], "DNS failed"), skipped(names[2], "DNS failed")
     outcome = await connect(
@@ -331,14 +332,17 @@ async def bounded_probe(
     start = ctx.clock.monotonic()
     try:
         return await asyncio.wait_for(ctx.probe(method, path, {}), timeout=timeout)
+    except MaintainXError as exc:  # the probe's own error (our TimeoutError is a built-in one)
+        failure: BaseException = exc
     except asyncio.TimeoutError:
         detail = f"no answer within {timeout:.2f} s (the diagnosis deadline)"
         return ProbeResult(
             method, path, ctx.clock.monotonic() - start, None, "TimeoutError", detail
         )
     except Exception as exc:  # a failing probe is an observation, not a crash
-        error = type(exc).__name__
-        return ProbeResult(method, path, ctx.clock.monotonic() - start, None, error, str(exc))
+        failure = exc
+    error = type(failure).__name__
+    return ProbeResult(method, path, ctx.clock.monotonic() - start, None, error, str(failure))
 
 
 def _probe_check(probe: ProbeResult) -> Check:
@@ -366,7 +370,7 @@ async def _status_page(ctx: DiagnosticContext, timeout: float) -> StatusPageRepo
     return await fetch_status(ctx, timeout=timeout)
 
 
-async def observe(ctx: DiagnosticContext) -> Observations:
+async def observe_reachability(ctx: DiagnosticContext) -> Observations:
     """Run the runbook's steps (concurrently, within ``ctx.deadline``) and collect them."""
     budget = Budget(ctx.deadline)
     status_timeout = min(DEFAULT_STATUS_TIMEOUT, budget.step(_STATUS_SHARE))
@@ -402,8 +406,8 @@ async def observe(ctx: DiagnosticContext) -> Observations:
 async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     """RB-001: is the MaintainX API reachable from here, and if not, why?"""
     start = ctx.clock.monotonic()
-    obs = await observe(ctx)
-    findings = classify(obs)
+    obs = await observe_reachability(ctx)
+    findings = classify_reachability(obs)
     checks = (
         obs.dns.to_check(),
         obs.tcp.to_check(),
@@ -411,12 +415,14 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         _probe_check(obs.probe),
         _status_check(obs.status_page),
     )
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - start,
-        detail=findings[0].title if findings else "the API answers the authenticated probe",
-    )
+    detail = findings[0].title if findings else "the API answers the authenticated probe"
+    took = ctx.clock.monotonic() - start
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"classify": "classify_reachability", "observe": "observe_reachability"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

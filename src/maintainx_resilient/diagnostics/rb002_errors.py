@@ -2,7 +2,7 @@
 
 The runbook's script groups recent errors by ``status:endpoint`` and looks for patterns; this
 procedure reads the same distribution from :meth:`RollingStats.snapshot()
-<maintainx_resilient._stats.RollingStats.snapshot>` (``ctx.stats``), and the circuit
+<maintainx_resilient.telemetry.RollingStats.snapshot>` (``ctx.stats``), and the circuit
 breakers' states (``ctx.breakers``), and classifies them:
 
 - ``RB002.ERROR_RATE``: the error rate of what the application saw over the window, at the
@@ -36,8 +36,16 @@ from typing import Any
 
 from .._events import REFUSAL_KINDS
 from ._context import DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import classify_error_rate, result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
+from .severity import classify_error_rate
 
 __all__ = [
     "CODE_AUTH_401",
@@ -75,52 +83,52 @@ CODE_BREAKER_OPEN = "RB002.BREAKER_OPEN"
 #: How many ``status:endpoint`` keys a finding's evidence lists (most frequent first).
 TOP_KEYS = 10
 
-ROTATE_KEY = Mitigation("rotate_key", "Rotate API key", action="rotate_key")
-CHECK_PERMISSIONS = Mitigation(
+_ROTATE_KEY = Mitigation("rotate_key", "Rotate API key", action="rotate_key")
+_CHECK_PERMISSIONS = Mitigation(
     "check_permissions",
     "Check permissions: the key's user role, and the x-organization-id sent with it",
 )
-ENABLE_THROTTLING = Mitigation(
+_ENABLE_THROTTLING = Mitigation(
     "enable_throttling",
     "Enable throttling (reduce the request rate below 100 requests / 60 s per user)",
     action="enable_throttling",
 )
-ENABLE_BREAKER = Mitigation(
+_ENABLE_BREAKER = Mitigation(
     "isolate_breaker",
     "Enable circuit breaker: stop calling MaintainX while it fails (a MaintainX-side issue)",
     action="isolate_breaker",
 )
-CHECK_STATUS_PAGE = Mitigation(
+_CHECK_STATUS_PAGE = Mitigation(
     "check_status_page", "Check the MaintainX status page (https://status.getmaintainx.com)"
 )
-RUN_RB001 = Mitigation(
+_RUN_RB001 = Mitigation(
     "run_rb001", "Run RB-001 (API unreachable): DNS, TCP, TLS and the status page"
 )
-FIX_REQUESTS = Mitigation(
+_FIX_REQUESTS = Mitigation(
     "fix_requests", "Fix the requests: read the error bodies (missing x-organization-id, 404)"
 )
-ENABLE_FALLBACK = Mitigation(
+_ENABLE_FALLBACK = Mitigation(
     "enable_fallback_mode",
     "Enable fallback mode: serve cached answers while calls fail",
     action="enable_fallback_mode",
 )
-WAIT_FOR_PROBE = Mitigation(
+_WAIT_FOR_PROBE = Mitigation(
     "wait_for_breaker_probe",
     "The breaker lets one probe through after its reset timeout and closes if it succeeds; "
     "close_breaker() forces it once MaintainX answers again",
     action="close_breaker",
 )
-RAISE_MAX_WAIT = Mitigation(
+_RAISE_MAX_WAIT = Mitigation(
     "raise_throttle_max_wait",
     "Calls gave up waiting for a rate-limit slot: send fewer at once, or let them wait longer "
     "(ThrottleConfig.max_wait)",
 )
-DISABLE_FALLBACK_MODE = Mitigation(
+_DISABLE_FALLBACK_MODE = Mitigation(
     "disable_fallback_mode",
     "Fallback mode is on and the cache cannot answer: turn it off once MaintainX answers",
     action="disable_fallback_mode",
 )
-CLEAR_ERROR_STATE = Mitigation(
+_CLEAR_ERROR_STATE = Mitigation(
     "reset_stats",
     "Fix the underlying issue, then clear error state and monitor for recurrence",
     action="reset_stats",
@@ -177,26 +185,26 @@ def _top(keys: Mapping[str, int], n: int = TOP_KEYS) -> dict[str, int]:
 
 
 _PATTERNS: dict[str, tuple[str, tuple[Mitigation, ...]]] = {
-    CODE_AUTH_401: ("401 Unauthorized: check API key validity", (ROTATE_KEY,)),
-    CODE_PERMISSION_403: ("403 Forbidden: the key lacks permission", (CHECK_PERMISSIONS,)),
-    CODE_RATE_LIMIT_429: ("429 Rate limited: reduce request rate", (ENABLE_THROTTLING,)),
+    CODE_AUTH_401: ("401 Unauthorized: check API key validity", (_ROTATE_KEY,)),
+    CODE_PERMISSION_403: ("403 Forbidden: the key lacks permission", (_CHECK_PERMISSIONS,)),
+    CODE_RATE_LIMIT_429: ("429 Rate limited: reduce request rate", (_ENABLE_THROTTLING,)),
     CODE_SERVER_5XX: (
         "5xx Server errors: MaintainX side issue",
-        (ENABLE_BREAKER, CHECK_STATUS_PAGE),
+        (_ENABLE_BREAKER, _CHECK_STATUS_PAGE),
     ),
     CODE_TRANSPORT_ERRORS: (
         "Connection errors and timeouts: no answer from MaintainX",
-        (RUN_RB001, ENABLE_BREAKER),
+        (_RUN_RB001, _ENABLE_BREAKER),
     ),
-    CODE_CLIENT_4XX: ("Other 4xx errors: requests MaintainX rejects", (FIX_REQUESTS,)),
+    CODE_CLIENT_4XX: ("Other 4xx errors: requests MaintainX rejects", (_FIX_REQUESTS,)),
     CODE_FAILED_FAST: ("Calls failed fast: the client refused to send them", ()),
 }
 
 #: What to do about each kind of refused call.
 _REFUSAL_ADVICE: dict[str, tuple[str, tuple[Mitigation, ...]]] = {
-    "CircuitOpenError": ("circuit breaker open", (RUN_RB001, ENABLE_FALLBACK, WAIT_FOR_PROBE)),
-    "ThrottledError": ("rate-limit wait too long", (RAISE_MAX_WAIT, ENABLE_THROTTLING)),
-    "FallbackModeError": ("fallback mode, nothing cached", (DISABLE_FALLBACK_MODE,)),
+    "CircuitOpenError": ("circuit breaker open", (_RUN_RB001, _ENABLE_FALLBACK, _WAIT_FOR_PROBE)),
+    "ThrottledError": ("rate-limit wait too long", (_RAISE_MAX_WAIT, _ENABLE_THROTTLING)),
+    "FallbackModeError": ("fallback mode, nothing cached", (_DISABLE_FALLBACK_MODE,)),
 }
 
 
@@ -263,7 +271,7 @@ def classify_errors(
                     "threshold": t.error_rate_alert,
                     "distribution": _top(distribution),
                 },
-                mitigations=(CLEAR_ERROR_STATE,),
+                mitigations=(_CLEAR_ERROR_STATE,),
             )
         )
     for code, group in group_errors(distribution).items():
@@ -325,7 +333,7 @@ def classify_breakers(breakers: Mapping[str, Any] | None) -> list[Finding]:
             severity=Severity.SEV2,
             runbook=RUNBOOK,
             evidence=evidence,
-            mitigations=(RUN_RB001, CHECK_STATUS_PAGE, ENABLE_FALLBACK, WAIT_FOR_PROBE),
+            mitigations=(_RUN_RB001, _CHECK_STATUS_PAGE, _ENABLE_FALLBACK, _WAIT_FOR_PROBE),
         )
     ]
 
@@ -343,12 +351,8 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     started = ctx.clock.monotonic()
     stats = ctx.stats
     if stats is None:
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status="not_configured",
-            detail="no request statistics: the client keeps none (RollingStats is off)",
-        )
+        detail = "no request statistics: the client keeps none (RollingStats is off)"
+        return not_configured(RUNBOOK, TITLE, detail)
     requests = int(stats.requests)
     errors = int(stats.errors)
     distribution: Mapping[str, int] = stats.error_distribution
@@ -381,12 +385,5 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
         detail = f"no requests in the last {window:g} s"
     else:
         detail = f"{rate:.1%} of {requests} calls failed in the last {window:g} s{split}"
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=detail,
-    )
+    took = ctx.clock.monotonic() - started
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)

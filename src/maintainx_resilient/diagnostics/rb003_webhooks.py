@@ -39,11 +39,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ._context import DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
 
 __all__ = [
     "CODE_BACKLOG",
@@ -57,6 +64,7 @@ __all__ = [
     "QUEUE_DEPTH_EXTRA",
     "RUNBOOK",
     "TITLE",
+    "assess_webhooks",
     "check",
     "classify_webhooks",
     "webhook_checks",
@@ -77,57 +85,53 @@ CODE_WORKERS_CUT_OFF = "RB003.WORKERS_CUT_OFF"
 DEFAULT_QUEUE_DEPTH_ALERT = 1000
 QUEUE_DEPTH_EXTRA = "webhook_queue_depth_alert"
 
-CHECK_SECRET = Mitigation(
+_CHECK_SECRET = Mitigation(
     "check_webhook_secret",
     "Check the webhook secret is correct (GET /subscriptions/{id}/secret) and that the "
     "receiver verifies the raw body bytes",
 )
-VERIFY_ENDPOINT = Mitigation(
+_VERIFY_ENDPOINT = Mitigation(
     "verify_webhook_endpoint",
     "Verify the webhook endpoint is accessible from the internet (HTTPS, answers within 10 s)",
 )
-CHECK_BACKLOG = Mitigation(
+_CHECK_BACKLOG = Mitigation(
     "check_webhook_backlog", "Check for queue backlog: are the workers running and keeping up?"
 )
-PAUSE_PROCESSING = Mitigation(
+_PAUSE_PROCESSING = Mitigation(
     "pause_webhooks",
     "Temporarily pause webhook processing if overwhelmed (deliveries stay queued)",
     action="pause_webhooks",
 )
-RESUME_PROCESSING = Mitigation(
+_RESUME_PROCESSING = Mitigation(
     "resume_webhooks",
     "Resume webhook processing once the cause is fixed",
     action="resume_webhooks",
 )
-CHECK_QUEUE_BACKEND = Mitigation(
+_CHECK_QUEUE_BACKEND = Mitigation(
     "check_queue_backend",
     "Check the queue backend: is Redis up and answering (redis-cli ping), is the SQLite file's "
     "disk full or the file damaged? Workers reconnect by themselves once it answers",
 )
-FIX_HANDLER = Mitigation(
+_FIX_HANDLER = Mitigation(
     "fix_webhook_handler", "Fix the webhook handler (see the failed deliveries' errors)"
 )
-REPLAY_FAILED = Mitigation(
+_REPLAY_FAILED = Mitigation(
     "replay_failed_webhooks",
     "Replay failed webhooks, then verify event sync (RB-004)",
     action="replay_failed_webhooks",
 )
 
 
-def _int(value: Any) -> int | None:
+_N = TypeVar("_N", int, float)
+
+
+def _number(value: Any, kind: type[_N]) -> _N | None:
+    """``value`` as ``kind`` (a health source may report numbers as strings); None when it
+    is missing, a bool, or not a number."""
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
+        return kind(value)
     except (TypeError, ValueError):
         return None
 
@@ -151,9 +155,9 @@ def classify_webhooks(
 ) -> list[Finding]:
     """The findings for one ``webhook_health()`` mapping (see the module's table)."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _int(health.get("queue_depth"))
-    failed = _int(health.get("failed"))
-    oldest = _float(health.get("oldest_pending_age"))
+    depth = _number(health.get("queue_depth"), int)
+    failed = _number(health.get("failed"), int)
+    oldest = _number(health.get("oldest_pending_age"), float)
     paused = _bool(health.get("paused"))
     endpoint_ok = _bool(health.get("endpoint_ok"))
     signature_ok = _bool(health.get("signature_self_test"))
@@ -167,7 +171,7 @@ def classify_webhooks(
             CODE_ENDPOINT_UNHEALTHY,
             "Webhook endpoint unhealthy: MaintainX cannot deliver",
             Severity.SEV2,
-            VERIFY_ENDPOINT,
+            _VERIFY_ENDPOINT,
             endpoint_ok=False,
         )
     if signature_ok is False:
@@ -175,7 +179,7 @@ def classify_webhooks(
             CODE_SIGNATURE_FAILING,
             "Signature self-test failed: deliveries would be rejected",
             Severity.SEV2,
-            CHECK_SECRET,
+            _CHECK_SECRET,
             signature_self_test=False,
         )
     if _bool(health.get("secret_matches_api")) is False:
@@ -183,18 +187,18 @@ def classify_webhooks(
             CODE_SECRET_MISMATCH,
             "Webhook secret differs from MaintainX's: deliveries fail verification",
             Severity.SEV2,
-            CHECK_SECRET,
+            _CHECK_SECRET,
             secret_matches_api=False,
         )
     outages = _outages(health)
     if outages:
-        longest = max((_float(o.get("down_for")) or 0.0) for o in outages)
+        longest = max((_number(o.get("down_for"), float) or 0.0) for o in outages)
         add(
             CODE_WORKERS_CUT_OFF,
             f"{len(outages)} webhook worker(s) cannot use the queue (for up to {longest:.0f} s): "
             "accepted events are not processed",
             Severity.SEV2,
-            CHECK_QUEUE_BACKEND,
+            _CHECK_QUEUE_BACKEND,
             worker_outages=outages,
         )
     if failed is not None and failed > 0:
@@ -202,8 +206,8 @@ def classify_webhooks(
             CODE_FAILED_WEBHOOKS,
             f"{failed} webhook deliveries failed processing",
             Severity.SEV3,
-            FIX_HANDLER,
-            REPLAY_FAILED,
+            _FIX_HANDLER,
+            _REPLAY_FAILED,
             failed=failed,
         )
     old = oldest is not None and oldest > t.webhook_oldest_pending
@@ -218,8 +222,8 @@ def classify_webhooks(
             CODE_BACKLOG,
             "Webhook queue backlog: " + ", ".join(parts),
             Severity.SEV3,
-            CHECK_BACKLOG,
-            PAUSE_PROCESSING,
+            _CHECK_BACKLOG,
+            _PAUSE_PROCESSING,
             queue_depth=depth,
             oldest_pending_age=oldest,
             queue_depth_alert=queue_depth_alert,
@@ -230,7 +234,7 @@ def classify_webhooks(
             CODE_PAUSED,
             "Webhook processing is paused: deliveries are queued, not processed",
             Severity.SEV3,
-            RESUME_PROCESSING,
+            _RESUME_PROCESSING,
             paused=True,
             queue_depth=depth,
         )
@@ -245,9 +249,9 @@ def webhook_checks(
 ) -> tuple[Check, ...]:
     """One check per runbook step; ``ok=None`` where the source reports nothing."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _int(health.get("queue_depth"))
-    failed = _int(health.get("failed"))
-    oldest = _float(health.get("oldest_pending_age"))
+    depth = _number(health.get("queue_depth"), int)
+    failed = _number(health.get("failed"), int)
+    oldest = _number(health.get("oldest_pending_age"), float)
     paused = _bool(health.get("paused"))
     endpoint_ok = _bool(health.get("endpoint_ok"))
     signature_ok = _bool(health.get("signature_self_test"))
@@ -305,6 +309,22 @@ def webhook_checks(
     return tuple(checks)
 
 
+def assess_webhooks(
+    health: Mapping[str, Any],
+    thresholds: Thresholds | None = None,
+    *,
+    queue_depth_alert: int = DEFAULT_QUEUE_DEPTH_ALERT,
+    duration: float = 0.0,
+) -> DiagnosticResult:
+    """RB-003's result for one ``webhook_health()`` mapping (pure): what :func:`check`
+    returns, and what ``maintainx-resilient webhooks status`` prints."""
+    findings = classify_webhooks(health, thresholds, queue_depth_alert=queue_depth_alert)
+    checks = webhook_checks(health, thresholds, queue_depth_alert=queue_depth_alert)
+    failing = [c.name for c in checks if c.ok is False]
+    detail = ("failing: " + ", ".join(failing)) if failing else "webhook processing healthy"
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=duration, detail=detail)
+
+
 async def _read_health(ctx: DiagnosticContext) -> Mapping[str, Any]:
     source = ctx.webhooks
     assert source is not None
@@ -321,23 +341,9 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     """RB-003 from ``ctx.webhooks``; ``not_configured`` when no webhook source is set."""
     started = ctx.clock.monotonic()
     if ctx.webhooks is None:
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status="not_configured",
-            detail="no webhook receiver configured (DiagnosticContext.webhooks is None)",
-        )
+        detail = "no webhook receiver configured (DiagnosticContext.webhooks is None)"
+        return not_configured(RUNBOOK, TITLE, detail)
     health = await _read_health(ctx)
-    alert = _int(ctx.extras.get(QUEUE_DEPTH_EXTRA)) or DEFAULT_QUEUE_DEPTH_ALERT
-    findings = classify_webhooks(health, ctx.thresholds, queue_depth_alert=alert)
-    checks = webhook_checks(health, ctx.thresholds, queue_depth_alert=alert)
-    failing = [c.name for c in checks if c.ok is False]
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=("failing: " + ", ".join(failing)) if failing else "webhook processing healthy",
-    )
+    alert = _number(ctx.extras.get(QUEUE_DEPTH_EXTRA), int) or DEFAULT_QUEUE_DEPTH_ALERT
+    took = ctx.clock.monotonic() - started
+    return assess_webhooks(health, ctx.thresholds, queue_depth_alert=alert, duration=took)

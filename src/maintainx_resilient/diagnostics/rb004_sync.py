@@ -3,7 +3,7 @@
 The runbook fetches a sample from MaintainX and from the local store and compares ids. This
 procedure compares ids *and* ``updatedAt``:
 
-- :func:`compare` (pure) gives the :class:`SyncDrift` between two ``{id: updatedAt}``
+- :func:`compare_sample` (pure) gives the :class:`SyncDrift` between two ``{id: updatedAt}``
   mappings: ids missing locally, ids extra locally, and stale ids (present on both sides with
   a different ``updatedAt``).
 - :func:`scope_local` (pure) keeps the local records the remote sample should contain: the
@@ -54,15 +54,23 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .._deprecated import renamed
+from .._iso8601 import parse_instant
 from ._context import FETCH_EXTRA, DiagnosticContext, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
-from .severity import result_status
+from ._model import (
+    Check,
+    DiagnosticResult,
+    Finding,
+    Mitigation,
+    Severity,
+    conclude,
+    not_configured,
+)
 
 __all__ = [
     "CODE_COPY_STALE",
@@ -82,11 +90,12 @@ __all__ = [
     "TITLE",
     "FetchWorkOrders",
     "SyncDrift",
+    "assess_local_copy",
     "check",
     "classify_drift",
     "classify_refusals",
     "classify_status",
-    "compare",
+    "compare_sample",
     "scope_local",
 ]
 
@@ -113,55 +122,35 @@ LISTED_IDS = 10
 
 FetchWorkOrders = Callable[[int], Awaitable[Mapping[int, str]]]
 
-TRIGGER_FULL_SYNC = Mitigation(
+_TRIGGER_FULL_SYNC = Mitigation(
     "trigger_full_sync", "Trigger full sync if data is stale", action="full_sync"
 )
-CHECK_WEBHOOK_DELIVERY = Mitigation("check_webhook_delivery", "Check webhook delivery (RB-003)")
-VERIFY_POLLING = Mitigation(
+_CHECK_WEBHOOK_DELIVERY = Mitigation("check_webhook_delivery", "Check webhook delivery (RB-003)")
+_VERIFY_POLLING = Mitigation(
     "verify_polling_job", "Verify the polling job is running (updatedAt[gte] watermark advancing)"
 )
-RUN_RECONCILIATION = Mitigation(
+_RUN_RECONCILIATION = Mitigation(
     "run_reconciliation",
     "Run reconciliation (drop or re-check local records MaintainX no longer has)",
     action="reconcile",
 )
-CHECK_PERMISSIONS = Mitigation(
+_CHECK_PERMISSIONS = Mitigation(
     "check_api_permissions",
     "Check the API key's user, organization and permissions: an empty list or 404s after a "
     "permission change look exactly like mass deletion",
 )
-CONFIRM_DELETES = Mitigation(
+_CONFIRM_DELETES = Mitigation(
     "confirm_deletes",
     "Only if MaintainX really deleted them: run the refused sync again with "
     "confirm_deletes=True (CLI: --confirm-deletes)",
 )
 
 
-_ISO = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
-)
-
-
 def _instant(value: str) -> datetime | str:
     """An ISO-8601 timestamp as an aware datetime (UTC when no offset is given); the raw
-    string when it does not parse. Any number of fraction digits is accepted (Python 3.10's
-    ``fromisoformat`` takes only 3 or 6)."""
-    match = _ISO.match(value.strip())
-    if match is None:
-        return value
-    base, fraction, offset = match.groups()
-    text = base + (f".{(fraction + '000000')[:6]}" if fraction else "")
-    if offset in (None, "Z", "z"):
-        text += "+00:00"
-    elif len(offset) == 3:
-        text += offset + ":00"
-    elif ":" not in offset:
-        text += f"{offset[:3]}:{offset[3:]}"
-    else:
-        text += offset
+    string when it does not parse."""
     try:
-        return datetime.fromisoformat(text)
+        return parse_instant(value)
     except ValueError:
         return value
 
@@ -209,7 +198,7 @@ class SyncDrift:
         }
 
 
-def compare(remote: Mapping[int, str], local: Mapping[int, str]) -> SyncDrift:
+def compare_sample(remote: Mapping[int, str], local: Mapping[int, str]) -> SyncDrift:
     """The drift of ``local`` from ``remote`` (both ``{id: updatedAt}``)."""
     missing = sorted(set(remote) - set(local))
     extra = sorted(set(local) - set(remote))
@@ -268,25 +257,25 @@ def classify_drift(drift: SyncDrift, thresholds: Thresholds | None = None) -> li
             CODE_MISSING_LOCALLY,
             f"{len(drift.missing_locally)} work orders missing locally",
             drift.missing_locally,
-            TRIGGER_FULL_SYNC,
-            CHECK_WEBHOOK_DELIVERY,
-            VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
+            _CHECK_WEBHOOK_DELIVERY,
+            _VERIFY_POLLING,
         )
     if drift.stale:
         add(
             CODE_STALE_RECORDS,
             f"{len(drift.stale)} work orders stale locally (updatedAt differs)",
             drift.stale,
-            TRIGGER_FULL_SYNC,
-            CHECK_WEBHOOK_DELIVERY,
-            VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
+            _CHECK_WEBHOOK_DELIVERY,
+            _VERIFY_POLLING,
         )
     if drift.extra_locally:
         add(
             CODE_EXTRA_LOCALLY,
             f"{len(drift.extra_locally)} work orders extra locally (not in MaintainX)",
             drift.extra_locally,
-            RUN_RECONCILIATION,
+            _RUN_RECONCILIATION,
         )
     return findings
 
@@ -319,6 +308,13 @@ def _reconcile_drift(last: Mapping[str, Any], repair: Mapping[str, Any] | None) 
     return drifted / base
 
 
+def assess_local_copy(status: Any, thresholds: Thresholds | None = None) -> DiagnosticResult:
+    """RB-004's result for a local copy from its status alone (``sync status``, no request)."""
+    findings = classify_status(status, thresholds)
+    detail = findings[0].title if findings else "the local copy is complete and fresh"
+    return conclude(RUNBOOK, TITLE, findings, detail=detail)
+
+
 def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[Finding]:
     """The findings about a local copy from its status alone (no request).
 
@@ -342,7 +338,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             f"{'The first' if first else 'A'} full sync stopped after "
             f"{checkpoint.get('pages', 0)} pages: `sync full` resumes it",
             Severity.SEV3 if first else Severity.SEV4,
-            TRIGGER_FULL_SYNC,
+            _TRIGGER_FULL_SYNC,
             pages=checkpoint.get("pages"),
             records=checkpoint.get("records"),
         )
@@ -351,7 +347,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             CODE_NEVER_SYNCED,
             f"No full sync has finished: the local copy ({records} records) is incomplete",
             Severity.SEV3,
-            TRIGGER_FULL_SYNC,
+            _TRIGGER_FULL_SYNC,
             records=records,
         )
     ages = [
@@ -366,8 +362,8 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
             f"Stale data being served: the last sync run finished {_ago(freshest)} ago "
             f"(alert above {_ago(t.sync_stale_after)})",
             Severity.SEV3,
-            VERIFY_POLLING,
-            TRIGGER_FULL_SYNC,
+            _VERIFY_POLLING,
+            _TRIGGER_FULL_SYNC,
             refreshed_ago_s=round(freshest, 3),
             threshold_s=t.sync_stale_after,
         )
@@ -382,7 +378,7 @@ def classify_status(status: Any, thresholds: Thresholds | None = None) -> list[F
                 CODE_RECONCILE_DRIFT,
                 f"The last reconciliation found drift ({fraction:.1%}) and no repair ran since",
                 Severity.SEV2 if fraction > t.sync_drift_major else Severity.SEV3,
-                RUN_RECONCILIATION,
+                _RUN_RECONCILIATION,
                 drift_fraction=round(fraction, 4),
                 threshold=t.sync_drift_major,
                 **kinds,
@@ -407,7 +403,7 @@ def classify_refusals(refusals: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 Severity.SEV2,
                 RUNBOOK,
                 evidence,
-                (CHECK_PERMISSIONS, CONFIRM_DELETES),
+                (_CHECK_PERMISSIONS, _CONFIRM_DELETES),
             )
         )
     return findings
@@ -420,7 +416,7 @@ def _remote_empty(local_count: int, limit: int) -> Finding:
         Severity.SEV2,
         RUNBOOK,
         {"remote_count": 0, "local_count": local_count, "limit": limit},
-        (CHECK_PERMISSIONS,),
+        (_CHECK_PERMISSIONS,),
     )
 
 
@@ -432,18 +428,13 @@ def _read_refusals(store: Any) -> list[dict[str, Any]]:
 
 def _not_configured(detail: str, refusals: Sequence[Finding] = ()) -> DiagnosticResult:
     if refusals:  # what the store alone says is still worth reporting
-        return DiagnosticResult(
-            runbook=RUNBOOK,
-            title=TITLE,
-            status=result_status(list(refusals)),
-            findings=tuple(refusals),
-            detail=f"{len(refusals)} sync run(s) refused to delete; sample not taken: {detail}",
-        )
-    return DiagnosticResult(runbook=RUNBOOK, title=TITLE, status="not_configured", detail=detail)
+        why = f"{len(refusals)} sync run(s) refused to delete; sample not taken: {detail}"
+        return conclude(RUNBOOK, TITLE, refusals, detail=why)
+    return not_configured(RUNBOOK, TITLE, detail)
 
 
 async def check(ctx: DiagnosticContext) -> DiagnosticResult:
-    """RB-004: compare a sample of MaintainX work orders with ``ctx.sync_store``."""
+    """RB-004: compare_sample a sample of MaintainX work orders with ``ctx.sync_store``."""
     started = ctx.clock.monotonic()
     store = ctx.sync_store
     if store is None:
@@ -469,7 +460,7 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     t2 = ctx.clock.monotonic()
 
     local = scope_local(remote, local_all, complete=len(remote) < limit)
-    drift = compare(remote, local)
+    drift = compare_sample(remote, local)
     if not remote and local_all:
         findings = [_remote_empty(len(local_all), limit)]
     else:
@@ -491,13 +482,16 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
             f"{len(drift.extra_locally)}, stale {len(drift.stale)}",
         ),
     )
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=checks,
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - started,
-        detail=(f"{len(refusals)} sync run(s) refused to delete; " if refusals else "")
-        + ("in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted"),
+    detail = (f"{len(refusals)} sync run(s) refused to delete; " if refusals else "") + (
+        "in sync" if drift.in_sync else f"{drift.drifted} of the sample drifted"
     )
+    took = ctx.clock.monotonic() - started
+    return conclude(RUNBOOK, TITLE, findings, checks=checks, duration=took, detail=detail)
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"compare": "compare_sample"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

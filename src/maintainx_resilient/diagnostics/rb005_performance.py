@@ -12,8 +12,8 @@ The runbook's script, plus what the client itself knows:
    the limit, and the 429s received (``client.policies.throttle.snapshot()``);
 6. the circuit breakers (``client.policies.breakers.states()``).
 
-:func:`classify` decides from those numbers alone (no I/O). Elevated latency is SEV3, a low
-cache hit rate SEV4 (the runbook's classification table).
+:func:`classify_performance` decides from those numbers alone (no I/O). Elevated latency is
+SEV3, a low cache hit rate SEV4 (the runbook's classification table).
 """
 
 from __future__ import annotations
@@ -23,17 +23,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .._deprecated import renamed
 from ._context import DiagnosticContext, ProbeResult, Thresholds
-from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity
+from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity, conclude
 from ._network import Budget
 from .rb001_unreachable import bounded_probe
-from .severity import result_status
 
 if TYPE_CHECKING:
-    from .._stats import StatsSnapshot
     from ..policies.breaker import BreakerSnapshot
     from ..policies.fallback import CacheStats
     from ..policies.throttle import ThrottleSnapshot
+    from ..telemetry._stats import StatsSnapshot
 
 __all__ = [
     "BREAKER_ISOLATED",
@@ -49,7 +49,7 @@ __all__ = [
     "TITLE",
     "PerformanceInputs",
     "check",
-    "classify",
+    "classify_performance",
     "inputs_from",
     "probe_label",
 ]
@@ -73,45 +73,46 @@ _PROBE_SHARE = 0.9
 
 # ---- the runbook's mitigations ----------------------------------------------------------------
 
-AGGRESSIVE_CACHING = Mitigation(
+_AGGRESSIVE_CACHING = Mitigation(
     "enable_aggressive_caching",
     "Enable aggressive caching: keep more answers, for longer "
     "(FallbackConfig max_entries / max_bytes / max_stale)",
 )
-REDUCE_CONCURRENCY = Mitigation(
+_REDUCE_CONCURRENCY = Mitigation(
     "reduce_concurrent_requests",
     "Reduce concurrent requests: pace the client below MaintainX's limits",
     "enable_throttling",
 )
-REQUEST_QUEUING = Mitigation(
+_REQUEST_QUEUING = Mitigation(
     "add_request_queuing",
     "Add request queuing: let callers wait for a slot instead of piling up "
     "(ThrottleConfig.max_wait, a bounded worker pool)",
 )
-POOL_LIMITS = Mitigation(
+_POOL_LIMITS = Mitigation(
     "raise_pool_limits",
     "Raise the connection pool limits (httpx.Limits max_connections) if the host can take it",
 )
-IDENTIFY_SLOW = Mitigation(
+_IDENTIFY_SLOW = Mitigation(
     "identify_slow_endpoints",
     "Identify the slow endpoints; narrow queries (filters, smaller limit, fewer expands)",
 )
-FALLBACK = Mitigation(
+_FALLBACK = Mitigation(
     "enable_fallback_mode",
     "Serve cached responses while the API is slow or failing",
     "enable_fallback_mode",
 )
-DIAGNOSE_ERRORS = Mitigation(
+_DIAGNOSE_ERRORS = Mitigation(
     "diagnose_errors", "Find the failing requests: run RB-002 (error rate) and RB-001"
 )
-CLOSE_BREAKER = Mitigation(
+_CLOSE_BREAKER = Mitigation(
     "close_breaker", "Close the breaker by hand once the incident is over", "close_breaker"
 )
 
 
 @dataclass(frozen=True)
 class PerformanceInputs:
-    """What RB-005 looks at, the input of :func:`classify`. Sources that are off are None."""
+    """What RB-005 looks at, the input of :func:`classify_performance`. Sources that are off
+    are None."""
 
     probes: tuple[ProbeResult, ...] = ()
     probe_timeout: float = 0.0
@@ -149,7 +150,7 @@ def probe_label(probe: ProbeResult, threshold: float) -> str:
 # ---- pure decisions --------------------------------------------------------------------------
 
 
-def classify(inputs: PerformanceInputs) -> list[Finding]:
+def classify_performance(inputs: PerformanceInputs) -> list[Finding]:
     """What RB-005 concludes from its inputs (no I/O), worst first."""
     findings = [
         *_slow_probes(inputs),
@@ -192,7 +193,7 @@ def _slow_probes(inputs: PerformanceInputs) -> list[Finding]:
         },
     }
     title = f"Slow live probes (over {threshold * 1000:.0f} ms): {names}"
-    mitigations = (IDENTIFY_SLOW, REDUCE_CONCURRENCY, AGGRESSIVE_CACHING)
+    mitigations = (_IDENTIFY_SLOW, _REDUCE_CONCURRENCY, _AGGRESSIVE_CACHING)
     return [_finding(SLOW_ENDPOINT, title, Severity.SEV3, evidence, mitigations)]
 
 
@@ -209,7 +210,7 @@ def _failed_probes(inputs: PerformanceInputs) -> list[Finding]:
     }
     title = f"{len(failed)} of {len(inputs.probes)} live probes failed: not only slow"
     severity = Severity.SEV2 if every else Severity.SEV3
-    return [_finding(PROBE_FAILED, title, severity, evidence, (DIAGNOSE_ERRORS, FALLBACK))]
+    return [_finding(PROBE_FAILED, title, severity, evidence, (_DIAGNOSE_ERRORS, _FALLBACK))]
 
 
 def _high_p95(inputs: PerformanceInputs) -> list[Finding]:
@@ -238,7 +239,7 @@ def _high_p95(inputs: PerformanceInputs) -> list[Finding]:
         },
     }
     title = f"Recorded p95 latency above {t.slow_latency * 1000:.0f} ms: {', '.join(slow)}"
-    mitigations = (IDENTIFY_SLOW, REDUCE_CONCURRENCY, AGGRESSIVE_CACHING)
+    mitigations = (_IDENTIFY_SLOW, _REDUCE_CONCURRENCY, _AGGRESSIVE_CACHING)
     return [_finding(HIGH_P95, title, Severity.SEV3, evidence, mitigations)]
 
 
@@ -292,7 +293,7 @@ def _throttled(inputs: PerformanceInputs) -> list[Finding]:
     }
     title = "Requests wait for MaintainX's rate limit: " + "; ".join(reasons)
     return [
-        _finding(THROTTLED, title, Severity.SEV3, evidence, (REDUCE_CONCURRENCY, REQUEST_QUEUING))
+        _finding(THROTTLED, title, Severity.SEV3, evidence, (_REDUCE_CONCURRENCY, _REQUEST_QUEUING))
     ]
 
 
@@ -310,7 +311,7 @@ def _pool(inputs: PerformanceInputs) -> list[Finding]:
     what = f"{waiting} requests wait for a connection" if waiting > 0 else "every connection busy"
     title = f"Connection pool exhausted: {what} ({active} active, {idle} idle)"
     evidence = {"active": active, "idle": idle, "waiting": waiting, "max": limit}
-    mitigations = (REDUCE_CONCURRENCY, REQUEST_QUEUING, POOL_LIMITS)
+    mitigations = (_REDUCE_CONCURRENCY, _REQUEST_QUEUING, _POOL_LIMITS)
     return [_finding(POOL_EXHAUSTED, title, Severity.SEV3, evidence, mitigations)]
 
 
@@ -332,13 +333,13 @@ def _breakers(inputs: PerformanceInputs) -> list[Finding]:
             }
         }
         title = f"Circuit breakers open, calls fail fast: {', '.join(opened)}"
-        mitigations = (DIAGNOSE_ERRORS, FALLBACK)
+        mitigations = (_DIAGNOSE_ERRORS, _FALLBACK)
         findings.append(_finding(BREAKER_OPEN, title, Severity.SEV2, evidence, mitigations))
     if isolated:
         evidence = {"breakers": {scope: {"state": b.state} for scope, b in isolated.items()}}
         title = f"Circuit breakers held open by hand: {', '.join(isolated)}"
         findings.append(
-            _finding(BREAKER_ISOLATED, title, Severity.SEV4, evidence, (CLOSE_BREAKER,))
+            _finding(BREAKER_ISOLATED, title, Severity.SEV4, evidence, (_CLOSE_BREAKER,))
         )
     return findings
 
@@ -361,7 +362,7 @@ def _cache(inputs: PerformanceInputs) -> list[Finding]:
         "bytes": cache.bytes,
     }
     title = f"Low fallback cache hit rate: {cache.hit_rate:.0%} of {lookups} lookups"
-    return [_finding(LOW_CACHE_HIT_RATE, title, Severity.SEV4, evidence, (AGGRESSIVE_CACHING,))]
+    return [_finding(LOW_CACHE_HIT_RATE, title, Severity.SEV4, evidence, (_AGGRESSIVE_CACHING,))]
 
 
 # ---- checks (what was looked at, for the report) -------------------------------------------
@@ -462,7 +463,7 @@ async def _probe_all(ctx: DiagnosticContext, timeout: float) -> tuple[ProbeResul
 def inputs_from(
     ctx: DiagnosticContext, probes: tuple[ProbeResult, ...], timeout: float
 ) -> PerformanceInputs:
-    """The context's snapshots and the probe results, as :func:`classify` takes them."""
+    """The context's snapshots and the probe results, as :func:`classify_performance` takes them."""
     return PerformanceInputs(
         probes=probes,
         probe_timeout=timeout,
@@ -482,13 +483,15 @@ async def check(ctx: DiagnosticContext) -> DiagnosticResult:
     timeout = budget.step(_PROBE_SHARE)
     probes = await _probe_all(ctx, timeout)
     inputs = inputs_from(ctx, probes, timeout)
-    findings = classify(inputs)
-    return DiagnosticResult(
-        runbook=RUNBOOK,
-        title=TITLE,
-        status=result_status(findings),
-        checks=tuple(_checks(inputs)),
-        findings=tuple(findings),
-        duration=ctx.clock.monotonic() - start,
-        detail=findings[0].title if findings else "latency within thresholds",
-    )
+    findings = classify_performance(inputs)
+    detail = findings[0].title if findings else "latency within thresholds"
+    took = ctx.clock.monotonic() - start
+    return conclude(RUNBOOK, TITLE, findings, checks=_checks(inputs), duration=took, detail=detail)
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"classify": "classify_performance"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

@@ -4,7 +4,7 @@
   response time and, for SEV1/SEV2, who to call), then one block per runbook procedure: its
   status, a table of findings (code, severity, finding, mitigation) and its checks. Coloured
   when the stream is a terminal and ``NO_COLOR`` is not set (https://no-color.org), plain
-  when piped. The rendering is the command line's (``cli/_render.py``, on rich).
+  when piped. The rendering is the command line's (``diagnostics/_text.py``, on rich).
 - :func:`to_json`: ``DiagnosisReport.to_dict()`` as indented JSON; the field order is fixed
   and the form is documented by ``schema.json`` (:func:`json_schema`).
 - :func:`exit_code`: the process exit status for a diagnosis, so scripts and cron jobs can
@@ -110,7 +110,7 @@ def render_text(
     line's (rich); it is imported only when this is called, so importing the library does
     not import rich.
     """
-    from ..cli._render import diagnosis_text
+    from ._text import diagnosis_text
 
     enabled = use_color(stream) if color is None else color
     return diagnosis_text(report.to_dict(secrets), color=enabled, width=width)

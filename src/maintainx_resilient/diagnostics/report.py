@@ -23,15 +23,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._iso8601 import iso_utc
 from .._secrets import Secret, fingerprint
-from .._telemetry_logging import redact
+from ..telemetry._logging import redact
 from ._model import Severity
 from .timeline import (
     KIND_ALERT,
     IncidentTimeline,
     TimelineEntry,
     hhmm,
-    iso_utc,
 )
 
 __all__ = [

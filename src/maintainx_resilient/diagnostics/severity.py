@@ -20,15 +20,15 @@ Everything here is pure except the tracker, which reads an injected clock.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._events import Hooks
 from ._context import EscalationContact, Thresholds
-from ._model import DiagnosticResult, Finding, ResultStatus, Severity
+from ._model import DiagnosticResult, Finding, Severity
 
 __all__ = [
     "DEFAULT_CONTACTS",
@@ -43,10 +43,8 @@ __all__ = [
     "classify_error_rate",
     "criterion",
     "escalation_for",
-    "result_status",
 ]
 
-logger = logging.getLogger("maintainx_resilient")
 
 #: The runbook's "Emergency Contacts" table, used when configuration names none.
 DEFAULT_CONTACTS: tuple[EscalationContact, ...] = (
@@ -62,12 +60,6 @@ ESCALATING: frozenset[Severity] = frozenset({Severity.SEV1, Severity.SEV2})
 def classify(findings: Iterable[Finding]) -> Severity | None:
     """The overall severity: the worst (lowest-numbered) finding's, or None without findings."""
     return min((f.severity for f in findings), default=None)
-
-
-def result_status(findings: Iterable[Finding]) -> ResultStatus:
-    """A procedure's status from its findings: ``"problem"`` when one is SEV1..SEV3, else
-    ``"ok"`` (SEV4 findings alone are informational)."""
-    return "problem" if any(f.severity <= Severity.SEV3 for f in findings) else "ok"
 
 
 def classify_error_rate(
@@ -333,7 +325,9 @@ class SeverityTracker:
         self._contacts = tuple(contacts)
         self._lock = threading.Lock()
         self._current: Severity | None = None
-        self._hooks: tuple[SeverityHook, ...] = (notify,) if notify is not None else ()
+        self._hooks: Hooks[SeverityChange] = Hooks("severity")
+        if notify is not None:
+            self._hooks.subscribe(notify)
         self._changes: list[SeverityChange] = []
 
     @property
@@ -348,14 +342,7 @@ class SeverityTracker:
 
     def subscribe(self, hook: SeverityHook) -> Callable[[], None]:
         """Add a hook (e.g. an incident timeline's); returns a function that removes it."""
-        with self._lock:
-            self._hooks = (*self._hooks, hook)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._hooks = tuple(h for h in self._hooks if h is not hook)
-
-        return unsubscribe
+        return self._hooks.subscribe(hook)
 
     def update(self, findings: Iterable[Finding]) -> SeverityChange | None:
         """Take the overall severity of ``findings``; returns the change, if there was one."""
@@ -381,12 +368,7 @@ class SeverityTracker:
             )
             self._current = severity
             self._changes.append(change)
-            hooks = self._hooks
-        for hook in hooks:
-            try:
-                hook(change)
-            except Exception:
-                logger.exception("maintainx_resilient severity hook %r failed", hook)
+        self._hooks.emit(change)
         return change
 
     def __repr__(self) -> str:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._exceptions import MaintainXError
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -332,10 +333,12 @@ async def fetch_status(
             )
         status, body, content_type = answer
         report = parse_status_page(status, body, content_type, url=url)
-    except asyncio.TimeoutError:
-        report = _unknown(None, url, f"the status page did not answer within {limit:.2f} s")
     except Exception as exc:  # a fetch failure is "unknown", whatever it is
-        report = _unknown(None, url, f"could not fetch the status page ({_error_text(exc)})")
+        if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, MaintainXError):
+            why = f"the status page did not answer within {limit:.2f} s"
+        else:  # the fetcher's own error (our TimeoutError is a built-in one too)
+            why = f"could not fetch the status page ({_error_text(exc)})"
+        report = _unknown(None, url, why)
     return _with_duration(report, clock.monotonic() - start)
 
 

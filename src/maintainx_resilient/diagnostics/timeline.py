@@ -43,6 +43,7 @@ from .._events import (
     RequestCompleted,
     ThrottleWarning,
 )
+from .._iso8601 import iso_utc
 from ._model import Severity
 from .severity import SeverityChange, SeverityTracker
 
@@ -66,7 +67,6 @@ __all__ = [
     "IncidentTimeline",
     "TimelineEntry",
     "hhmm",
-    "iso_utc",
     "work_order_id",
 ]
 
@@ -85,12 +85,6 @@ KIND_NOTE = "note"
 
 _CLOSED = "closed"
 _WORK_ORDER = re.compile(r"(?:^|/)workorders/(\d+)(?:/|$)")
-
-
-def iso_utc(wall: float) -> str:
-    """Unix time as ISO-8601 UTC with milliseconds: ``2025-06-15T15:06:40.000Z``."""
-    moment = datetime.fromtimestamp(wall, tz=timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def hhmm(wall: float) -> str:

@@ -26,15 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._sqlite import classify, secure_file, storage_error
+from .._sqlite import connect_sqlite, secure_file, storage_error, storage_kind
 
-__all__ = ["SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
+__all__ = ["FALLBACK_SCHEMA_VERSION", "FallbackStore", "StoredAnswer"]
 
 logger = logging.getLogger("maintainx_resilient")
 
 #: Bumped when the table or the key format changes; a file with another version is emptied
 #: (it is a cache). 2: keys are scoped by credential (version 1 rows were not).
-SCHEMA_VERSION = 2
+FALLBACK_SCHEMA_VERSION = 2
 _FLUSH_TIMEOUT = 10.0
 
 _SCHEMA = """
@@ -101,15 +101,13 @@ class FallbackStore:
 
     def _connect(self) -> sqlite3.Connection:
         secure_file(self.path)  # an existing file is tightened to owner-only too
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = connect_sqlite(self.path, busy_timeout=5.0)  # sqlite3's default wait for a lock
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
             (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version != SCHEMA_VERSION:
+            if version != FALLBACK_SCHEMA_VERSION:
                 db.execute("DROP TABLE IF EXISTS answers")
                 db.execute(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+                db.execute(f"PRAGMA user_version = {FALLBACK_SCHEMA_VERSION:d}")
         except BaseException:
             db.close()
             raise
@@ -220,7 +218,7 @@ class FallbackStore:
     def _write_failed(self, exc: sqlite3.Error) -> None:
         """Warn once per kind of failure (a full disk fails every write until space is
         freed); repeats go to debug."""
-        kind = classify(exc)
+        kind = storage_kind(exc)
         if kind == self._failing:
             logger.debug("maintainx_resilient fallback cache: %s still failing: %s", self.path, exc)
             return

@@ -21,6 +21,7 @@ import asyncio
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
@@ -30,8 +31,9 @@ from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, KeyRotated
 from .._exceptions import ConfigurationError
 from .._extensions import CREDENTIAL_EXTENSION
+from .._layer import AsyncLayer, Layer
 from .._secrets import Secret, credential_id, fingerprint
-from .._telemetry_logging import register_secret
+from ..telemetry._logging import register_secret
 
 __all__ = ["AsyncAuthLayer", "AuthLayer", "KeyProvider", "KeyRing", "KeySource"]
 
@@ -85,8 +87,10 @@ class KeyRing:
             raise ConfigurationError("the API key source returned an empty key")
         self._clock = clock
         self._events = events or EventBus()
-        # Every key this ring uses is masked in logs and reports until close().
+        # Every key this ring uses is masked in logs and reports until close(), or until the
+        # ring is collected: the module-level redactor never outlives the clients' keys.
         self._forget = [register_secret(self._current)]
+        self._release = weakref.finalize(self, _forget_all, self._forget)
         self._lock = threading.Lock()
         self._async_lock: asyncio.Lock | None = None
         self.rotations = 0
@@ -187,11 +191,15 @@ class KeyRing:
 
     def close(self) -> None:
         """Stop masking this ring's keys (counted: keys another client uses stay masked)."""
-        while self._forget:
-            self._forget.pop()()
+        self._release()
 
     def __repr__(self) -> str:
         return f"KeyRing(current={self.fingerprint}, rotations={self.rotations})"
+
+
+def _forget_all(forgets: list[Callable[[], None]]) -> None:
+    while forgets:
+        forgets.pop()()
 
 
 def _log_refusal(exc: Exception) -> None:
@@ -205,43 +213,33 @@ def _authorize(request: httpx.Request, key: str, keys: KeyRing) -> None:
     request.extensions[CREDENTIAL_EXTENSION] = keys.credential_of(key)
 
 
-class AuthLayer(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, keys: KeyRing) -> None:
-        self.inner = inner
-        self.keys = keys
+class AuthLayer(Layer[KeyRing]):
+    """Sends with the current key; on a 401 rotates once (single flight) and sends again."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        key = self.keys.current()
-        _authorize(request, key, self.keys)
+        key = self.policy.current()
+        _authorize(request, key, self.policy)
         response = self.inner.handle_request(request)
-        if response.status_code != 401 or not self.keys.can_rotate:
+        if response.status_code != 401 or not self.policy.can_rotate:
             return response
-        new = self.keys.rotate(key)
+        new = self.policy.rotate(key)
         if new is None:
             return response
-        _authorize(request, new, self.keys)
+        _authorize(request, new, self.policy)
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncAuthLayer(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, keys: KeyRing) -> None:
-        self.inner = inner
-        self.keys = keys
+class AsyncAuthLayer(AsyncLayer[KeyRing]):
+    """The async twin of :class:`AuthLayer`."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = self.keys.current()
-        _authorize(request, key, self.keys)
+        key = self.policy.current()
+        _authorize(request, key, self.policy)
         response = await self.inner.handle_async_request(request)
-        if response.status_code != 401 or not self.keys.can_rotate:
+        if response.status_code != 401 or not self.policy.can_rotate:
             return response
-        new = await self.keys.arotate(key)
+        new = await self.policy.arotate(key)
         if new is None:
             return response
-        _authorize(request, new, self.keys)
+        _authorize(request, new, self.policy)
         return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

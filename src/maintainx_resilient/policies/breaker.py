@@ -33,12 +33,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import pybreaker
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deprecated import renamed
 from .._events import BreakerStateChanged, Event, EventBus
 from .._exceptions import (
     CircuitOpenError,
@@ -49,6 +50,7 @@ from .._exceptions import (
     TimeoutError,
 )
 from .._extensions import ROUTE_EXTENSION
+from .._layer import AsyncLayer, Layer
 
 __all__ = [
     "DEFAULT_FAIL_MAX",
@@ -58,10 +60,10 @@ __all__ = [
     "AsyncBreakerLayer",
     "BreakerConfig",
     "BreakerLayer",
+    "BreakerOutcome",
     "BreakerSnapshot",
     "BreakerState",
     "Breakers",
-    "Outcome",
     "ScopeMode",
     "outcome_of_error",
     "outcome_of_response",
@@ -81,7 +83,7 @@ ScopeMode = Literal["endpoint", "base_url"]
 DEFAULT_SCOPE: ScopeMode = "endpoint"
 BreakerState = Literal["closed", "open", "half-open", "isolated"]
 #: What one attempt says about the server: ``neutral`` says nothing (not sent, cancelled).
-Outcome = Literal["success", "failure", "neutral"]
+BreakerOutcome = Literal["success", "failure", "neutral"]
 StorageFactory = Callable[[str], pybreaker.CircuitBreakerStorage]
 
 _VERSION_SEGMENT = re.compile(r"v\d+")
@@ -173,12 +175,12 @@ class BreakerSnapshot:
 # ---- outcome classification ---------------------------------------------------------------
 
 
-def outcome_of_response(response: httpx.Response) -> Outcome:
+def outcome_of_response(response: httpx.Response) -> BreakerOutcome:
     """5xx is a failure; any other answer shows the server is up (4xx and 429 included)."""
     return "failure" if response.status_code >= 500 else "success"
 
 
-def outcome_of_error(exc: BaseException) -> Outcome:
+def outcome_of_error(exc: BaseException) -> BreakerOutcome:
     """Timeouts, connection failures, 5xx errors and bodies that cannot be decoded (garbage
     from the server or a proxy, like an HTML 502 page) are failures; other errors, a body
     over the size cap included (a limit of this client's), are neutral."""
@@ -345,7 +347,7 @@ class _ScopeBreaker:
         self._flush_events()
         return admission
 
-    def record(self, outcome: Outcome, now: float, *, probe: bool) -> None:
+    def record(self, outcome: BreakerOutcome, now: float, *, probe: bool) -> None:
         with self._lock:
             if not self._isolated:
                 state = self._current(now)
@@ -360,7 +362,7 @@ class _ScopeBreaker:
                 # Attempts admitted before the breaker opened say nothing new: ignored.
         self._flush_events()
 
-    def _record_closed(self, outcome: Outcome, now: float) -> None:
+    def _record_closed(self, outcome: BreakerOutcome, now: float) -> None:
         if outcome == "success":
             if self.cb.fail_counter:
                 self.storage.reset_counter()
@@ -488,7 +490,7 @@ class Breakers:
         return self._get(scope).admit(self._clock.monotonic() if now is None else now)
 
     def record(
-        self, scope: str, outcome: Outcome, now: float | None = None, *, probe: bool = False
+        self, scope: str, outcome: BreakerOutcome, now: float | None = None, *, probe: bool = False
     ) -> None:
         """Report how an admitted attempt ended (``probe`` from its :class:`Admission`)."""
         self._get(scope).record(
@@ -544,30 +546,27 @@ def _refused(request: httpx.Request, admission: Admission) -> CircuitOpenError:
     )
 
 
-class _BreakerLayerBase:
-    def __init__(self, breakers: Breakers) -> None:
-        self.breakers = breakers
+class _Admission:
+    """What both breaker layers do around a send (the breakers are the layer's ``policy``)."""
+
+    policy: Breakers
 
     def _admit(self, request: httpx.Request) -> Admission:
-        breakers = self.breakers
+        breakers = self.policy
         admission = breakers.admit(breakers.for_request(request))
         if not admission.allowed:
             raise _refused(request, admission)
         return admission
 
     def _failed(self, admission: Admission, exc: BaseException) -> None:
-        self.breakers.record(admission.scope, outcome_of_error(exc), probe=admission.probe)
+        self.policy.record(admission.scope, outcome_of_error(exc), probe=admission.probe)
 
     def _answered(self, admission: Admission, response: httpx.Response) -> None:
-        self.breakers.record(admission.scope, outcome_of_response(response), probe=admission.probe)
+        self.policy.record(admission.scope, outcome_of_response(response), probe=admission.probe)
 
 
-class BreakerLayer(_BreakerLayerBase, httpx.BaseTransport):
+class BreakerLayer(_Admission, Layer[Breakers]):
     """Fails fast with :class:`~maintainx_resilient.CircuitOpenError` while a breaker is open."""
-
-    def __init__(self, inner: httpx.BaseTransport, breakers: Breakers) -> None:
-        super().__init__(breakers)
-        self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         admission = self._admit(request)
@@ -579,16 +578,9 @@ class BreakerLayer(_BreakerLayerBase, httpx.BaseTransport):
         self._answered(admission, response)
         return response
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncBreakerLayer(_BreakerLayerBase, httpx.AsyncBaseTransport):
+class AsyncBreakerLayer(_Admission, AsyncLayer[Breakers]):
     """The async twin of :class:`BreakerLayer` (no lock is held across the ``await``)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, breakers: Breakers) -> None:
-        super().__init__(breakers)
-        self.inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         admission = self._admit(request)
@@ -600,5 +592,10 @@ class AsyncBreakerLayer(_BreakerLayerBase, httpx.AsyncBaseTransport):
         self._answered(admission, response)
         return response
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"Outcome": "BreakerOutcome"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

@@ -86,6 +86,7 @@ from .._extensions import (
     META_EXTENSION,
 )
 from .._http import route_of
+from .._layer import AsyncLayer, Layer
 from .._meta import FallbackReason, ResponseMeta
 from ._fallback_keys import SAFE_METHODS, WriteScope, cache_key
 from ._fallback_store import FallbackStore, StoredAnswer
@@ -560,15 +561,11 @@ class FallbackCache:
 # ---- the layers ----------------------------------------------------------------------------
 
 
-class FallbackLayer(httpx.BaseTransport):
-    """Serves stale GET answers from ``cache`` when the layers below fail."""
-
-    def __init__(self, inner: httpx.BaseTransport, cache: FallbackCache) -> None:
-        self.inner = inner
-        self.cache = cache
+class FallbackLayer(Layer[FallbackCache]):
+    """Serves stale GET answers from its cache (``policy``) when the layers below fail."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        cache = self.cache
+        cache = self.policy
         local = cache.intercept(request)
         if local is not None:
             return local
@@ -586,18 +583,14 @@ class FallbackLayer(httpx.BaseTransport):
         try:
             self.inner.close()
         finally:
-            self.cache.flush()
+            self.policy.flush()
 
 
-class AsyncFallbackLayer(httpx.AsyncBaseTransport):
+class AsyncFallbackLayer(AsyncLayer[FallbackCache]):
     """The async twin of :class:`FallbackLayer`."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, cache: FallbackCache) -> None:
-        self.inner = inner
-        self.cache = cache
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        cache = self.cache
+        cache = self.policy
         local = cache.intercept(request)
         if local is not None:
             return local
@@ -610,6 +603,3 @@ class AsyncFallbackLayer(httpx.AsyncBaseTransport):
                 raise
             return stale
         return cache.after_response(request, response, since)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -53,6 +53,7 @@ from .._exceptions import (
 )
 from .._extensions import ATTEMPTS_EXTENSION, IDEMPOTENT_EXTENSION, MAX_ATTEMPTS_EXTENSION
 from .._http import route_of
+from .._layer import AsyncLayer, Layer
 from .._response import retry_after_of
 from .._retry_after import parse_retry_after
 
@@ -145,7 +146,7 @@ class RetryBudget:
             self._tokens = min(self.capacity, self._tokens + self.refund)
 
 
-Outcome = httpx.Response | BaseException
+AttemptOutcome = httpx.Response | BaseException
 
 
 class RetryPolicy:
@@ -170,7 +171,7 @@ class RetryPolicy:
     # -- decisions ---------------------------------------------------------------------
 
     @staticmethod
-    def reason(request: httpx.Request, outcome: Outcome) -> str | None:
+    def reason(request: httpx.Request, outcome: AttemptOutcome) -> str | None:
         """Why this outcome may be retried, or None when it must not be."""
         idempotent = bool(request.extensions.get(IDEMPOTENT_EXTENSION, False))
         if isinstance(outcome, httpx.Response):
@@ -195,7 +196,7 @@ class RetryPolicy:
         low, high = self.config.jitter
         return self.rng.uniform(low, high)
 
-    def delay(self, attempt: int, outcome: Outcome) -> float:
+    def delay(self, attempt: int, outcome: AttemptOutcome) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if isinstance(outcome, httpx.Response):
             now = self.clock.time()
@@ -273,7 +274,7 @@ class RetryPolicy:
             "retry_error_callback": _last_outcome,
         }
 
-    def finish(self, outcome: Outcome, attempts: int, waited: float) -> None:
+    def finish(self, outcome: AttemptOutcome, attempts: int, waited: float) -> None:
         """Label the final outcome with attempts and waited time; refund on success."""
         if isinstance(outcome, httpx.Response):
             outcome.extensions[ATTEMPTS_EXTENSION] = (attempts, waited)
@@ -284,7 +285,7 @@ class RetryPolicy:
             outcome.waited = waited
 
 
-def _outcome(state: tenacity.RetryCallState) -> Outcome:
+def _outcome(state: tenacity.RetryCallState) -> AttemptOutcome:
     future = state.outcome
     assert future is not None
     exc = future.exception()
@@ -315,7 +316,7 @@ class _Tally:
     def __init__(self) -> None:
         self.attempts = 0
         self.waited = 0.0
-        self.first: list[Outcome] = []
+        self.first: list[AttemptOutcome] = []
 
     def replay_first(self) -> httpx.Response | None:
         """Give tenacity the first outcome back (raise it if it was an error)."""
@@ -327,7 +328,7 @@ class _Tally:
         return outcome
 
 
-def _first_outcome(send: Any) -> Outcome:
+def _first_outcome(send: Any) -> AttemptOutcome:
     try:
         response: httpx.Response = send()
     except MaintainXError as exc:
@@ -335,10 +336,8 @@ def _first_outcome(send: Any) -> Outcome:
     return response
 
 
-class RetryLayer(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy) -> None:
-        self.inner = inner
-        self.policy = policy
+class RetryLayer(Layer[RetryPolicy]):
+    """Sends again what :class:`RetryPolicy` says may be retried, when it says."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
@@ -369,14 +368,9 @@ class RetryLayer(httpx.BaseTransport):
             raise first
         return first
 
-    def close(self) -> None:
-        self.inner.close()
 
-
-class AsyncRetryLayer(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, policy: RetryPolicy) -> None:
-        self.inner = inner
-        self.policy = policy
+class AsyncRetryLayer(AsyncLayer[RetryPolicy]):
+    """The async twin of :class:`RetryLayer`."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         policy, tally = self.policy, _Tally()
@@ -386,7 +380,7 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
             tally.attempts += 1
             return await self.inner.handle_async_request(request)
 
-        first: Outcome
+        first: AttemptOutcome
         try:
             first = await send()
         except MaintainXError as exc:
@@ -412,6 +406,3 @@ class AsyncRetryLayer(httpx.AsyncBaseTransport):
         if isinstance(first, BaseException):
             raise first
         return first
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -31,23 +31,21 @@ commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._exceptions import BadRequestError
+from .._iso8601 import format_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
-from ._time import format_timestamp
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, guarded_commit
-from .progress import Progress, RateLimit, rate_limit_of
+from .progress import Progress, ProgressHook, RateLimit, rate_limit_of
 from .resources import support
 from .store import Batch, SyncStore, state_key
 
 __all__ = ["FullSyncResult", "FullSyncState", "run_full_sync"]
-
-ProgressHook = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)

@@ -29,20 +29,19 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._iso8601 import format_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher
-from ._time import format_timestamp
 from .errors import SyncError
 from .feed import WebhookFeed
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, blocked_key, guarded_commit
-from .progress import Progress, RateLimit, rate_limit_of
+from .progress import Progress, ProgressHook, RateLimit, rate_limit_of
 from .resources import support
 from .store import Batch, CommitResult, LocalRecord, SyncStore, state_key
 from .watermark import DEFAULT_OVERLAP, advance, window_start
 
 __all__ = ["IncrementalResult", "read_watermark", "run_incremental"]
 
-ProgressHook = Callable[[Progress], None]
 _WEBHOOK_BATCH = 50
 
 

@@ -10,6 +10,7 @@ is therefore computed from the rate limit (or from the observed pace, when that 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from .._pagination import MAX_PAGE_SIZE
 __all__ = [
     "DOCUMENTED_RATE_LIMIT",
     "Progress",
+    "ProgressHook",
     "RateLimit",
     "estimate_duration",
     "pages_for",
@@ -146,3 +148,7 @@ class Progress:
             "eta": None if self.eta is None else round(self.eta, 1),
             "done": self.done,
         }
+
+
+#: What a sync run calls with each :class:`Progress` (``on_progress=``).
+ProgressHook = Callable[[Progress], None]

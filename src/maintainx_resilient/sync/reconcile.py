@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._iso8601 import format_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
-from ._time import format_timestamp
 from .errors import MassDeleteError, SyncError
 from .guard import DEFAULT_DELETE_GUARD, DeleteGuard, deletion_limit, guarded_commit, refuse
 from .resources import support

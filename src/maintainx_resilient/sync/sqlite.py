@@ -32,8 +32,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._sqlite import StorageErrors, secure_file
-from ._time import format_timestamp
+from .._iso8601 import format_timestamp
+from .._sqlite import StorageErrors, ThreadConnections, connect_sqlite, immediate, secure_file
 from .errors import MassDeleteError
 from .resources import canonical_name
 from .store import Batch, CommitResult, Entry, LocalRecord
@@ -100,7 +100,7 @@ class _Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
+        conn = connect_sqlite(str(self._path), busy_timeout=self._timeout)
         try:
             while True:
                 self._wake.wait()
@@ -138,20 +138,17 @@ class SQLiteStore:
             str(self.path), store="sync store", recover="run a full sync to rebuild the copy"
         )
         self._timeout = timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(
+            str(self.path), owner=repr(self), busy_timeout=timeout, page_size=_PAGE_SIZE
+        )
         self._lock = threading.Lock()
-        self._closed = False
         self._tables: set[str] = set()
         self._checkpointer: _Checkpointer | None = None
         self._commits = 0
         try:
             with self.storage_errors():
                 secure_file(str(self.path))
-                conn = self._conn()
-                conn.execute(f"PRAGMA page_size = {_PAGE_SIZE}")  # only takes on a new file
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
+                self._conn().executescript(_SCHEMA)
         except BaseException:
             self.close()
             raise
@@ -159,21 +156,7 @@ class SQLiteStore:
     # -- connections ---------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"{self!r} is closed")
-            # Used only by the thread that opened it; close() may run in another thread.
-            conn = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._all.append(conn)
-        self._local.conn = conn
-        return conn
+        return self._connections.get()
 
     def _readable(self, resource: str) -> str | None:
         """The table of ``resource``, or None while nothing was ever stored for it."""
@@ -193,14 +176,10 @@ class SQLiteStore:
     def close(self) -> None:
         """Close every connection this store opened (in all threads)."""
         with self._lock:
-            self._closed = True
-            conns, self._all = self._all, []
             checkpointer, self._checkpointer = self._checkpointer, None
         if checkpointer is not None:
             checkpointer.stop()
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -221,20 +200,12 @@ class SQLiteStore:
     @StorageErrors.wrap
     def commit(self, resource: str, batch: Batch) -> CommitResult:
         table = _table(resource)
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._conn()) as conn:
             if table not in self._tables:
                 for statement in _TABLE.format(table=table).split(";"):
                     if statement.strip():
                         conn.execute(statement)
             result = self._apply(conn, table, batch)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):  # keep the first error
-                    conn.execute("ROLLBACK")
-            raise
         self._tables.add(table)
         self._after_commit()
         return result
@@ -242,7 +213,7 @@ class SQLiteStore:
     def _after_commit(self) -> None:
         with self._lock:
             self._commits += 1
-            if self._commits % _CHECKPOINT_EVERY or self._closed:
+            if self._commits % _CHECKPOINT_EVERY or self._connections.closed:
                 return
             if self._checkpointer is None:
                 self._checkpointer = _Checkpointer(self.path, self._timeout)

@@ -35,12 +35,11 @@ import json
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from pydantic_core import to_json
 
-from ._time import format_timestamp, to_timestamp
+from .._iso8601 import format_timestamp, to_timestamp
 from .errors import MassDeleteError
 from .resources import canonical_name
 
@@ -55,9 +54,6 @@ __all__ = [
     "state_key",
 ]
 
-_NAIVE_UNIX = datetime(1970, 1, 1)  # naive: only ever compared with naive UTC values
-_ONE_US = timedelta(microseconds=1)
-_fromiso = datetime.fromisoformat
 
 #: What the engine keeps in ``state``, per resource (``<kind>:<resource>``).
 STATE_KEYS = {
@@ -100,8 +96,8 @@ class LocalRecord(NamedTuple):
             text = to_json(record).decode()
         return cls(
             int(record["id"]),
-            _stamp(record.get("updatedAt")),
-            _stamp(record.get("createdAt")),
+            to_timestamp(record.get("updatedAt")),
+            to_timestamp(record.get("createdAt")),
             text,
         )
 
@@ -195,16 +191,6 @@ class SyncStore(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def _stamp(value: Any) -> int | None:
-    """``to_timestamp`` with the API's own format inlined (two per record on every page)."""
-    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[19] == ".":
-        try:
-            return (_fromiso(value[:23]) - _NAIVE_UNIX) // _ONE_US
-        except ValueError:
-            pass
-    return to_timestamp(value)
 
 
 def _iso(micros: int | None) -> str:

@@ -96,9 +96,13 @@ def not_found(label: str) -> ApiError:
 class Handlers:
     """The operations, dispatched by ``Route.handler``."""
 
-    def __init__(self, services: Services) -> None:
-        from ._special import SPECIAL_HANDLERS
-
+    def __init__(
+        self,
+        services: Services,
+        special: Mapping[str, Callable[[Handlers, Call], SimResponse]],
+    ) -> None:
+        """``special`` maps handler names to the operations the generic
+        handlers do not cover (``_special.SPECIAL_HANDLERS``)."""
         self.services = services
         generic: dict[str, Callable[[Call], SimResponse]] = {
             "list": self.list_records,
@@ -112,8 +116,8 @@ class Handlers:
             "upload": self.upload,
             "unattach": self.unattach,
         }
-        special = {name: _bind(fn, self) for name, fn in SPECIAL_HANDLERS.items()}
-        self._dispatch = {**generic, **special}
+        bound = {name: _bind(fn, self) for name, fn in special.items()}
+        self._dispatch = {**generic, **bound}
 
     def __call__(self, call: Call) -> SimResponse:
         try:

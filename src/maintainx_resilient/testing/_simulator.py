@@ -30,6 +30,7 @@ from ._handlers import Call, Handlers, error_a
 from ._messages import SimRequest, SimResponse, json_response
 from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
 from ._router import VERSIONS_ROUTE, Route, default_router
+from ._special import SPECIAL_HANDLERS
 from ._stats import RequestRecord, SimStats, StatsRecorder
 from ._store import Organization, Record, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
@@ -178,7 +179,7 @@ class Simulator:
         self._limiter = FixedWindowLimiter()
         self._stats = StatsRecorder()
         self._router = default_router()
-        self._handlers = Handlers(self)
+        self._handlers = Handlers(self, SPECIAL_HANDLERS)
         #: Signed webhook deliveries of the changes made through the API (``_webhooks.py``).
         self.webhooks = SimulatorWebhooks(self)
         for key, grant in (api_keys or {self.API_KEY: ApiKey(1, (1,))}).items():

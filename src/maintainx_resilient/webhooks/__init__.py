@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._deprecated import renamed
 from .asgi import WebhookApp, create_app
-from .backoff import DEFAULT_RETRY_POLICY, PermanentError, RetryPolicy
+from .backoff import DEFAULT_RETRY_SCHEDULE, PermanentError, RetrySchedule
 from .dedupe import dedupe_key
 from .events import EVENT_MODELS, RawEvent, WebhookEvent, parse_event
 from .idempotency import SqliteLedger
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BODY_SIGNATURE_HEADER",
-    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_RETRY_SCHEDULE",
     "DEFAULT_TOLERANCE",
     "EVENT_MODELS",
     "URI_SIGNATURE_HEADER",
@@ -85,7 +86,7 @@ __all__ = [
     "RejectReason",
     "ReplayProgress",
     "ReplayResult",
-    "RetryPolicy",
+    "RetrySchedule",
     "RouteSource",
     "SqliteLedger",
     "SqliteQueue",
@@ -114,9 +115,13 @@ __all__ = [
 ]
 
 
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"RetryPolicy": "RetrySchedule", "DEFAULT_RETRY_POLICY": "DEFAULT_RETRY_SCHEDULE"}
+
+
 def __getattr__(name: str) -> Any:
     if name == "RedisQueue":  # the redis package is optional: imported on use
         from .queue.redis import RedisQueue
 
         return RedisQueue
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return renamed(__name__, name, _RENAMED, globals())

@@ -1,6 +1,6 @@
 """When a failed handler runs again, and when an event gives up. Pure.
 
-:class:`RetryPolicy` is the schedule: exponential backoff ``base_delay * multiplier ** (n-1)``
+:class:`RetrySchedule` is the schedule: exponential backoff ``base_delay * multiplier ** (n-1)``
 capped at ``max_delay``, with jitter drawn in ``[1 - jitter, 1]`` of it (the random number is
 an argument, so tests pin it). :func:`decide` turns one handler outcome into what the worker
 does next: acknowledge, retry later, or move the event to the dead letters.
@@ -9,13 +9,15 @@ does next: acknowledge, retry later, or move the event to the dead letters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from .._deprecated import renamed
 
 __all__ = [
-    "DEFAULT_RETRY_POLICY",
+    "DEFAULT_RETRY_SCHEDULE",
     "Decision",
     "PermanentError",
-    "RetryPolicy",
+    "RetrySchedule",
     "decide",
     "describe",
 ]
@@ -27,7 +29,7 @@ class PermanentError(Exception):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetrySchedule:
     """``max_attempts`` handler runs per event (1 = no retry); ``max_deliveries`` claims
     without an outcome (a handler that crashes its worker every time) before giving up."""
 
@@ -58,7 +60,7 @@ class RetryPolicy:
         return capped * (1.0 - self.jitter * min(max(rand, 0.0), 1.0))
 
 
-DEFAULT_RETRY_POLICY = RetryPolicy()
+DEFAULT_RETRY_SCHEDULE = RetrySchedule()
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ def describe(exc: BaseException, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def decide(policy: RetryPolicy, attempt: int, error: BaseException | None, rand: float) -> Decision:
+def decide(
+    policy: RetrySchedule, attempt: int, error: BaseException | None, rand: float
+) -> Decision:
     """The next step for an event whose ``attempt``-th handler run ended with ``error``."""
     if error is None:
         return Decision("ack")
@@ -85,3 +89,11 @@ def decide(policy: RetryPolicy, attempt: int, error: BaseException | None, rand:
     if isinstance(error, PermanentError) or attempt >= policy.max_attempts:
         return Decision("dead", error=text)
     return Decision("retry", delay=policy.delay(attempt, rand), error=text)
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"RetryPolicy": "RetrySchedule", "DEFAULT_RETRY_POLICY": "DEFAULT_RETRY_SCHEDULE"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from pydantic import Field, PrivateAttr, ValidationError
 
 from ..models._base import MaintainXModel, OpenEnum
-from ..models.assets import AssetStatus, DowntimeType
+from ..models.assets import AssetStatusRecord
 from ..models.purchase_orders import PurchaseOrderStatus
 from ..models.work_orders import PartStatus, WorkOrderPriority, WorkOrderStatus
 from ..models.work_requests import WorkRequestStatus
@@ -169,18 +169,9 @@ class AssetSnapshot(MaintainXModel):
     extra_fields: dict[str, Any] | None = None
 
 
-class AssetStatusSnapshot(MaintainXModel):
-    id: int | None = None
-    custom_status: dict[str, Any] | None = None
-    custom_status_id: int | None = None
-    status: AssetStatus | None = None
-    downtime_type: DowntimeType | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    description: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    deleted_at: datetime | None = None
+class AssetStatusSnapshot(AssetStatusRecord):
+    """``oldStatus`` / ``newStatus`` of ``ASSET_STATUS_CHANGE``: the record ``Asset.status``
+    holds."""
 
 
 class PartSnapshot(MaintainXModel):
@@ -308,20 +299,52 @@ class AuditEvent(WebhookEvent):
     actor_id: int | None = None
 
 
+# -- what several events carry ------------------------------------------------------------
+
+
+class _WorkOrderEvent(WebhookEvent):
+    work_order_id: int | None = None
+
+
+class _PartEvent(WebhookEvent):
+    part_id: int | None = None
+
+
+class _PurchaseOrderEvent(WebhookEvent):
+    purchase_order_id: int | None = None
+
+
+class _InviteLinkEvent(AuditEvent):
+    invite_link_id: int | None = None
+
+
+class _RoleEvent(AuditEvent):
+    role_id: int | None = None
+    role_name: str | None = None
+
+
+class _TargetUserEvent(AuditEvent):
+    """An audit event about another user (``target_user_id``)."""
+
+    target_user_id: int | None = None
+
+
+class _WebhookAuditEvent(AuditEvent):
+    webhook_id: int | None = None
+
+
 # -- work orders ------------------------------------------------------------------------------
 
 
-class NewWorkOrder(WebhookEvent):
+class NewWorkOrder(_WorkOrderEvent):
     EVENT_TYPE: ClassVar[str] = "NEW_WORK_ORDER"
-    work_order_id: int | None = None
     new_work_order: WorkOrderSnapshot | None = None
 
 
-class WorkOrderChange(WebhookEvent):
+class WorkOrderChange(_WorkOrderEvent):
     """Fires when one of ASSET, ASSIGNEES, CATEGORIES, ... changes (see the spec)."""
 
     EVENT_TYPE: ClassVar[str] = "WORK_ORDER_CHANGE"
-    work_order_id: int | None = None
     new_work_order: WorkOrderSnapshot | None = None
     added_assignee_ids: list[int] | None = None
     removed_assignee_ids: list[int] | None = None
@@ -329,11 +352,10 @@ class WorkOrderChange(WebhookEvent):
     removed_team_ids: list[int] | None = None
 
 
-class WorkOrderStatusChange(WebhookEvent):
+class WorkOrderStatusChange(_WorkOrderEvent):
     """A status change. Canceled and skipped work orders are ``DONE`` with a sub-status."""
 
     EVENT_TYPE: ClassVar[str] = "WORK_ORDER_STATUS_CHANGE"
-    work_order_id: int | None = None
     old_status: WorkOrderStatus | None = None
     old_sub_status: WorkOrderSubStatus | None = None
     new_status: WorkOrderStatus | None = None
@@ -343,37 +365,32 @@ class WorkOrderStatusChange(WebhookEvent):
     new_work_order: WorkOrderSnapshot | None = None
 
 
-class WorkOrderDelete(WebhookEvent):
+class WorkOrderDelete(_WorkOrderEvent):
     EVENT_TYPE: ClassVar[str] = "WORK_ORDER_DELETE"
-    work_order_id: int | None = None
     work_order: WorkOrderSnapshot | None = Field(default=None, alias="WorkOrder")
 
 
-class WorkOrderOverdue(WebhookEvent):
+class WorkOrderOverdue(_WorkOrderEvent):
     EVENT_TYPE: ClassVar[str] = "WORK_ORDER_OVERDUE"
-    work_order_id: int | None = None
     due_date: datetime | None = None
 
 
-class WorkOrderPartStatusChange(WebhookEvent):
+class WorkOrderPartStatusChange(_WorkOrderEvent):
     EVENT_TYPE: ClassVar[str] = "WORK_ORDER_PART_STATUS_CHANGE"
-    work_order_id: int | None = None
     old_part_status: PartStatus | None = None
     new_part_status: PartStatus | None = None
     new_work_order: WorkOrderSnapshot | None = None
 
 
-class NewCategoryOnWorkOrder(WebhookEvent):
+class NewCategoryOnWorkOrder(_WorkOrderEvent):
     EVENT_TYPE: ClassVar[str] = "NEW_CATEGORY_ON_WORK_ORDER"
-    work_order_id: int | None = None
     new_categories: list[CategoryRef] | None = None
 
 
-class NewCommentOnWorkOrder(WebhookEvent):
+class NewCommentOnWorkOrder(_WorkOrderEvent):
     """``type`` is TEXT, IMG, FILE or AUDIO; ``url`` (files) is valid for 60 minutes."""
 
     EVENT_TYPE: ClassVar[str] = "NEW_COMMENT_ON_WORK_ORDER"
-    work_order_id: int | None = None
     type: str | None = None
     comment: str | None = None
     url: str | None = None
@@ -439,30 +456,26 @@ class WorkRequestStatusChange(WebhookEvent):
 # -- parts and purchase orders -------------------------------------------------------------
 
 
-class NewPart(WebhookEvent):
+class NewPart(_PartEvent):
     EVENT_TYPE: ClassVar[str] = "NEW_PART"
-    part_id: int | None = None
     new_part: PartSnapshot | None = None
 
 
-class PartChange(WebhookEvent):
+class PartChange(_PartEvent):
     EVENT_TYPE: ClassVar[str] = "PART_CHANGE"
-    part_id: int | None = None
     new_part: PartSnapshot | None = None
 
 
-class PartDelete(WebhookEvent):
+class PartDelete(_PartEvent):
     EVENT_TYPE: ClassVar[str] = "PART_DELETE"
-    part_id: int | None = None
     deleted_part: PartSnapshot | None = None
 
 
-class PartQuantityChange(WebhookEvent):
+class PartQuantityChange(_PartEvent):
     """``triggered_from``: PURCHASE_ORDER, WORK_ORDER, MANUAL_RESTOCK, PART_TRANSFER,
     CYCLE_COUNT."""
 
     EVENT_TYPE: ClassVar[str] = "PART_QUANTITY_CHANGE"
-    part_id: int | None = None
     quantity_diff: float | None = None
     old_quantity: float | None = None
     new_quantity: float | None = None
@@ -486,22 +499,19 @@ class PartTransfer(WebhookEvent):
     triggered_at: datetime | None = None
 
 
-class NewPurchaseOrder(WebhookEvent):
+class NewPurchaseOrder(_PurchaseOrderEvent):
     EVENT_TYPE: ClassVar[str] = "NEW_PURCHASE_ORDER"
-    purchase_order_id: int | None = None
     user_id: int | None = None
     new_purchase_order: PurchaseOrderSnapshot | None = None
 
 
-class PurchaseOrderChange(WebhookEvent):
+class PurchaseOrderChange(_PurchaseOrderEvent):
     EVENT_TYPE: ClassVar[str] = "PURCHASE_ORDER_CHANGE"
-    purchase_order_id: int | None = None
     new_purchase_order: PurchaseOrderSnapshot | None = None
 
 
-class PurchaseOrderStatusChange(WebhookEvent):
+class PurchaseOrderStatusChange(_PurchaseOrderEvent):
     EVENT_TYPE: ClassVar[str] = "PURCHASE_ORDER_STATUS_CHANGE"
-    purchase_order_id: int | None = None
     vendor_id: int | None = None
     old_status: PurchaseOrderStatus | None = None
     new_status: PurchaseOrderStatus | None = None
@@ -528,37 +538,28 @@ class DataExportInitiated(AuditEvent):
     export_type: str | None = None
 
 
-class InviteLinkArchived(AuditEvent):
+class InviteLinkArchived(_InviteLinkEvent):
     EVENT_TYPE: ClassVar[str] = "INVITE_LINK_ARCHIVED"
-    invite_link_id: int | None = None
 
 
-class InviteLinkCreated(AuditEvent):
+class InviteLinkCreated(_InviteLinkEvent):
     EVENT_TYPE: ClassVar[str] = "INVITE_LINK_CREATED"
-    invite_link_id: int | None = None
 
 
-class InviteLinkUpdated(AuditEvent):
+class InviteLinkUpdated(_InviteLinkEvent):
     EVENT_TYPE: ClassVar[str] = "INVITE_LINK_UPDATED"
-    invite_link_id: int | None = None
 
 
-class RoleArchived(AuditEvent):
+class RoleArchived(_RoleEvent):
     EVENT_TYPE: ClassVar[str] = "ROLE_ARCHIVED"
-    role_id: int | None = None
-    role_name: str | None = None
 
 
-class RoleCreated(AuditEvent):
+class RoleCreated(_RoleEvent):
     EVENT_TYPE: ClassVar[str] = "ROLE_CREATED"
-    role_id: int | None = None
-    role_name: str | None = None
 
 
-class RoleUpdated(AuditEvent):
+class RoleUpdated(_RoleEvent):
     EVENT_TYPE: ClassVar[str] = "ROLE_UPDATED"
-    role_id: int | None = None
-    role_name: str | None = None
 
 
 class SsoConfigChanged(AuditEvent):
@@ -569,48 +570,40 @@ class SsoConfigChanged(AuditEvent):
     config_type: str | None = None
 
 
-class UserActivated(AuditEvent):
+class UserActivated(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_ACTIVATED"
-    target_user_id: int | None = None
 
 
-class UserInvited(AuditEvent):
+class UserInvited(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_INVITED"
-    target_user_id: int | None = None
     role: str | None = None
     creation_method: str | None = None
 
 
-class UserPermissionsChanged(AuditEvent):
+class UserPermissionsChanged(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_PERMISSIONS_CHANGED"
-    target_user_id: int | None = None
 
 
-class UserRemoved(AuditEvent):
+class UserRemoved(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_REMOVED"
-    target_user_id: int | None = None
 
 
-class UserRoleChanged(AuditEvent):
+class UserRoleChanged(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_ROLE_CHANGED"
-    target_user_id: int | None = None
     old_role: str | None = None
     new_role: str | None = None
 
 
-class UserSessionRevoked(AuditEvent):
+class UserSessionRevoked(_TargetUserEvent):
     EVENT_TYPE: ClassVar[str] = "USER_SESSION_REVOKED"
-    target_user_id: int | None = None
 
 
-class WebhookArchived(AuditEvent):
+class WebhookArchived(_WebhookAuditEvent):
     EVENT_TYPE: ClassVar[str] = "WEBHOOK_ARCHIVED"
-    webhook_id: int | None = None
 
 
-class WebhookCreated(AuditEvent):
+class WebhookCreated(_WebhookAuditEvent):
     EVENT_TYPE: ClassVar[str] = "WEBHOOK_CREATED"
-    webhook_id: int | None = None
     webhook_type: str | None = None
     url: str | None = None
 

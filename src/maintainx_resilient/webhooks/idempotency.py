@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._sqlite import ThreadConnections, immediate
 
 __all__ = ["SqliteLedger"]
 
@@ -54,46 +54,27 @@ class SqliteLedger:
         self.table = table
         self.clock = clock
         self._synchronous = synchronous.upper()
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections = ThreadConnections(self.path, owner=f"SqliteLedger({self.path!r})")
         self.connection().execute(
             f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
         )
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit mode; WAL)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            with self._lock:
-                self._connections.append(conn)
-            self._local.conn = conn
-        return conn
+        return self._connections.get(synchronous=self._synchronous)
 
     def apply_once(self, key: str, effect: Callable[[sqlite3.Connection], Any]) -> bool:
         """Run ``effect`` and record ``key`` atomically; False (and no effect) if ``key`` was
         applied before. An exception in ``effect`` rolls both back and propagates."""
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.connection()) as conn:
             inserted = conn.execute(
                 f"INSERT INTO {self.table} (key, applied_at) VALUES (?, ?) "  # noqa: S608 - validated identifier
                 "ON CONFLICT (key) DO NOTHING",
                 (key, self.clock.time()),
             ).rowcount
-            if inserted != 1:
-                conn.execute("ROLLBACK")
+            if inserted != 1:  # applied before: nothing was written, nothing to do
                 return False
             effect(conn)
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         return True
 
     def applied(self, key: str) -> bool:
@@ -109,11 +90,7 @@ class SqliteLedger:
         return int(row[0])
 
     def close(self) -> None:
-        with self._lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()
 
     def __enter__(self) -> SqliteLedger:
         return self

@@ -40,18 +40,20 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from ..telemetry._names import (
+    ATTR_REASON,
+    ATTR_WEBHOOK_EVENT_TYPE,
+    ATTR_WEBHOOK_ROUTE,
+    ATTR_WEBHOOK_STAGE,
+    WEBHOOKS_SCOPE_NAME,
+)
 
 if TYPE_CHECKING:
     from .queue import WebhookQueue
 
 __all__ = ["METRIC_WEBHOOK_FAILURES", "WebhookMetrics"]
 
-SCOPE_NAME = "maintainx_resilient.webhooks"
 METRIC_WEBHOOK_FAILURES = "webhook_failures"
-ATTR_ROUTE = "maintainx.webhook.route"
-ATTR_EVENT_TYPE = "maintainx.webhook.event_type"
-ATTR_STAGE = "maintainx.webhook.stage"
-ATTR_REASON = "maintainx.reason"
 
 
 class WebhookMetrics:
@@ -63,7 +65,7 @@ class WebhookMetrics:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
-        meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider)
+        meter = metrics.get_meter(WEBHOOKS_SCOPE_NAME, __version__, meter_provider)
         self._meter = meter
         self._received = meter.create_counter("maintainx.webhook.received", "{delivery}")
         self._stored = meter.create_counter("maintainx.webhook.stored", "{event}")
@@ -86,45 +88,45 @@ class WebhookMetrics:
 
     def received(self, route: str) -> None:
         self._bump("received")
-        self._received.add(1, {ATTR_ROUTE: route})
+        self._received.add(1, {ATTR_WEBHOOK_ROUTE: route})
 
     def stored(self, route: str) -> None:
         self._bump("stored")
-        self._stored.add(1, {ATTR_ROUTE: route})
+        self._stored.add(1, {ATTR_WEBHOOK_ROUTE: route})
 
     def duplicate(self, route: str) -> None:
         self._bump("duplicates")
-        self._duplicates.add(1, {ATTR_ROUTE: route})
+        self._duplicates.add(1, {ATTR_WEBHOOK_ROUTE: route})
 
     def rejected(self, route: str, reason: str) -> None:
         with self._lock:
             self._counts["rejected"] += 1
             self._counts["webhook_failures"] += 1
             self._rejected[reason] += 1
-        self._rejected_counter.add(1, {ATTR_ROUTE: route, ATTR_REASON: reason})
-        self._failures.add(1, {ATTR_STAGE: "receive", ATTR_REASON: reason})
+        self._rejected_counter.add(1, {ATTR_WEBHOOK_ROUTE: route, ATTR_REASON: reason})
+        self._failures.add(1, {ATTR_WEBHOOK_STAGE: "receive", ATTR_REASON: reason})
 
     def store_failed(self, route: str, reason: str) -> None:
         with self._lock:
             self._counts["store_errors"] += 1
             self._counts["webhook_failures"] += 1
-        self._failures.add(1, {ATTR_STAGE: "store", ATTR_REASON: reason})
+        self._failures.add(1, {ATTR_WEBHOOK_STAGE: "store", ATTR_REASON: reason})
 
     def processed(self, route: str, event_type: str) -> None:
         self._bump("processed")
-        self._processed.add(1, {ATTR_ROUTE: route, ATTR_EVENT_TYPE: event_type})
+        self._processed.add(1, {ATTR_WEBHOOK_ROUTE: route, ATTR_WEBHOOK_EVENT_TYPE: event_type})
 
     def handler_failed(self, route: str, event_type: str, reason: str) -> None:
         with self._lock:
             self._counts["failed"] += 1
             self._counts["webhook_failures"] += 1
-        attrs = {ATTR_ROUTE: route, ATTR_EVENT_TYPE: event_type}
+        attrs = {ATTR_WEBHOOK_ROUTE: route, ATTR_WEBHOOK_EVENT_TYPE: event_type}
         self._handler_failures.add(1, attrs)
-        self._failures.add(1, {ATTR_STAGE: "handler", ATTR_REASON: reason})
+        self._failures.add(1, {ATTR_WEBHOOK_STAGE: "handler", ATTR_REASON: reason})
 
     def dead_lettered(self, route: str, event_type: str) -> None:
         self._bump("dead_lettered")
-        self._dead.add(1, {ATTR_ROUTE: route, ATTR_EVENT_TYPE: event_type})
+        self._dead.add(1, {ATTR_WEBHOOK_ROUTE: route, ATTR_WEBHOOK_EVENT_TYPE: event_type})
 
     def queue_failed(self, consumer: str, reason: str, *, since: float) -> None:
         """A worker's attempt to use the queue failed (its outage began at ``since``)."""
@@ -136,7 +138,7 @@ class WebhookMetrics:
             )
             outage["failures"] += 1
             outage["error"] = reason
-        self._failures.add(1, {ATTR_STAGE: "queue", ATTR_REASON: reason})
+        self._failures.add(1, {ATTR_WEBHOOK_STAGE: "queue", ATTR_REASON: reason})
 
     def queue_recovered(self, consumer: str) -> None:
         """The worker ``consumer`` uses the queue again."""

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._deprecated import renamed
 from .._secrets import Secret
 from .dedupe import dedupe_key
 from .metrics import WebhookMetrics
@@ -61,9 +62,9 @@ if TYPE_CHECKING:
     from .replay import ReplayResult
 
 __all__ = [
-    "DEFAULT_HEALTH_TIMEOUT",
     "DEFAULT_MAX_BODY",
-    "DEFAULT_PREFIX",
+    "DEFAULT_PATH_PREFIX",
+    "DEFAULT_RECEIVER_HEALTH_TIMEOUT",
     "DEFAULT_STORE_TIMEOUT",
     "RouteSource",
     "StaticRoutes",
@@ -74,7 +75,7 @@ __all__ = [
 
 logger = logging.getLogger("maintainx_resilient.webhooks")
 
-DEFAULT_PREFIX = "/webhooks/maintainx"
+DEFAULT_PATH_PREFIX = "/webhooks/maintainx"
 #: MaintainX payloads are a few kilobytes; anything above 1 MiB is refused (413).
 DEFAULT_MAX_BODY = 1 << 20
 #: The route label of deliveries to routes that do not exist.
@@ -83,7 +84,7 @@ UNKNOWN_ROUTE_LABEL = "<unknown>"
 #: 10 s for an answer, then counts the delivery failed: a 503 well before that is retried).
 DEFAULT_STORE_TIMEOUT = 1.5
 #: How long the health check waits for the queue's ping before answering 503.
-DEFAULT_HEALTH_TIMEOUT = 1.0
+DEFAULT_RECEIVER_HEALTH_TIMEOUT = 1.0
 
 _JSON = (("content-type", "application/json"),)
 
@@ -244,13 +245,13 @@ class WebhookReceiver:
         queue: WebhookQueue,
         routes: RouteSource | Iterable[WebhookRoute],
         *,
-        prefix: str = DEFAULT_PREFIX,
+        prefix: str = DEFAULT_PATH_PREFIX,
         tolerance: float = DEFAULT_TOLERANCE,
         uri_check: UriCheck = "if_present",
         public_url: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         store_timeout: float = DEFAULT_STORE_TIMEOUT,
-        health_timeout: float = DEFAULT_HEALTH_TIMEOUT,
+        health_timeout: float = DEFAULT_RECEIVER_HEALTH_TIMEOUT,
         clock: Clock = SYSTEM_CLOCK,
         metrics: WebhookMetrics | None = None,
         commit_batch: int = 256,
@@ -573,3 +574,14 @@ class WebhookReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {
+    "DEFAULT_PREFIX": "DEFAULT_PATH_PREFIX",
+    "DEFAULT_HEALTH_TIMEOUT": "DEFAULT_RECEIVER_HEALTH_TIMEOUT",
+}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

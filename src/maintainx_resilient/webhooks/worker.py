@@ -46,15 +46,16 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
 from .._clock import SYSTEM_CLOCK, Clock, SystemClock
+from .._deprecated import renamed
 from .._exceptions import StorageError
-from .backoff import DEFAULT_RETRY_POLICY, Decision, RetryPolicy, decide, describe
+from .backoff import DEFAULT_RETRY_SCHEDULE, Decision, RetrySchedule, decide, describe
 from .events import WebhookEvent, parse_event
 from .metrics import WebhookMetrics
 from .queue import DEFAULT_LEASE, WebhookQueue
 from .records import Delivery
 
 __all__ = [
-    "DEFAULT_RECONNECT_POLICY",
+    "DEFAULT_RECONNECT_SCHEDULE",
     "BatchResult",
     "Handler",
     "QueueOutage",
@@ -65,7 +66,7 @@ __all__ = [
 logger = logging.getLogger("maintainx_resilient.webhooks")
 
 #: How long a worker waits before trying a failing queue again: 0.5 s doubling to 15 s.
-DEFAULT_RECONNECT_POLICY = RetryPolicy(base_delay=0.5, max_delay=15.0)
+DEFAULT_RECONNECT_SCHEDULE = RetrySchedule(base_delay=0.5, max_delay=15.0)
 
 E = TypeVar("E", bound=WebhookEvent)
 #: A handler takes an event; it may be ``async def``. Raising means "failed".
@@ -167,14 +168,14 @@ class Worker:
         handlers: WebhookHandlers | Handler,
         *,
         consumer: str | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+        retry: RetrySchedule = DEFAULT_RETRY_SCHEDULE,
         batch_size: int = 16,
         lease: float = DEFAULT_LEASE,
         idle_wait: float = 0.5,
         clock: Clock = SYSTEM_CLOCK,
         metrics: WebhookMetrics | None = None,
         rand: Callable[[], float] = random.random,
-        reconnect: RetryPolicy = DEFAULT_RECONNECT_POLICY,
+        reconnect: RetrySchedule = DEFAULT_RECONNECT_SCHEDULE,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -431,3 +432,11 @@ class Worker:
                 else:
                     await self.clock.asleep(self.idle_wait)
         return run
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"DEFAULT_RECONNECT_POLICY": "DEFAULT_RECONNECT_SCHEDULE"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

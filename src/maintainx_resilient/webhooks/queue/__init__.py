@@ -67,9 +67,9 @@ def open_queue(url: str, *, clock: Clock = SYSTEM_CLOCK) -> WebhookQueue:
     scheme = parts.scheme.lower()
     options = dict(parse_qsl(parts.query))
     if scheme in ("redis", "rediss", "unix"):
-        from .redis import DEFAULT_PREFIX, RedisQueue
+        from .redis import DEFAULT_KEY_PREFIX, RedisQueue
 
-        prefix = options.pop("prefix", DEFAULT_PREFIX)
+        prefix = options.pop("prefix", DEFAULT_KEY_PREFIX)
         group = options.pop("group", "workers")
         ttl = float(options.pop("dedupe_ttl", DEFAULT_DEDUPE_TTL))
         rest = urlunsplit(parts._replace(query=urlencode(options)))

@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ..._clock import SYSTEM_CLOCK, Clock
+from ..._deprecated import renamed
 from ..._exceptions import StorageError
 from ..records import DeadLetter, Delivery, Envelope, QueueStats
 from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
@@ -47,13 +48,13 @@ from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "RedisQueue"]
+__all__ = ["DEFAULT_KEY_PREFIX", "DEFAULT_REDIS_TIMEOUT", "RedisQueue"]
 
 logger = logging.getLogger("maintainx_resilient.webhooks")
 
-DEFAULT_PREFIX = "maintainx:webhook"
+DEFAULT_KEY_PREFIX = "maintainx:webhook"
 #: Seconds any one Redis command (and connecting) may take, for clients built from a URL.
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_REDIS_TIMEOUT = 1.0
 
 #: ``XCLAIM ... IDLE`` given to a restarted consumer's entries: "idle for ten years", so the
 #: next ``XAUTOCLAIM`` takes them whatever the lease.
@@ -236,11 +237,11 @@ class RedisQueue:
         self,
         redis_client: str | redis.Redis = "redis://127.0.0.1:6379/0",
         *,
-        prefix: str = DEFAULT_PREFIX,
+        prefix: str = DEFAULT_KEY_PREFIX,
         group: str = "workers",
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
         clock: Clock = SYSTEM_CLOCK,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_REDIS_TIMEOUT,
     ) -> None:
         import redis as redis_module
         from redis.backoff import NoBackoff
@@ -581,3 +582,11 @@ class RedisQueue:
             if cursor == 0:
                 break
         self._group_ready = False
+
+
+#: Renamed public names, still answered (with a DeprecationWarning).
+_RENAMED = {"DEFAULT_PREFIX": "DEFAULT_KEY_PREFIX", "DEFAULT_TIMEOUT": "DEFAULT_REDIS_TIMEOUT"}
+
+
+def __getattr__(name: str) -> Any:
+    return renamed(__name__, name, _RENAMED, globals())

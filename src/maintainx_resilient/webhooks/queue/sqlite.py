@@ -22,16 +22,13 @@ data. A damaged file, a full disk or a read-only directory raise
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from ..._clock import SYSTEM_CLOCK, Clock
-from ..._sqlite import StorageErrors, secure_file
+from ..._sqlite import StorageErrors, ThreadConnections, immediate, secure_file
 from ..records import DeadLetter, Delivery, Envelope, QueueStats
 from ._base import DEFAULT_DEDUPE_TTL, DEFAULT_LEASE
 
@@ -119,11 +116,9 @@ class SqliteQueue:
         self.synchronous: Synchronous = synchronous
         self.dedupe_ttl = dedupe_ttl
         self.clock = clock
-        self._busy_ms = int(busy_timeout * 1000)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
+        self._connections = ThreadConnections(
+            self.path, owner="the queue", busy_timeout=busy_timeout
+        )
         self._last_purge = float("-inf")
         self.storage_errors = StorageErrors(
             self.path,
@@ -144,41 +139,13 @@ class SqliteQueue:
     # -- connections ------------------------------------------------------------------------
 
     def _connect(self, *, writer: bool) -> sqlite3.Connection:
-        attr = "writer" if writer else "conn"
-        conn: sqlite3.Connection | None = getattr(self._local, attr, None)
-        if conn is not None:
-            return conn
-        if self._closed:
-            raise RuntimeError("the queue is closed")
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous if writer else 'NORMAL'}")
-        with self._lock:
-            self._connections.append(conn)
-        setattr(self._local, attr, conn)
-        return conn
-
-    @contextmanager
-    def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):  # keep the first error
-                    conn.execute("ROLLBACK")
-            raise
+        if writer:  # deliveries are stored with the durability asked for
+            return self._connections.get("writer", synchronous=self.synchronous)
+        return self._connections.get()
 
     def close(self) -> None:
         """Close every connection this object opened (in any thread)."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()
 
     def __enter__(self) -> SqliteQueue:
         return self
@@ -198,7 +165,7 @@ class SqliteQueue:
         now = self.clock.time()
         conn = self._connect(writer=True)
         stored: list[bool] = []
-        with self._transaction(conn):
+        with immediate(conn):
             for env in envelopes:
                 cursor = conn.execute(
                     "INSERT INTO mx_webhook_seen (key, seen_at) VALUES (?, ?) "
@@ -239,7 +206,7 @@ class SqliteQueue:
             return []
         now = self.clock.time()
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             if self._paused(conn):
                 return []
             rows = conn.execute(
@@ -269,7 +236,7 @@ class SqliteQueue:
     @StorageErrors.wrap
     def _finish(self, sql: str, params: tuple[Any, ...]) -> bool:
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             return conn.execute(sql, params).rowcount == 1
 
     def ack(self, delivery: Delivery) -> bool:
@@ -301,7 +268,7 @@ class SqliteQueue:
     @StorageErrors.wrap
     def recover(self, consumer: str) -> int:
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             return conn.execute(
                 "UPDATE mx_webhook_events SET state = 'ready', owner = NULL, available_at = ? "
                 "WHERE state = 'inflight' AND owner = ?",
@@ -353,7 +320,7 @@ class SqliteQueue:
     def requeue(self, ids: Sequence[str]) -> int:
         numeric = [(self.clock.time(), int(i)) for i in ids if str(i).isdigit()]
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             cursor = conn.executemany(
                 "UPDATE mx_webhook_events SET state = 'ready', available_at = ?, attempt = 1, "
                 "deliveries = 0, failed_at = NULL WHERE id = ? AND state = 'dead'",
@@ -365,7 +332,7 @@ class SqliteQueue:
     def discard(self, ids: Sequence[str]) -> int:
         numeric = [(int(i),) for i in ids if str(i).isdigit()]
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             cursor = conn.executemany(
                 "DELETE FROM mx_webhook_events WHERE id = ? AND state = 'dead'", numeric
             )
@@ -381,7 +348,7 @@ class SqliteQueue:
     @StorageErrors.wrap
     def _set_paused(self, paused: bool) -> None:
         conn = self._connect(writer=False)
-        with self._transaction(conn):
+        with immediate(conn):
             conn.execute(
                 "INSERT INTO mx_webhook_meta (name, value) VALUES ('paused', ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",

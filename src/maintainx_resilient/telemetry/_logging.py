@@ -20,7 +20,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from ._secrets import Secret, fingerprint
+from .._secrets import Secret, fingerprint
 
 __all__ = ["LOGGER_NAME", "RedactingFilter", "get_logger", "redact", "register_secret"]
 

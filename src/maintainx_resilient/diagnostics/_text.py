@@ -1,8 +1,9 @@
 """A diagnosis for people, on a rich console: the verdict first, then a block per runbook.
 
 Works from the JSON form (``DiagnosisReport.to_dict()``, already cleaned of secrets), so the
-text shows exactly what ``--json`` shows. Used by ``diagnose``, ``report``, ``webhooks
-status``, ``sync status``, the demo, and :func:`maintainx_resilient.diagnostics.render_text`.
+text shows exactly what ``--json`` shows. Used by :func:`.render.render_text` and by the
+command line (``diagnose``, ``report``, ``webhooks status``, ``sync status``, the demo).
+Imports rich: only ``render_text`` (when called) and the CLI import this module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from ._output import emit, make_console, table
+from .._console import emit, make_console, table
 
 __all__ = ["STYLES", "diagnosis_text", "render_diagnosis", "render_result", "severity_badge"]
 

@@ -1,44 +1,16 @@
-"""The names the telemetry is published under: metrics, attributes and request extensions.
+"""The names the telemetry is published under: metrics and attributes.
 
 One place, so the Prometheus alert rules, the dashboards and the code agree. The public list,
-with the Prometheus spelling of each name, is in :mod:`maintainx_resilient.telemetry`.
+with the Prometheus spelling of each name, is in :mod:`maintainx_resilient.telemetry`
+(request extension keys are in :mod:`maintainx_resilient._extensions`).
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "ATTR_BREAKER_FROM",
-    "ATTR_BREAKER_STATE",
-    "ATTR_BREAKER_TO",
-    "ATTR_ERROR_TYPE",
-    "ATTR_METHOD",
-    "ATTR_REASON",
-    "ATTR_RESEND_COUNT",
-    "ATTR_ROUTE",
-    "ATTR_SCOPE",
-    "ATTR_SERVER_ADDRESS",
-    "ATTR_SERVER_PORT",
-    "ATTR_STATUS_CLASS",
-    "ATTR_STATUS_CODE",
-    "ATTR_URL_FULL",
-    "ATTR_URL_TEMPLATE",
-    "DURATION_BUCKETS",
-    "METRIC_BREAKER_STATE",
-    "METRIC_BREAKER_TRANSITIONS",
-    "METRIC_ERRORS",
-    "METRIC_FALLBACK_AGE",
-    "METRIC_FALLBACK_SERVED",
-    "METRIC_KEY_ROTATIONS",
-    "METRIC_RATE_LIMITED",
-    "METRIC_REQUESTS",
-    "METRIC_REQUEST_DURATION",
-    "METRIC_RETRIES",
-    "METRIC_THROTTLE_WAIT",
-    "SCHEMA_URL",
-]
-
 #: The semantic-conventions schema the span and metric attributes follow.
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
+#: The instrumentation scope of the client's spans and metrics.
+SCOPE_NAME = "maintainx_resilient.telemetry"
 
 # ---- metrics ---------------------------------------------------------------------------
 METRIC_REQUEST_DURATION = "http.client.request.duration"
@@ -73,4 +45,23 @@ ATTR_BREAKER_STATE = "maintainx.breaker.state"
 ATTR_BREAKER_FROM = "maintainx.breaker.from"
 ATTR_BREAKER_TO = "maintainx.breaker.to"
 
-# ---- request extensions ------------------------------------------------------------------
+# ---- the webhook receiver and workers (maintainx_resilient.webhooks.metrics) -------------
+WEBHOOKS_SCOPE_NAME = "maintainx_resilient.webhooks"
+ATTR_WEBHOOK_ROUTE = "maintainx.webhook.route"
+ATTR_WEBHOOK_EVENT_TYPE = "maintainx.webhook.event_type"
+ATTR_WEBHOOK_STAGE = "maintainx.webhook.stage"
+
+#: Every metric the library publishes.
+ALL_METRICS = (
+    METRIC_REQUEST_DURATION,
+    METRIC_REQUESTS,
+    METRIC_ERRORS,
+    METRIC_RATE_LIMITED,
+    METRIC_RETRIES,
+    METRIC_THROTTLE_WAIT,
+    METRIC_BREAKER_STATE,
+    METRIC_BREAKER_TRANSITIONS,
+    METRIC_FALLBACK_SERVED,
+    METRIC_FALLBACK_AGE,
+    METRIC_KEY_ROTATIONS,
+)

@@ -1,4 +1,5 @@
-"""The :class:`Observer`: spans per attempt, and events turned into metrics and log lines.
+"""The :class:`Observer`: spans per attempt, and events turned into metrics and log lines;
+:class:`AttemptLayer`, the pipeline layer that shows it every attempt.
 
 The public description (metric names, attributes, PromQL) is in
 :mod:`maintainx_resilient.telemetry`.
@@ -16,8 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ._clock import SYSTEM_CLOCK, Clock
-from ._events import (
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import (
     BreakerStateChanged,
     Event,
     EventBus,
@@ -28,10 +29,12 @@ from ._events import (
     ThrottleWaited,
     ThrottleWarning,
 )
-from ._extensions import RESEND_COUNT_EXTENSION, ROUTE_EXTENSION
-from ._http import route_of
-from ._telemetry_logging import get_logger, redact
-from ._telemetry_names import (
+from .._extensions import RESEND_COUNT_EXTENSION, ROUTE_EXTENSION
+from .._http import route_of
+from .._layer import AsyncLayer, Layer
+from .._version import __version__
+from ._logging import get_logger, redact
+from ._names import (
     ATTR_BREAKER_FROM,
     ATTR_BREAKER_STATE,
     ATTR_BREAKER_TO,
@@ -60,13 +63,18 @@ from ._telemetry_names import (
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
     SCHEMA_URL,
+    SCOPE_NAME,
 )
-from ._version import __version__
 
-__all__ = ["Attempt", "Observer", "full_url", "status_class"]
+__all__ = [
+    "AsyncAttemptLayer",
+    "Attempt",
+    "AttemptLayer",
+    "Observer",
+    "full_url",
+    "status_class",
+]
 
-#: The instrumentation scope of every span and metric.
-SCOPE_NAME = "maintainx_resilient.telemetry"
 
 #: Query parameters whose values are replaced by ``REDACTED`` in ``url.full`` (the HTTP
 #: semantic conventions' list, plus the usual names of credentials).
@@ -414,3 +422,31 @@ class Observer:
 
     def __repr__(self) -> str:
         return f"Observer(clock={self.clock!r}, subscribed={self._unsubscribe is not None})"
+
+
+class AttemptLayer(Layer[Observer]):
+    """Observes every attempt that reaches the HTTP layer below it. Errors pass unchanged."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = self.policy.attempt(request)
+        try:
+            response = self.inner.handle_request(request)
+        except BaseException as exc:
+            attempt.failed(exc)
+            raise
+        attempt.succeeded(response)
+        return response
+
+
+class AsyncAttemptLayer(AsyncLayer[Observer]):
+    """The async twin of :class:`AttemptLayer`."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = self.policy.attempt(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException as exc:
+            attempt.failed(exc)
+            raise
+        attempt.succeeded(response)
+        return response

@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TypeVar
 
-from ._clock import SYSTEM_CLOCK, Clock
-from ._events import (
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import (
     REFUSAL_KINDS,
     BreakerStateChanged,
     Event,
@@ -50,12 +50,12 @@ from ._events import (
     RetryScheduled,
     ThrottleWaited,
 )
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_MAX_ENDPOINTS",
     "DEFAULT_MAX_SAMPLES",
-    "DEFAULT_WINDOW",
+    "DEFAULT_STATS_WINDOW",
     "OTHER_ROUTE",
     "EndpointStats",
     "RollingStats",
@@ -64,7 +64,7 @@ __all__ = [
     "percentile",
 ]
 
-DEFAULT_WINDOW = 300.0
+DEFAULT_STATS_WINDOW = 300.0
 DEFAULT_MAX_SAMPLES = 2048
 DEFAULT_MAX_ENDPOINTS = 256
 _BUCKETS_PER_WINDOW = 60
@@ -178,7 +178,7 @@ class RollingStats:
 
     def __init__(
         self,
-        window: float = DEFAULT_WINDOW,
+        window: float = DEFAULT_STATS_WINDOW,
         *,
         clock: Clock = SYSTEM_CLOCK,
         max_samples_per_route: int = DEFAULT_MAX_SAMPLES,

@@ -1,4 +1,5 @@
-"""Telemetry: a span per attempt, metrics from the client's events, and redacted logs.
+"""Telemetry: a span per attempt, metrics from the client's events, redacted logs, and the
+rolling statistics the diagnostics read.
 
 OpenTelemetry is used through ``opentelemetry-api`` only: everything here is a no-op until
 the application installs an SDK (or passes providers to :class:`Observer`).
@@ -68,20 +69,26 @@ Logs go to ``logging.getLogger("maintainx_resilient")`` (:func:`get_logger`) thr
 :class:`RedactingFilter`: each attempt at DEBUG, retries and breaker recoveries at INFO,
 breaker trips, fallback answers and key rotations at WARNING. Keys appear only as
 fingerprints.
+
+:class:`RollingStats` (``client.stats``) keeps per-endpoint counts, latencies and policy
+totals over a rolling window; :meth:`RollingStats.snapshot` gives the frozen
+:class:`StatsSnapshot` the diagnostics (RB-002, RB-005, ``health()``) read.
+
+Inside: ``_names`` (the names above), ``_observer`` (spans, metrics, log lines, the attempt
+layer), ``_logging`` (redaction and the library's logger), ``_stats`` (rolling statistics).
 """
 
 from __future__ import annotations
 
-import httpx
-
-from ._telemetry_logging import (
+from ._logging import (
     LOGGER_NAME,
     RedactingFilter,
     get_logger,
     redact,
     register_secret,
 )
-from ._telemetry_names import (
+from ._names import (
+    ALL_METRICS,
     ATTR_BREAKER_FROM,
     ATTR_BREAKER_STATE,
     ATTR_BREAKER_TO,
@@ -109,7 +116,8 @@ from ._telemetry_names import (
     METRIC_RETRIES,
     METRIC_THROTTLE_WAIT,
 )
-from ._telemetry_observer import Attempt, Observer
+from ._observer import AsyncAttemptLayer, Attempt, AttemptLayer, Observer
+from ._stats import EndpointStats, RollingStats, StatsSnapshot, StatsTotals
 
 __all__ = [
     "ALL_METRICS",
@@ -143,66 +151,13 @@ __all__ = [
     "AsyncAttemptLayer",
     "Attempt",
     "AttemptLayer",
+    "EndpointStats",
     "Observer",
     "RedactingFilter",
+    "RollingStats",
+    "StatsSnapshot",
+    "StatsTotals",
     "get_logger",
     "redact",
     "register_secret",
 ]
-
-#: Every metric the library publishes.
-ALL_METRICS = (
-    METRIC_REQUEST_DURATION,
-    METRIC_REQUESTS,
-    METRIC_ERRORS,
-    METRIC_RATE_LIMITED,
-    METRIC_RETRIES,
-    METRIC_THROTTLE_WAIT,
-    METRIC_BREAKER_STATE,
-    METRIC_BREAKER_TRANSITIONS,
-    METRIC_FALLBACK_SERVED,
-    METRIC_FALLBACK_AGE,
-    METRIC_KEY_ROTATIONS,
-)
-
-
-class AttemptLayer(httpx.BaseTransport):
-    """Observes every attempt that reaches the HTTP layer below it. Errors pass unchanged."""
-
-    def __init__(self, inner: httpx.BaseTransport, observer: Observer) -> None:
-        self.inner = inner
-        self.observer = observer
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = self.observer.attempt(request)
-        try:
-            response = self.inner.handle_request(request)
-        except BaseException as exc:
-            attempt.failed(exc)
-            raise
-        attempt.succeeded(response)
-        return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class AsyncAttemptLayer(httpx.AsyncBaseTransport):
-    """The async twin of :class:`AttemptLayer`."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, observer: Observer) -> None:
-        self.inner = inner
-        self.observer = observer
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        attempt = self.observer.attempt(request)
-        try:
-            response = await self.inner.handle_async_request(request)
-        except BaseException as exc:
-            attempt.failed(exc)
-            raise
-        attempt.succeeded(response)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
