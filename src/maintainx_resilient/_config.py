@@ -6,6 +6,7 @@ Environment variables (the same ones the CLI reads):
 - ``MAINTAINX_API_KEY``: the bearer key (required unless ``api_key=`` is given)
 - ``MAINTAINX_ORG_ID``: organization id for multi-organization keys (``x-organization-id``)
 - ``MAINTAINX_BASE_URL``: defaults to ``https://api.getmaintainx.com/v1``
+- ``MAINTAINX_FLEET``: a Redis URL: join that fleet (``MAINTAINX_FLEET_NAME`` names it)
 
 Bad values fail here, at construction, with a message that says what to do.
 """
@@ -28,6 +29,7 @@ from ._exceptions import ConfigurationError
 from ._secrets import Secret
 from ._version import __version__
 from .diagnostics.desk import DiagnosticsConfig
+from .fleet._config import FleetOption
 from .policies.auth import KeySource
 from .policies.breaker import BreakerConfig
 from .policies.fallback import FallbackConfig
@@ -216,6 +218,8 @@ class ClientOptions(TypedDict, total=False):
     ``httpx.AsyncClient``: its proxies, TLS settings and mounts carry the calls; you close
     it). Policies (a config object, or None to switch one off; on by default):
     ``throttle``, ``retry`` (or just ``max_retries``), ``breaker``, ``fallback``.
+    Fleet mode: ``fleet`` (a Redis URL, a redis-py client or a ``FleetConfig``; default
+    ``MAINTAINX_FLEET``; None: this process alone).
     Observability and diagnosis: ``diagnostics``, ``hooks``, ``tracer_provider``,
     ``meter_provider``. ``clock`` drives every policy (tests pass a ``FakeClock``).
     """
@@ -235,6 +239,7 @@ class ClientOptions(TypedDict, total=False):
     max_retries: int | None
     breaker: BreakerConfig | None
     fallback: FallbackConfig | None
+    fleet: FleetOption
     diagnostics: DiagnosticsConfig
     clock: Clock
     hooks: Sequence[Hook]

@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "EventBus",
     "FallbackServed",
+    "FleetStateChanged",
     "Hooks",
     "KeyRotated",
     "RequestCompleted",
@@ -111,6 +112,16 @@ class FallbackServed(Event):
     route: str
     age: float
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStateChanged(Event):
+    """Fleet mode left Redis (``new="local"``: this process runs on its own state, with a
+    warning) or rejoined it (``new="joined"``). ``detail`` says why, without secrets."""
+
+    old: str
+    new: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

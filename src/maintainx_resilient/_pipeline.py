@@ -23,6 +23,7 @@ differ. A policy set to ``None`` is left out.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ from ._deadline import AsyncDeadlineLayer, DeadlineLayer, DeadlinePolicy
 from ._events import EventBus
 from ._exceptions import ConfigurationError
 from ._http import AsyncHTTPLayer, HTTPLayer
+from .fleet._config import resolve_fleet
+from .fleet._fleet import Fleet
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing
 from .policies.breaker import AsyncBreakerLayer, BreakerLayer, Breakers
 from .policies.fallback import AsyncFallbackLayer, FallbackCache, FallbackLayer
@@ -65,6 +68,8 @@ class Policies:
     retry: RetryPolicy | None = None
     breakers: Breakers | None = None
     throttle: Throttle | None = None
+    #: The fleet this client joined (``fleet=``), or None.
+    fleet: Fleet | None = None
     #: The HTTP layer's cap on one answer's body (bytes, decoded).
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
@@ -80,6 +85,8 @@ class Policies:
         retry = _retry_config(options)
         breaker = options.get("breaker", DEFAULT_BREAKER)
         throttle = options.get("throttle", DEFAULT_THROTTLE)
+        fleet_config = resolve_fleet(options.get("fleet", "env"), os.environ)
+        fleet = Fleet(fleet_config, clock=clock, events=events) if fleet_config else None
         observer = Observer(
             clock=clock,
             events=events,
@@ -97,7 +104,15 @@ class Policies:
             else None,
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
             breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
-            throttle=Throttle(throttle, clock=clock, events=events) if throttle else None,
+            throttle=Throttle(
+                throttle,
+                clock=clock,
+                events=events,
+                store=fleet.throttle_store if fleet else None,
+            )
+            if throttle
+            else None,
+            fleet=fleet,
             max_response_bytes=config.max_response_bytes,
         )
 
@@ -105,6 +120,8 @@ class Policies:
         """Flush the fallback cache's file (if any) and forget the keys' labels."""
         if self.fallback is not None:
             self.fallback.close()
+        if self.fleet is not None:
+            self.fleet.close()
         self.keys.close()
 
 

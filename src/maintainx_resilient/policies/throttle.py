@@ -757,8 +757,9 @@ class ThrottleStore(Protocol):
     """Where scope states live. ``transact`` runs ``decide`` on the current states of
     ``scopes``, in their order (a fresh ``ScopeState()`` for a scope never seen), and
     atomically stores the states it returns, in the same order; if ``decide`` raises,
-    nothing is stored. A store shared by processes sets ``wall_clock`` so that all of them
-    use Unix time."""
+    nothing is stored. ``decide`` is pure: a shared store may call it more than once (on
+    fresher states) and keep only the last result. A store shared by processes sets
+    ``wall_clock`` so that all of them use Unix time."""
 
     @property
     def wall_clock(self) -> bool: ...
@@ -992,6 +993,7 @@ class Throttle:
         warnings: list[tuple[str, str]] = []
 
         def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
+            warnings.clear()  # a shared store may decide again on fresher states
             target = attribute(scopes, info, states, limits) if heard or refused else -1
             updated = []
             for i, (state, lim) in enumerate(zip(states, limits, strict=True)):

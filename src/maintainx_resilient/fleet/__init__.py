@@ -1,0 +1,18 @@
+"""Fleet mode: many processes, one rate budget, one breaker, one fallback cache and one set
+of mitigations, shared through Redis (``fleet="redis://..."``). See ``docs/fleet.md``."""
+
+from ._config import FleetConfig, FleetOption
+from ._fleet import Fleet, FleetStatus, Worker
+from ._link import FleetLink, LinkStatus
+from ._throttle import RedisThrottleStore
+
+__all__ = [
+    "Fleet",
+    "FleetConfig",
+    "FleetLink",
+    "FleetOption",
+    "FleetStatus",
+    "LinkStatus",
+    "RedisThrottleStore",
+    "Worker",
+]

@@ -1,0 +1,73 @@
+"""One client's membership of a fleet: the link to Redis and the shared stores built on it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+
+from .._clock import SYSTEM_CLOCK, Clock
+from .._events import EventBus
+from ._config import FleetConfig
+from ._keys import FleetKeys
+from ._link import FleetLink, LinkStatus
+from ._throttle import RedisThrottleStore
+
+__all__ = ["Fleet", "FleetStatus", "Worker"]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Who this process is, in the fleet's records (timeline entries, heartbeats)."""
+
+    host: str
+    pid: int
+    #: tells apart two clients of one process
+    nonce: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.host}:{self.pid}:{self.nonce}"
+
+    @classmethod
+    def this_process(cls) -> Worker:
+        return cls(socket.gethostname()[:64], os.getpid(), secrets.token_hex(3))
+
+
+@dataclass(frozen=True)
+class FleetStatus:
+    """The fleet as this process sees it (``health()``/``diagnose()`` report it)."""
+
+    name: str
+    worker: str
+    link: LinkStatus
+
+
+class Fleet:
+    """The fleet a client joined (``fleet=``): shared throttle state, and the link the other
+    shared parts use. Redis failing never fails a call: see :class:`FleetLink`."""
+
+    def __init__(
+        self,
+        config: FleetConfig,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        events: EventBus | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.events = events if events is not None else EventBus()
+        self.keys = FleetKeys(config.name)
+        self.link = FleetLink(config, clock=clock, events=self.events)
+        self.worker = Worker.this_process()
+        self.throttle_store = RedisThrottleStore(self.link, self.keys)
+
+    def status(self) -> FleetStatus:
+        return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
+
+    def close(self) -> None:
+        self.link.close()
+
+    def __repr__(self) -> str:
+        return f"Fleet({self.config.name!r}, {self.config.location!r}, {self.link.status().state})"

@@ -1,0 +1,68 @@
+"""The names of everything fleet mode keeps in Redis, in one place.
+
+Every key starts ``mx:{<fleet name>}:``. The braces are a Redis Cluster hash tag: all keys of
+one fleet live in one slot, so every multi-key transaction and script works on a cluster.
+Nothing in a key is secret: scopes name keys by fingerprint, cache entries by a credential id
+(a one-way hash) and the organization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FleetKeys"]
+
+
+@dataclass(frozen=True)
+class FleetKeys:
+    name: str
+
+    @property
+    def prefix(self) -> str:
+        return f"mx:{{{self.name}}}:"
+
+    def throttle(self, scope: str) -> str:
+        """One throttle scope's state (JSON)."""
+        return f"{self.prefix}throttle:{scope}"
+
+    @property
+    def throttle_index(self) -> str:
+        """The set of throttle scopes that have state."""
+        return f"{self.prefix}throttle"
+
+    def breaker(self, scope: str) -> str:
+        """One breaker scope's state (JSON)."""
+        return f"{self.prefix}breaker:{scope}"
+
+    def probe(self, scope: str) -> str:
+        """The fleet-wide claim on a half-open breaker's probe."""
+        return f"{self.prefix}probe:{scope}"
+
+    def cache(self, key: str) -> str:
+        """One shared fallback cache entry (JSON)."""
+        return f"{self.prefix}cache:{key}"
+
+    @property
+    def cache_index(self) -> str:
+        """The shared cache's entries by age (sorted set; score: stored at)."""
+        return f"{self.prefix}cache"
+
+    @property
+    def cache_sizes(self) -> str:
+        """The shared cache's entry sizes (hash)."""
+        return f"{self.prefix}cache:sizes"
+
+    @property
+    def mitigations(self) -> str:
+        """The fleet-wide mitigations (hash: name -> JSON)."""
+        return f"{self.prefix}mitigations"
+
+    @property
+    def workers(self) -> str:
+        """Worker heartbeats (sorted set; score: last beat, Unix time)."""
+        return f"{self.prefix}workers"
+
+    @property
+    def timeline(self) -> str:
+        """The fleet's incident timeline (a capped list of JSON entries)."""
+        return f"{self.prefix}timeline"

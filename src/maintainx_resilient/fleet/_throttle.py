@@ -1,0 +1,174 @@
+"""The throttle's state in Redis: one rate budget for every process of the fleet.
+
+:class:`RedisThrottleStore` is a :class:`~maintainx_resilient.policies.throttle.ThrottleStore`:
+the throttle's pure decisions run unchanged, on states read from Redis, inside an optimistic
+transaction (``WATCH`` the scopes' keys, read them, decide, ``MULTI``/``EXEC`` the new states):
+when another process changed a scope meanwhile, ``EXEC`` stores nothing and the decision is
+taken again on the fresh states, so no grant is ever lost or counted twice. States are JSON
+(never pickle), checked field by field on the way in: a corrupt value counts as a fresh scope.
+Times are Unix time (``wall_clock``), the one clock all processes share.
+
+When Redis is out, the same decisions run on a local store (the fleet link's fallback): the
+process keeps itself under the limits on its own until Redis answers again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..policies.throttle import Decide, MemoryThrottleStore, ScopeState
+from ._keys import FleetKeys
+from ._link import FleetLink
+
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["RedisThrottleStore", "decode_state", "encode_state"]
+
+R = TypeVar("R")
+
+#: A scope's state expires after this long without a decision (it is rebuilt from the next
+#: answer's headers): long past any window and block, short enough that a count a dead
+#: process left behind does not outlive it by much.
+STATE_TTL = 600.0
+#: Contended transactions are retried for this long, then decided on local state once.
+CONTENTION_BUDGET = 0.05
+
+_FIELDS = ScopeState._fields
+_DEFAULTS = ScopeState()
+
+
+def encode_state(state: ScopeState) -> str:
+    return json.dumps(state._asdict(), separators=(",", ":"), allow_nan=False)
+
+
+def _number(value: Any, *, optional: bool = True) -> bool:
+    if value is None:
+        return optional
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int(value: Any, *, optional: bool = False) -> bool:
+    if value is None:
+        return optional
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def decode_state(raw: bytes | str | None) -> ScopeState:
+    """The state stored as ``raw``; a fresh state for None or anything malformed."""
+    if raw is None:
+        return _DEFAULTS
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _DEFAULTS
+    if not isinstance(data, dict) or set(data) != set(_FIELDS):
+        return _DEFAULTS
+    try:
+        slices = tuple((int(i), int(c)) for i, c in data["slices"])
+        suspect = data["suspect"]
+        if suspect is not None:
+            limit, remaining, reset = suspect
+            if not (_int(limit, optional=True) and _int(remaining, optional=True)):
+                return _DEFAULTS
+            if not _number(reset):
+                return _DEFAULTS
+            suspect = (limit, remaining, reset)
+    except (TypeError, ValueError):
+        return _DEFAULTS
+    ints = ("sending", "promised", "queued", "epoch", "backoff", "granted", "throttled")
+    if not all(_int(data[k]) and data[k] >= 0 for k in ints):
+        return _DEFAULTS
+    if not (_int(data["limit"], optional=True) and _int(data["remaining"], optional=True)):
+        return _DEFAULTS
+    if not all(_number(data[k]) for k in ("window_end", "heard_at", "last", "waited")):
+        return _DEFAULTS
+    if data["waited"] is None or not isinstance(data["assumed"], bool):
+        return _DEFAULTS
+    if not isinstance(data["reason"], str) or len(data["reason"]) > 32:
+        return _DEFAULTS
+    return ScopeState(**{**data, "slices": slices, "suspect": suspect})
+
+
+class _Contended(Exception):
+    """Other processes kept changing the scopes for longer than ``CONTENTION_BUDGET``."""
+
+
+class RedisThrottleStore:
+    """Throttle states in Redis, shared by the fleet; a local store while Redis is out."""
+
+    wall_clock = True
+
+    def __init__(self, link: FleetLink, keys: FleetKeys, *, ttl: float = STATE_TTL) -> None:
+        self._link = link
+        self._keys = keys
+        self._ttl_ms = int(ttl * 1000)
+        self.local = MemoryThrottleStore()
+        self.contended = 0
+
+    def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R:
+        try:
+            return self._link.call(
+                lambda r: self._shared(r, scopes, decide),
+                lambda: self.local.transact(scopes, decide),
+            )
+        except _Contended:
+            self.contended += 1
+            return self.local.transact(scopes, decide)
+
+    def _shared(self, r: redis.Redis, scopes: Sequence[str], decide: Decide[R]) -> R:
+        keys = [self._keys.throttle(s) for s in scopes]
+        give_up = time.monotonic() + CONTENTION_BUDGET
+        import redis as redis_module
+
+        with r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
+                    states = [decode_state(raw) for raw in pipe.mget(keys)]
+                    updated, result = decide(states)
+                    pipe.multi()
+                    for key, old, new in zip(keys, states, updated, strict=True):
+                        if new is not old:
+                            pipe.set(key, encode_state(new), px=self._ttl_ms)
+                    pipe.sadd(self._keys.throttle_index, *scopes)
+                    pipe.execute()
+                    return result
+                except redis_module.WatchError:
+                    if time.monotonic() > give_up:
+                        raise _Contended from None
+                    time.sleep(random.random() * 0.0005)
+
+    def states(self) -> Mapping[str, ScopeState]:
+        def shared(r: redis.Redis) -> Mapping[str, ScopeState]:
+            names = sorted(
+                n.decode() if isinstance(n, bytes) else n
+                for n in r.smembers(self._keys.throttle_index)
+            )
+            if not names:
+                return {}
+            raws = r.mget([self._keys.throttle(n) for n in names])
+            return {
+                n: decode_state(raw) for n, raw in zip(names, raws, strict=True) if raw is not None
+            }
+
+        return self._link.call(shared, self.local.states)
+
+    def clear(self) -> None:
+        """Forget every scope, in the fleet and locally (``reset_throttle()``)."""
+        self.local.clear()
+
+        def shared(r: redis.Redis) -> None:
+            names = r.smembers(self._keys.throttle_index)
+            keys = [self._keys.throttle(n.decode() if isinstance(n, bytes) else n) for n in names]
+            r.delete(self._keys.throttle_index, *keys)
+
+        self._link.call(shared, lambda: None)
+
+    def __repr__(self) -> str:
+        return f"RedisThrottleStore({self._keys.prefix!r}, {self._link.status().state})"
