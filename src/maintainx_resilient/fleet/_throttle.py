@@ -2,8 +2,9 @@
 
 :class:`RedisThrottleStore` is a :class:`~maintainx_resilient.policies.throttle.ThrottleStore`:
 the throttle's pure decisions run unchanged, on states read from Redis, inside an optimistic
-transaction (``WATCH`` the scopes' keys, read them, decide, ``MULTI``/``EXEC`` the new states):
-when another process changed a scope meanwhile, ``EXEC`` stores nothing and the decision is
+transaction (read the scopes' states with ``MGET``, decide, then a Lua compare-and-set stores
+the new states only if none changed since: two round trips per decision):
+when another process changed a scope meanwhile, the store stores nothing and the decision is
 taken again on the fresh states, so no grant is ever lost or counted twice. States are JSON
 (never pickle), checked field by field on the way in: a corrupt value counts as a fresh scope.
 Times are Unix time (``wall_clock``), the one clock all processes share.
@@ -36,8 +37,10 @@ R = TypeVar("R")
 #: answer's headers): long past any window and block, short enough that a count a dead
 #: process left behind does not outlive it by much.
 STATE_TTL = 600.0
-#: Contended transactions are retried for this long, then decided on local state once.
-CONTENTION_BUDGET = 0.05
+#: Contended decisions (other processes changed the scopes between read and write) are taken
+#: again for this long, then decided on local state once (counted in ``contended``). Contention
+#: means Redis works and other processes progress; this bound is for pathological load.
+CONTENTION_BUDGET = 0.25
 
 _FIELDS = ScopeState._fields
 _DEFAULTS = ScopeState()
@@ -95,6 +98,25 @@ def decode_state(raw: bytes | str | None) -> ScopeState:
     return ScopeState(**{**data, "slices": slices, "suspect": suspect})
 
 
+#: Store the new states only if no other process changed them since they were read (an
+#: optimistic transaction in one round trip; compare-and-set on the raw values). KEYS: the
+#: scopes' keys, then the index. ARGV: n, ttl (ms), n old values ("" = none), n new values
+#: ("" = unchanged), n scope names. Returns 1 when stored, 0 when a value changed meanwhile.
+_SWAP = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local current = redis.call('GET', KEYS[i])
+  if (current or '') ~= ARGV[2 + i] then return 0 end
+end
+for i = 1, n do
+  local new = ARGV[2 + n + i]
+  if new ~= '' then redis.call('SET', KEYS[i], new, 'PX', ARGV[2]) end
+end
+redis.call('SADD', KEYS[n + 1], unpack(ARGV, 3 + 2 * n, 2 + 3 * n))
+return 1
+"""
+
+
 class _Contended(Exception):
     """Other processes kept changing the scopes for longer than ``CONTENTION_BUDGET``."""
 
@@ -110,6 +132,7 @@ class RedisThrottleStore:
         self._ttl_ms = int(ttl * 1000)
         self.local = MemoryThrottleStore()
         self.contended = 0
+        self._swap: Any = None
 
     def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R:
         try:
@@ -124,25 +147,23 @@ class RedisThrottleStore:
     def _shared(self, r: redis.Redis, scopes: Sequence[str], decide: Decide[R]) -> R:
         keys = [self._keys.throttle(s) for s in scopes]
         give_up = time.monotonic() + CONTENTION_BUDGET
-        import redis as redis_module
-
-        with r.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(*keys)  # type: ignore[no-untyped-call]
-                    states = [decode_state(raw) for raw in pipe.mget(keys)]
-                    updated, result = decide(states)
-                    pipe.multi()
-                    for key, old, new in zip(keys, states, updated, strict=True):
-                        if new is not old:
-                            pipe.set(key, encode_state(new), px=self._ttl_ms)
-                    pipe.sadd(self._keys.throttle_index, *scopes)
-                    pipe.execute()
-                    return result
-                except redis_module.WatchError:
-                    if time.monotonic() > give_up:
-                        raise _Contended from None
-                    time.sleep(random.random() * 0.0005)
+        if self._swap is None:
+            self._swap = r.register_script(_SWAP)
+        while True:
+            raws: list[Any] = r.mget(keys)
+            states = [decode_state(raw) for raw in raws]
+            updated, result = decide(states)
+            writes = [
+                "" if new is old else encode_state(new)
+                for old, new in zip(states, updated, strict=True)
+            ]
+            olds = [raw or b"" for raw in raws]
+            argv = [len(keys), self._ttl_ms, *olds, *writes, *scopes]
+            if self._swap(keys=[*keys, self._keys.throttle_index], args=argv, client=r):
+                return result
+            if time.monotonic() > give_up:
+                raise _Contended
+            time.sleep(random.random() * 0.0005)
 
     def states(self) -> Mapping[str, ScopeState]:
         def shared(r: redis.Redis) -> Mapping[str, ScopeState]:

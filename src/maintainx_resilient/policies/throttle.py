@@ -275,6 +275,10 @@ class ScopeState(NamedTuple):
     assumed: bool = False
     #: requests on the wire, answer not yet seen
     sending: int = 0
+    #: requests sent before the current window began, answer not yet seen: forgotten when
+    #: the next window begins (an answer a whole window late is not coming: its process died,
+    #: or its report was lost), so a lost answer costs a shared budget one window at most
+    sending_old: int = 0
     #: grants in the current window whose holders have not sent yet
     promised: int = 0
     #: grants booked into later windows
@@ -435,7 +439,7 @@ def _budget(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants that may still go in the current window (informed scopes)."""
     limit = _limit(s, lim)
     remaining = s.remaining if s.remaining is not None else limit
-    return remaining - min(lim.margin, limit - 1) - s.sending - s.promised
+    return remaining - min(lim.margin, limit - 1) - s.sending - s.sending_old - s.promised
 
 
 def roll(s: ScopeState, lim: ScopeLimits, now: float) -> ScopeState:
@@ -454,6 +458,8 @@ def roll(s: ScopeState, lim: ScopeLimits, now: float) -> ScopeState:
     moved = min(s.queued, _per_window(s, lim) * passed)
     return s._replace(
         window_end=end + passed * w,
+        sending=0,
+        sending_old=s.sending if passed == 1 else 0,
         remaining=None,
         promised=s.promised + moved,
         queued=s.queued - moved,
@@ -574,7 +580,7 @@ def release(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
     if grant.epoch != s.epoch:  # a block already dropped it
         return s
     if grant.kind == "now":
-        return s._replace(sending=max(0, s.sending - 1))
+        return _unsent(s)
     if grant.kind == "queued" and s.window_end is not None and slot >= s.window_end:
         return s._replace(queued=max(0, s.queued - 1))
     if grant.kind in ("promised", "queued"):  # booked into what is now the current window
@@ -589,15 +595,28 @@ def send(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
     return release(s, grant, slot)._replace(sending=s.sending + 1)
 
 
-def answered(s: ScopeState, lim: ScopeLimits, now: float, counted: bool) -> ScopeState:
-    """A request of this scope finished (``s`` rolled to ``now``). Unless an answer's
-    headers describe the scope (``counted``), it is assumed to have counted against the
-    server's current window."""
-    sending = max(0, s.sending - 1)
-    if counted or s.window_end is None:
-        return s._replace(sending=sending)
+def _unsent(s: ScopeState) -> ScopeState:
+    """One request fewer on the wire (one of this window's if any, else an older one)."""
+    if s.sending:
+        return s._replace(sending=s.sending - 1)
+    return s._replace(sending_old=max(0, s.sending_old - 1))
+
+
+def answered(
+    s: ScopeState, lim: ScopeLimits, now: float, counted: bool, sent_at: float
+) -> ScopeState:
+    """A request of this scope sent at ``sent_at`` finished (``s`` rolled to ``now``).
+    Unless an answer's headers describe the scope (``counted``), it is assumed to have
+    counted against the server's current window."""
+    end = s.window_end
+    if end is not None and sent_at < end - lim.window and s.sending_old:
+        s = s._replace(sending_old=s.sending_old - 1)  # sent in an earlier window
+    else:
+        s = _unsent(s)
+    if counted or end is None:
+        return s
     remaining = s.remaining if s.remaining is not None else _limit(s, lim)
-    return s._replace(sending=sending, remaining=max(0, remaining - 1))
+    return s._replace(remaining=max(0, remaining - 1))
 
 
 def suspicious(info: RateLimitHeaders, lim: ScopeLimits) -> str:
@@ -990,6 +1009,7 @@ class Throttle:
         jitter = self._jitter() if refused else 0.0
         heard = info.present
         success = status_code is not None and not refused
+        sent_at = reservation.slot
         warnings: list[tuple[str, str]] = []
 
         def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
@@ -1001,15 +1021,15 @@ class Throttle:
                     state = roll(state, lim, now)
                 warning = ""
                 if i != target:
-                    state = answered(state, lim, now, counted=False)
+                    state = answered(state, lim, now, counted=False, sent_at=sent_at)
                 elif refused:
-                    state = answered(state, lim, now, counted=heard)
+                    state = answered(state, lim, now, counted=heard, sent_at=sent_at)
                     state, _, warning = block(
                         state, lim, now, retry_after=told, info=info, jitter=jitter
                     )
                 else:
                     state, warning = observe(
-                        answered(state, lim, now, counted=True), lim, info, now
+                        answered(state, lim, now, counted=True, sent_at=sent_at), lim, info, now
                     )
                 if warning:
                     warnings.append((scopes[i], warning))
@@ -1050,7 +1070,7 @@ class Throttle:
                     window=lim.window,
                     remaining=max(0, _budget(state, lim)) if end is not None else None,
                     reset_in=end - at if end is not None else None,
-                    sending=state.sending,
+                    sending=state.sending + state.sending_old,
                     queued=state.promised + state.queued,
                     backlog=slot - at,
                     blocked_for=end - at if closed and end is not None else 0.0,
