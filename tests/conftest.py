@@ -27,5 +27,5 @@ def canary_key() -> str:
 @pytest.fixture(autouse=True)
 def _no_ambient_maintainx_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real MaintainX settings from the environment."""
-    for name in ("MAINTAINX_API_KEY", "MAINTAINX_ORG_ID", "MAINTAINX_BASE_URL"):
+    for name in ("MAINTAINX_API_KEY", "MAINTAINX_ORG_ID", "MAINTAINX_BASE_URL", "MAINTAINX_LOG"):
         monkeypatch.delenv(name, raising=False)

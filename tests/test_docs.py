@@ -131,3 +131,51 @@ def test_readme_opens_with_what_it_is_then_the_two_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
     expected = "python3 -m venv .venv && .venv/bin/pip install -q nox && .venv/bin/nox -s tests"
     assert tests == ci == expected
+
+
+# ---- pages whose code runs, in order, against the simulator ---------------------------------
+
+#: Pages whose every Python block runs as one script (a block may use what an earlier one
+#: built); each must build its own ``client`` on a ``Simulator`` first.
+RUNNABLE_PAGES = ("client.md",)
+#: ``print(...)  # expected output`` (``...`` matches anything; ``: why`` is left out).
+PRINT_COMMENT = re.compile(r"^\s*print\(.*\)\s+#\s*(?P<expected>.+?)(?::\s.*)?$")
+
+
+def expected_prints(code: str) -> list[re.Pattern[str]]:
+    """The outputs a block's comments promise, as patterns of whole lines, in order."""
+    return [
+        re.compile(".*".join(re.escape(part) for part in m["expected"].strip().split("...")))
+        for line in code.splitlines()
+        if (m := PRINT_COMMENT.match(line))
+    ]
+
+
+def test_expected_prints_reads_the_comments() -> None:
+    """The comment convention above: output, wildcards, and an explanation after ': '."""
+    [a, b] = expected_prints("print(x)  # 503 1: no retry\nprint(y)  # sim-... None\nz = 1  # no")
+    assert a.fullmatch("503 1") and not a.fullmatch("503 2")
+    assert b.fullmatch("sim-00000042 None") and not b.fullmatch("sim-1 False")
+
+
+@pytest.mark.parametrize("page", RUNNABLE_PAGES)
+def test_page_runs_against_the_simulator(page: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every Python block of the page runs, in order, in one namespace, without a warning,
+    and prints what its ``print(...)  # comment`` lines say it prints."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    blocks = [m.group(1) for m in FENCE.finditer(text)]
+    assert blocks and "Simulator(" in blocks[0] and "client = " in blocks[0]
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    try:
+        for i, code in enumerate(blocks, 1):
+            exec(compile(code, f"docs/{page} (block {i})", "exec"), namespace)
+            printed = capsys.readouterr().out.splitlines()
+            lines = iter(printed)
+            for pattern in expected_prints(code):
+                assert any(pattern.fullmatch(line) for line in lines), (
+                    f"block {i} did not print /{pattern.pattern}/ (in order): {printed}"
+                )
+    finally:
+        client = namespace.get("client")
+        if client is not None:
+            client.close()

@@ -51,6 +51,7 @@ from .policies.fallback import AsyncFallbackLayer, FallbackCache, FallbackLayer
 from .policies.retry import AsyncRetryLayer, RetryConfig, RetryLayer, RetryPolicy
 from .policies.throttle import AsyncThrottleLayer, Throttle, ThrottleLayer
 from .telemetry import AsyncAttemptLayer, AttemptLayer, Observer
+from .telemetry._logging import log_from_env
 
 __all__ = ["LAYERS", "PROBE_LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
 
@@ -76,6 +77,7 @@ class Policies:
     @classmethod
     def build(cls, config: ClientConfig, options: ClientOptions) -> Policies:
         """The policies of a client's settings (each on by default, None: switched off)."""
+        log_from_env()  # MAINTAINX_LOG set: the library's one stderr handler, at that level
         clock = options.get("clock", SYSTEM_CLOCK)
         events = EventBus()
         for hook in options.get("hooks", ()):

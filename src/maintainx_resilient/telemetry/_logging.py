@@ -9,22 +9,40 @@ at the formatted message (message and args), the exception text and the stack te
 filter installed once. A logger's filters only see records logged on that very logger, not
 records propagated from child loggers: install a :class:`RedactingFilter` on your handlers
 too if you log elsewhere (``handler.addFilter(RedactingFilter())``).
+
+:func:`log_from_env` is the ``MAINTAINX_LOG`` switch (``debug``, ``info``, ``warning`` or
+``error``): read each time a client is built, it attaches one stderr handler, with a
+redacting filter of its own, to the library's logger at that level. Unset: nothing is added.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
 import threading
 import traceback
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TextIO
 
 from .._secrets import Secret, fingerprint
 
-__all__ = ["LOGGER_NAME", "RedactingFilter", "get_logger", "redact", "register_secret"]
+__all__ = [
+    "LOGGER_NAME",
+    "LOG_ENV",
+    "RedactingFilter",
+    "get_logger",
+    "log_from_env",
+    "redact",
+    "register_secret",
+]
 
 LOGGER_NAME = "maintainx_resilient"
+#: The environment variable that switches the library's own stderr logging on.
+LOG_ENV = "MAINTAINX_LOG"
 
 #: ``Bearer <token>`` (any case); the token runs to the next whitespace, quote or comma. An
 #: already masked token is left alone, so redacting twice changes nothing.
@@ -164,3 +182,83 @@ def get_logger() -> logging.Logger:
                 # own, Python's last-resort handler would print warnings to stderr.
                 logger.addHandler(logging.NullHandler())
     return logger
+
+
+# -- MAINTAINX_LOG: one stderr handler, at the level the environment asks for ---------------
+
+_ENV_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_ENV_FORMAT = "[%(asctime)s %(name)s %(levelname)s] %(message)s"
+#: A bad value longer than this is not echoed in the warning (it may be a pasted key).
+_ECHO_LIMIT = 12
+
+
+class _EnvHandler(logging.StreamHandler[TextIO]):
+    """The handler ``MAINTAINX_LOG`` attaches: writes to whatever ``sys.stderr`` is when a
+    record is emitted (as logging's last-resort handler does), so a redirected or captured
+    stderr is followed and a closed one is never kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter(_ENV_FORMAT))
+        self.addFilter(RedactingFilter())  # a handler's filter sees child loggers' records too
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
+#: The last bad value warned about (as shown in the warning), so it is said once.
+_warned: list[str] = []
+
+
+def _shown(value: str) -> str:
+    if len(value) <= _ECHO_LIMIT:
+        return repr(redact(value))
+    return f"a value of {len(value)} characters"
+
+
+def log_from_env(environ: Mapping[str, str] | None = None) -> logging.Handler | None:
+    """Apply ``MAINTAINX_LOG``: the library's stderr handler at that level, or None.
+
+    ``debug``, ``info``, ``warning`` or ``error`` (any case) attaches one
+    :class:`logging.StreamHandler` to stderr, with a :class:`RedactingFilter`, to the
+    ``maintainx_resilient`` logger, and sets the logger's level to match (however many
+    clients are built, there is one such handler; a later value changes its level). Unset
+    or empty: nothing is added. Any other value is ignored with one ``RuntimeWarning``. The
+    root logger is never touched.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(LOG_ENV, "").strip()
+    if not raw:
+        return None
+    level = _ENV_LEVELS.get(raw.lower())
+    logger = get_logger()
+    if level is None:
+        shown = _shown(raw)
+        with _install_lock:
+            first = _warned != [shown]
+            _warned[:] = [shown]
+        if first:
+            warnings.warn(
+                f"{LOG_ENV} must be one of {', '.join(_ENV_LEVELS)}; got {shown}: ignored",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return None
+    with _install_lock:
+        handler = next((h for h in logger.handlers if isinstance(h, _EnvHandler)), None)
+        if handler is None:
+            handler = _EnvHandler()
+            logger.addHandler(handler)
+        handler.setLevel(level)
+        logger.setLevel(level)
+    return handler
