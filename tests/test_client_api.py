@@ -276,6 +276,7 @@ def test_an_http_client_of_your_own_carries_the_calls() -> None:
     hooked: list[str] = []
     mine = httpx.Client(
         mounts={"https://": seen},
+        auth=("someone", "else"),  # never replaces the bearer key
         event_hooks={"request": [lambda request: hooked.append(request.url.path)]},
     )
     with MaintainXClient(api_key=CANARY_KEY, http_client=mine, **NO_POLICIES) as client:

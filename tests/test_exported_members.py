@@ -17,7 +17,7 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(maintainx_resilient, name), name
     public = {n for n in dir(maintainx_resilient) if n[0].isalpha()}
     modules = {"models", "policies", "resources", "testing", "diagnostics", "telemetry",
-               "webhooks", "sync", "cli"}  # fmt: skip
+               "webhooks", "sync", "cli", "fleet"}  # fmt: skip
     assert public - set(names) - modules == set()
 
 

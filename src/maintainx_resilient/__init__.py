@@ -22,6 +22,7 @@ if _TYPE_CHECKING:
         Event,
         EventBus,
         FallbackServed,
+        FleetStateChanged,
         KeyRotated,
         RequestCompleted,
         RetryScheduled,
@@ -59,6 +60,7 @@ if _TYPE_CHECKING:
     from ._operation import Operation, expect_json, expect_model, expect_page
     from ._pagination import AsyncPager, Page, SyncPager
     from ._secrets import Secret, fingerprint
+    from .fleet._config import FleetConfig
     from .policies.auth import KeyProvider
     from .policies.breaker import BreakerConfig
     from .policies.fallback import FallbackConfig
@@ -90,6 +92,8 @@ _LAZY: dict[str, str] = {
     "Event": "._events",
     "EventBus": "._events",
     "FallbackConfig": ".policies.fallback",
+    "FleetConfig": ".fleet._config",
+    "FleetStateChanged": "._events",
     "FallbackModeError": "._exceptions",
     "JSONValue": "._exceptions",
     "FallbackServed": "._events",
@@ -151,6 +155,8 @@ __all__ = [
     "FallbackConfig",
     "FallbackModeError",
     "FallbackServed",
+    "FleetConfig",
+    "FleetStateChanged",
     "JSONValue",
     "KeyProvider",
     "KeyRotated",

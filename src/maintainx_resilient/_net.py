@@ -190,7 +190,7 @@ class ClientTransport(httpx.BaseTransport):
         self.client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.client.send(request, stream=True, follow_redirects=False)
+        return self.client.send(request, stream=True, follow_redirects=False, auth=None)
 
 
 class AsyncClientTransport(httpx.AsyncBaseTransport):
@@ -200,7 +200,7 @@ class AsyncClientTransport(httpx.AsyncBaseTransport):
         self.client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.client.send(request, stream=True, follow_redirects=False)
+        return await self.client.send(request, stream=True, follow_redirects=False, auth=None)
 
 
 def network_of(transport: Any, http_client: Any, kind: type[Any]) -> Any:

@@ -3,7 +3,7 @@
 :class:`Families` is what :class:`~maintainx_resilient.MaintainXClient` inherits for its typed
 attributes (``client.work_orders: WorkOrders``); :data:`FAMILIES` is read from it, so adding a
 family is its module (a :class:`~._base.ResourceSpec` and a class), its model, and one line
-here (then ``python -m maintainx_resilient.resources._twins`` for the async types).
+here (then ``python -m maintainx_resilient.resources`` for the async types).
 """
 
 from typing import Any
