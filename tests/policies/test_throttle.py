@@ -916,3 +916,24 @@ async def test_a_cancelled_waiter_gives_its_slot_back() -> None:
         await task
     [key] = [s for s in throttle.snapshot().scopes if s.scope.startswith("key:")]
     assert key.queued == 0 and server.sent == []
+
+
+def test_an_answer_that_never_comes_costs_one_window_at_most() -> None:
+    """A process that dies mid-request (or a report a shared store lost) leaves a request
+    "on the wire" forever; it counts against the window it was sent in and the next, then
+    not at all, and a late answer is taken off the right count."""
+    from maintainx_resilient.policies.throttle import ScopeLimits, _budget, answered, roll
+
+    lim = ScopeLimits(100, 60.0, 1)
+    s = ScopeState(window_end=60.0, remaining=50, heard_at=1.0, sending=3)
+    assert _budget(s, lim) == 50 - 1 - 3
+    s = roll(s, lim, 61.0)  # the next window: the three are old, still counted
+    assert (s.sending, s.sending_old) == (0, 3)
+    assert _budget(s, lim) == 100 - 1 - 3
+    s = answered(s, lim, 62.0, counted=True, sent_at=59.0)  # one of them came back late
+    assert (s.sending, s.sending_old) == (0, 2)
+    s = roll(s, lim, 121.0)  # a whole window later: forgotten
+    assert (s.sending, s.sending_old) == (0, 0)
+    assert _budget(s, lim) == 100 - 1
+    idle = roll(ScopeState(window_end=60.0, heard_at=1.0, sending=2), lim, 200.0)
+    assert (idle.sending, idle.sending_old) == (0, 0)  # idle for windows: nothing left
