@@ -40,7 +40,7 @@ def main() -> None:
     options: dict[str, Any] = {}
     if "breaker_reset" in settings:
         options["breaker"] = BreakerConfig(
-            failure_threshold=settings.get("breaker_threshold", 3),
+            fail_max=settings.get("breaker_threshold", 3),
             reset_timeout=settings["breaker_reset"],
         )
     if "max_attempts" in settings:

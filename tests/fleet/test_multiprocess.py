@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pytest
 
 from maintainx_resilient.testing import ApiKey, Simulator
 from maintainx_resilient.testing._ratelimit import RateLimitConfig
+from maintainx_resilient.testing._stats import SimStats
 from tests.webhooks._private_redis import PrivateRedis
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -33,6 +33,7 @@ class Run:
     start: float
     stop: float
     outcomes: dict[str, int] = field(default_factory=dict)
+    server: SimStats | None = None
 
     def __post_init__(self) -> None:
         for report in self.reports:
@@ -40,7 +41,7 @@ class Run:
                 self.outcomes[kind] = self.outcomes.get(kind, 0) + n
 
     def attempts(self) -> list[tuple[float, int | None]]:
-        return sorted(tuple(a) for r in self.reports for a in r["attempts"])  # type: ignore[misc]
+        return sorted((float(a[0]), a[1]) for r in self.reports for a in r["attempts"])
 
 
 def run_workers(
@@ -123,7 +124,7 @@ def _no_headers_run(served: Callable[[Simulator], str], fleet: str | None, name:
     )
     url = served(sim)
     run = run_workers([_worker(url, fleet, name) for _ in range(4)], DURATION)
-    run.server = sim.stats  # type: ignore[attr-defined]
+    run.server = sim.stats
     return run
 
 
@@ -137,7 +138,8 @@ def test_a_server_without_rate_limit_headers(
     capacity = LIMIT * DURATION / WINDOW
 
     def summary(run: Run) -> tuple[float, float]:
-        stats = run.server  # type: ignore[attr-defined]
+        stats = run.server
+        assert stats is not None
         rate_limited = stats.by_status.get(429, 0)
         ok = stats.by_status.get(200, 0)
         return rate_limited / max(1, stats.requests_total), ok / capacity
