@@ -89,7 +89,9 @@ def main() -> None:
         t.start()
     for t in threads:
         t.join()
-    status = client.policies.fleet.status() if client.policies.fleet else None
+    fleet_of = client.policies.fleet
+    status = fleet_of.status() if fleet_of else None
+    contended = fleet_of.throttle_store.contended if fleet_of else 0
     client.close()
     print(
         json.dumps(
@@ -101,6 +103,7 @@ def main() -> None:
                 "link": status.link.state if status else None,
                 "outages": status.link.outages if status else 0,
                 "local_calls": status.link.local_calls if status else 0,
+                "contended": contended,
             }
         ),
         flush=True,

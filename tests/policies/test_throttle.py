@@ -937,3 +937,30 @@ def test_an_answer_that_never_comes_costs_one_window_at_most() -> None:
     assert _budget(s, lim) == 100 - 1
     idle = roll(ScopeState(window_end=60.0, heard_at=1.0, sending=2), lim, 200.0)
     assert (idle.sending, idle.sending_old) == (0, 0)  # idle for windows: nothing left
+
+
+def test_a_caller_that_wakes_late_is_counted_when_it_sends() -> None:
+    """Without headers, a grant is counted at its slot; a holder that wakes well after it
+    (a starved thread) must not send on that old count, or requests bunch beyond the limit
+    in the stretch it actually sends in: it is counted again at its wake-up, and waits if
+    the window has no room then."""
+    clock = FakeClock()
+    throttle = Throttle(ThrottleConfig(per_user=5, per_org=500, window=10.0), clock=clock)
+    scopes = ("key:k", "org:1")
+    now = throttle.now()
+    for _ in range(4):  # limit 5, margin 1: four now
+        throttle.confirm(throttle.reserve(scopes, now=now), now=now)
+    sleeper = throttle.reserve(scopes, now=now)
+    assert sleeper.wait > 0  # after the first four's slice leaves the window
+    clock.advance(sleeper.wait + 2.0)  # it oversleeps by 2 s
+    woke = throttle.now()
+    others = [throttle.reserve(scopes, now=woke - 1.9) for _ in range(3)]  # took the room
+    assert [o.wait for o in others] == [0.0, 0.0, 0.0]
+    late = throttle.confirm(sleeper, now=woke)
+    assert late.wait == 0.0  # one place left in the window ending now: it goes
+    again = throttle.reserve(scopes, now=woke)
+    assert again.wait > 0  # the window is full: 3 sent just before, the late one now
+    width = 10.0 / SLICES
+    state = throttle.store.states()["key:k"]
+    assert math.floor(woke / width) in dict(state.slices)  # counted when it sent
+    assert math.floor(sleeper.slot / width) not in dict(state.slices)  # not at its old slot

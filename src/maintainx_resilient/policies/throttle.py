@@ -588,6 +588,36 @@ def release(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
     return s
 
 
+def _sliding(s: ScopeState, lim: ScopeLimits) -> bool:
+    """The scope follows the sliding window (it counts grants per slice)."""
+    return s.heard_at is None and not lim.even
+
+
+def unbook(s: ScopeState, lim: ScopeLimits, grant: Grant, slot: float) -> ScopeState:
+    """:func:`release`, and a sliding window's count at ``slot`` given back too: the
+    grant's holder will not send at ``slot`` (it gave up, or it woke too late)."""
+    if grant.epoch == s.epoch and _sliding(s, lim) and grant.kind in ("now", "window"):
+        s = s._replace(slices=_uncounted(s.slices, _slice(slot, lim.window)))
+    return release(s, grant, slot)
+
+
+def _uncounted(slices: tuple[tuple[int, int], ...], index: int) -> tuple[tuple[int, int], ...]:
+    """``slices`` with one grant fewer in slice ``index`` (unchanged if it has none)."""
+    at = bisect.bisect_left(slices, (index, 0))
+    if at == len(slices) or slices[at][0] != index:
+        return slices
+    count = slices[at][1] - 1
+    rest = slices[at + 1 :]
+    return (*slices[:at], (index, count), *rest) if count else (*slices[:at], *rest)
+
+
+def late(s: ScopeState, lim: ScopeLimits, slot: float, now: float) -> bool:
+    """A sliding window's grant whose holder wakes more than a slice after its slot
+    (a starved thread, a paused process): it must be counted when it sends, not at
+    ``slot``, or requests bunch where the window allowed no more."""
+    return _sliding(s, lim) and now - slot > lim.window / SLICES
+
+
 def send(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
     """The holder of a waiting grant at ``slot`` sends now (``s`` rolled to now)."""
     if grant.kind == "now":
@@ -944,8 +974,9 @@ class Throttle:
 
     def confirm(self, reservation: Reservation, *, now: float) -> Reservation:
         """After sleeping: the rest of the wait, or wait 0 (the caller sends now and its
-        grants count as sending); when a block set meanwhile covers the slot, a fresh slot
-        within the original deadline."""
+        grants count as sending); when a block set meanwhile covers the slot, or the caller
+        woke more than a slice late in a sliding window, a fresh slot from now within the
+        original deadline."""
         if reservation.slot > now:
             return _rest(reservation, now)
         scopes, grants, slot = reservation.scopes, reservation.grants, reservation.slot
@@ -953,8 +984,14 @@ class Throttle:
 
         def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], Reservation]:
             rolled = [roll(s, lim, now) for s, lim in zip(states, limits, strict=True)]
-            if any(s.epoch != g.epoch for s, g in zip(rolled, grants, strict=True)):
-                kept = [release(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
+            if any(
+                s.epoch != g.epoch or late(s, lim, slot, now)
+                for s, g, lim in zip(rolled, grants, limits, strict=True)
+            ):  # a block voided the slot, or the caller woke late: a fresh slot from now
+                kept = [
+                    unbook(s, lim, g, slot)
+                    for s, g, lim in zip(rolled, grants, limits, strict=True)
+                ]
                 return _grant(scopes, limits, kept, now, reservation.deadline)
             sent = [send(s, g, slot) for s, g in zip(rolled, grants, strict=True)]
             return sent, _rest(reservation, now)
@@ -969,7 +1006,7 @@ class Throttle:
 
         def decide(states: list[ScopeState]) -> tuple[Sequence[ScopeState], None]:
             return [
-                release(roll(s, lim, now), g, slot)
+                unbook(roll(s, lim, now), lim, g, slot)
                 for s, lim, g in zip(states, limits, grants, strict=True)
             ], None
 
