@@ -56,6 +56,7 @@ __all__ = [
     "decide_outcome",
     "decode_record",
     "encode_record",
+    "snapshot_of",
 ]
 
 R = TypeVar("R")
@@ -86,7 +87,7 @@ class BreakerRecord:
     by: str = ""
 
 
-FRESH = BreakerRecord()
+_FRESH = BreakerRecord()
 
 
 def encode_record(record: BreakerRecord) -> str:
@@ -168,7 +169,7 @@ def _effective(record: BreakerRecord | None, isolated_all_at: float | None) -> B
         return record
     if isolated_all_at is not None:
         return BreakerRecord("isolated", opened_at=isolated_all_at)
-    return FRESH
+    return _FRESH
 
 
 # ---- the pure decisions ---------------------------------------------------------------------
