@@ -449,7 +449,7 @@ class _ScopeBreaker:
 class BreakerStore(Protocol):
     """Where the breakers decide: each method gets the local breaker(s) of the scope(s) it
     acts on (``now`` on the injected monotonic clock). A shared store decides on the state
-    it shares, makes the local breakers :meth:`~_ScopeBreaker.follow` it, and falls back on
+    it shares, makes the local breakers ``follow`` it, and falls back on
     them while it cannot reach that state."""
 
     def admit(self, breaker: _ScopeBreaker, now: float) -> Admission: ...
