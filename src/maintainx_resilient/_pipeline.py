@@ -105,7 +105,14 @@ class Policies:
             if fallback
             else None,
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,
-            breakers=Breakers(breaker, clock=clock, events=events) if breaker else None,
+            breakers=Breakers(
+                breaker,
+                clock=clock,
+                events=events,
+                store=fleet.breaker_store if fleet else None,
+            )
+            if breaker
+            else None,
             throttle=Throttle(
                 throttle,
                 clock=clock,

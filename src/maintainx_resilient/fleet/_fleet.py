@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus
+from ._breaker import RedisBreakerStore
 from ._config import FleetConfig
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
@@ -45,8 +46,8 @@ class FleetStatus:
 
 
 class Fleet:
-    """The fleet a client joined (``fleet=``): shared throttle state, and the link the other
-    shared parts use. Redis failing never fails a call: see :class:`FleetLink`."""
+    """The fleet a client joined (``fleet=``): shared throttle and breaker state, and the link
+    the other shared parts use. Redis failing never fails a call: see :class:`FleetLink`."""
 
     def __init__(
         self,
@@ -62,6 +63,9 @@ class Fleet:
         self.link = FleetLink(config, clock=clock, events=self.events)
         self.worker = Worker.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
+        self.breaker_store = RedisBreakerStore(
+            self.link, self.keys, worker=self.worker.id, clock=clock
+        )
 
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())

@@ -34,6 +34,16 @@ class FleetKeys:
         """One breaker scope's state (JSON)."""
         return f"{self.prefix}breaker:{scope}"
 
+    @property
+    def breaker_index(self) -> str:
+        """The set of breaker scopes that have state."""
+        return f"{self.prefix}breaker"
+
+    @property
+    def breakers_isolated(self) -> str:
+        """Set while every breaker scope is isolated by hand (JSON: when, by whom)."""
+        return f"{self.prefix}breakers:isolated"
+
     def probe(self, scope: str) -> str:
         """The fleet-wide claim on a half-open breaker's probe."""
         return f"{self.prefix}probe:{scope}"

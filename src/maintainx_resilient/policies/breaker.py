@@ -23,6 +23,11 @@ only through their public methods (``open``, ``half_open``, ``close``, ``state``
 await coroutines. Our own short per-scope lock covers a decision, never a request, and is
 never held across an ``await``. It is what guarantees exactly one probe in half-open, however
 many threads and tasks race for it.
+
+Where the state lives beyond this process is a :class:`BreakerStore` that :class:`Breakers`
+takes: :class:`LocalBreakerStore` (the default) lets each scope's breaker decide alone; fleet
+mode's ``RedisBreakerStore`` (``maintainx_resilient.fleet``) decides on state every process
+of the fleet shares, and the local breakers follow it (and take over while Redis is out).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 import pybreaker
@@ -63,7 +68,9 @@ __all__ = [
     "BreakerOutcome",
     "BreakerSnapshot",
     "BreakerState",
+    "BreakerStore",
     "Breakers",
+    "LocalBreakerStore",
     "ScopeMode",
     "outcome_of_error",
     "outcome_of_response",
@@ -252,6 +259,10 @@ class _ScopeBreaker:
         if isolated:
             self.isolate()
 
+    @property
+    def config(self) -> BreakerConfig:
+        return self._config
+
     # -- state -------------------------------------------------------------------------------
 
     def _label_of(self, pybreaker_state: str) -> BreakerState:
@@ -391,6 +402,26 @@ class _ScopeBreaker:
                 self.cb.close()
         self._flush_events()
 
+    def follow(
+        self, label: BreakerState, *, opened_at: float | None, probe_started: float | None
+    ) -> None:
+        """Take the state a shared store decided (fleet mode): this breaker mirrors it, so
+        events and pybreaker listeners fire once per transition this process sees, and while
+        the store is out this breaker carries on from the last shared state. ``opened_at``
+        and ``probe_started`` are on the injected monotonic clock."""
+        with self._lock:
+            if self._label_of(_state_name(self.cb.state)) != label:
+                self._isolated = label == "isolated"
+                if label == "closed":
+                    self.cb.close()
+                elif label == "half-open":
+                    self.cb.half_open()
+                else:
+                    self.cb.open()
+            self._opened_at = opened_at if label in ("open", "isolated") else None
+            self._probe_started = probe_started if label == "half-open" else None
+        self._flush_events()
+
     def snapshot(self, now: float) -> BreakerSnapshot:
         timeout = self._config.reset_timeout
         with self._lock:
@@ -410,6 +441,65 @@ class _ScopeBreaker:
             label = self._label_of(state)
         self._flush_events()
         return BreakerSnapshot(self.scope, label, failures, opened_at, retry_after)
+
+
+# ---- where the state lives -----------------------------------------------------------------
+
+
+class BreakerStore(Protocol):
+    """Where the breakers decide: each method gets the local breaker(s) of the scope(s) it
+    acts on (``now`` on the injected monotonic clock). A shared store decides on the state
+    it shares, makes the local breakers ``follow`` it, and falls back on
+    them while it cannot reach that state."""
+
+    def admit(self, breaker: _ScopeBreaker, now: float) -> Admission: ...
+
+    def record(
+        self, breaker: _ScopeBreaker, outcome: BreakerOutcome, now: float, *, probe: bool
+    ) -> None: ...
+
+    def isolate(self, breakers: Sequence[_ScopeBreaker], *, every_scope: bool) -> None: ...
+
+    def close(self, breakers: Sequence[_ScopeBreaker], *, every_scope: bool) -> None: ...
+
+    def scopes(self) -> Iterable[str]:
+        """Scopes the store holds state for (beyond those this process has used)."""
+        ...
+
+    def snapshots(
+        self, breakers: Sequence[_ScopeBreaker], now: float
+    ) -> dict[str, BreakerSnapshot]: ...
+
+
+class LocalBreakerStore:
+    """Each scope's breaker decides alone, in this process (the default)."""
+
+    def admit(self, breaker: _ScopeBreaker, now: float) -> Admission:
+        return breaker.admit(now)
+
+    def record(
+        self, breaker: _ScopeBreaker, outcome: BreakerOutcome, now: float, *, probe: bool
+    ) -> None:
+        breaker.record(outcome, now, probe=probe)
+
+    def isolate(self, breakers: Sequence[_ScopeBreaker], *, every_scope: bool) -> None:
+        for breaker in breakers:
+            breaker.isolate()
+
+    def close(self, breakers: Sequence[_ScopeBreaker], *, every_scope: bool) -> None:
+        for breaker in breakers:
+            breaker.close()
+
+    def scopes(self) -> Iterable[str]:
+        return ()
+
+    def snapshots(
+        self, breakers: Sequence[_ScopeBreaker], now: float
+    ) -> dict[str, BreakerSnapshot]:
+        return {b.scope: b.snapshot(now) for b in breakers}
+
+    def __repr__(self) -> str:
+        return "LocalBreakerStore()"
 
 
 # ---- the registry --------------------------------------------------------------------------
@@ -445,7 +535,8 @@ class Breakers:
     ``admit``/``record`` are the decision core (``now`` defaults to the clock's monotonic
     time); the layers call them around each attempt. ``isolate``/``close`` act by hand on
     one scope, or on all of them when ``scope`` is None (``isolate()`` also holds open the
-    scopes created later, until ``close()``).
+    scopes created later, until ``close()``). ``store`` is where they decide (default
+    :class:`LocalBreakerStore`; fleet mode: the fleet's shared store).
     """
 
     def __init__(
@@ -454,10 +545,12 @@ class Breakers:
         *,
         clock: Clock = SYSTEM_CLOCK,
         events: EventBus | None = None,
+        store: BreakerStore | None = None,
     ) -> None:
         self.config = config or BreakerConfig()
         self._clock = clock
         self._events = events
+        self.store: BreakerStore = store if store is not None else LocalBreakerStore()
         self._lock = threading.Lock()
         self._scopes: dict[str, _ScopeBreaker] = {}
         self._isolate_all = False
@@ -487,14 +580,14 @@ class Breakers:
 
     def admit(self, scope: str, now: float | None = None) -> Admission:
         """May an attempt in ``scope`` be sent now? At most one probe at a time in half-open."""
-        return self._get(scope).admit(self._clock.monotonic() if now is None else now)
+        return self.store.admit(self._get(scope), self._clock.monotonic() if now is None else now)
 
     def record(
         self, scope: str, outcome: BreakerOutcome, now: float | None = None, *, probe: bool = False
     ) -> None:
         """Report how an admitted attempt ended (``probe`` from its :class:`Admission`)."""
-        self._get(scope).record(
-            outcome, self._clock.monotonic() if now is None else now, probe=probe
+        self.store.record(
+            self._get(scope), outcome, self._clock.monotonic() if now is None else now, probe=probe
         )
 
     def _targets(
@@ -509,21 +602,23 @@ class Breakers:
 
     def isolate(self, scope: str | None = None) -> None:
         """Hold a breaker open by hand (all of them when ``scope`` is None) until ``close``."""
-        for breaker in self._targets(scope, isolate_all=True if scope is None else None):
-            breaker.isolate()
+        targets = self._targets(scope, isolate_all=True if scope is None else None)
+        self.store.isolate(targets, every_scope=scope is None)
 
     def close(self, scope: str | None = None) -> None:
         """Close a breaker by hand and reset its counts (all of them when ``scope`` is None)."""
-        for breaker in self._targets(scope, isolate_all=False if scope is None else None):
-            breaker.close()
+        targets = self._targets(scope, isolate_all=False if scope is None else None)
+        self.store.close(targets, every_scope=scope is None)
 
     def states(self) -> dict[str, BreakerSnapshot]:
-        """A snapshot of every breaker created so far, by scope."""
-        now = self._clock.monotonic()
-        return {b.scope: b.snapshot(now) for b in self._targets(None)}
+        """A snapshot of every breaker created so far (and, in fleet mode, of every scope the
+        fleet holds state for), by scope."""
+        for scope in self.store.scopes():
+            self._get(scope)
+        return self.store.snapshots(self._targets(None), self._clock.monotonic())
 
     def __repr__(self) -> str:
-        return f"Breakers({self.config!r}, scopes={len(self._scopes)})"
+        return f"Breakers({self.config!r}, scopes={len(self._scopes)}, store={self.store!r})"
 
 
 # ---- the layers ----------------------------------------------------------------------------
