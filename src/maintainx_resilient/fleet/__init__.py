@@ -1,6 +1,7 @@
 """Fleet mode: many processes, one rate budget, one breaker, one fallback cache and one set
 of mitigations, shared through Redis (``fleet="redis://..."``). See ``docs/fleet.md``."""
 
+from ._cache import RedisFallbackStore, SharedCacheStats
 from ._config import FleetConfig, FleetOption
 from ._fleet import Fleet, FleetStatus, Worker
 from ._link import FleetLink, LinkStatus
@@ -13,6 +14,8 @@ __all__ = [
     "FleetOption",
     "FleetStatus",
     "LinkStatus",
+    "RedisFallbackStore",
     "RedisThrottleStore",
+    "SharedCacheStats",
     "Worker",
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus
+from ._cache import RedisFallbackStore
 from ._config import FleetConfig
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
@@ -62,6 +63,15 @@ class Fleet:
         self.link = FleetLink(config, clock=clock, events=self.events)
         self.worker = Worker.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
+
+    def fallback_store(self, max_stale: float) -> RedisFallbackStore | None:
+        """The shared tier of the fallback cache (entries live ``max_stale`` seconds), or
+        None when ``cache_max_bytes`` is 0."""
+        if self.config.cache_max_bytes <= 0:
+            return None
+        return RedisFallbackStore(
+            self.link, self.keys, ttl=max_stale, max_bytes=self.config.cache_max_bytes
+        )
 
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
