@@ -25,9 +25,10 @@ than :func:`entry_cap` is not shared. A third sorted set (all scores 0) orders t
 
 **Off the caller's path.** :meth:`RedisFallbackStore.put` only queues (at most
 :data:`QUEUE_ENTRIES` answers and :data:`QUEUE_BYTES` bytes; more are dropped, counted); one
-writer thread encodes and writes. Reads and invalidations run on the caller's thread, bounded
-by the link's timeout. Writes and invalidations are ordered: an invalidation drops the queued
-answers it makes wrong and waits for the one being written.
+writer thread encodes them and writes each burst in one script call. Reads and invalidations
+run on the caller's thread, bounded by the link's timeout. Writes and invalidations are
+ordered: an invalidation drops the queued answers it makes wrong and waits for the batch
+being written.
 
 **Redis out.** Everything goes through :meth:`FleetLink.call`: the cache works from memory, a
 lookup is a miss, an answer is not shared. An invalidation that could not reach Redis is kept
@@ -80,6 +81,12 @@ MAX_ENTRY_BYTES = 2 * 1024 * 1024
 #: Answers waiting for the writer thread; more are dropped (they stay in the local cache).
 QUEUE_ENTRIES = 256
 QUEUE_BYTES = 16 * 1024 * 1024
+#: The writer waits this long after the first answer, then writes all that came meanwhile in
+#: one script (at most BATCH_ENTRIES answers or BATCH_BYTES of bodies): one round trip and
+#: one wake-up for a burst, not one per GET.
+LINGER = 0.005
+BATCH_ENTRIES = 64
+BATCH_BYTES = 1024 * 1024
 #: Invalidations kept for a Redis that was out; more are folded into per-credential wipes.
 LOST_SWEEPS = 64
 #: Entries one invalidation script drops at most (then it runs again): keeps each under 50 ms.
@@ -237,6 +244,16 @@ local function drop(m)
   redis.call('HDEL', KEYS[2], m)
   return size
 end
+local function refuse()
+  -- Someone wrote another type under one of our keys: write nothing (not half a batch).
+  for i, want in ipairs({'zset', 'hash', 'zset', 'string'}) do
+    local kind = redis.call('TYPE', KEYS[i]).ok
+    if kind ~= 'none' and kind ~= want then
+      return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' is a ' .. kind .. ', not a ' .. want)
+    end
+  end
+  return nil
+end
 local function total_bytes()
   local total = tonumber(redis.call('GET', KEYS[4]))
   if total then return total end
@@ -246,26 +263,34 @@ local function total_bytes()
 end
 """
 
-# KEYS[5] the entry. ARGV[2] member, ARGV[3] value, ARGV[4] size, ARGV[5] TTL (ms), ARGV[6]
-# cap. Returns how many entries were evicted.
+# A batch of entries, one after the other. KEYS[5..] the entries. ARGV[2] TTL (ms), ARGV[3]
+# cap, then for each entry ARGV member, value, size. Returns how many entries were evicted.
 _PUT = (
     _DROP
     + """
-local member, size, cap = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[6])
-local total = total_bytes() - (tonumber(redis.call('HGET', KEYS[2], member)) or 0) + size
+local refused = refuse()
+if refused then return refused end
+local ttl, cap = ARGV[2], tonumber(ARGV[3])
+local total = total_bytes()
 local now = redis.call('TIME')
-redis.call('SET', KEYS[5], ARGV[3], 'PX', ARGV[5])
-redis.call('ZADD', KEYS[1], tonumber(now[1]) + tonumber(now[2]) / 1000000, member)
-redis.call('ZADD', KEYS[3], 0, member)
-redis.call('HSET', KEYS[2], member, size)
+local at = tonumber(now[1]) + tonumber(now[2]) / 1000000
 local evicted = 0
-while total > cap do
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 1)
-  local victim = oldest[1]
-  if victim == member then victim = oldest[2] end
-  if not victim then break end
-  total = total - drop(victim)
-  evicted = evicted + 1
+for i = 5, #KEYS do
+  local a = 4 + (i - 5) * 3
+  local member, size = ARGV[a], tonumber(ARGV[a + 2])
+  total = total - (tonumber(redis.call('HGET', KEYS[2], member)) or 0) + size
+  redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ttl)
+  redis.call('ZADD', KEYS[1], at + (i - 5) / 1000000, member)
+  redis.call('ZADD', KEYS[3], 0, member)
+  redis.call('HSET', KEYS[2], member, size)
+  while total > cap do
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 1)
+    local victim = oldest[1]
+    if victim == member then victim = oldest[2] end
+    if not victim then break end
+    total = total - drop(victim)
+    evicted = evicted + 1
+  end
 end
 redis.call('SET', KEYS[4], math.max(total, 0))
 return evicted
@@ -277,6 +302,8 @@ return evicted
 _SWEEP = (
     _DROP
     + """
+local refused = refuse()
+if refused then return refused end
 local limit, dropped, more = tonumber(ARGV[2]), 0, 0
 local total = total_bytes()
 for i = 3, #ARGV, 2 do
@@ -536,47 +563,66 @@ class RedisFallbackStore:
                     self._changed.notify_all()
                     return
                 replay = self._replay_due()
+                batch = bool(self._pending)
             if replay:
                 self._replay()
+            if not batch:
+                continue
+            time.sleep(LINGER)  # let a burst gather (puts meanwhile only queue)
             with self._send_lock:
                 with self._lock:
-                    if not self._pending:
-                        continue
-                    key = next(iter(self._pending))
-                    answer = self._pending.pop(key)
-                    self._pending_bytes -= len(answer.body)
-                    self._busy = True
+                    items = self._take()
+                    self._busy = bool(items)
+                if not items:
+                    continue
                 try:
-                    self._write(key, answer)
+                    self._write(items)
                 except Exception:  # never let the writer die: the cache works without it
-                    logger.exception("maintainx_resilient fleet cache: writing an answer failed")
+                    logger.exception("maintainx_resilient fleet cache: writing answers failed")
                 finally:
                     with self._lock:
                         self._busy = False
                         self._changed.notify_all()
 
-    def _write(self, key: str, answer: StoredAnswer) -> None:
-        value = encode_answer(key, answer)
-        member = member_of(key)
-        name = self._keys.cache(entry_id(key))
-        size = len(value) + 3 * len(member) + len(name) + _OVERHEAD
-        if size > self.max_entry:
-            self._count("too_large")
+    def _take(self) -> list[tuple[str, StoredAnswer]]:
+        """The oldest queued answers, one batch (lock held)."""
+        items: list[tuple[str, StoredAnswer]] = []
+        size = 0
+        for key, answer in self._pending.items():
+            if items and (len(items) >= BATCH_ENTRIES or size + len(answer.body) > BATCH_BYTES):
+                break
+            items.append((key, answer))
+            size += len(answer.body)
+        for key, answer in items:
+            del self._pending[key]
+            self._pending_bytes -= len(answer.body)
+        return items
+
+    def _write(self, items: list[tuple[str, StoredAnswer]]) -> None:
+        names: list[str] = []
+        args: list[str | bytes | int] = [self._entry_prefix, self._ttl_ms, self.max_bytes]
+        for key, answer in items:
+            value = encode_answer(key, answer)
+            member = member_of(key)
+            name = self._keys.cache(entry_id(key))
+            size = len(value) + 3 * len(member) + len(name) + _OVERHEAD
+            if size > self.max_entry:
+                self._count("too_large")
+                continue
+            names.append(name)
+            args += [member, value, size]
+        if not names:
             return
 
         def shared(r: redis.Redis) -> None:
             import redis as redis_module
 
             try:
-                evicted = self._put_script(
-                    keys=[*self._structure, name],
-                    args=[self._entry_prefix, member, value, size, self._ttl_ms, self.max_bytes],
-                    client=r,
-                )
+                evicted = self._put_script(keys=[*self._structure, *names], args=args, client=r)
             except redis_module.ResponseError as exc:
                 self._script_failed(exc)
                 return
-            self._count("written")
+            self._count("written", len(names))
             self._count("evicted", int(evicted))
             self._reached()
 
