@@ -120,9 +120,10 @@ def cache_of(client: MaintainXClient | AsyncMaintainXClient) -> FallbackCache:
 
 
 def shared_of(client: MaintainXClient) -> RedisFallbackStore:
-    shared = cache_of(client)._shared
-    assert isinstance(shared, RedisFallbackStore)
-    return shared
+    fleet = client.policies.fleet
+    assert fleet is not None and isinstance(fleet.cache, RedisFallbackStore)
+    assert cache_of(client)._shared is fleet.cache
+    return fleet.cache
 
 
 def first_id(sim: Simulator, org_id: int) -> int:
@@ -209,6 +210,8 @@ def test_an_answer_older_than_max_stale_is_not_served_and_expires_in_redis(
     cache_of(a).flush()
     (entry,) = entries_in_redis(redis_client, fleet.name)
     assert 590_000 < redis_client.pttl(entry) <= 600_000
+    for books in ("cache", "cache:sizes", "cache:paths", "cache:bytes"):
+        assert 590_000 < redis_client.pttl(f"mx:{{{fleet.name}}}:{books}") <= 600_000
     sim.faults.outage()
     clock.advance(601)
     b = client_for(sim, clock, ORG1_KEY, fleet, fallback=config)
@@ -424,7 +427,7 @@ def test_cache_max_bytes_0_shares_nothing(
     config = FleetConfig(url=redis_url, name=fleet_name, cache_max_bytes=0)
     a = client_for(sim, clock, ORG1_KEY, config)
     a.work_orders.get(first_id(sim, 1))
-    assert cache_of(a)._shared is None
+    assert cache_of(a)._shared is None and a.policies.fleet.cache is None  # type: ignore[union-attr]
     assert cache_of(a).stats().entries == 1
     assert entries_in_redis(redis_client, fleet_name) == []
 

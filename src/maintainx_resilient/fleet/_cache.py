@@ -293,6 +293,9 @@ for i = 5, #KEYS do
   end
 end
 redis.call('SET', KEYS[4], math.max(total, 0))
+for i = 1, 4 do  -- the books outlive the last entry written by its TTL, no longer
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
 return evicted
 """
 )

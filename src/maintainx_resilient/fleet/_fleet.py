@@ -63,15 +63,18 @@ class Fleet:
         self.link = FleetLink(config, clock=clock, events=self.events)
         self.worker = Worker.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
+        #: The shared fallback cache (set by :meth:`fallback_store`), or None.
+        self.cache: RedisFallbackStore | None = None
 
     def fallback_store(self, max_stale: float) -> RedisFallbackStore | None:
         """The shared tier of the fallback cache (entries live ``max_stale`` seconds), or
         None when ``cache_max_bytes`` is 0."""
         if self.config.cache_max_bytes <= 0:
             return None
-        return RedisFallbackStore(
+        self.cache = RedisFallbackStore(
             self.link, self.keys, ttl=max_stale, max_bytes=self.config.cache_max_bytes
         )
+        return self.cache
 
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
