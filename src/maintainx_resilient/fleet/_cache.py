@@ -232,6 +232,8 @@ def _ranges(starts: list[str]) -> tuple[bytes, ...]:
 
 # KEYS[1] index (zset, score: written at, server time), KEYS[2] sizes (hash), KEYS[3] paths
 # (zset, all scores 0: lexical order), KEYS[4] bytes (the total). ARGV[1]: entry key prefix.
+# drop() deletes entries named by the indexes, not in KEYS: they share the fleet's hash tag,
+# so on Redis Cluster they are in the script's slot.
 _DROP = """
 local function drop(m)
   local size = tonumber(redis.call('HGET', KEYS[2], m)) or 0
