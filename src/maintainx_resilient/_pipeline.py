@@ -101,7 +101,13 @@ class Policies:
             keys=keys,
             observer=observer,
             deadline=DeadlinePolicy(config.deadline, clock=clock) if config.deadline else None,
-            fallback=FallbackCache(fallback, clock=clock, events=events, credential=keys.credential)
+            fallback=FallbackCache(
+                fallback,
+                clock=clock,
+                events=events,
+                credential=keys.credential,
+                shared=fleet.fallback_store(fallback.max_stale) if fleet else None,
+            )
             if fallback
             else None,
             retry=RetryPolicy(retry, clock=clock, events=events) if retry else None,

@@ -2,6 +2,7 @@
 of mitigations, shared through Redis (``fleet="redis://..."``). See ``docs/fleet.md``."""
 
 from ._breaker import RedisBreakerStore
+from ._cache import RedisFallbackStore, SharedCacheStats
 from ._config import FleetConfig, FleetOption
 from ._fleet import Fleet, FleetStatus, Worker
 from ._link import FleetLink, LinkStatus
@@ -15,6 +16,8 @@ __all__ = [
     "FleetStatus",
     "LinkStatus",
     "RedisBreakerStore",
+    "RedisFallbackStore",
     "RedisThrottleStore",
+    "SharedCacheStats",
     "Worker",
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus
 from ._breaker import RedisBreakerStore
+from ._cache import RedisFallbackStore
 from ._config import FleetConfig
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
@@ -66,6 +67,18 @@ class Fleet:
         self.breaker_store = RedisBreakerStore(
             self.link, self.keys, worker=self.worker.id, clock=clock
         )
+        #: The shared fallback cache (set by :meth:`fallback_store`), or None.
+        self.cache: RedisFallbackStore | None = None
+
+    def fallback_store(self, max_stale: float) -> RedisFallbackStore | None:
+        """The shared tier of the fallback cache (entries live ``max_stale`` seconds), or
+        None when ``cache_max_bytes`` is 0."""
+        if self.config.cache_max_bytes <= 0:
+            return None
+        self.cache = RedisFallbackStore(
+            self.link, self.keys, ttl=max_stale, max_bytes=self.config.cache_max_bytes
+        )
+        return self.cache
 
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())

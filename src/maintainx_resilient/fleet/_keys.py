@@ -49,7 +49,8 @@ class FleetKeys:
         return f"{self.prefix}probe:{scope}"
 
     def cache(self, key: str) -> str:
-        """One shared fallback cache entry (JSON)."""
+        """One shared fallback cache entry (JSON; ``key``: 32 hex digits, a hash of the
+        cache's key, so it never equals the names below)."""
         return f"{self.prefix}cache:{key}"
 
     @property
@@ -61,6 +62,17 @@ class FleetKeys:
     def cache_sizes(self) -> str:
         """The shared cache's entry sizes (hash)."""
         return f"{self.prefix}cache:sizes"
+
+    @property
+    def cache_paths(self) -> str:
+        """The shared cache's entries by credential and path (sorted set, all scores 0: in
+        lexical order, so a write finds what it makes wrong by range)."""
+        return f"{self.prefix}cache:paths"
+
+    @property
+    def cache_bytes(self) -> str:
+        """The shared cache's total size (an integer)."""
+        return f"{self.prefix}cache:bytes"
 
     @property
     def mitigations(self) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-__all__ = ["SAFE_METHODS", "WriteScope", "cache_key"]
+__all__ = ["SAFE_METHODS", "WriteScope", "cache_key", "target_of"]
 
 #: Methods that change nothing on the server: they never invalidate.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,6 +54,11 @@ def cache_key(request: httpx.Request, credential: str) -> str:
     return f"{credential}\n{org}\n{orgs}\n{request.method} {origin}{path}{query}"
 
 
+def target_of(key: str) -> str:
+    """``GET <origin><path>`` of the entry ``key``: what a write's targets are matched with."""
+    return key[key.rfind("\n") + 1 :].partition("?")[0]
+
+
 @dataclass(frozen=True, slots=True)
 class WriteScope:
     """The cached GETs one write makes wrong (see the module docstring)."""
@@ -76,5 +81,5 @@ class WriteScope:
         """True when the entry ``key`` may hold what this write changed."""
         if not key.startswith(self.prefix):
             return False
-        target = key[key.rfind("\n") + 1 :].partition("?")[0]
+        target = target_of(key)
         return target in self.targets or (self.below is not None and target.startswith(self.below))

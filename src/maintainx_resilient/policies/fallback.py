@@ -49,6 +49,11 @@ be served again. The entries live in a cachetools ``LRUCache`` bounded by bytes,
 entry count bounded too, behind a ``threading.Lock`` that covers dict operations only (never
 I/O, never an ``await``). With ``path`` set they are also kept in a SQLite file (see
 :mod:`._fallback_store`) and loaded at start.
+
+**Fleet mode.** With a shared tier (``shared=``, fleet mode's Redis store: see
+:mod:`._fallback_shared`) every answer kept here is offered to it too, a lookup this process
+cannot answer asks it (and keeps what it finds), and a write's invalidation reaches it: a
+worker started during an outage serves what another fetched, under the same scoping.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ from .._http import route_of
 from .._layer import AsyncLayer, Layer
 from .._meta import FallbackReason, ResponseMeta
 from ._fallback_keys import SAFE_METHODS, WriteScope, cache_key
+from ._fallback_shared import SharedAnswers
 from ._fallback_store import FallbackStore, StoredAnswer
 
 logger = logging.getLogger("maintainx_resilient")
@@ -185,7 +191,8 @@ class CacheStats:
     call) plus ``fallback_mode_served``; ``misses`` = lookups with nothing to serve, of which
     ``expired`` found only an answer older than ``max_stale``; ``stored`` = fresh answers
     remembered; ``invalidated`` = entries dropped because a write made them wrong.
-    ``hit_rate`` = hits / (hits + misses), 0.0 before any lookup.
+    ``hit_rate`` = hits / (hits + misses), 0.0 before any lookup. ``from_fleet`` = hits
+    answered from the fleet's shared cache (fleet mode), a part of ``hits``.
     """
 
     hits: int
@@ -199,6 +206,7 @@ class CacheStats:
     hit_rate: float
     fallback_mode: bool
     invalidated: int = 0
+    from_fleet: int = 0
 
 
 # ---- pure decisions ------------------------------------------------------------------------
@@ -281,6 +289,7 @@ class FallbackCache:
     ``credential`` returns the credential id a request would be sent with now (the client
     passes its ``KeyRing.credential``); it is asked only for a request the auth layer did not
     stamp (breaker open, fallback mode). Without it such requests share one anonymous scope.
+    ``shared``: the fleet's shared tier (fleet mode), or None.
     """
 
     def __init__(
@@ -290,6 +299,7 @@ class FallbackCache:
         clock: Clock = SYSTEM_CLOCK,
         events: EventBus | None = None,
         credential: Callable[[], str] | None = None,
+        shared: SharedAnswers | None = None,
     ) -> None:
         self.config = config or FallbackConfig()
         self._clock = clock
@@ -300,6 +310,8 @@ class FallbackCache:
         self._fallback_mode = False
         self._hits = self._misses = self._expired = 0
         self._stale_served = self._mode_served = self._stored = self._invalidated = 0
+        self._from_fleet = 0
+        self._shared = shared
         #: Bumped by every write that may have changed data; ``_writes`` remembers the last ones.
         self.generation = 0
         self._writes: deque[tuple[int, WriteScope]] = deque(maxlen=_RECENT_WRITES)
@@ -435,6 +447,9 @@ class FallbackCache:
                 if self._entries.pop(key, None) is not None:
                     dropped += 1
             self._invalidated += dropped
+        shared = self._shared
+        if shared is not None:
+            shared.invalidate(scope)  # the fleet's copies too (bounded; never raises)
         return dropped
 
     def _remember(self, request: httpx.Request, response: httpx.Response, since: int) -> None:
@@ -453,13 +468,41 @@ class FallbackCache:
                 self._stored += 1
                 if self._store is not None:
                     self._store.put(key, answer)
+                if self._shared is not None:
+                    # Queued with the lock held: an invalidation after this finds it queued
+                    # or written, and one before it was seen by _stale_since above.
+                    self._shared.put(key, answer)
+
+    def _from_shared(self, key: str, now: float) -> StoredAnswer | None:
+        """The fleet's answer for ``key`` when this process has none young enough; kept here
+        too, unless a write meanwhile may have made it wrong."""
+        shared = self._shared
+        if shared is None:
+            return None
+        with self._lock:
+            slot = self._entries.get(key)
+            if slot is not None and now - slot[0].stored_at <= self.config.max_stale:
+                return None  # ours will do
+            since = self.generation
+        answer = shared.get(key)  # outside the lock: I/O (bounded by the fleet's timeout)
+        if answer is None or now - answer.stored_at > self.config.max_stale:
+            return None
+        with self._lock:
+            if self._stale_since(key, since):
+                return None
+            self._insert(key, answer)
+            self._from_fleet += 1
+        return answer
 
     def _serve(self, request: httpx.Request, reason: FallbackReason) -> httpx.Response | None:
         key = cache_key(request, self._credential_of(request))
         now = self._clock.time()
+        fleet = self._from_shared(key, now)
         with self._lock:
             slot = self._entries.get(key)
             answer = slot[0] if slot is not None else None
+            if fleet is not None and (answer is None or answer.stored_at < fleet.stored_at):
+                answer = fleet  # evicted here meanwhile, or a newer one: serve the fleet's
             age = 0.0 if answer is None else max(0.0, now - answer.stored_at)
             if answer is None or age > self.config.max_stale:
                 self._misses += 1
@@ -525,6 +568,7 @@ class FallbackCache:
                 fallback_mode_served=self._mode_served,
                 stored=self._stored,
                 invalidated=self._invalidated,
+                from_fleet=self._from_fleet,
                 entries=len(self._entries),
                 bytes=int(self._entries.currsize),
                 hit_rate=hits / (hits + misses) if hits + misses else 0.0,
@@ -532,21 +576,30 @@ class FallbackCache:
             )
 
     def clear(self) -> None:
-        """Forget every answer (in memory and on disk). Counters are kept."""
+        """Forget every answer (in memory, on disk and, in fleet mode, the fleet's shared
+        copies). Counters are kept."""
         with self._lock:
             self._entries = _LRU(self.config.max_bytes, self._evicted)
             if self._store is not None:
                 self._store.clear()
+        if self._shared is not None:
+            self._shared.clear()
 
     def flush(self) -> None:
-        """Wait until every remembered answer is written to the SQLite file (if any)."""
+        """Wait until every remembered answer is written to the SQLite file (if any) and to
+        the fleet's shared cache (fleet mode; a few seconds at most)."""
         if self._store is not None:
             self._store.flush()
+        if self._shared is not None:
+            self._shared.flush()
 
     def close(self) -> None:
-        """Write what is pending and close the SQLite file. The cache keeps working in
-        memory."""
+        """Write what is pending and close the SQLite file (and stop sharing answers with
+        the fleet). The cache keeps working in memory."""
         self._store = None
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared.close()
         if self._finalizer is not None:
             self._finalizer()  # runs store.close() once, and forgets it
 
