@@ -4,7 +4,7 @@ of mitigations, shared through Redis (``fleet="redis://..."``). See ``docs/fleet
 from ._breaker import RedisBreakerStore
 from ._cache import RedisFallbackStore, SharedCacheStats
 from ._config import FleetConfig, FleetOption
-from ._fleet import Fleet, FleetStatus, Worker
+from ._fleet import Fleet, FleetStatus, Member
 from ._link import FleetLink, LinkStatus
 from ._throttle import RedisThrottleStore
 
@@ -15,9 +15,9 @@ __all__ = [
     "FleetOption",
     "FleetStatus",
     "LinkStatus",
+    "Member",
     "RedisBreakerStore",
     "RedisFallbackStore",
     "RedisThrottleStore",
     "SharedCacheStats",
-    "Worker",
 ]

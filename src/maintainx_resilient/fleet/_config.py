@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CACHE_MAX_BYTES",
     "DEFAULT_FLEET_NAME",
+    "DEFAULT_FLEET_TIMEOUT",
     "DEFAULT_HEARTBEAT",
-    "DEFAULT_REDIS_TIMEOUT",
     "DEFAULT_RETRY_INTERVAL",
     "FleetConfig",
     "FleetOption",
@@ -36,7 +36,7 @@ __all__ = [
 
 #: Every Redis command of fleet mode gives up after this long: a slow or hung Redis costs a
 #: call at most about this much once, then the local breaker keeps Redis out of the path.
-DEFAULT_REDIS_TIMEOUT = 0.05
+DEFAULT_FLEET_TIMEOUT = 0.05
 #: While Redis is unreachable, one caller tries it again this often (then the fleet rejoins).
 DEFAULT_RETRY_INTERVAL = 1.0
 #: Each worker reads the fleet's mitigations and says it is alive this often.
@@ -81,7 +81,7 @@ class FleetConfig:
     url: str | None = None
     redis: redis.Redis | redis.cluster.RedisCluster | None = field(default=None, repr=False)
     name: str = DEFAULT_FLEET_NAME
-    timeout: float = DEFAULT_REDIS_TIMEOUT
+    timeout: float = DEFAULT_FLEET_TIMEOUT
     retry_interval: float = DEFAULT_RETRY_INTERVAL
     heartbeat: float = DEFAULT_HEARTBEAT
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES

@@ -16,11 +16,11 @@ from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
 from ._throttle import RedisThrottleStore
 
-__all__ = ["Fleet", "FleetStatus", "Worker"]
+__all__ = ["Fleet", "FleetStatus", "Member"]
 
 
 @dataclass(frozen=True)
-class Worker:
+class Member:
     """Who this process is, in the fleet's records (timeline entries, heartbeats)."""
 
     host: str
@@ -33,7 +33,7 @@ class Worker:
         return f"{self.host}:{self.pid}:{self.nonce}"
 
     @classmethod
-    def this_process(cls) -> Worker:
+    def this_process(cls) -> Member:
         return cls(socket.gethostname()[:64], os.getpid(), secrets.token_hex(3))
 
 
@@ -62,7 +62,7 @@ class Fleet:
         self.events = events if events is not None else EventBus()
         self.keys = FleetKeys(config.name)
         self.link = FleetLink(config, clock=clock, events=self.events)
-        self.worker = Worker.this_process()
+        self.worker = Member.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
         self.breaker_store = RedisBreakerStore(
             self.link, self.keys, worker=self.worker.id, clock=clock

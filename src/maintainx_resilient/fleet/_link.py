@@ -25,7 +25,7 @@ from ._config import FleetConfig, redacted_url
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["FleetLink", "LinkStatus", "connect"]
+__all__ = ["FleetLink", "LinkStatus", "connect_redis"]
 
 T = TypeVar("T")
 logger = logging.getLogger("maintainx_resilient")
@@ -36,7 +36,7 @@ _REDIS_HINT = (
 )
 
 
-def connect(config: FleetConfig) -> tuple[Any, bool]:
+def connect_redis(config: FleetConfig) -> tuple[Any, bool]:
     """The redis-py client of ``config`` and whether we own it (and close it). Ours has no
     hidden retries and ``config.timeout`` on connect and every command."""
     try:
@@ -103,7 +103,7 @@ class FleetLink:
         self.clock = clock
         self.events = events if events is not None else EventBus()
         if client is None:
-            client, self._owns = connect(config)
+            client, self._owns = connect_redis(config)
         else:
             self._owns = False
         self.redis: redis.Redis = client
