@@ -3,6 +3,7 @@ real Redis. Each test runs a few seconds of real time (the workers are load gene
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -238,3 +239,58 @@ def test_redis_killed_mid_run_fails_no_call(
     assert all(r["link"] == "joined" for r in run.reports)  # and came back
     # a hang guard, not a speed test: no call waited on the dead Redis
     assert max(r["slowest"] for r in run.reports) < 2.0
+
+
+def test_an_outage_gets_one_probe_per_reset_interval_across_the_fleet(
+    served: Callable[[Simulator], str], redis_url: str, fleet_name: str
+) -> None:
+    """MaintainX answers 503 to everything: once the shared breaker opens, exactly one
+    request per reset interval reaches the server, whichever of the 4 workers sends it."""
+    sim = Simulator(rate_limit=None)
+    sim.faults.outage()
+    url = served(sim)
+    reset = 1.0
+    settings = [
+        {
+            **_worker(url, redis_url, fleet_name, pause=0.005),
+            "breaker_reset": reset,
+            "breaker_threshold": 3,
+            "max_attempts": 1,
+        }
+        for _ in range(4)
+    ]
+    run = run_workers(settings, duration=5.5)
+    sent = [t for t, status in run.attempts() if status is not None]
+    assert sent, "no request reached the server"
+    opened = sent[0]
+    burst = [t for t in sent if t < opened + 0.5]  # in flight before the breaker opened
+    probes = [t for t in sent if t >= opened + 0.5]
+    gaps = [b - a for a, b in itertools.pairwise(probes)]
+    seen = f"burst {len(burst)}, probes at {[round(t - opened, 2) for t in probes]}"
+    print(seen, run.outcomes)
+    assert len(probes) >= 3, seen  # about one per second of the 5 s outage
+    assert all(gap >= 0.9 * reset for gap in gaps), seen  # never two in one interval
+    assert set(run.outcomes) <= {"ServerError", "CircuitOpenError"}, run.outcomes
+    assert run.outcomes.get("CircuitOpenError", 0) > 10 * len(probes)  # the rest failed fast
+
+
+def test_a_worker_started_in_the_outage_serves_what_another_fetched(
+    served: Callable[[Simulator], str], redis_url: str, fleet_name: str
+) -> None:
+    """Worker A fetches while MaintainX is up and exits; MaintainX goes down; worker B,
+    a new process with an empty cache, serves A's answer, labelled stale."""
+    sim = Simulator(rate_limit=None)
+    url = served(sim)
+    throttle = {"per_user": 10_000, "per_org": 10_000, "window": WINDOW}
+    first = run_workers(
+        [{**_worker(url, redis_url, fleet_name, pause=0.01), "throttle": throttle}], 1.0
+    )
+    assert first.outcomes.get("ok", 0) > 0 and first.reports[0]["stale"] == 0
+    sim.faults.outage()
+    later = run_workers(
+        [{**_worker(url, redis_url, fleet_name, pause=0.01), "throttle": throttle}], 1.0
+    )
+    report = later.reports[0]
+    print(later.outcomes, report["stale"])
+    assert set(later.outcomes) == {"ok"}, later.outcomes  # every call answered
+    assert report["stale"] == later.outcomes["ok"]  # and every answer labelled stale
