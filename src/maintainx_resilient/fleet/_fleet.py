@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus
 from ._config import FleetConfig
+from ._heartbeat import FleetHeartbeat
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
+from ._mitigations import FleetBoard, FleetView
 from ._throttle import RedisThrottleStore
 
 __all__ = ["Fleet", "FleetStatus", "Worker"]
@@ -62,11 +65,26 @@ class Fleet:
         self.link = FleetLink(config, clock=clock, events=self.events)
         self.worker = Worker.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
+        #: The fleet's mitigations, workers and timeline (see ``_mitigations``).
+        self.board = FleetBoard(self.link, self.keys)
+        self.heartbeat: FleetHeartbeat | None = None
+
+    def start_heartbeat(self, apply: Callable[[FleetView], None]) -> FleetHeartbeat:
+        """Start this worker's heartbeat (once): it beats now, then every
+        ``config.heartbeat`` seconds, handing each read of the mitigations to ``apply``."""
+        if self.heartbeat is None:
+            self.heartbeat = FleetHeartbeat(
+                self.board, self.worker, apply, interval=self.config.heartbeat, clock=self.clock
+            )
+            self.heartbeat.start()
+        return self.heartbeat
 
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
 
     def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.link.close()
 
     def __repr__(self) -> str:
