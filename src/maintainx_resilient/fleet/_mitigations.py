@@ -82,7 +82,7 @@ MAX_WORKER = 300
 #: The highest throttling cap accepted (requests per minute).
 MAX_RATE = 1_000_000.0
 #: A write retried this long while other processes change the hash, then given up.
-CONTENTION_BUDGET = 0.5
+_WRITE_CONTENTION = 0.5
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENTRY_FIELDS = frozenset({"value", "set_at", "by", "reason"})
@@ -508,7 +508,7 @@ class FleetBoard:
             },
             separators=(",", ":"),
         )
-        give_up = time.monotonic() + CONTENTION_BUDGET
+        give_up = time.monotonic() + _WRITE_CONTENTION
         with r.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -564,9 +564,10 @@ class FleetBoard:
             timeout = "Timeout" in status.last_error
             raise StorageError(
                 f"could not {what}: the fleet's Redis at {status.location} did not answer "
-                f"({status.last_error or 'out since an earlier error'}); nothing was changed. "
-                "Check that Redis is up and reachable from here, or act on each process "
-                "(client.enable_fallback_mode()...)",
+                f"({status.last_error or 'out since an earlier error'}). "
+                + ("Nothing was changed. " if what.startswith("set ") else "")
+                + "Check that Redis is up and reachable from here; meanwhile act on each "
+                "process (client.enable_fallback_mode()...)",
                 location=status.location,
                 kind="timeout" if timeout else "unavailable",
             )
