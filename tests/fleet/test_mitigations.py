@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -59,6 +60,12 @@ def _state(client: MaintainXClient, scope: str) -> str:
     breakers = client.policies.breakers
     assert breakers is not None
     return breakers.states()[scope].state
+
+
+def _cap(client: MaintainXClient) -> float | None:
+    throttle = client.policies.throttle
+    assert throttle is not None
+    return throttle.override_per_minute
 
 
 def _fallback(client: MaintainXClient | AsyncMaintainXClient) -> bool:
@@ -146,7 +153,7 @@ def test_throttling_and_breakers_for_the_fleet(
 
     a.fleet.disable_throttling()
     beat(b)
-    assert throttle.override_per_minute is None
+    assert _cap(b) is None
     assert a.fleet.mitigations() == ()
     assert [m.name for m in a.fleet.mitigations(include_off=True)] == ["breaker:*", "throttling"]
 
@@ -354,7 +361,7 @@ def test_bad_values_are_typed_errors_and_store_nothing(
     clients: Clients, redis_url: str, fleet_name: str
 ) -> None:
     a = clients()
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: a.fleet.enable_throttling(0),
         lambda: a.fleet.enable_throttling(-1),
         lambda: a.fleet.enable_throttling(float("nan")),
@@ -526,7 +533,7 @@ def test_redis_failing_keeps_what_was_applied_and_the_heartbeat_rejoins(
         server.start()
         clock.advance(1.0)  # the link tries Redis again once per retry_interval
         assert heartbeat.beat() is not None
-        assert fleet.link.joined
+        assert fleet.link.status().state == "joined"
         # the restarted Redis came back empty: the fleet's fallback mode is gone with it
         assert not _fallback(client)
         texts = _texts(client)
@@ -588,19 +595,20 @@ async def test_the_async_client_applies_fleet_mitigations(
         await client.aclose()
 
 
+_READ = {
+    b"string": lambda r, key: r.get(key),
+    b"hash": lambda r, key: r.hgetall(key),
+    b"list": lambda r, key: r.lrange(key, 0, -1),
+    b"zset": lambda r, key: r.zrange(key, 0, -1, withscores=True),
+    b"set": lambda r, key: r.smembers(key),
+}
+
+
 def _everything(r: Any, fleet_name: str) -> str:
-    dumped: list[Any] = []
-    for key in r.scan_iter(f"mx:{{{fleet_name}}}:*"):
-        kind = r.type(key)
-        value: Any = {
-            b"string": lambda: r.get(key),
-            b"hash": lambda: r.hgetall(key),
-            b"list": lambda: r.lrange(key, 0, -1),
-            b"zset": lambda: r.zrange(key, 0, -1, withscores=True),
-            b"set": lambda: r.smembers(key),
-        }[kind]()
-        dumped.append((key, value))
-    return repr(dumped)
+    """Every key of the fleet and its whole value, as text."""
+    return repr(
+        [(key, _READ[r.type(key)](r, key)) for key in r.scan_iter(f"mx:{{{fleet_name}}}:*")]
+    )
 
 
 def test_no_secret_reaches_redis(
