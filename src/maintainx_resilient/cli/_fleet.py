@@ -27,8 +27,8 @@ from .._exceptions import ConfigurationError
 from ..fleet._config import FleetConfig, resolve_fleet
 from ..fleet._control import FleetControl
 from ..fleet._fleet import Fleet
-from ..fleet._mitigations import FleetMitigation, FleetTimelineEntry, FleetWorker
-from ..telemetry._logging import get_logger
+from ..fleet._mitigations import FleetMitigation, FleetWorker
+from ..telemetry._logging import get_logger, register_secret
 from ._common import UsageError, fleet_option
 from ._output import Output, document, iso
 
@@ -140,11 +140,16 @@ def fleet_config(args: argparse.Namespace) -> FleetConfig:
 def _control(args: argparse.Namespace) -> Iterator[tuple[FleetControl, FleetConfig]]:
     config = fleet_config(args)
     get_logger()  # the library's logger has a handler: its warnings stay off the terminal
+    # a key typed into --reason by mistake is masked before it reaches Redis
+    key = os.environ.get("MAINTAINX_API_KEY", "").strip()
+    forget = register_secret(key) if key else None
     fleet = Fleet(config)
     try:
         yield FleetControl(fleet), config
     finally:
         fleet.close()
+        if forget is not None:
+            forget()
 
 
 def _head(config: FleetConfig) -> dict[str, Any]:
@@ -155,8 +160,9 @@ def _who(m: FleetMitigation) -> str:
     return f"{m.by.host} pid {m.by.pid}"
 
 
-def _mitigation_rows(mitigations: Sequence[FleetMitigation]) -> list[list[str]]:
-    return [[m.describe(), _who(m), iso(m.set_at) or "", m.reason] for m in mitigations]
+def _line(m: FleetMitigation) -> str:
+    reason = f": {m.reason}" if m.reason else ""
+    return f"{m.describe()} (by {_who(m)} at {iso(m.set_at)}{reason})"
 
 
 def _print_mitigations(output: Output, mitigations: Sequence[FleetMitigation]) -> None:
@@ -164,8 +170,8 @@ def _print_mitigations(output: Output, mitigations: Sequence[FleetMitigation]) -
         output.print("no fleet-wide mitigation in force")
         return
     output.print(f"mitigations in force: {len(mitigations)}")
-    rows = _mitigation_rows(mitigations)
-    emit(output.out, table(["MITIGATION", "SET BY", "AT", "REASON"], rows, no_wrap=["AT"]))
+    for m in mitigations:
+        output.print(f"- {_line(m)}")
 
 
 def _print_workers(output: Output, workers: Sequence[FleetWorker], now: float) -> None:
@@ -274,11 +280,6 @@ def run_timeline(args: argparse.Namespace, output: Output) -> int:
         output.print(f"fleet {config.name!r}: no change recorded")
         return 0
     output.print(f"fleet {config.name!r}: last {len(entries)} changes, newest first")
-    rows = [_timeline_row(e) for e in entries]
-    emit(output.out, table(["AT", "CHANGE", "BY", "REASON"], rows, no_wrap=["AT"]))
+    for entry in entries:
+        output.print(f"- {_line(entry.mitigation)}")
     return 0
-
-
-def _timeline_row(entry: FleetTimelineEntry) -> list[str]:
-    m = entry.mitigation
-    return [iso(m.set_at) or "", m.describe(), _who(m), m.reason]
