@@ -231,3 +231,30 @@ def test_the_fleet_option_puts_the_other_commands_clients_in_the_fleet(
         assert client.zcard(f"mx:{{{fleet_name}}}:workers") == 0
     finally:
         client.close()
+
+
+@pytest.mark.usefixtures("no_key")
+def test_a_key_typed_into_a_reason_is_masked_before_it_reaches_redis(
+    redis_url: str,
+    fleet_name: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redis
+
+    from ..conftest import CANARY_KEY
+
+    monkeypatch.setenv("MAINTAINX_API_KEY", CANARY_KEY)
+    fleet = _fleet_args(redis_url, fleet_name)
+    reason = f"is {CANARY_KEY} revoked?"
+    data = _run(
+        capsys, *fleet, "fleet", "fallback", "on", "--reason", reason, "--json", doc="fleet-change"
+    )
+    assert CANARY_KEY not in json.dumps(data) and "<redacted sha256:" in data["change"]["reason"]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        stored = repr(client.hgetall(f"mx:{{{fleet_name}}}:mitigations"))
+        stored += repr(client.lrange(f"mx:{{{fleet_name}}}:timeline", 0, -1))
+    finally:
+        client.close()
+    assert CANARY_KEY not in stored and "redacted" in stored
