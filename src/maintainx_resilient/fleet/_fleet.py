@@ -63,11 +63,14 @@ class Fleet:
         self.events = events if events is not None else EventBus()
         self.keys = FleetKeys(config.name)
         self.link = FleetLink(config, clock=clock, events=self.events)
-        self.worker = Worker.this_process()
-        self.throttle_store = RedisThrottleStore(self.link, self.keys)
-        #: The fleet's mitigations, workers and timeline (see ``_mitigations``).
+        #: The fleet's mitigations, workers and timeline; the heartbeat (``start_heartbeat``).
         self.board = FleetBoard(self.link, self.keys)
         self.heartbeat: FleetHeartbeat | None = None
+        self.worker = Worker.this_process()
+        self.throttle_store = RedisThrottleStore(self.link, self.keys)
+
+    def status(self) -> FleetStatus:
+        return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
 
     def start_heartbeat(self, apply: Callable[[FleetView], None]) -> FleetHeartbeat:
         """Start this worker's heartbeat (once): it beats now, then every
@@ -78,9 +81,6 @@ class Fleet:
             )
             self.heartbeat.start()
         return self.heartbeat
-
-    def status(self) -> FleetStatus:
-        return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
 
     def close(self) -> None:
         if self.heartbeat is not None:
