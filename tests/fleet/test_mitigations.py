@@ -627,3 +627,47 @@ def test_no_secret_reaches_redis(
     assert "mitigations" in stored and "workers" in stored and "timeline" in stored
     assert CANARY_KEY not in stored
     assert "<redacted sha256:" in a.fleet.mitigations()[0].reason
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_client_built_before_fork_beats_in_the_child_as_a_worker_of_its_own(
+    redis_url: str, fleet_name: str
+) -> None:
+    """``gunicorn --preload``: the client is built in the parent; the child gets its own
+    worker id and heartbeat thread, so it is listed and applies the fleet's mitigations."""
+    import warnings
+
+    client = MaintainXClient(
+        api_key=Simulator.API_KEY,
+        transport=Simulator(work_orders=5).transport(),
+        fleet=FleetConfig(url=redis_url, name=fleet_name, heartbeat=0.1),
+    )
+    fleet = client.policies.fleet
+    assert fleet is not None
+    parent = fleet.worker.id
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+            pid = os.fork()
+        if pid == 0:  # the child: report by exit status, never return into pytest
+            code = 1
+            try:
+                child = fleet.worker
+                client.fleet.enable_fallback_mode(reason="from the child")
+                listed = wait_for(
+                    lambda: (
+                        child.pid == os.getpid()
+                        and child.id in {w.worker for w in client.fleet.workers()}
+                    ),
+                    within=3.0,
+                )
+                code = 0 if listed < 3.0 and child.id != parent else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        wait_for(lambda: _fallback(client), within=1.0)  # the parent applies the child's change
+        entry = client.fleet.mitigations()[0]
+        assert entry.by.pid == pid and entry.reason == "from the child"
+    finally:
+        client.close()

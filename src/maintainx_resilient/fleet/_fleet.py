@@ -77,10 +77,20 @@ class Fleet:
         ``config.heartbeat`` seconds, handing each read of the mitigations to ``apply``."""
         if self.heartbeat is None:
             self.heartbeat = FleetHeartbeat(
-                self.board, self.worker, apply, interval=self.config.heartbeat, clock=self.clock
+                self.board,
+                self.worker,
+                apply,
+                interval=self.config.heartbeat,
+                clock=self.clock,
+                renew=self._renew_worker,
             )
             self.heartbeat.start()
         return self.heartbeat
+
+    def _renew_worker(self) -> Worker:
+        """After ``fork()``: the child is a worker of its own."""
+        self.worker = Worker.this_process()
+        return self.worker
 
     def close(self) -> None:
         if self.heartbeat is not None:

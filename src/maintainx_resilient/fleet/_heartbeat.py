@@ -13,11 +13,15 @@ again once per ``retry_interval``), what was applied stays applied, and the firs
 gets through rejoins the fleet and applies what changed meanwhile. The thread never dies of
 an error: it logs the first one of each kind and keeps beating. It holds the desk weakly: a
 client dropped without ``close()`` stops its heartbeat when it is collected.
+
+A client built before ``fork()`` (``gunicorn --preload``) keeps beating in each child: the
+child gets a worker id of its own (its pid) and a new heartbeat thread.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -49,8 +53,10 @@ class FleetHeartbeat:
         *,
         interval: float,
         clock: Clock = SYSTEM_CLOCK,
+        renew: Callable[[], Worker] | None = None,
     ) -> None:
         self.board = board
+        self._renew = renew
         self.worker = worker
         self.interval = interval
         self.stale_after = stale_after(interval)
@@ -67,6 +73,7 @@ class FleetHeartbeat:
         #: The last view read from Redis (None until one got through).
         self.last: FleetView | None = None
         self.beats = 0
+        _LIVE.add(self)
 
     def beat(self) -> FleetView | None:
         """One round: heartbeat, prune, read the mitigations and apply them; None while
@@ -108,7 +115,28 @@ class FleetHeartbeat:
         if thread is not None:
             self.board.leave(self.worker)
 
-    def _run(self) -> None:
+    def _after_fork(self) -> None:
+        """In a forked child: fresh locks, and a heartbeat of the child's own (as a worker
+        with its own id) if the parent's was running."""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        running, self._thread = self._thread is not None, None
+        if not running:
+            return
+        if self._renew is not None:
+            self.worker = self._renew()
+        thread = threading.Thread(
+            target=self._run,
+            args=(True,),
+            name=f"maintainx-fleet-heartbeat-{self.worker.id}",
+            daemon=True,
+        )
+        self._thread = thread
+        thread.start()
+
+    def _run(self, now: bool = False) -> None:
+        if now:
+            self.beat_now()
         while not self._stop.wait(self.interval):
             if self._apply() is None:  # the client was collected without close()
                 self.board.leave(self.worker)
@@ -133,3 +161,15 @@ class FleetHeartbeat:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"FleetHeartbeat({self.worker.id!r}, every {self.interval:g} s, {state})"
+
+
+_LIVE: weakref.WeakSet[FleetHeartbeat] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for heartbeat in list(_LIVE):
+        heartbeat._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
