@@ -3,10 +3,15 @@ with the exit status it must end with."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..webhooks.conftest import require_redis
 from .conftest import World
+
+#: The fleet of the `fleet` commands below (its keys are deleted after the session).
+CLI_FLEET = f"cli{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,15 @@ class Command:
     code: int  # the exit status the command reports in the test world
     schema: str | None = None  # the --json document's schema, when it has one
     changes: bool = False  # writes to its data (run on a fresh copy each time)
+
+
+def _fleet(*argv: str) -> Callable[[World], list[str]]:
+    """A `fleet` command on the test Redis (the test skips when Redis is unreachable)."""
+
+    def build(world: World) -> list[str]:
+        return ["fleet", *argv, "--fleet", require_redis(), "--fleet-name", CLI_FLEET]
+
+    return build
 
 
 def _queue(world: World, fresh: bool) -> str:
@@ -86,6 +100,11 @@ COMMANDS: tuple[Command, ...] = (
         "sync-repair",
     ),
     Command("sync status", lambda w: ["sync", "status", "--db", str(w.db)], 0, "sync-status"),
+    Command("fleet status", _fleet("status"), 0, "fleet-status"),
+    Command("fleet fallback", _fleet("fallback", "off"), 0, "fleet-change"),
+    Command("fleet throttle", _fleet("throttle", "off"), 0, "fleet-change"),
+    Command("fleet breaker", _fleet("breaker", "close"), 0, "fleet-change"),
+    Command("fleet timeline", _fleet("timeline"), 0, "fleet-timeline"),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

@@ -112,6 +112,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     page.server_close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _forget_the_cli_fleet() -> Iterator[None]:
+    """The `fleet` commands of ``_commands.py`` write to one fleet: delete its keys after."""
+    yield
+    import redis
+
+    from ..webhooks.conftest import REDIS_URL
+    from ._commands import CLI_FLEET
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(f"mx:{{{CLI_FLEET}}}:*"))
+        if keys:
+            client.delete(*keys)
+    except (redis.RedisError, OSError):
+        pass  # no Redis: the fleet commands were skipped
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """``world`` with its environment set in this process (for in-process runs)."""

@@ -4,6 +4,9 @@ Configured from the same environment variables as the client (``MAINTAINX_API_KE
 ``MAINTAINX_ORG_ID``, ``MAINTAINX_BASE_URL``). ``demo`` needs none of them: it runs against
 the bundled simulator.
 
+``--fleet URL`` / ``--fleet-name NAME`` (or ``MAINTAINX_FLEET`` / ``MAINTAINX_FLEET_NAME``)
+put every client the command builds in that fleet; the ``fleet`` commands act on it.
+
 Every command: ``--color`` / ``--no-color`` (``NO_COLOR`` is honoured; piped output is plain
 text), ``--json`` where there is a result (one document on stdout, see ``cli/_output.py``),
 exit status 64 with a hint for a usage or configuration error, 130 after Ctrl-C, and a quiet
@@ -19,8 +22,8 @@ from typing import NoReturn
 
 from .._exceptions import ConfigurationError, StorageError
 from .._version import __version__
-from . import _demo, _diagnose, _simulate, _sync, _webhooks
-from ._common import INTERRUPTED, USAGE_ERROR, UsageError
+from . import _demo, _diagnose, _fleet, _simulate, _sync, _webhooks
+from ._common import INTERRUPTED, USAGE_ERROR, UsageError, fleet_scope
 from ._output import Output, add_output_flags
 
 __all__ = ["USAGE_ERROR", "build_parser", "main"]
@@ -55,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_output_flags(parser)
+    _fleet.add_fleet_flags(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _demo.register(commands)
     _diagnose.register(commands)
     _webhooks.register(commands)
     _sync.register(commands)
+    _fleet.register(commands)
     _simulate.register(commands)
     for leaf in _leaves(parser):
         add_output_flags(leaf)
@@ -70,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     """Run parsed arguments; usage errors, Ctrl-C and closed pipes end here, quietly."""
     output = Output.from_args(args)
     try:
-        code: int = args.run(args, output)
+        with fleet_scope(args):
+            code: int = args.run(args, output)
     except UsageError as exc:
         output.note(f"maintainx-resilient: error: {exc}")
         if exc.hint:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from .._client import MaintainXClient
 from .._exceptions import ConfigurationError
 from ..diagnostics._model import Severity
 from ..diagnostics.render import exit_code
+from ..fleet._config import DEFAULT_FLEET_NAME, FleetConfig
 
 __all__ = [
     "INTERRUPTED",
@@ -20,6 +24,8 @@ __all__ = [
     "UsageError",
     "env_client",
     "existing_file",
+    "fleet_option",
+    "fleet_scope",
     "parse_duration",
     "severity_exit",
 ]
@@ -44,12 +50,44 @@ class UsageError(Exception):
         self.hint = hint
 
 
+#: The fleet of this invocation (``--fleet``/``--fleet-name``), for every client it builds.
+_FLEET: ContextVar[FleetConfig | str] = ContextVar("maintainx_cli_fleet", default="env")
+
+
+def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
+    """The client option ``fleet=`` of ``--fleet URL`` / ``--fleet-name NAME`` (``"env"``:
+    ``MAINTAINX_FLEET`` and ``MAINTAINX_FLEET_NAME``, as every client reads by default)."""
+    url: str | None = getattr(args, "fleet", None)
+    name: str | None = getattr(args, "fleet_name", None)
+    if url is None and name is None:
+        return "env"
+    url = url if url is not None else os.environ.get("MAINTAINX_FLEET", "").strip()
+    if not url:
+        raise UsageError(
+            "--fleet-name names a fleet, but no fleet URL was given",
+            "add --fleet redis://host:6379/0 or export MAINTAINX_FLEET",
+        )
+    name = name or os.environ.get("MAINTAINX_FLEET_NAME", "").strip() or DEFAULT_FLEET_NAME
+    return FleetConfig(url=url.strip(), name=name)
+
+
+@contextmanager
+def fleet_scope(args: argparse.Namespace) -> Iterator[None]:
+    """Within it, :func:`env_client` builds clients in the fleet of ``args``."""
+    token = _FLEET.set(fleet_option(args))
+    try:
+        yield
+    finally:
+        _FLEET.reset(token)
+
+
 def env_client(**options: Any) -> MaintainXClient:
     """A client configured from ``MAINTAINX_API_KEY``, ``MAINTAINX_ORG_ID`` and
-    ``MAINTAINX_BASE_URL``; a missing or bad setting is a :class:`UsageError` that names
-    the variable to fix."""
+    ``MAINTAINX_BASE_URL`` (and the invocation's fleet); a missing or bad setting is a
+    :class:`UsageError` that names the variable to fix."""
     if not os.environ.get("MAINTAINX_API_KEY", "").strip():
         raise UsageError("no API key", _NO_KEY_HINT)
+    options.setdefault("fleet", _FLEET.get())
     try:
         return MaintainXClient(**options)
     except ConfigurationError as exc:

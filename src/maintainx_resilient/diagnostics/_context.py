@@ -128,6 +128,7 @@ class DiagnosticContext:
     breakers: Mapping[str, Any] | None = None  # scope -> breaker snapshot
     cache: Any = None  # policies.fallback stats snapshot, or None
     fallback_mode: bool = False
+    fleet: Any = None  # fleet.FleetReport when the client is in a fleet, else None
     pool: Mapping[str, int] | None = None  # active / idle / waiting connections
     thresholds: Thresholds = field(default_factory=Thresholds)
     contacts: tuple[EscalationContact, ...] = ()

@@ -87,7 +87,8 @@ class DiagnosisReport:
     ``severity`` is the worst finding's once the runbook's criteria are applied (None: no
     findings); ``basis`` says which criterion and which evidence. ``escalation`` (who to
     call, how fast) is set for SEV1 and SEV2 only. ``started_at`` is ISO-8601 UTC;
-    ``duration`` and ``deadline`` are seconds.
+    ``duration`` and ``deadline`` are seconds. ``fleet`` is the fleet as the client saw it
+    (``FleetReport.to_dict()``: link state, live workers, mitigations), None outside a fleet.
     """
 
     results: tuple[DiagnosticResult, ...]
@@ -97,6 +98,7 @@ class DiagnosisReport:
     deadline: float
     escalation: Escalation | None = None
     basis: SeverityBasis | None = field(default=None)
+    fleet: Mapping[str, Any] | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -139,6 +141,7 @@ class DiagnosisReport:
             "summary": counts,
             "escalation": self.escalation.to_dict() if self.escalation else None,
             "results": [r.to_dict() for r in self.results],
+            "fleet": dict(self.fleet) if self.fleet is not None else None,
         }
         cleaned: dict[str, Any] = sanitize(data, secrets)
         return cleaned
@@ -288,6 +291,7 @@ async def run_diagnostics(
         deadline=deadline,
         escalation=escalation_for(basis.severity, ctx.contacts),
         basis=basis,
+        fleet=ctx.fleet.to_dict() if ctx.fleet is not None else None,
     )
 
 

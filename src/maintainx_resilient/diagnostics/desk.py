@@ -20,6 +20,8 @@ import httpx
 from .._deadline import Deadline, validate_seconds
 from .._exceptions import ConfigurationError, MaintainXError, TimeoutError
 from .._extensions import DEADLINE_EXTENSION
+from ..fleet._apply import MitigationLayers
+from ..fleet._control import FleetControl, fleet_report
 from ._context import (
     FETCH_EXTRA,
     DiagnosticContext,
@@ -38,6 +40,7 @@ from .timeline import IncidentTimeline
 
 if TYPE_CHECKING:
     from .._client import _BaseClient
+    from ..fleet._mitigations import FleetView
     from ..sync import FullSyncResult, ReconcileReport
     from ..webhooks import ReplayResult
     from ._runner import DiagnosisReport, Procedure
@@ -108,6 +111,11 @@ class IncidentDesk:
     fallback, retry, breaker or throttle: a probe must tell the truth about MaintainX), applies
     the runbook's mitigations and records each one, and writes the post-incident report.
     Webhook and sync mitigations need :meth:`attach_webhooks` / :meth:`attach_sync` first.
+
+    In a fleet (client option ``fleet=``), :attr:`fleet` sets the same policy mitigations
+    for every worker; the fleet's heartbeat applies them here through :meth:`apply_fleet`,
+    on top of the ones set on this client (:class:`~maintainx_resilient.fleet._apply.
+    MitigationLayers`), and records each change on the timeline with who and when.
     """
 
     def __init__(self, client: _BaseClient, config: DiagnosticsConfig) -> None:
@@ -123,6 +131,11 @@ class IncidentDesk:
         self.sync_store: SyncStoreSource | None = None
         self.sync: SyncControls | None = None
         self.extras: dict[str, Any] = {}
+        #: This client's mitigations: set by hand here, and set for the fleet.
+        self.layers = MitigationLayers(policies)
+        self._fleet = FleetControl(policies.fleet, on_change=self._beat_now)
+        if policies.fleet is not None:
+            policies.fleet.start_heartbeat(self.apply_fleet)
 
     # -- what to diagnose besides the client ---------------------------------------------
 
@@ -160,13 +173,15 @@ class IncidentDesk:
         """Run the runbook's procedures (all, or ``only=["RB-002"]``) within ``deadline``."""
         from ._runner import run_diagnostics
 
-        report = await run_diagnostics(self.context(deadline), procedures(), only=only)
+        ctx = self.context(deadline, fleet_workers=True)
+        report = await run_diagnostics(ctx, procedures(), only=only)
         self.tracker.update(report.findings)
         self.timeline.record_diagnosis(report)
         return report
 
-    def context(self, deadline: float | None) -> DiagnosticContext:
-        """A context for one diagnosis: the client's state now, and the probe."""
+    def context(self, deadline: float | None, *, fleet_workers: bool = False) -> DiagnosticContext:
+        """A context for one diagnosis: the client's state now, and the probe (in a fleet,
+        with ``fleet_workers``, the list of live workers read from Redis too)."""
         cfg = self.config
         seconds = cfg.deadline if deadline is None else validate_seconds(deadline, "deadline")
         client, policies = self.client, self.client.policies
@@ -181,6 +196,9 @@ class IncidentDesk:
             breakers=policies.breakers.states() if policies.breakers else None,
             cache=policies.fallback.stats() if policies.fallback else None,
             fallback_mode=bool(policies.fallback and policies.fallback.fallback_mode),
+            fleet=fleet_report(policies.fleet, read_workers=fleet_workers)
+            if policies.fleet is not None
+            else None,
             pool=pool_stats(network),
             thresholds=cfg.thresholds,
             contacts=cfg.contacts,
@@ -224,21 +242,22 @@ class IncidentDesk:
 
     def enable_fallback_mode(self) -> None:
         """Answer GETs from the fallback cache without calling MaintainX; writes fail fast."""
-        self._policy("fallback").enable_fallback_mode()
-        self.record_mitigation("enable_fallback_mode", "serving GETs from the cache")
+        self._policy("fallback")
+        self.record_mitigation("enable_fallback_mode", self.layers.fallback_mode(True))
 
     def disable_fallback_mode(self) -> None:
-        self._policy("fallback").disable_fallback_mode()
-        self.record_mitigation("disable_fallback_mode", "calling MaintainX again")
+        """Call MaintainX again (unless fallback mode is set for the fleet)."""
+        self._policy("fallback")
+        self.record_mitigation("disable_fallback_mode", self.layers.fallback_mode(False))
 
     def enable_throttling(self, rate_per_minute: float) -> None:
         """Cap the request rate below the API's limit until :meth:`disable_throttling`."""
-        self._policy("throttle").enable_throttling(rate_per_minute)
-        self.record_mitigation("enable_throttling", f"capped at {rate_per_minute}/min")
+        self._policy("throttle")
+        self.record_mitigation("enable_throttling", self.layers.throttling(rate_per_minute))
 
     def disable_throttling(self) -> None:
-        self._policy("throttle").disable_override()
-        self.record_mitigation("disable_throttling", "rate cap removed")
+        self._policy("throttle")
+        self.record_mitigation("disable_throttling", self.layers.throttling(None))
 
     def reset_throttle(self) -> None:
         """Forget every rate-limit block and learned limit (the cap stays)."""
@@ -247,13 +266,35 @@ class IncidentDesk:
 
     def isolate_breaker(self, scope: str | None = None) -> None:
         """Hold the circuit breaker(s) open by hand: every call fails fast (or falls back)."""
-        self._policy("breakers", "breaker").isolate(scope)
-        self.record_mitigation("isolate_breaker", scope or "every scope")
+        self._policy("breakers", "breaker")
+        self.record_mitigation("isolate_breaker", self.layers.isolate(scope))
 
     def close_breaker(self, scope: str | None = None) -> None:
-        """Close the circuit breaker(s) by hand and reset their failure counts."""
-        self._policy("breakers", "breaker").close(scope)
-        self.record_mitigation("close_breaker", scope or "every scope")
+        """Close the circuit breaker(s) by hand and reset their failure counts (those
+        isolated for the fleet stay isolated)."""
+        self._policy("breakers", "breaker")
+        self.record_mitigation("close_breaker", self.layers.close(scope))
+
+    # -- the fleet's mitigations ---------------------------------------------------------
+
+    @property
+    def fleet(self) -> FleetControl:
+        """The fleet-wide mitigations (``client.fleet.enable_fallback_mode(reason=...)``)
+        and the fleet's state; its methods raise ``ConfigurationError`` when the client is
+        not in a fleet."""
+        return self._fleet
+
+    def apply_fleet(self, view: FleetView) -> None:
+        """Apply the fleet's mitigations as a heartbeat read them, each change recorded on
+        the timeline with who set it and when (the heartbeat calls this)."""
+        for action, detail in self.layers.apply_fleet(view):
+            self.record_mitigation(action, detail)
+
+    def _beat_now(self) -> None:
+        """After a fleet-wide change made here: apply it here at once."""
+        fleet = self.client.policies.fleet
+        if fleet is not None and fleet.heartbeat is not None:
+            fleet.heartbeat.beat_now()
 
     def reset_stats(self) -> None:
         """The runbook's "clear error state": forget the rolling statistics."""
@@ -373,6 +414,13 @@ class Mitigations:
     def reset_stats(self) -> None:
         """The runbook's "clear error state": forget the rolling statistics."""
         self.incident.reset_stats()
+
+    @property
+    def fleet(self) -> FleetControl:
+        """The same mitigations for every process of the fleet (client option ``fleet=``):
+        ``client.fleet.enable_fallback_mode(reason="INC-42")``; every worker applies a
+        change within about a second. See :class:`~maintainx_resilient.fleet.FleetControl`."""
+        return self.incident.fleet
 
     def incident_report(
         self,

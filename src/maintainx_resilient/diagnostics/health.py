@@ -8,8 +8,9 @@ I/O:
 - ``unhealthy``: the probe fails (no answer, 5xx, 401/403, any other error status except 429),
   or every circuit breaker is open and no fallback cache can answer in their place;
 - ``degraded``: the API answers but something is off: rate-limited (429), a breaker open,
-  half-open or held open by hand, fallback mode on, or the recent error rate above
-  ``thresholds.error_rate_alert`` (the runbook's 5 %);
+  half-open or held open by hand, fallback mode on, the recent error rate above
+  ``thresholds.error_rate_alert`` (the runbook's 5 %), or (in a fleet) Redis failed and the
+  process runs on its own state;
 - ``healthy`` otherwise.
 
 :func:`health_endpoint` turns a report into ``(status, headers, body)`` that any ASGI/WSGI
@@ -29,6 +30,7 @@ from ._context import DiagnosticContext, ProbeResult, Thresholds
 from .rb001_unreachable import PROBE_PATH, bounded_probe
 
 if TYPE_CHECKING:
+    from ..fleet import FleetReport
     from ..policies.breaker import BreakerSnapshot
     from ..telemetry._stats import StatsSnapshot
 
@@ -60,6 +62,8 @@ class HealthReport:
     latency: float | None = None
     probe_status: int | None = None
     probe_error: str | None = None
+    #: The fleet as this process sees it (a ``fleet.FleetReport``), None outside a fleet.
+    fleet: Any = None
 
     @property
     def ok(self) -> bool:
@@ -73,6 +77,7 @@ class HealthReport:
             "checked_at": iso_utc(self.checked_at),
             "latency_ms": None if self.latency is None else round(self.latency * 1000, 1),
             "probe": {"path": PROBE_PATH, "status": self.probe_status, "error": self.probe_error},
+            "fleet": self.fleet.to_dict() if self.fleet is not None else None,
         }
 
 
@@ -97,6 +102,7 @@ def assess(
     cache_enabled: bool = False,
     stats: StatsSnapshot | None = None,
     thresholds: Thresholds | None = None,
+    fleet: FleetReport | None = None,
 ) -> tuple[HealthStatus, tuple[str, ...]]:
     """The health status and its reasons, from the probe and the client's state (no I/O)."""
     t = thresholds or Thresholds()
@@ -114,6 +120,8 @@ def assess(
         unhealthy.append("every circuit breaker is open and no fallback cache answers")
     if fallback_mode:
         degraded.append("fallback mode is on: answers come from the cache")
+    if fleet is not None and fleet.local:
+        degraded.append(fleet.local_problem())
     if (
         stats is not None
         and stats.requests >= t.min_requests
@@ -143,6 +151,7 @@ async def health(ctx: DiagnosticContext, *, timeout: float | None = None) -> Hea
         cache_enabled=ctx.cache is not None,
         stats=ctx.stats,
         thresholds=ctx.thresholds,
+        fleet=ctx.fleet,
     )
     return HealthReport(
         status=status,
@@ -151,6 +160,7 @@ async def health(ctx: DiagnosticContext, *, timeout: float | None = None) -> Hea
         latency=probe.duration,
         probe_status=probe.status,
         probe_error=probe.error,
+        fleet=ctx.fleet,
     )
 
 

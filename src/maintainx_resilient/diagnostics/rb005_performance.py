@@ -10,7 +10,13 @@ The runbook's script, plus what the client itself knows:
 4. the connection pool: active, idle and waiting connections (``ctx.pool``);
 5. the throttle: how long a new caller would wait, blocked scopes, the current rate against
    the limit, and the 429s received (``client.policies.throttle.snapshot()``);
-6. the circuit breakers (``client.policies.breakers.states()``).
+6. the circuit breakers (``client.policies.breakers.states()``);
+7. in a fleet (client option ``fleet=``): the link to the fleet's Redis, the live workers and
+   the fleet-wide mitigations in force. The fleet shares the throttle's budget, the breakers
+   and the fallback cache, so a process that lost Redis and runs on its own state
+   (``RB005.FLEET_LOCAL``, SEV3) paces itself without the others and does not see the
+   mitigations an operator sets for the fleet; mitigations in force are listed with who set
+   them (``RB005.FLEET_MITIGATIONS``, SEV4) so they are not forgotten.
 
 :func:`classify_performance` decides from those numbers alone (no I/O). Elevated latency is
 SEV3, a low cache hit rate SEV4 (the runbook's classification table).
@@ -24,12 +30,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._deprecated import renamed
+from .._iso8601 import iso_utc
 from ._context import DiagnosticContext, ProbeResult, Thresholds
 from ._model import Check, DiagnosticResult, Finding, Mitigation, Severity, conclude
 from ._network import Budget
 from .rb001_unreachable import bounded_probe
 
 if TYPE_CHECKING:
+    from ..fleet import FleetReport
     from ..policies.breaker import BreakerSnapshot
     from ..policies.fallback import CacheStats
     from ..policies.throttle import ThrottleSnapshot
@@ -39,6 +47,8 @@ __all__ = [
     "BREAKER_ISOLATED",
     "BREAKER_OPEN",
     "ENDPOINTS",
+    "FLEET_LOCAL",
+    "FLEET_MITIGATIONS",
     "HIGH_P95",
     "LOW_CACHE_HIT_RATE",
     "POOL_EXHAUSTED",
@@ -68,6 +78,8 @@ POOL_EXHAUSTED = "RB005.POOL_EXHAUSTED"
 THROTTLED = "RB005.THROTTLED"
 BREAKER_OPEN = "RB005.BREAKER_OPEN"
 BREAKER_ISOLATED = "RB005.BREAKER_ISOLATED"
+FLEET_LOCAL = "RB005.FLEET_LOCAL"
+FLEET_MITIGATIONS = "RB005.FLEET_MITIGATIONS"
 
 _PROBE_SHARE = 0.9
 
@@ -122,6 +134,7 @@ class PerformanceInputs:
     throttle: ThrottleSnapshot | None = None
     breakers: Mapping[str, BreakerSnapshot] | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    fleet: FleetReport | None = None
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -160,6 +173,7 @@ def classify_performance(inputs: PerformanceInputs) -> list[Finding]:
         *_pool(inputs),
         *_breakers(inputs),
         *_cache(inputs),
+        *_fleet(inputs),
     ]
     return sorted(findings, key=lambda f: f.severity)
 
@@ -365,6 +379,47 @@ def _cache(inputs: PerformanceInputs) -> list[Finding]:
     return [_finding(LOW_CACHE_HIT_RATE, title, Severity.SEV4, evidence, (_AGGRESSIVE_CACHING,))]
 
 
+def _fleet(inputs: PerformanceInputs) -> list[Finding]:
+    fleet = inputs.fleet
+    if fleet is None:
+        return []
+    findings: list[Finding] = []
+    evidence = fleet.to_dict()
+    if fleet.local:
+        check_redis = Mitigation(
+            "check_fleet_redis",
+            f"Check the fleet's Redis at {fleet.location}: up, reachable from this host, "
+            "answering within the fleet timeout (50 ms). The process rejoins the fleet by "
+            "itself at the first answer; nothing to restart",
+        )
+        per_process = Mitigation(
+            "mitigate_per_process",
+            "Until it rejoins, fleet-wide mitigations do not reach this process: apply them "
+            "on it directly if needed",
+            "enable_fallback_mode",
+        )
+        title = fleet.local_problem()
+        title = title[:1].upper() + title[1:]
+        findings.append(
+            _finding(FLEET_LOCAL, title, Severity.SEV3, evidence, (check_redis, per_process))
+        )
+    if fleet.mitigations:
+        listed = "; ".join(
+            f"{m.describe()} (by {m.by} at {iso_utc(m.set_at)}"
+            + (f": {m.reason})" if m.reason else ")")
+            for m in fleet.mitigations
+        )
+        clear = Mitigation(
+            "clear_fleet_mitigations",
+            "Clear them once the incident is over: `maintainx-resilient fleet fallback off`, "
+            "`fleet throttle off`, `fleet breaker close` (or client.fleet.disable_fallback_mode()"
+            "...)",
+        )
+        title = f"Fleet-wide mitigations in force: {listed}"
+        findings.append(_finding(FLEET_MITIGATIONS, title, Severity.SEV4, evidence, (clear,)))
+    return findings
+
+
 # ---- checks (what was looked at, for the report) -------------------------------------------
 
 
@@ -386,6 +441,8 @@ def _checks(inputs: PerformanceInputs) -> list[Check]:
     checks.append(_pool_check(inputs))
     checks.append(_throttle_check(inputs))
     checks.append(_breaker_check(inputs))
+    if inputs.fleet is not None:
+        checks.append(_fleet_check(inputs.fleet))
     return checks
 
 
@@ -452,6 +509,24 @@ def _breaker_check(inputs: PerformanceInputs) -> Check:
     return Check("Circuit breakers", ok, 0.0, detail or "none yet")
 
 
+def _fleet_check(fleet: FleetReport) -> Check:
+    if fleet.local:
+        return Check("Fleet", False, 0.0, fleet.local_problem())
+    parts = [f"fleet {fleet.name!r} at {fleet.location}: joined"]
+    if fleet.workers is not None:
+        shown = ", ".join(f"{w.host} pid {w.pid}" for w in fleet.workers[:10])
+        more = len(fleet.workers) - 10
+        shown += f", {more} more" if more > 0 else ""
+        parts.append(f"{len(fleet.workers)} workers alive ({shown})")
+    elif fleet.workers_alive is not None:
+        parts.append(f"{fleet.workers_alive} workers alive")
+    if fleet.mitigations:
+        parts.append("mitigations: " + ", ".join(m.describe() for m in fleet.mitigations))
+    else:
+        parts.append("no fleet-wide mitigation")
+    return Check("Fleet", True, 0.0, "; ".join(parts))
+
+
 # ---- I/O -------------------------------------------------------------------------------------
 
 
@@ -473,6 +548,7 @@ def inputs_from(
         throttle=ctx.throttle,
         breakers=ctx.breakers,
         thresholds=ctx.thresholds,
+        fleet=ctx.fleet,
     )
 
 

@@ -39,6 +39,7 @@ from .._events import (
     Event,
     EventBus,
     FallbackServed,
+    FleetStateChanged,
     KeyRotated,
     RequestCompleted,
     ThrottleWarning,
@@ -241,6 +242,12 @@ class IncidentTimeline:
             )
         elif isinstance(event, ThrottleWarning):
             self._add(KIND_NOTE, f"Rate limit of {event.scope}: {event.detail}")
+        elif isinstance(event, FleetStateChanged):
+            if event.new == "local":
+                text = f"Fleet: Redis failed ({event.detail}); this process runs on its own state"
+            else:
+                text = f"Fleet: rejoined ({event.detail})"
+            self._add(KIND_NOTE, text)
 
     def record_severity_change(self, change: SeverityChange) -> None:
         """The severity-tracker hook: alert conditions met, lowered or cleared."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .._clock import SYSTEM_CLOCK, Clock
@@ -12,8 +13,10 @@ from .._events import EventBus
 from ._breaker import RedisBreakerStore
 from ._cache import RedisFallbackStore
 from ._config import FleetConfig
+from ._heartbeat import FleetHeartbeat
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
+from ._mitigations import FleetBoard, FleetView
 from ._throttle import RedisThrottleStore
 
 __all__ = ["Fleet", "FleetStatus", "Member"]
@@ -62,6 +65,9 @@ class Fleet:
         self.events = events if events is not None else EventBus()
         self.keys = FleetKeys(config.name)
         self.link = FleetLink(config, clock=clock, events=self.events)
+        #: The fleet's mitigations, workers and timeline; the heartbeat (``start_heartbeat``).
+        self.board = FleetBoard(self.link, self.keys)
+        self.heartbeat: FleetHeartbeat | None = None
         self.worker = Member.this_process()
         self.throttle_store = RedisThrottleStore(self.link, self.keys)
         self.breaker_store = RedisBreakerStore(
@@ -83,7 +89,29 @@ class Fleet:
     def status(self) -> FleetStatus:
         return FleetStatus(name=self.config.name, worker=self.worker.id, link=self.link.status())
 
+    def start_heartbeat(self, apply: Callable[[FleetView], None]) -> FleetHeartbeat:
+        """Start this worker's heartbeat (once): it beats now, then every
+        ``config.heartbeat`` seconds, handing each read of the mitigations to ``apply``."""
+        if self.heartbeat is None:
+            self.heartbeat = FleetHeartbeat(
+                self.board,
+                self.worker,
+                apply,
+                interval=self.config.heartbeat,
+                clock=self.clock,
+                renew=self._renew_worker,
+            )
+            self.heartbeat.start()
+        return self.heartbeat
+
+    def _renew_worker(self) -> Member:
+        """After ``fork()``: the child is a worker of its own."""
+        self.worker = Member.this_process()
+        return self.worker
+
     def close(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.link.close()
 
     def __repr__(self) -> str:

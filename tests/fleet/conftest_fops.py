@@ -1,0 +1,88 @@
+"""Fixtures of the fleet-wide mitigation tests (import them explicitly): the shared Redis
+(db 15; skipped when unreachable unless ``MAINTAINX_REQUIRE_REDIS=1``), a fleet name unique
+to each test whose keys are deleted afterwards, and clients in that fleet over the
+simulator."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from maintainx_resilient import MaintainXClient
+from maintainx_resilient.fleet import FleetConfig
+from maintainx_resilient.testing import Simulator
+
+from ..webhooks.conftest import require_redis
+
+#: A heartbeat that never fires by itself during a test: the test drives ``beat()``.
+MANUAL = 3600.0
+
+Clients = Callable[..., MaintainXClient]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture
+def fleet_name(redis_url: str) -> Iterator[str]:
+    import redis
+
+    name = f"ops{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(f"mx:{{{name}}}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    return Simulator(seed=1, work_orders=30, rate_limit=None)
+
+
+@pytest.fixture
+def clients(redis_url: str, fleet_name: str, sim: Simulator) -> Iterator[Clients]:
+    """``clients(**options)``: a client in the test's fleet over ``sim`` (closed after the
+    test); ``heartbeat=`` sets its heartbeat (default: driven by hand), ``url=`` its Redis."""
+    made: list[MaintainXClient] = []
+
+    def make(
+        *, heartbeat: float = MANUAL, url: str | None = None, **options: Any
+    ) -> MaintainXClient:
+        config = FleetConfig(url=url or redis_url, name=fleet_name, heartbeat=heartbeat)
+        options.setdefault("api_key", Simulator.API_KEY)
+        client = MaintainXClient(transport=sim.transport(), fleet=config, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def beat(*clients: MaintainXClient) -> None:
+    """One heartbeat of each client, now."""
+    for client in clients:
+        fleet = client.policies.fleet
+        assert fleet is not None and fleet.heartbeat is not None
+        fleet.heartbeat.beat()
+
+
+def wait_for(check: Callable[[], bool], within: float) -> float:
+    """Poll ``check`` (a real thread's work) until it holds; the seconds it took, or fail
+    after ``within`` seconds."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > within:
+            pytest.fail(f"not within {within} s")
+        time.sleep(0.005)
+    return time.monotonic() - start
