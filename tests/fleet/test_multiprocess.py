@@ -294,3 +294,41 @@ def test_a_worker_started_in_the_outage_serves_what_another_fetched(
     print(later.outcomes, report["stale"])
     assert set(later.outcomes) == {"ok"}, later.outcomes  # every call answered
     assert report["stale"] == later.outcomes["ok"]  # and every answer labelled stale
+
+
+def test_fallback_mode_from_the_cli_stops_every_worker_within_a_second(
+    served: Callable[[Simulator], str], redis_url: str, fleet_name: str
+) -> None:
+    """4 workers call; an operator runs ``fleet fallback on``: from one second after the
+    command returned, no worker sends a request, and every call is answered from the cache."""
+    sim = Simulator(rate_limit=None)
+    url = served(sim)
+    throttle = {"per_user": 10_000, "per_org": 10_000, "window": WINDOW}
+    switched: list[float] = []
+
+    def operator(_: float) -> None:
+        _poll(lambda: sim.stats.requests_total >= 100)
+        command = [sys.executable, "-m", "maintainx_resilient.cli", "--fleet", redis_url]
+        command += ["--fleet-name", fleet_name, "fleet", "fallback", "on", "--reason", "test"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAINTAINX_")}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        switched.append(time.time())
+
+    run = run_workers(
+        [
+            {**_worker(url, redis_url, fleet_name, pause=0.02), "throttle": throttle}
+            for _ in range(4)
+        ],
+        duration=6.0,
+        during=operator,
+    )
+    (at,) = switched
+    assert at < run.stop - 2.0, "the command took too long to run: no time left to observe"
+    sent = [t for t, status in run.attempts() if status is not None]
+    after = [round(t - at, 3) for t in sent if t > at + 1.0]
+    last = max(sent) - at
+    print(f"fallback on: last request {last:.3f}s after the command, {run.outcomes}")
+    assert after == [], after
+    assert set(run.outcomes) == {"ok"}, run.outcomes  # answered from the cache meanwhile
+    assert sum(r["stale"] for r in run.reports) > 0
