@@ -5,8 +5,9 @@ from ._breaker import RedisBreakerStore
 from ._cache import RedisFallbackStore, SharedCacheStats
 from ._config import FleetConfig, FleetOption
 from ._control import FleetControl, FleetReport
-from ._fleet import Fleet, FleetStatus, Member
+from ._fleet import Fleet, FleetStatus
 from ._link import FleetLink, LinkStatus
+from ._member import Member
 from ._mitigations import FleetActor, FleetMitigation, FleetTimelineEntry, FleetWorker
 from ._throttle import RedisThrottleStore
 

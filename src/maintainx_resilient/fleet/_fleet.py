@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,28 +13,11 @@ from ._config import FleetConfig
 from ._heartbeat import FleetHeartbeat
 from ._keys import FleetKeys
 from ._link import FleetLink, LinkStatus
+from ._member import Member
 from ._mitigations import FleetBoard, FleetView
 from ._throttle import RedisThrottleStore
 
-__all__ = ["Fleet", "FleetStatus", "Member"]
-
-
-@dataclass(frozen=True)
-class Member:
-    """Who this process is, in the fleet's records (timeline entries, heartbeats)."""
-
-    host: str
-    pid: int
-    #: tells apart two clients of one process
-    nonce: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.host}:{self.pid}:{self.nonce}"
-
-    @classmethod
-    def this_process(cls) -> Member:
-        return cls(socket.gethostname()[:64], os.getpid(), secrets.token_hex(3))
+__all__ = ["Fleet", "FleetStatus"]
 
 
 @dataclass(frozen=True)

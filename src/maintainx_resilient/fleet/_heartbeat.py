@@ -31,7 +31,7 @@ from .._clock import SYSTEM_CLOCK, Clock
 from ._mitigations import FleetBoard, FleetView, stale_after
 
 if TYPE_CHECKING:
-    from ._fleet import Member
+    from ._member import Member
 
 __all__ = ["FleetHeartbeat"]
 

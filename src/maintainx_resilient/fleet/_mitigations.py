@@ -41,7 +41,7 @@ from ._link import FleetLink
 if TYPE_CHECKING:
     import redis
 
-    from ._fleet import Member
+    from ._member import Member
 
 __all__ = [
     "ALL_SCOPES",
