@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -44,7 +44,6 @@ from ._events import EventBus
 from ._exceptions import ConfigurationError
 from ._http import AsyncHTTPLayer, HTTPLayer
 from .fleet._config import resolve_fleet
-from .fleet._fleet import Fleet
 from .policies.auth import AsyncAuthLayer, AuthLayer, KeyRing
 from .policies.breaker import AsyncBreakerLayer, BreakerLayer, Breakers
 from .policies.fallback import AsyncFallbackLayer, FallbackCache, FallbackLayer
@@ -52,6 +51,9 @@ from .policies.retry import AsyncRetryLayer, RetryConfig, RetryLayer, RetryPolic
 from .policies.throttle import AsyncThrottleLayer, Throttle, ThrottleLayer
 from .telemetry import AsyncAttemptLayer, AttemptLayer, Observer
 from .telemetry._logging import log_from_env
+
+if TYPE_CHECKING:
+    from .fleet._fleet import Fleet
 
 __all__ = ["LAYERS", "PROBE_LAYERS", "Policies", "build_async_pipeline", "build_sync_pipeline"]
 
@@ -88,7 +90,11 @@ class Policies:
         breaker = options.get("breaker", DEFAULT_BREAKER)
         throttle = options.get("throttle", DEFAULT_THROTTLE)
         fleet_config = resolve_fleet(options.get("fleet", "env"), os.environ)
-        fleet = Fleet(fleet_config, clock=clock, events=events) if fleet_config else None
+        fleet = None
+        if fleet_config is not None:  # Redis's code is loaded only by clients in a fleet
+            from .fleet._fleet import Fleet
+
+            fleet = Fleet(fleet_config, clock=clock, events=events)
         observer = Observer(
             clock=clock,
             events=events,
