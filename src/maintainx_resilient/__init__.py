@@ -7,10 +7,9 @@ private.
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
 
+from ._lazy import lazy_names as _lazy_names
 from ._version import __version__
 
 if _TYPE_CHECKING:
@@ -193,17 +192,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+_SUBPACKAGES = {"models", "testing", "diagnostics", "webhooks", "sync", "telemetry", "cli", "fleet"}
 
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {k for k in globals() if k.startswith("_")} | _SUBPACKAGES)
-
-
-_SUBPACKAGES = {"models", "testing", "diagnostics", "webhooks", "sync", "telemetry", "cli"}
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, _SUBPACKAGES)

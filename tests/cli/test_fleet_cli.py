@@ -15,10 +15,17 @@ import pytest
 from maintainx_resilient.cli import main
 from maintainx_resilient.cli._output import schema
 
-from ..fleet.conftest_fops import Clients, beat, clients, fleet_name, redis_url, sim, wait_for
+from .._redis import fleet_name, redis_client, redis_url
+from ..fleet._fleet_clients import Clients, beat, clients, sim, wait_for
 from .conftest import World
 
-__all__ = ["clients", "fleet_name", "redis_url", "sim"]  # fixtures, imported explicitly
+__all__ = [
+    "clients",
+    "fleet_name",
+    "redis_client",
+    "redis_url",
+    "sim",
+]  # fixtures, imported explicitly
 
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
 

@@ -36,10 +36,7 @@ from maintainx_resilient.fleet._breaker import (
 )
 from maintainx_resilient.policies.breaker import Admission, Breakers, LocalBreakerStore
 from maintainx_resilient.testing import Simulator
-from tests.fleet.conftest_breaker import breaker_fleet_name, breaker_redis_url
 from tests.webhooks._private_redis import PrivateRedis
-
-__all__ = ["breaker_fleet_name", "breaker_redis_url"]  # fixtures, imported explicitly
 
 pytestmark = pytest.mark.redis
 
@@ -186,8 +183,8 @@ class _Fleet:
 
 
 @pytest.fixture
-def pair(breaker_redis_url: str, breaker_fleet_name: str) -> Iterator[_Fleet]:
-    fleet = _Fleet(breaker_redis_url, breaker_fleet_name, 2)
+def pair(redis_url: str, fleet_name: str) -> Iterator[_Fleet]:
+    fleet = _Fleet(redis_url, fleet_name, 2)
     yield fleet
     fleet.close()
 
@@ -300,12 +297,10 @@ def _race(members: list[Breakers], threads_per_member: int) -> list[tuple[int, A
     return answers
 
 
-def test_exactly_one_probe_among_contending_processes(
-    breaker_redis_url: str, breaker_fleet_name: str
-) -> None:
+def test_exactly_one_probe_among_contending_processes(redis_url: str, fleet_name: str) -> None:
     """4 processes (own connections) x 5 threads race in half-open, 3 intervals in a row:
     one admission per interval, whoever wins."""
-    fleet = _Fleet(breaker_redis_url, breaker_fleet_name, 4)
+    fleet = _Fleet(redis_url, fleet_name, 4)
     try:
         _trip(fleet.members[0])
         for _ in range(3):
@@ -323,9 +318,7 @@ def test_exactly_one_probe_among_contending_processes(
 # ---- by hand --------------------------------------------------------------------------------
 
 
-def test_isolate_and_close_act_on_the_fleet(
-    pair: _Fleet, breaker_redis_url: str, breaker_fleet_name: str
-) -> None:
+def test_isolate_and_close_act_on_the_fleet(pair: _Fleet, redis_url: str, fleet_name: str) -> None:
     first, second = pair.members
     first.isolate(WO)
     refused = second.admit(WO)
@@ -336,7 +329,7 @@ def test_isolate_and_close_act_on_the_fleet(
     assert _transitions(pair.events[0]) == [("closed", "isolated"), ("isolated", "closed")]
     # The on-call engineer's process (the CLI) has used no scope: it acts on every one,
     # those the fleet has used and those it will.
-    oncall_fleet = _fleet(breaker_redis_url, breaker_fleet_name, pair.clock)
+    oncall_fleet = _fleet(redis_url, fleet_name, pair.clock)
     oncall = _breakers(oncall_fleet, pair.clock)
     try:
         _trip(second, ASSETS, n=2)
@@ -363,14 +356,12 @@ def test_closing_one_scope_while_every_scope_is_isolated(pair: _Fleet) -> None:
     assert first.admit(ASSETS).state == "isolated"  # a scope no one used: the flag holds it
 
 
-def test_states_report_the_fleets_scopes(
-    pair: _Fleet, breaker_redis_url: str, breaker_fleet_name: str
-) -> None:
+def test_states_report_the_fleets_scopes(pair: _Fleet, redis_url: str, fleet_name: str) -> None:
     first, _ = pair.members
     _trip(first)
     opened_wall = pair.clock.time()
     pair.clock.advance(3.0)
-    oncall_fleet = _fleet(breaker_redis_url, breaker_fleet_name, pair.clock)
+    oncall_fleet = _fleet(redis_url, fleet_name, pair.clock)
     try:
         states = _breakers(oncall_fleet, pair.clock).states()
         snap = states[WO]
@@ -381,7 +372,7 @@ def test_states_report_the_fleets_scopes(
         oncall_fleet.close()
 
 
-def test_listeners_see_what_the_fleet_did(breaker_redis_url: str, breaker_fleet_name: str) -> None:
+def test_listeners_see_what_the_fleet_did(redis_url: str, fleet_name: str) -> None:
     changes: list[str] = []
 
     class Recorder(pybreaker.CircuitBreakerListener):
@@ -389,7 +380,7 @@ def test_listeners_see_what_the_fleet_did(breaker_redis_url: str, breaker_fleet_
             changes.append(new_state.name)
 
     clock = FakeClock()
-    fleets = [_fleet(breaker_redis_url, breaker_fleet_name, clock) for _ in range(2)]
+    fleets = [_fleet(redis_url, fleet_name, clock) for _ in range(2)]
     try:
         opener = _breakers(fleets[0], clock)
         watcher = _breakers(fleets[1], clock, listeners=(Recorder(),))
@@ -564,11 +555,9 @@ class _Gate(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
-def test_clients_of_one_fleet_share_the_breaker(
-    breaker_redis_url: str, breaker_fleet_name: str
-) -> None:
+def test_clients_of_one_fleet_share_the_breaker(redis_url: str, fleet_name: str) -> None:
     clock, sim = FakeClock(), Simulator(work_orders=5, rate_limit=None)
-    a, b = (_client(sim, breaker_redis_url, breaker_fleet_name, clock) for _ in range(2))
+    a, b = (_client(sim, redis_url, fleet_name, clock) for _ in range(2))
     with a, b:
         assert isinstance(a.policies.breakers and a.policies.breakers.store, RedisBreakerStore)
         sim.faults.outage()
@@ -582,16 +571,14 @@ def test_clients_of_one_fleet_share_the_breaker(
         assert sim.stats.requests_total == sent  # failed fast: nothing sent
 
 
-def test_one_probe_per_interval_reaches_the_server(
-    breaker_redis_url: str, breaker_fleet_name: str
-) -> None:
+def test_one_probe_per_interval_reaches_the_server(redis_url: str, fleet_name: str) -> None:
     """4 clients (own Redis connections) x 3 threads each, during an outage then after it:
     while one probe is in flight (held at the gate), the 11 other calls fail fast; exactly
     one request per reset interval reaches the simulator; its success closes the breaker for
     every client."""
     clock, sim = FakeClock(), Simulator(work_orders=5, rate_limit=None)
     gate = _Gate(sim.transport())
-    clients = [_client(sim, breaker_redis_url, breaker_fleet_name, clock, gate) for _ in range(4)]
+    clients = [_client(sim, redis_url, fleet_name, clock, gate) for _ in range(4)]
 
     def burst(*, hold: bool) -> list[BaseException | None]:
         """Each client's 3 threads call at once. ``hold``: the gate stays closed until 11
@@ -656,15 +643,15 @@ def test_one_probe_per_interval_reaches_the_server(
 
 
 async def test_an_async_client_fails_fast_on_the_fleets_state(
-    breaker_redis_url: str, breaker_fleet_name: str
+    redis_url: str, fleet_name: str
 ) -> None:
     clock, sim = FakeClock(), Simulator(work_orders=5, rate_limit=None)
-    with _client(sim, breaker_redis_url, breaker_fleet_name, clock) as opener:
+    with _client(sim, redis_url, fleet_name, clock) as opener:
         async with AsyncMaintainXClient(
             api_key=sim.API_KEY,
             transport=sim.transport(),
             clock=clock,
-            fleet=FleetConfig(url=breaker_redis_url, name=breaker_fleet_name),
+            fleet=FleetConfig(url=redis_url, name=fleet_name),
             breaker=BreakerConfig(fail_max=3, reset_timeout=30.0),
             retry=None,
             fallback=None,

@@ -49,11 +49,9 @@ from maintainx_resilient.policies._fallback_keys import WriteScope, cache_key
 from maintainx_resilient.policies._fallback_store import StoredAnswer
 from maintainx_resilient.policies.fallback import FallbackCache
 from maintainx_resilient.testing import Simulator
+from tests._redis import fleet_keys
 
 from ..conftest import CANARY_KEY
-from .conftest_fcache import fleet_keys, fleet_name, redis_client, redis_url
-
-__all__ = ["fleet_name", "redis_client", "redis_url"]  # fixtures, used by name
 
 pytestmark = pytest.mark.redis
 

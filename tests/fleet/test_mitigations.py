@@ -33,9 +33,9 @@ from maintainx_resilient.testing import Simulator
 
 from ..conftest import CANARY_KEY
 from ..webhooks._private_redis import PrivateRedis
-from .conftest_fops import MANUAL, Clients, beat, clients, fleet_name, redis_url, sim, wait_for
+from ._fleet_clients import MANUAL, Clients, beat, clients, sim, wait_for
 
-__all__ = ["clients", "fleet_name", "redis_url", "sim"]  # fixtures, imported explicitly
+__all__ = ["clients", "sim"]  # fixtures, imported explicitly
 
 pytestmark = pytest.mark.redis
 

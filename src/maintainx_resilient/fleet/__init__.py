@@ -5,9 +5,9 @@ Names are imported on first use: a client that is not in a fleet never loads Red
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from .._lazy import lazy_names as _lazy_names
 
 if _TYPE_CHECKING:
     from ._breaker import RedisBreakerStore
@@ -61,14 +61,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(__all__) | {k for k in globals() if k.startswith("_")})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

@@ -1,12 +1,9 @@
-"""Fixtures of the fleet-wide mitigation tests (import them explicitly): the shared Redis
-(db 15; skipped when unreachable unless ``MAINTAINX_REQUIRE_REDIS=1``), a fleet name unique
-to each test whose keys are deleted afterwards, and clients in that fleet over the
-simulator."""
+"""Fixtures of the fleet-wide mitigation tests (import them explicitly): clients in the
+test's fleet (``redis_url``/``fleet_name`` from ``tests/_redis.py``) over the simulator."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,32 +13,10 @@ from maintainx_resilient import MaintainXClient
 from maintainx_resilient.fleet import FleetConfig
 from maintainx_resilient.testing import Simulator
 
-from ..webhooks.conftest import require_redis
-
 #: A heartbeat that never fires by itself during a test: the test drives ``beat()``.
 MANUAL = 3600.0
 
 Clients = Callable[..., MaintainXClient]
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return require_redis()
-
-
-@pytest.fixture
-def fleet_name(redis_url: str) -> Iterator[str]:
-    import redis
-
-    name = f"ops{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(f"mx:{{{name}}}:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture

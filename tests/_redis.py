@@ -1,7 +1,8 @@
-"""Fixtures of the shared fallback cache tests (imported explicitly by them).
+"""Redis fixtures of the fleet tests (``tests/fleet/conftest.py`` uses them; tests elsewhere
+import them explicitly).
 
-A fleet name unique per test (``t-fcache-<hex>``), so tests never see each other's keys;
-every key of it is deleted afterwards. Redis is ``MAINTAINX_TEST_REDIS_URL`` (default
+A fleet name unique per test (``t-<hex>``), so tests never see each other's keys; every key
+of it is deleted afterwards. Redis is ``MAINTAINX_TEST_REDIS_URL`` (default
 ``redis://127.0.0.1:6379/15``): the tests skip when it is unreachable, or fail when
 ``MAINTAINX_REQUIRE_REDIS=1``.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..webhooks.conftest import require_redis
+from tests.webhooks.conftest import require_redis
 
 if TYPE_CHECKING:
     import redis
@@ -39,7 +40,7 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def fleet_name(redis_client: redis.Redis) -> Iterator[str]:
-    name = f"t-fcache-{uuid.uuid4().hex[:12]}"
+    name = f"t-{uuid.uuid4().hex[:12]}"
     try:
         yield name
     finally:
