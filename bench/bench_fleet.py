@@ -64,7 +64,7 @@ def main() -> None:
             "fleet mode": lambda i: fleet.work_orders.get(i),
         }
         samples: dict[str, list[float]] = {k: [] for k in contenders}
-        for label, fn in contenders.items():  # warm up: connections, imports
+        for fn in contenders.values():  # warm up: connections, imports
             timings(fn, range(1, 51))
         for r in range(args.rounds):
             for label, fn in contenders.items():

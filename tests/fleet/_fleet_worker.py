@@ -1,7 +1,8 @@
 """One worker process of the multi-process fleet tests (``python -m tests.fleet._fleet_worker
 '<json settings>'``): builds a client, prints ``ready``, reads ``<start> <stop>`` (Unix times)
-from stdin, runs ``threads`` threads of calls from start to stop, and prints one JSON line of
-what happened. It is the load generator, so it waits on the real clock."""
+from stdin, runs ``threads`` threads of calls from start to stop (a later ``<stop>`` line on
+stdin moves the stop), and prints one JSON line of what happened. It is the load generator,
+so it waits on the real clock."""
 
 from __future__ import annotations
 
@@ -55,7 +56,15 @@ def main() -> None:
         **options,
     )
     print("ready", flush=True)
-    start, stop = (float(x) for x in sys.stdin.readline().split())
+    start, first_stop = (float(x) for x in sys.stdin.readline().split())
+    stop = [first_stop]
+
+    def read_stops() -> None:
+        for line in sys.stdin:
+            if line.strip():
+                stop[0] = float(line)
+
+    threading.Thread(target=read_stops, daemon=True).start()
     outcomes: Counter[str] = Counter()
     slowest = [0.0]
     stale = [0]
@@ -63,9 +72,9 @@ def main() -> None:
     def run() -> None:
         while True:
             now = time.time()
-            if now >= stop:
+            if now >= stop[0]:
                 return
-            call = client.with_options(max_wait=max(0.0, stop - now))
+            call = client.with_options(max_wait=max(0.0, stop[0] - now))
             began = time.monotonic()
             try:
                 page = call.work_orders.list(limit=1)
