@@ -48,12 +48,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import operator
 import random
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import httpx
 
@@ -301,6 +302,24 @@ class ScopeState(NamedTuple):
     waited: float = 0.0
 
 
+_FIELD_INDEX = {name: i for i, name in enumerate(ScopeState._fields)}
+
+
+def _replace(self: ScopeState, /, **changes: Any) -> ScopeState:
+    """``ScopeState._replace``: the generic one pops every field from a mapping for each
+    change; the throttle makes several a request, so this copies and sets (half the cost)."""
+    values = list(self)
+    try:
+        for name, value in changes.items():
+            values[_FIELD_INDEX[name]] = value
+    except KeyError as exc:
+        raise ValueError(f"Got unexpected field name: {exc.args[0]!r}") from None
+    return tuple.__new__(ScopeState, values)
+
+
+ScopeState._replace = _replace  # type: ignore[method-assign,assignment]
+
+
 class RateLimitHeaders(NamedTuple):
     """``X-Rate-Limit-Limit``/``-Remaining``/``-Reset`` of one answer; None when absent or
     unreadable."""
@@ -437,7 +456,7 @@ def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
 
 def _budget(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants that may still go in the current window (informed scopes)."""
-    limit = _limit(s, lim)
+    limit = s.limit if s.limit is not None else lim.limit
     remaining = s.remaining if s.remaining is not None else limit
     return remaining - min(lim.margin, limit - 1) - s.sending - s.sending_old - s.promised
 
@@ -489,6 +508,9 @@ def earliest(s: ScopeState, lim: ScopeLimits, now: float) -> tuple[float, str]:
     return slot, (why if slot > now else "")
 
 
+_COUNT = operator.itemgetter(1)
+
+
 def _slice(t: float, window: float) -> int:
     return math.floor(t * SLICES / window)
 
@@ -511,7 +533,7 @@ def _sliding_slot(
     and those booked ahead; a slice counts whole); else when enough of the oldest slices have
     left the window."""
     live = _live(slices, window, now)
-    total = sum(count for _, count in live)
+    total = sum(map(_COUNT, live))
     if total < per:
         return now
     excess = total - per + 1
@@ -532,40 +554,36 @@ def take(
     if lim.even:  # only the latest slot matters
         last = slot if last is None else max(last, slot)
     elif s.heard_at is None:  # the sliding window
-        slices = _counted(_live(slices, lim.window, now), _slice(slot, lim.window))
+        slices = _counted(slices, _slice(slot, lim.window), lim.window, now)
     if slot <= now:
-        kind: Kind = "now"
         state = s._replace(slices=slices, last=last, sending=s.sending + 1, granted=s.granted + 1)
-    elif s.window_end is None:
-        kind = "window"
-        state = s._replace(
-            slices=slices, last=last, granted=s.granted + 1, waited=s.waited + waited
-        )
-    elif slot < s.window_end:
-        kind = "promised"
-        state = s._replace(
-            slices=slices,
-            last=last,
-            promised=s.promised + 1,
-            granted=s.granted + 1,
-            waited=s.waited + waited,
-        )
-    else:
-        kind = "queued"
-        state = s._replace(
-            slices=slices,
-            last=last,
-            queued=s.queued + 1,
-            granted=s.granted + 1,
-            waited=s.waited + waited,
-        )
+        return state, Grant("now", s.epoch)
+    kind: Kind = "window"
+    promised, queued = s.promised, s.queued
+    if s.window_end is not None:
+        if slot < s.window_end:
+            kind, promised = "promised", promised + 1
+        else:
+            kind, queued = "queued", queued + 1
+    state = s._replace(
+        slices=slices,
+        last=last,
+        promised=promised,
+        queued=queued,
+        granted=s.granted + 1,
+        waited=s.waited + waited,
+    )
     return state, Grant(kind, s.epoch)
 
 
-def _counted(slices: tuple[tuple[int, int], ...], index: int) -> tuple[tuple[int, int], ...]:
-    """``slices`` with one more grant in slice ``index``."""
+def _counted(
+    slices: tuple[tuple[int, int], ...], index: int, window: float, now: float
+) -> tuple[tuple[int, int], ...]:
+    """``slices`` with one more grant in slice ``index``, those that left the window at
+    ``now`` dropped when a slice is added."""
     if slices and slices[-1][0] == index:  # the usual case: the latest slice
         return (*slices[:-1], (index, slices[-1][1] + 1))
+    slices = _live(slices, window, now)
     if not slices or slices[-1][0] < index:
         return (*slices, (index, 1))
     at = bisect.bisect_left(slices, (index, 0))
@@ -882,10 +900,31 @@ class Throttle:
         self._limits: dict[str, ScopeLimits] = {}
         self._limits_of: dict[tuple[str, ...], tuple[ScopeLimits, ...]] = {}
         self._label_memo = ("", "")
+        self._scopes_memo: tuple[tuple[bytes | None, bytes | None, str], tuple[str, ...]] = (
+            (None, None, ""),
+            (),
+        )
 
     def scopes_of(self, request: httpx.Request) -> tuple[str, ...]:
-        """:func:`request_scopes`, with the last key's fingerprint remembered."""
-        return request_scopes(request, self._label)
+        """:func:`request_scopes`, remembered for the last key, organization and route (a
+        client sends most requests with one key to one organization)."""
+        auth = org = None
+        repeated = False  # a repeated header is joined by ``get``: not worth remembering
+        for name, value in request.headers.raw:  # one pass; ``get`` walks them all each time
+            if len(name) == 13 and name.lower() == b"authorization":
+                repeated, auth = repeated or auth is not None, value
+            elif len(name) == 17 and name.lower() == b"x-organization-id":
+                repeated, org = repeated or org is not None, value
+        route = route_of(request)
+        known, scopes = self._scopes_memo
+        if (
+            known != (auth, org, route)
+            or repeated
+            or _route_kind(route) == _SINGLE_METER_ROUTE  # its scope names the meter
+        ):
+            scopes = request_scopes(request, self._label)
+            self._scopes_memo = ((auth, org, route), scopes)
+        return scopes
 
     def _label(self, authorization: str) -> str:
         known, label = self._label_memo
