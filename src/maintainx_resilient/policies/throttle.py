@@ -450,7 +450,7 @@ def _limit(s: ScopeState, lim: ScopeLimits) -> int:
 
 def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants per window: the limit minus the margin (at least one)."""
-    limit = _limit(s, lim)
+    limit = s.limit if s.limit is not None else lim.limit
     return max(1, limit - min(lim.margin, limit - 1))
 
 
@@ -656,15 +656,17 @@ def answered(
     """A request of this scope sent at ``sent_at`` finished (``s`` rolled to ``now``).
     Unless an answer's headers describe the scope (``counted``), it is assumed to have
     counted against the server's current window."""
-    end = s.window_end
-    if end is not None and sent_at < end - lim.window and s.sending_old:
-        s = s._replace(sending_old=s.sending_old - 1)  # sent in an earlier window
-    else:
-        s = _unsent(s)
+    end, sending, old = s.window_end, s.sending, s.sending_old
+    if end is not None and sent_at < end - lim.window and old:
+        old -= 1  # sent in an earlier window
+    elif sending:
+        sending -= 1
+    elif old:
+        old -= 1
     if counted or end is None:
-        return s
+        return s._replace(sending=sending, sending_old=old)
     remaining = s.remaining if s.remaining is not None else _limit(s, lim)
-    return s._replace(remaining=max(0, remaining - 1))
+    return s._replace(sending=sending, sending_old=old, remaining=max(0, remaining - 1))
 
 
 def suspicious(info: RateLimitHeaders, lim: ScopeLimits) -> str:
@@ -787,6 +789,8 @@ def _grant(
     """A request's slot: the latest of its scopes' earliest slots, granted in every scope;
     :class:`~maintainx_resilient.ThrottledError` (taking nothing) past ``deadline``."""
     rolled: list[ScopeState] = []
+    updated: list[ScopeState] = []  # taken at ``now`` while no scope has made it wait
+    grants: list[Grant] = []
     slot, binding, reason = now, -1, ""
     for i, (state, lim) in enumerate(zip(states, limits, strict=True)):
         if state.window_end is not None and now >= state.window_end:
@@ -795,6 +799,12 @@ def _grant(
         at, why = earliest(state, lim, now)
         if at > slot:
             slot, binding, reason = at, i, why
+        elif binding < 0:
+            state, grant = take(state, lim, now, now)
+            updated.append(state)
+            grants.append(grant)
+    if binding < 0 and now <= deadline:  # the usual case: every scope lets it go now
+        return updated, Reservation(scopes, tuple(grants), now, 0.0, deadline)
     wait = slot - now
     scope = scopes[binding] if binding >= 0 else ""
     if scope == OVERRIDE_SCOPE:
@@ -806,8 +816,7 @@ def _grant(
             retry_after=wait,
             status_code=429,
         )
-    updated: list[ScopeState] = []
-    grants: list[Grant] = []
+    updated, grants = [], []
     for i, (state, lim) in enumerate(zip(rolled, limits, strict=True)):
         state, grant = take(state, lim, slot, now, wait if i == binding else 0.0)
         updated.append(state)
@@ -1097,15 +1106,15 @@ class Throttle:
                     state = roll(state, lim, now)
                 warning = ""
                 if i != target:
-                    state = answered(state, lim, now, counted=False, sent_at=sent_at)
+                    state = answered(state, lim, now, False, sent_at)
                 elif refused:
-                    state = answered(state, lim, now, counted=heard, sent_at=sent_at)
+                    state = answered(state, lim, now, heard, sent_at)
                     state, _, warning = block(
                         state, lim, now, retry_after=told, info=info, jitter=jitter
                     )
                 else:
                     state, warning = observe(
-                        answered(state, lim, now, counted=True, sent_at=sent_at), lim, info, now
+                        answered(state, lim, now, True, sent_at), lim, info, now
                     )
                 if warning:
                     warnings.append((scopes[i], warning))
@@ -1215,24 +1224,32 @@ def _route_kind(route: str) -> int:
     return _PLAIN_ROUTE
 
 
+#: The answer headers the throttle reads, as servers usually spell them and lowercased (any
+#: other spelling is lowercased first): the position of each in ``_report``'s list.
+_REPORTED = {
+    spelled: position
+    for position, name in enumerate(
+        ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Retry-After")
+    )
+    for spelled in (name.encode(), name.lower().encode())
+}
+_REPORTED_LENGTHS = frozenset(len(name) for name in _REPORTED)
+
+
 def _report(throttle: Throttle, reservation: Reservation, response: httpx.Response) -> None:
     """Tell the throttle what came back, reading the rate-limit headers in one pass."""
-    limit = remaining = reset = None
-    retry_after: str | None = None
+    found: list[bytes | None] = [None, None, None, None]
     for name, value in response.headers.raw:
-        if len(name) in (11, 18, 22) and name[:1] in b"xXrR":
-            lowered = name.lower()
-            if lowered == b"x-rate-limit-remaining":
-                remaining = _number(value)
-            elif lowered == b"x-rate-limit-reset":
-                reset = _number(value)
-            elif lowered == b"x-rate-limit-limit":
-                limit = _number(value)
-            elif lowered == b"retry-after":
-                retry_after = value.decode("latin-1")
+        position = _REPORTED.get(name)
+        if position is None and len(name) in _REPORTED_LENGTHS:
+            position = _REPORTED.get(name.lower())
+        if position is not None:
+            found[position] = value
+    limit, remaining, reset = _number(found[0]), _number(found[1]), _number(found[2])
     info = _NO_HEADERS
     if limit is not None or remaining is not None or reset is not None:
         info = RateLimitHeaders.of(limit, remaining, reset)
+    retry_after = found[3].decode("latin-1") if found[3] is not None else None
     throttle._settle(reservation, response.status_code, info, retry_after, throttle.now())
 
 
