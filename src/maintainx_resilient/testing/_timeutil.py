@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+from .._iso8601 import parse_instant
+
 __all__ = ["DEFAULT_EPOCH", "Timestamps", "format_ms", "normalize_iso", "parse_iso_ms"]
 
 #: The simulated "now" when a simulator starts; seeded data is older than this.
@@ -39,28 +41,13 @@ def format_ms(ms: int) -> str:
 
 
 def parse_iso_ms(text: str) -> int:
-    """Parse an ISO-8601 date or date-time (naive means UTC) to milliseconds; ValueError if bad."""
-    match = _ISO.match(text.strip())
-    if match is None:
+    """Parse an ISO-8601 date or date-time (naive means UTC) to milliseconds; ValueError if bad.
+
+    The simulator takes the forms of ``_ISO`` (stricter than the client's reader); the
+    conversion is the package's one parser."""
+    if _ISO.match(text.strip()) is None:
         raise ValueError(f"not an ISO-8601 date-time: {text!r}")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    tz = timezone.utc
-    if zone and zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    micro = int((fraction or "0").ljust(6, "0")[:6])
-    moment = datetime(
-        int(year),
-        int(month),
-        int(day),
-        int(hour or 0),
-        int(minute or 0),
-        int(second or 0),
-        micro,
-        tzinfo=tz,
-    )
-    return to_ms(moment)
+    return to_ms(parse_instant(text))
 
 
 def normalize_iso(text: str) -> str:
