@@ -802,6 +802,63 @@ def test_layer_waits_for_its_slot_and_reports_the_wait() -> None:
     assert CANARY_KEY not in repr(seen)
 
 
+@pytest.mark.parametrize(
+    "spell",
+    [str, str.lower, str.upper, lambda name: name.swapcase()],
+    ids=["usual", "lower", "upper", "swapped"],
+)
+def test_layer_reads_the_rate_limit_headers_however_they_are_spelled(
+    spell: Callable[[str], str],
+) -> None:
+    throttle, clock, _ = make()
+    answer = {spell(k): v for k, v in headers(100, 10, 30).items()}
+    layer = ThrottleLayer(
+        httpx.MockTransport(Answers(httpx.Response(200, headers=answer))), throttle
+    )
+    layer.handle_request(get())
+    key = next(s for s in throttle.snapshot().scopes if s.scope.startswith("key:"))
+    assert (key.rule, key.limit, key.remaining) == ("budget", 100, 10 - 1)  # margin 1
+    assert key.reset_in == pytest.approx(30.0)
+    retry = {spell("Retry-After"): "7"}
+    layer = ThrottleLayer(
+        httpx.MockTransport(Answers(httpx.Response(429, headers=retry))), throttle
+    )
+    layer.handle_request(get())
+    assert throttle.snapshot().get(key.scope).blocked_for == pytest.approx(7.0)  # type: ignore[union-attr]
+    assert clock.sleeps == []
+
+
+def test_the_scopes_remembered_follow_the_key_the_organization_and_the_route() -> None:
+    """Scopes are remembered for the last key, organization and route; any change of one
+    (or a header sent twice) names them afresh."""
+    throttle = make()[0]
+
+    def scopes(path: str, route: str, *pairs: tuple[str, str]) -> tuple[str, ...]:
+        request = httpx.Request(
+            "GET",
+            f"https://api.example/v1{path}",
+            headers=list(pairs),
+            extensions={ROUTE_EXTENSION: route},
+        )
+        assert throttle.scopes_of(request) == request_scopes(request)
+        return throttle.scopes_of(request)
+
+    a, b = ("Authorization", "Bearer a"), ("Authorization", "Bearer b")
+    first = scopes("/workorders", "/workorders", a)
+    assert scopes("/workorders", "/workorders", a) is first  # remembered
+    assert scopes("/workorders", "/workorders", b) != first
+    assert scopes("/workorders", "/workorders", b, ("X-Organization-Id", "9"))[1] == "org:9"
+    assert scopes("/workorders", "/workorders", b, ("X-Organization-Id", "10"))[1] == "org:10"
+    assert scopes("/meters/1/readings", "/meters/{meterId}/readings", a)[0] == "meter:default:1"
+    assert scopes("/meters/2/readings", "/meters/{meterId}/readings", a)[0] == "meter:default:2"
+    twice = scopes("/workorders", "/workorders", a, b)  # joined by httpx: "Bearer a, Bearer b"
+    assert twice[0] == f"key:{fingerprint('Bearer a, Bearer b')}"
+    c = ("Authorization", "Bearer c")  # the same last value, another key
+    assert (
+        scopes("/workorders", "/workorders", c, b)[0] == f"key:{fingerprint('Bearer c, Bearer b')}"
+    )
+
+
 def test_layer_returns_429_and_the_next_request_waits() -> None:
     """The throttle does not retry: the 429 goes up to the retry layer; the scope is closed
     for Retry-After so the next request (the retry) waits."""
