@@ -49,42 +49,34 @@ class AssetListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class AssetCreateParams(TypedDict, total=False):
+class _AssetFields(TypedDict, total=False):
+    """The fields ``POST /assets`` and ``PATCH /assets/{id}`` share."""
+
+    description: str | None
+    barcode: str | None
+    serial_number: str | None
+    criticality_id: int | None
+    parent_id: int | None
+    location_id: int | None
+    team_ids: Sequence[int]
+    vendor_ids: Sequence[int]
+    asset_types: Sequence[str]
+    extra_fields: Mapping[str, Any]
+    depreciation: Mapping[str, Any]
+    manufacturer: Mapping[str, Any]
+    model: Mapping[str, Any]
+
+
+class AssetCreateParams(_AssetFields, total=False):
     """Body of ``POST /assets``. ``manufacturer`` and ``model`` are ``{"id"?, "name"?}``."""
 
     name: Required[str]
-    description: str | None
-    barcode: str | None
-    serial_number: str | None
-    criticality_id: int | None
-    parent_id: int | None
-    location_id: int | None
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    asset_types: Sequence[str]
-    extra_fields: Mapping[str, Any]
-    depreciation: Mapping[str, Any]
-    manufacturer: Mapping[str, Any]
-    model: Mapping[str, Any]
 
 
-class AssetUpdateParams(TypedDict, total=False):
+class AssetUpdateParams(_AssetFields, total=False):
     """Body of ``PATCH /assets/{id}``."""
 
     name: str
-    description: str | None
-    barcode: str | None
-    serial_number: str | None
-    criticality_id: int | None
-    parent_id: int | None
-    location_id: int | None
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    asset_types: Sequence[str]
-    extra_fields: Mapping[str, Any]
-    depreciation: Mapping[str, Any]
-    manufacturer: Mapping[str, Any]
-    model: Mapping[str, Any]
 
 
 ASSETS = ResourceSpec(

@@ -37,7 +37,27 @@ class PartListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class PartCreateParams(TypedDict, total=False):
+class _PartFields(TypedDict, total=False):
+    """The fields ``POST /parts`` and ``PATCH /parts/{id}`` share."""
+
+    description: str | None
+    area: str | None
+    barcode: str | None
+    unit_cost: int | None
+    available_quantity: int
+    minimum_quantity: int
+    assigned_quantity: int
+    committed_quantities: Mapping[str, int]
+    location_id: int | None
+    part_types: Sequence[str]
+    asset_ids: Sequence[int]
+    team_ids: Sequence[int]
+    vendor_ids: Sequence[int]
+    vendors: Sequence[Mapping[str, Any]]
+    extra_fields: Mapping[str, Any]
+
+
+class PartCreateParams(_PartFields, total=False):
     """Body of ``POST /parts``. ``unit_cost`` is in cents.
 
     ``locations`` is a list of ``{"locationId", "availableQuantity", ...}``; ``vendors`` a list
@@ -45,47 +65,17 @@ class PartCreateParams(TypedDict, total=False):
     """
 
     name: Required[str]
-    description: str | None
-    area: str | None
-    barcode: str | None
-    unit_cost: int | None
-    available_quantity: int
-    minimum_quantity: int
-    assigned_quantity: int
-    committed_quantities: Mapping[str, int]
-    location_id: int | None
     locations: Sequence[Mapping[str, Any]]
-    part_types: Sequence[str]
-    asset_ids: Sequence[int]
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    vendors: Sequence[Mapping[str, Any]]
-    extra_fields: Mapping[str, Any]
 
 
-class PartUpdateParams(TypedDict, total=False):
+class PartUpdateParams(_PartFields, total=False):
     """Body of ``PATCH /parts/{id}``.
 
     Unlike create, ``locations`` is ``{"addedUpdated": [...], "removedLocationIds": [...]}``.
     """
 
     name: str
-    description: str | None
-    area: str | None
-    barcode: str | None
-    unit_cost: int | None
-    available_quantity: int
-    minimum_quantity: int
-    assigned_quantity: int
-    committed_quantities: Mapping[str, int]
-    location_id: int | None
     locations: Mapping[str, Any]
-    part_types: Sequence[str]
-    asset_ids: Sequence[int]
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    vendors: Sequence[Mapping[str, Any]]
-    extra_fields: Mapping[str, Any]
 
 
 PARTS = ResourceSpec(

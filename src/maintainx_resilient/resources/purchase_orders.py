@@ -41,7 +41,23 @@ class PurchaseOrderListParams(TypedDict, total=False):
     sort: Sort
 
 
-class PurchaseOrderCreateParams(TypedDict, total=False):
+class _PurchaseOrderFields(TypedDict, total=False):
+    """The fields ``POST /purchaseorders`` and ``PATCH /purchaseorders/{id}`` share."""
+
+    title: str | None
+    note: str | None
+    due_date: datetime | str | None
+    override_number: str | None
+    vendor_contact_ids: Sequence[int]
+    costs: Sequence[Mapping[str, Any]]
+    shipping_address: Mapping[str, Any]
+    shipping_address_id: int | None
+    billing_address: Mapping[str, Any]
+    billing_address_id: int | None
+    extra_fields: Mapping[str, Any]
+
+
+class PurchaseOrderCreateParams(_PurchaseOrderFields, total=False):
     """Body of ``POST /purchaseorders``. Money is in cents.
 
     ``items`` is a list of ``{"partId"?, "name"?, "quantityOrdered", "unitCost"?, ...}``;
@@ -51,37 +67,15 @@ class PurchaseOrderCreateParams(TypedDict, total=False):
 
     vendor_id: Required[int | None]
     items: Required[Sequence[Mapping[str, Any]]]
-    title: str | None
-    note: str | None
-    due_date: datetime | str | None
-    override_number: str | None
-    vendor_contact_ids: Sequence[int]
-    costs: Sequence[Mapping[str, Any]]
-    shipping_address: Mapping[str, Any]
-    shipping_address_id: int | None
-    billing_address: Mapping[str, Any]
-    billing_address_id: int | None
-    extra_fields: Mapping[str, Any]
 
 
-class PurchaseOrderUpdateParams(TypedDict, total=False):
+class PurchaseOrderUpdateParams(_PurchaseOrderFields, total=False):
     """Body of ``PATCH /purchaseorders/{id}``."""
 
-    title: str | None
-    note: str | None
+    vendor_id: int | None
+    items: Sequence[Mapping[str, Any]]
     review_note: str | None
     status: Status | None
-    due_date: datetime | str | None
-    vendor_id: int | None
-    override_number: str | None
-    vendor_contact_ids: Sequence[int]
-    items: Sequence[Mapping[str, Any]]
-    costs: Sequence[Mapping[str, Any]]
-    shipping_address: Mapping[str, Any]
-    shipping_address_id: int | None
-    billing_address: Mapping[str, Any]
-    billing_address_id: int | None
-    extra_fields: Mapping[str, Any]
 
 
 _CREATED_PO = expect_object(PurchaseOrder, wrapper_key="purchaseOrder")

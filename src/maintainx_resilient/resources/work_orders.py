@@ -74,56 +74,46 @@ class WorkOrderListParams(TypedDict, total=False):
     expand: Sequence[str]
 
 
-class WorkOrderCreateParams(TypedDict, total=False):
+class _WorkOrderFields(TypedDict, total=False):
+    """The fields ``POST /workorders`` and ``PATCH /workorders/{id}`` share."""
+
+    description: str
+    priority: Priority
+    type: SettableKind
+    asset_id: int
+    location_id: int
+    assignees: Sequence[Mapping[str, Any]]
+    categories: Sequence[str]
+    estimated_time: int
+    requester_id: int
+    procedure_template_id: int
+    vendor_ids: Sequence[int]
+    parts_used: Sequence[Mapping[str, Any]]
+    procedure: Mapping[str, Any]
+    extra_fields: Mapping[str, Any]
+    external_data: Any
+
+
+class WorkOrderCreateParams(_WorkOrderFields, total=False):
     """Body of ``POST /workorders``. There is no ``status``: use ``set_status``."""
 
     title: Required[str]
-    description: str
-    priority: Priority
-    type: SettableKind
-    asset_id: int
-    location_id: int
-    assignees: Sequence[Mapping[str, Any]]
-    categories: Sequence[str]
     due_date: datetime | str
     start_date: datetime | str
-    estimated_time: int
-    requester_id: int
     work_request_id: int
     work_order_template_id: int
-    procedure_template_id: int
     parent_id: int
     is_parent: bool
-    vendor_ids: Sequence[int]
-    parts_used: Sequence[Mapping[str, Any]]
-    procedure: Mapping[str, Any]
     repeatability: Mapping[str, Any]
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
-class WorkOrderUpdateParams(TypedDict, total=False):
+class WorkOrderUpdateParams(_WorkOrderFields, total=False):
     """Body of ``PATCH /workorders/{id}``. There is no ``status``: use ``set_status``."""
 
     title: str
-    description: str
-    priority: Priority
-    type: SettableKind
-    asset_id: int
-    location_id: int
-    assignees: Sequence[Mapping[str, Any]]
-    categories: Sequence[str]
     due_date: datetime | str | None
     start_date: datetime | str | None
-    estimated_time: int
-    requester_id: int
-    procedure_template_id: int
-    vendor_ids: Sequence[int]
-    parts_used: Sequence[Mapping[str, Any]]
     recurrence_info: Mapping[str, Any]
-    procedure: Mapping[str, Any]
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
 class WorkOrderSpec(ResourceSpec[WorkOrder]):
