@@ -13,10 +13,9 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._operation import Operation
 from .._pagination import Page, SyncPager
 from ..models.purchase_orders import PurchaseOrder, PurchaseOrderStatus
-from ._base import ItemResource, ResourceSpec, SyncSupport, expect_object, to_wire_body
+from ._base import ItemResource, ResourceSpec, SyncSupport, expect_object
 
 __all__ = [
     "PurchaseOrderCreateParams",
@@ -80,29 +79,7 @@ class PurchaseOrderUpdateParams(_PurchaseOrderFields, total=False):
 
 _CREATED_PO = expect_object(PurchaseOrder, wrapper_key="purchaseOrder")
 
-
-class PurchaseOrderSpec(ResourceSpec[PurchaseOrder]):
-    """Purchase orders: create answers with the record itself."""
-
-    def create_record_op(
-        self,
-        fields: Mapping[str, Any],
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-    ) -> Operation[PurchaseOrder]:
-        return Operation.make(
-            "POST",
-            self.route,
-            _CREATED_PO,
-            params=[("skipWebhook", "true")] if skip_webhook else [],
-            json=to_wire_body(fields, overrides=self.name_overrides, extra_body=extra_body),
-            idempotent=idempotent,
-        )
-
-
-PURCHASE_ORDERS = PurchaseOrderSpec(
+PURCHASE_ORDERS = ResourceSpec(
     route="/purchaseorders",
     list_key="purchaseOrders",
     item_key="purchaseOrder",
@@ -141,11 +118,8 @@ class PurchaseOrders(ItemResource[PurchaseOrder]):
 
         Not retried unless ``idempotent`` is True: a retry could create a duplicate.
         """
-        return self._run(
-            self.spec.create_record_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        op = self.spec.post_op(_CREATED_PO, fields, extra_body, skip_webhook, idempotent)
+        return self._run(op)
 
     def update(
         self,

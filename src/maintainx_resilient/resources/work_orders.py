@@ -16,7 +16,7 @@ from ..models.work_orders import (
     WorkOrderPriority,
     WorkOrderStatus,
 )
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, write_params
 
 __all__ = [
     "WorkOrderCreateParams",
@@ -132,7 +132,7 @@ class WorkOrderSpec(ResourceSpec[WorkOrder]):
             "/workorders/{id}/status",
             expect_model(WorkOrder, "workOrder"),
             path_params={"id": id},
-            params=[("skipWebhook", "true")] if skip_webhook else [],
+            params=write_params(skip_webhook),
             json={"status": value},
             idempotent=True,
         )
@@ -155,7 +155,7 @@ class WorkOrderSpec(ResourceSpec[WorkOrder]):
             "/workorders/{id}/comments",
             expect_id,
             path_params={"id": id},
-            params=[("skipWebhook", "true")] if skip_webhook else [],
+            params=write_params(skip_webhook),
             json={"content": content},
         )
 
