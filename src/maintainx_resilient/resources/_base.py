@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 import pydantic
 from pydantic.alias_generators import to_camel, to_snake
+from typing_extensions import TypedDict
 
 from .._meta import meta_of
 from .._operation import (
@@ -46,6 +47,7 @@ __all__ = [
     "Resource",
     "ResourceSpec",
     "SyncSupport",
+    "TimeRangeParams",
     "expect_object",
     "to_wire_body",
     "wire_name",
@@ -66,6 +68,16 @@ def wire_name(name: str, overrides: Mapping[str, str] | None = None) -> str:
         if name.endswith(suffix):
             return f"{to_camel(name[: -len(suffix)])}[{suffix[1:]}]"
     return to_camel(name)
+
+
+class TimeRangeParams(TypedDict, total=False):
+    """The ``updatedAt``/``createdAt`` range filters of the lists that take them (a
+    :class:`SyncSupport` family's ``incremental`` and ``by_created``)."""
+
+    updated_at_gte: datetime | str
+    updated_at_lte: datetime | str
+    created_at_gte: datetime | str
+    created_at_lte: datetime | str
 
 
 def _wire_value(value: Any) -> Any:

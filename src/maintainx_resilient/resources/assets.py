@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._pagination import Page, SyncPager
 from ..models.assets import Asset
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams
 
 __all__ = [
     "AssetCreateParams",
@@ -33,7 +32,7 @@ Expand = Literal[
 ]
 
 
-class AssetListParams(TypedDict, total=False):
+class AssetListParams(TimeRangeParams, total=False):
     """Filters of ``GET /assets``. Sequences are sent as repeated keys."""
 
     limit: int
@@ -41,10 +40,6 @@ class AssetListParams(TypedDict, total=False):
     manufacturer: Sequence[str]
     model: Sequence[str]
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[Expand]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._pagination import Page, SyncPager
 from ..models.parts import Part
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams
 
 __all__ = [
     "PartCreateParams",
@@ -23,16 +22,12 @@ Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"
 Expand = Literal["extra_fields", "vendors"]
 
 
-class PartListParams(TypedDict, total=False):
+class PartListParams(TimeRangeParams, total=False):
     """Filters of ``GET /parts``. Sequences are sent as repeated keys."""
 
     limit: int
     part_number: Sequence[str]
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[Expand]
 

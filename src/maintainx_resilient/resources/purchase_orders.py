@@ -15,7 +15,7 @@ from typing_extensions import Required, TypedDict, Unpack
 
 from .._pagination import Page, SyncPager
 from ..models.purchase_orders import PurchaseOrder, PurchaseOrderStatus
-from ._base import ItemResource, ResourceSpec, SyncSupport, expect_object
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams, expect_object
 
 __all__ = [
     "PurchaseOrderCreateParams",
@@ -28,15 +28,11 @@ Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"
 Status = PurchaseOrderStatus | str
 
 
-class PurchaseOrderListParams(TypedDict, total=False):
+class PurchaseOrderListParams(TimeRangeParams, total=False):
     """Filters of ``GET /purchaseorders``."""
 
     limit: int
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
 
 

@@ -16,7 +16,7 @@ from ..models.work_orders import (
     WorkOrderPriority,
     WorkOrderStatus,
 )
-from ._base import ItemResource, ResourceSpec, SyncSupport, write_params
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams, write_params
 
 __all__ = [
     "WorkOrderCreateParams",
@@ -44,7 +44,7 @@ Sort = Literal[
 ]
 
 
-class WorkOrderListParams(TypedDict, total=False):
+class WorkOrderListParams(TimeRangeParams, total=False):
     """Filters of ``GET /workorders``. Sequences are sent as repeated keys."""
 
     limit: int
@@ -66,10 +66,6 @@ class WorkOrderListParams(TypedDict, total=False):
     part_statuses: Sequence[str]
     parent_sub_work_order_types: Sequence[str]
     show_upcoming: bool
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[str]
 
