@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 import pydantic
 from pydantic.alias_generators import to_camel, to_snake
+from typing_extensions import TypedDict
 
 from .._meta import meta_of
 from .._operation import (
@@ -46,9 +47,11 @@ __all__ = [
     "Resource",
     "ResourceSpec",
     "SyncSupport",
+    "TimeRangeParams",
     "expect_object",
     "to_wire_body",
     "wire_name",
+    "write_params",
 ]
 
 T = TypeVar("T")
@@ -65,6 +68,16 @@ def wire_name(name: str, overrides: Mapping[str, str] | None = None) -> str:
         if name.endswith(suffix):
             return f"{to_camel(name[: -len(suffix)])}[{suffix[1:]}]"
     return to_camel(name)
+
+
+class TimeRangeParams(TypedDict, total=False):
+    """The ``updatedAt``/``createdAt`` range filters of the lists that take them (a
+    :class:`SyncSupport` family's ``incremental`` and ``by_created``)."""
+
+    updated_at_gte: datetime | str
+    updated_at_lte: datetime | str
+    created_at_gte: datetime | str
+    created_at_lte: datetime | str
 
 
 def _wire_value(value: Any) -> Any:
@@ -121,7 +134,8 @@ def expect_object(model: type[M], *, wrapper_key: str | None = None) -> Parser[M
     return parse
 
 
-def _write_params(skip_webhook: bool) -> list[tuple[str, str]]:
+def write_params(skip_webhook: bool) -> list[tuple[str, str]]:
+    """The query of a write: ``skipWebhook=true`` when asked, else nothing."""
     return [("skipWebhook", "true")] if skip_webhook else []
 
 
@@ -204,11 +218,24 @@ class ResourceSpec(Generic[M]):
         skip_webhook: bool = False,
         idempotent: bool = False,
     ) -> Operation[int]:
+        return self.post_op(expect_id, fields, extra_body, skip_webhook, idempotent)
+
+    def post_op(
+        self,
+        answer: Parser[T],
+        fields: Mapping[str, Any],
+        extra_body: Mapping[str, Any] | None,
+        skip_webhook: bool,
+        idempotent: bool,
+    ) -> Operation[T]:
+        """``POST {route}`` with ``fields`` as its body; ``answer`` parses the response (the
+        id for :meth:`create_op`, the record or another object for the few creates that
+        answer one)."""
         return Operation.make(
             "POST",
             self.route,
-            expect_id,
-            params=_write_params(skip_webhook),
+            answer,
+            params=write_params(skip_webhook),
             json=to_wire_body(fields, overrides=self.name_overrides, extra_body=extra_body),
             idempotent=idempotent,
         )
@@ -226,7 +253,7 @@ class ResourceSpec(Generic[M]):
             self.item_route,
             self._item_parser,  # type: ignore[attr-defined]
             path_params={"id": id},
-            params=_write_params(skip_webhook),
+            params=write_params(skip_webhook),
             json=to_wire_body(fields, overrides=self.name_overrides, extra_body=extra_body),
             idempotent=True,  # a PATCH sets fields to given values: sending it twice is harmless
         )
@@ -237,7 +264,7 @@ class ResourceSpec(Generic[M]):
             self.item_route,
             expect_none,
             path_params={"id": id},
-            params=_write_params(skip_webhook),
+            params=write_params(skip_webhook),
         )
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._pagination import Page, SyncPager
 from ..models.assets import Asset
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams
 
 __all__ = [
     "AssetCreateParams",
@@ -33,7 +32,7 @@ Expand = Literal[
 ]
 
 
-class AssetListParams(TypedDict, total=False):
+class AssetListParams(TimeRangeParams, total=False):
     """Filters of ``GET /assets``. Sequences are sent as repeated keys."""
 
     limit: int
@@ -41,50 +40,38 @@ class AssetListParams(TypedDict, total=False):
     manufacturer: Sequence[str]
     model: Sequence[str]
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[Expand]
 
 
-class AssetCreateParams(TypedDict, total=False):
+class _AssetFields(TypedDict, total=False):
+    """The fields ``POST /assets`` and ``PATCH /assets/{id}`` share."""
+
+    description: str | None
+    barcode: str | None
+    serial_number: str | None
+    criticality_id: int | None
+    parent_id: int | None
+    location_id: int | None
+    team_ids: Sequence[int]
+    vendor_ids: Sequence[int]
+    asset_types: Sequence[str]
+    extra_fields: Mapping[str, Any]
+    depreciation: Mapping[str, Any]
+    manufacturer: Mapping[str, Any]
+    model: Mapping[str, Any]
+
+
+class AssetCreateParams(_AssetFields, total=False):
     """Body of ``POST /assets``. ``manufacturer`` and ``model`` are ``{"id"?, "name"?}``."""
 
     name: Required[str]
-    description: str | None
-    barcode: str | None
-    serial_number: str | None
-    criticality_id: int | None
-    parent_id: int | None
-    location_id: int | None
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    asset_types: Sequence[str]
-    extra_fields: Mapping[str, Any]
-    depreciation: Mapping[str, Any]
-    manufacturer: Mapping[str, Any]
-    model: Mapping[str, Any]
 
 
-class AssetUpdateParams(TypedDict, total=False):
+class AssetUpdateParams(_AssetFields, total=False):
     """Body of ``PATCH /assets/{id}``."""
 
     name: str
-    description: str | None
-    barcode: str | None
-    serial_number: str | None
-    criticality_id: int | None
-    parent_id: int | None
-    location_id: int | None
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    asset_types: Sequence[str]
-    extra_fields: Mapping[str, Any]
-    depreciation: Mapping[str, Any]
-    manufacturer: Mapping[str, Any]
-    model: Mapping[str, Any]
 
 
 ASSETS = ResourceSpec(

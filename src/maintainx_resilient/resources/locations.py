@@ -30,28 +30,27 @@ class LocationListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class LocationCreateParams(TypedDict, total=False):
+class _LocationFields(TypedDict, total=False):
+    """The fields ``POST /locations`` and ``PATCH /locations/{id}`` share."""
+
+    description: str | None
+    address: str | None
+    barcode: str | None
+    parent_id: int | None
+    vendor_ids: Sequence[int]
+    extra_fields: Mapping[str, Any]
+
+
+class LocationCreateParams(_LocationFields, total=False):
     """Body of ``POST /locations``."""
 
     name: Required[str]
-    description: str | None
-    address: str | None
-    barcode: str | None
-    parent_id: int | None
-    vendor_ids: Sequence[int]
-    extra_fields: Mapping[str, Any]
 
 
-class LocationUpdateParams(TypedDict, total=False):
+class LocationUpdateParams(_LocationFields, total=False):
     """Body of ``PATCH /locations/{id}``."""
 
     name: str
-    description: str | None
-    address: str | None
-    barcode: str | None
-    parent_id: int | None
-    vendor_ids: Sequence[int]
-    extra_fields: Mapping[str, Any]
 
 
 LOCATIONS = ResourceSpec(

@@ -31,7 +31,16 @@ class MeterListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class MeterCreateParams(TypedDict, total=False):
+class _MeterFields(TypedDict, total=False):
+    """The fields ``POST /meters`` and ``PATCH /meters/{id}`` share."""
+
+    description: str | None
+    reading_frequency: Mapping[str, Any]
+    asset_id: int | None
+    location_id: int | None
+
+
+class MeterCreateParams(_MeterFields, total=False):
     """Body of ``POST /meters``.
 
     ``reading_frequency`` is ``{"type": "DAILY", "interval": 1}`` (``days`` for WEEKLY,
@@ -40,22 +49,14 @@ class MeterCreateParams(TypedDict, total=False):
 
     name: Required[str]
     unit: Required[str]
-    description: str | None
     measurement_type: Measurement
-    reading_frequency: Mapping[str, Any]
-    asset_id: int | None
-    location_id: int | None
 
 
-class MeterUpdateParams(TypedDict, total=False):
+class MeterUpdateParams(_MeterFields, total=False):
     """Body of ``PATCH /meters/{id}`` (the measurement type cannot change)."""
 
     name: str
     unit: str
-    description: str | None
-    reading_frequency: Mapping[str, Any]
-    asset_id: int | None
-    location_id: int | None
 
 
 METERS = ResourceSpec(route="/meters", list_key="meters", item_key="meter", model=Meter)

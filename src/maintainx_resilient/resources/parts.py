@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
 from .._pagination import Page, SyncPager
 from ..models.parts import Part
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams
 
 __all__ = [
     "PartCreateParams",
@@ -23,21 +22,37 @@ Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"
 Expand = Literal["extra_fields", "vendors"]
 
 
-class PartListParams(TypedDict, total=False):
+class PartListParams(TimeRangeParams, total=False):
     """Filters of ``GET /parts``. Sequences are sent as repeated keys."""
 
     limit: int
     part_number: Sequence[str]
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[Expand]
 
 
-class PartCreateParams(TypedDict, total=False):
+class _PartFields(TypedDict, total=False):
+    """The fields ``POST /parts`` and ``PATCH /parts/{id}`` share."""
+
+    description: str | None
+    area: str | None
+    barcode: str | None
+    unit_cost: int | None
+    available_quantity: int
+    minimum_quantity: int
+    assigned_quantity: int
+    committed_quantities: Mapping[str, int]
+    location_id: int | None
+    part_types: Sequence[str]
+    asset_ids: Sequence[int]
+    team_ids: Sequence[int]
+    vendor_ids: Sequence[int]
+    vendors: Sequence[Mapping[str, Any]]
+    extra_fields: Mapping[str, Any]
+
+
+class PartCreateParams(_PartFields, total=False):
     """Body of ``POST /parts``. ``unit_cost`` is in cents.
 
     ``locations`` is a list of ``{"locationId", "availableQuantity", ...}``; ``vendors`` a list
@@ -45,47 +60,17 @@ class PartCreateParams(TypedDict, total=False):
     """
 
     name: Required[str]
-    description: str | None
-    area: str | None
-    barcode: str | None
-    unit_cost: int | None
-    available_quantity: int
-    minimum_quantity: int
-    assigned_quantity: int
-    committed_quantities: Mapping[str, int]
-    location_id: int | None
     locations: Sequence[Mapping[str, Any]]
-    part_types: Sequence[str]
-    asset_ids: Sequence[int]
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    vendors: Sequence[Mapping[str, Any]]
-    extra_fields: Mapping[str, Any]
 
 
-class PartUpdateParams(TypedDict, total=False):
+class PartUpdateParams(_PartFields, total=False):
     """Body of ``PATCH /parts/{id}``.
 
     Unlike create, ``locations`` is ``{"addedUpdated": [...], "removedLocationIds": [...]}``.
     """
 
     name: str
-    description: str | None
-    area: str | None
-    barcode: str | None
-    unit_cost: int | None
-    available_quantity: int
-    minimum_quantity: int
-    assigned_quantity: int
-    committed_quantities: Mapping[str, int]
-    location_id: int | None
     locations: Mapping[str, Any]
-    part_types: Sequence[str]
-    asset_ids: Sequence[int]
-    team_ids: Sequence[int]
-    vendor_ids: Sequence[int]
-    vendors: Sequence[Mapping[str, Any]]
-    extra_fields: Mapping[str, Any]
 
 
 PARTS = ResourceSpec(

@@ -13,10 +13,9 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
-from .._operation import Operation
 from .._pagination import Page, SyncPager
 from ..models.purchase_orders import PurchaseOrder, PurchaseOrderStatus
-from ._base import ItemResource, ResourceSpec, SyncSupport, expect_object, to_wire_body
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams, expect_object
 
 __all__ = [
     "PurchaseOrderCreateParams",
@@ -29,19 +28,31 @@ Sort = Literal["id", "createdAt", "updatedAt", "-id", "-createdAt", "-updatedAt"
 Status = PurchaseOrderStatus | str
 
 
-class PurchaseOrderListParams(TypedDict, total=False):
+class PurchaseOrderListParams(TimeRangeParams, total=False):
     """Filters of ``GET /purchaseorders``."""
 
     limit: int
     custom_field_name: Sequence[str]
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
 
 
-class PurchaseOrderCreateParams(TypedDict, total=False):
+class _PurchaseOrderFields(TypedDict, total=False):
+    """The fields ``POST /purchaseorders`` and ``PATCH /purchaseorders/{id}`` share."""
+
+    title: str | None
+    note: str | None
+    due_date: datetime | str | None
+    override_number: str | None
+    vendor_contact_ids: Sequence[int]
+    costs: Sequence[Mapping[str, Any]]
+    shipping_address: Mapping[str, Any]
+    shipping_address_id: int | None
+    billing_address: Mapping[str, Any]
+    billing_address_id: int | None
+    extra_fields: Mapping[str, Any]
+
+
+class PurchaseOrderCreateParams(_PurchaseOrderFields, total=False):
     """Body of ``POST /purchaseorders``. Money is in cents.
 
     ``items`` is a list of ``{"partId"?, "name"?, "quantityOrdered", "unitCost"?, ...}``;
@@ -51,64 +62,20 @@ class PurchaseOrderCreateParams(TypedDict, total=False):
 
     vendor_id: Required[int | None]
     items: Required[Sequence[Mapping[str, Any]]]
-    title: str | None
-    note: str | None
-    due_date: datetime | str | None
-    override_number: str | None
-    vendor_contact_ids: Sequence[int]
-    costs: Sequence[Mapping[str, Any]]
-    shipping_address: Mapping[str, Any]
-    shipping_address_id: int | None
-    billing_address: Mapping[str, Any]
-    billing_address_id: int | None
-    extra_fields: Mapping[str, Any]
 
 
-class PurchaseOrderUpdateParams(TypedDict, total=False):
+class PurchaseOrderUpdateParams(_PurchaseOrderFields, total=False):
     """Body of ``PATCH /purchaseorders/{id}``."""
 
-    title: str | None
-    note: str | None
+    vendor_id: int | None
+    items: Sequence[Mapping[str, Any]]
     review_note: str | None
     status: Status | None
-    due_date: datetime | str | None
-    vendor_id: int | None
-    override_number: str | None
-    vendor_contact_ids: Sequence[int]
-    items: Sequence[Mapping[str, Any]]
-    costs: Sequence[Mapping[str, Any]]
-    shipping_address: Mapping[str, Any]
-    shipping_address_id: int | None
-    billing_address: Mapping[str, Any]
-    billing_address_id: int | None
-    extra_fields: Mapping[str, Any]
 
 
 _CREATED_PO = expect_object(PurchaseOrder, wrapper_key="purchaseOrder")
 
-
-class PurchaseOrderSpec(ResourceSpec[PurchaseOrder]):
-    """Purchase orders: create answers with the record itself."""
-
-    def create_record_op(
-        self,
-        fields: Mapping[str, Any],
-        *,
-        extra_body: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-    ) -> Operation[PurchaseOrder]:
-        return Operation.make(
-            "POST",
-            self.route,
-            _CREATED_PO,
-            params=[("skipWebhook", "true")] if skip_webhook else [],
-            json=to_wire_body(fields, overrides=self.name_overrides, extra_body=extra_body),
-            idempotent=idempotent,
-        )
-
-
-PURCHASE_ORDERS = PurchaseOrderSpec(
+PURCHASE_ORDERS = ResourceSpec(
     route="/purchaseorders",
     list_key="purchaseOrders",
     item_key="purchaseOrder",
@@ -147,11 +114,8 @@ class PurchaseOrders(ItemResource[PurchaseOrder]):
 
         Not retried unless ``idempotent`` is True: a retry could create a duplicate.
         """
-        return self._run(
-            self.spec.create_record_op(
-                fields, extra_body=extra_body, skip_webhook=skip_webhook, idempotent=idempotent
-            )
-        )
+        op = self.spec.post_op(_CREATED_PO, fields, extra_body, skip_webhook, idempotent)
+        return self._run(op)
 
     def update(
         self,

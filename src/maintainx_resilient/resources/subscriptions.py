@@ -33,34 +33,7 @@ _SECRET = expect_value("secret")
 
 
 class SubscriptionSpec(ResourceSpec[Subscription]):
-    """Subscriptions: create answers ``{id, status, secret}``; the secret has its own route."""
-
-    def subscribe_op(
-        self,
-        type: EventType,
-        url: str,
-        *,
-        filters: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        skip_webhook: bool = False,
-        idempotent: bool = False,
-    ) -> Operation[CreatedSubscription]:
-        body: dict[str, Any] = {
-            "type": type.value if isinstance(type, SubscriptionType) else type,
-            "url": url,
-        }
-        if filters is not None:
-            body["filters"] = dict(filters)
-        if options is not None:
-            body["options"] = dict(options)
-        return Operation.make(
-            "POST",
-            self.route,
-            _CREATED,
-            params=[("skipWebhook", "true")] if skip_webhook else [],
-            json=body,
-            idempotent=idempotent,
-        )
+    """Subscriptions: the secret has its own route."""
 
     def secret_op(self, id: int) -> Operation[str]:
         return Operation.make(
@@ -96,16 +69,12 @@ class Subscriptions(ItemResource[Subscription]):
         ``filters``/``options`` are sent as given (wire names, e.g.
         ``{"oneOfStatuses": ["DONE"]}``). Keep the id: there is no way to list subscriptions.
         """
-        return self._run(
-            self.spec.subscribe_op(
-                type,
-                url,
-                filters=filters,
-                options=options,
-                skip_webhook=skip_webhook,
-                idempotent=idempotent,
-            )
-        )
+        body: dict[str, Any] = {"type": type, "url": url}
+        if filters is not None:
+            body["filters"] = dict(filters)
+        if options is not None:
+            body["options"] = dict(options)
+        return self._run(self.spec.post_op(_CREATED, body, None, skip_webhook, idempotent))
 
     def update(
         self,

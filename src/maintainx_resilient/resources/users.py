@@ -33,35 +33,32 @@ class UserListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class UserCreateParams(TypedDict, total=False):
+class _UserFields(TypedDict, total=False):
+    """The fields ``POST /users`` and ``PATCH /users/{id}`` share."""
+
+    email: str | None
+    phone_number: str | None
+    role: Role | None
+    custom_role: str | None
+    auth_type: Auth | None
+    hourly_rate: int | None
+    extra_fields: Mapping[str, Any]
+    external_data: Any
+
+
+class UserCreateParams(_UserFields, total=False):
     """Body of ``POST /users``. ``hourly_rate`` is in cents."""
 
     first_name: Required[str]
     last_name: Required[str]
-    email: str | None
-    phone_number: str | None
-    role: Role | None
-    custom_role: str | None
-    auth_type: Auth | None
     invite_type: Invite | None
-    hourly_rate: int | None
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
-class UserUpdateParams(TypedDict, total=False):
+class UserUpdateParams(_UserFields, total=False):
     """Body of ``PATCH /users/{id}``."""
 
     first_name: str
     last_name: str
-    email: str | None
-    phone_number: str | None
-    role: Role | None
-    custom_role: str | None
-    auth_type: Auth | None
-    hourly_rate: int | None
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
 USERS = ResourceSpec(route="/users", list_key="users", item_key="user", model=User)

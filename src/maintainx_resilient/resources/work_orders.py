@@ -16,7 +16,7 @@ from ..models.work_orders import (
     WorkOrderPriority,
     WorkOrderStatus,
 )
-from ._base import ItemResource, ResourceSpec, SyncSupport
+from ._base import ItemResource, ResourceSpec, SyncSupport, TimeRangeParams, write_params
 
 __all__ = [
     "WorkOrderCreateParams",
@@ -44,7 +44,7 @@ Sort = Literal[
 ]
 
 
-class WorkOrderListParams(TypedDict, total=False):
+class WorkOrderListParams(TimeRangeParams, total=False):
     """Filters of ``GET /workorders``. Sequences are sent as repeated keys."""
 
     limit: int
@@ -66,64 +66,50 @@ class WorkOrderListParams(TypedDict, total=False):
     part_statuses: Sequence[str]
     parent_sub_work_order_types: Sequence[str]
     show_upcoming: bool
-    updated_at_gte: datetime | str
-    updated_at_lte: datetime | str
-    created_at_gte: datetime | str
-    created_at_lte: datetime | str
     sort: Sort
     expand: Sequence[str]
 
 
-class WorkOrderCreateParams(TypedDict, total=False):
+class _WorkOrderFields(TypedDict, total=False):
+    """The fields ``POST /workorders`` and ``PATCH /workorders/{id}`` share."""
+
+    description: str
+    priority: Priority
+    type: SettableKind
+    asset_id: int
+    location_id: int
+    assignees: Sequence[Mapping[str, Any]]
+    categories: Sequence[str]
+    estimated_time: int
+    requester_id: int
+    procedure_template_id: int
+    vendor_ids: Sequence[int]
+    parts_used: Sequence[Mapping[str, Any]]
+    procedure: Mapping[str, Any]
+    extra_fields: Mapping[str, Any]
+    external_data: Any
+
+
+class WorkOrderCreateParams(_WorkOrderFields, total=False):
     """Body of ``POST /workorders``. There is no ``status``: use ``set_status``."""
 
     title: Required[str]
-    description: str
-    priority: Priority
-    type: SettableKind
-    asset_id: int
-    location_id: int
-    assignees: Sequence[Mapping[str, Any]]
-    categories: Sequence[str]
     due_date: datetime | str
     start_date: datetime | str
-    estimated_time: int
-    requester_id: int
     work_request_id: int
     work_order_template_id: int
-    procedure_template_id: int
     parent_id: int
     is_parent: bool
-    vendor_ids: Sequence[int]
-    parts_used: Sequence[Mapping[str, Any]]
-    procedure: Mapping[str, Any]
     repeatability: Mapping[str, Any]
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
-class WorkOrderUpdateParams(TypedDict, total=False):
+class WorkOrderUpdateParams(_WorkOrderFields, total=False):
     """Body of ``PATCH /workorders/{id}``. There is no ``status``: use ``set_status``."""
 
     title: str
-    description: str
-    priority: Priority
-    type: SettableKind
-    asset_id: int
-    location_id: int
-    assignees: Sequence[Mapping[str, Any]]
-    categories: Sequence[str]
     due_date: datetime | str | None
     start_date: datetime | str | None
-    estimated_time: int
-    requester_id: int
-    procedure_template_id: int
-    vendor_ids: Sequence[int]
-    parts_used: Sequence[Mapping[str, Any]]
     recurrence_info: Mapping[str, Any]
-    procedure: Mapping[str, Any]
-    extra_fields: Mapping[str, Any]
-    external_data: Any
 
 
 class WorkOrderSpec(ResourceSpec[WorkOrder]):
@@ -142,7 +128,7 @@ class WorkOrderSpec(ResourceSpec[WorkOrder]):
             "/workorders/{id}/status",
             expect_model(WorkOrder, "workOrder"),
             path_params={"id": id},
-            params=[("skipWebhook", "true")] if skip_webhook else [],
+            params=write_params(skip_webhook),
             json={"status": value},
             idempotent=True,
         )
@@ -165,7 +151,7 @@ class WorkOrderSpec(ResourceSpec[WorkOrder]):
             "/workorders/{id}/comments",
             expect_id,
             path_params={"id": id},
-            params=[("skipWebhook", "true")] if skip_webhook else [],
+            params=write_params(skip_webhook),
             json={"content": content},
         )
 

@@ -35,30 +35,28 @@ class WorkRequestListParams(TypedDict, total=False):
     expand: Sequence[Expand]
 
 
-class WorkRequestCreateParams(TypedDict, total=False):
+class _WorkRequestFields(TypedDict, total=False):
+    """The fields ``POST /workrequests`` and ``PATCH /workrequests/{id}`` share."""
+
+    description: str | None
+    priority: Priority
+    asset_id: int | None
+    location_id: int | None
+    approver_team_id: int | None
+    creator_contact_info: str | None
+    extra_fields: Mapping[str, Any]
+
+
+class WorkRequestCreateParams(_WorkRequestFields, total=False):
     """Body of ``POST /workrequests``. ``creator_contact_info`` is an e-mail or a phone."""
 
     title: Required[str]
-    description: str | None
-    priority: Priority
-    asset_id: int | None
-    location_id: int | None
-    approver_team_id: int | None
-    creator_contact_info: str | None
-    extra_fields: Mapping[str, Any]
 
 
-class WorkRequestUpdateParams(TypedDict, total=False):
+class WorkRequestUpdateParams(_WorkRequestFields, total=False):
     """Body of ``PATCH /workrequests/{id}``."""
 
     title: str
-    description: str | None
-    priority: Priority
-    asset_id: int | None
-    location_id: int | None
-    approver_team_id: int | None
-    creator_contact_info: str | None
-    extra_fields: Mapping[str, Any]
 
 
 WORK_REQUESTS = ResourceSpec(
