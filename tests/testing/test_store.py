@@ -10,8 +10,8 @@ from maintainx_resilient.testing._store import (
     Record,
     Table,
     compile_filters,
-    fingerprint,
     paginate,
+    query_digest,
 )
 from maintainx_resilient.testing._timeutil import format_ms
 
@@ -277,12 +277,12 @@ def test_bad_filter_values_are_query_errors(query: tuple[str, str]) -> None:
 
 
 def test_fingerprint_ignores_the_order_of_filters() -> None:
-    """The same filters in another order make the same fingerprint; other filters do not."""
+    """The same filters in another order make the same query_digest; other filters do not."""
     spec = (FilterSpec("statuses", "status", "in", "str"), FilterSpec("assets", "assetId"))
     _, one = compile_filters(spec, [("statuses", "DONE"), ("assets", "1"), ("statuses", "OPEN")])
     _, two = compile_filters(spec, [("assets", "1"), ("statuses", "OPEN"), ("statuses", "DONE")])
     _, three = compile_filters(spec, [("assets", "2")])
-    assert fingerprint(one) == fingerprint(two) != fingerprint(three)
+    assert query_digest(one) == query_digest(two) != query_digest(three)
 
 
 def test_encoded_views_are_cached_until_the_record_changes() -> None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._clock import Clock
 from ..policies.breaker import Admission, BreakerOutcome, BreakerSnapshot, BreakerState
 from ._keys import FleetKeys
-from ._link import FleetLink
+from ._link import Contended, FleetLink
 
 if TYPE_CHECKING:
     import redis
@@ -252,10 +252,6 @@ def snapshot_of(
 # ---- the store ------------------------------------------------------------------------------
 
 
-class _Contended(Exception):
-    """Other processes kept changing the record for longer than the contention budget."""
-
-
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
@@ -301,7 +297,7 @@ class RedisBreakerStore:
                 lambda r: self._transact(r, breaker.scope, timeout, decide),
                 lambda: (None, breaker.admit(now)),
             )
-        except _Contended:
+        except Contended:
             # Others kept writing this record: they are claiming the probe. Not this one.
             self.contended += 1
             return Admission(breaker.scope, False, "half-open", retry_after=timeout)
@@ -331,7 +327,7 @@ class RedisBreakerStore:
             seen, _ = self._link.call(
                 lambda r: self._transact(r, breaker.scope, config.reset_timeout, decide), local
             )
-        except _Contended:
+        except Contended:
             self.contended += 1
             local()
             return
@@ -429,7 +425,7 @@ class RedisBreakerStore:
                     return new, result
                 except redis_module.WatchError:
                     if time.monotonic() > give_up:
-                        raise _Contended from None
+                        raise Contended from None
                     time.sleep(random.random() * 0.0005)
 
     def _members(self, r: redis.Redis) -> set[str]:
@@ -483,12 +479,12 @@ class RedisBreakerStore:
                         return
                     except redis_module.WatchError:
                         if time.monotonic() > give_up:
-                            raise _Contended from None
+                            raise Contended from None
                         time.sleep(random.random() * 0.0005)
 
         try:
             self._link.call(shared, lambda: None)
-        except _Contended:
+        except Contended:
             self.contended += 1  # the local breakers still act; the fleet did not hear it
 
     def _follow(

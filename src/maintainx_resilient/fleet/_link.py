@@ -25,7 +25,13 @@ from ._config import FleetConfig, redacted_url
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["FleetLink", "LinkStatus", "connect_redis"]
+__all__ = ["Contended", "FleetLink", "LinkStatus", "connect_redis"]
+
+
+class Contended(Exception):
+    """Other processes kept changing a shared record (a WATCH or compare-and-set kept
+    failing) for longer than the caller's contention budget."""
+
 
 T = TypeVar("T")
 logger = logging.getLogger("maintainx_resilient")

@@ -36,7 +36,7 @@ from .._exceptions import ConfigurationError, StorageError
 from .._iso8601 import iso_utc
 from ..telemetry._logging import redact
 from ._keys import FleetKeys
-from ._link import FleetLink
+from ._link import Contended, FleetLink
 
 if TYPE_CHECKING:
     import redis
@@ -384,10 +384,6 @@ def _timeline_entry(raw: bytes | str) -> FleetTimelineEntry | None:
 # ---- Redis -----------------------------------------------------------------------------------
 
 
-class _Contended(Exception):
-    pass
-
-
 class _Warned:
     """Warn once per corrupt value (a heartbeat reads it twice a second)."""
 
@@ -535,7 +531,7 @@ class FleetBoard:
                     return entry
                 except redis_module.WatchError:
                     if time.monotonic() > give_up:
-                        raise _Contended from None
+                        raise Contended from None
                     time.sleep(random.random() * 0.005)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -574,7 +570,7 @@ class FleetBoard:
 
         try:
             return link.call(work, unavailable)
-        except _Contended:
+        except Contended:
             raise StorageError(
                 f"could not {what}: other processes kept changing the fleet's mitigations; "
                 "try again",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..policies.throttle import Decide, MemoryThrottleStore, ScopeState
 from ._keys import FleetKeys
-from ._link import FleetLink
+from ._link import Contended, FleetLink
 
 if TYPE_CHECKING:
     import redis
@@ -117,10 +117,6 @@ return 1
 """
 
 
-class _Contended(Exception):
-    """Other processes kept changing the scopes for longer than ``CONTENTION_BUDGET``."""
-
-
 class RedisThrottleStore:
     """Throttle states in Redis, shared by the fleet; a local store while Redis is out."""
 
@@ -140,7 +136,7 @@ class RedisThrottleStore:
                 lambda r: self._shared(r, scopes, decide),
                 lambda: self.local.transact(scopes, decide),
             )
-        except _Contended:
+        except Contended:
             self.contended += 1
             return self.local.transact(scopes, decide)
 
@@ -162,7 +158,7 @@ class RedisThrottleStore:
             if self._swap(keys=[*keys, self._keys.throttle_index], args=argv, client=r):
                 return result
             if time.monotonic() > give_up:
-                raise _Contended
+                raise Contended
             time.sleep(random.random() * 0.0005)
 
     def states(self) -> Mapping[str, ScopeState]:

@@ -377,11 +377,11 @@ def _number(text: str | bytes | None) -> float | None:
 
 #: How a scope counted a grant: sent at once, promised in the current window, booked into a
 #: later one, or only recorded in the sliding window.
-Kind = Literal["now", "promised", "queued", "window"]
+GrantKind = Literal["now", "promised", "queued", "window"]
 
 
 class Grant(NamedTuple):
-    kind: Kind
+    kind: GrantKind
     epoch: int
 
 
@@ -558,7 +558,7 @@ def take(
     if slot <= now:
         state = s._replace(slices=slices, last=last, sending=s.sending + 1, granted=s.granted + 1)
         return state, Grant("now", s.epoch)
-    kind: Kind = "window"
+    kind: GrantKind = "window"
     promised, queued = s.promised, s.queued
     if s.window_end is not None:
         if slot < s.window_end:

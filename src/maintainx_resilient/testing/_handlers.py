@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from ._catalog import Collection, Route, View, catalog
 from ._expand import render
 from ._messages import JSON_CONTENT_TYPE, SimRequest, SimResponse, json_response
-from ._store import Organization, QueryError, Record, Table, compile_filters, fingerprint, paginate
+from ._store import OrgData, QueryError, Record, Table, compile_filters, paginate, query_digest
 from ._timeutil import Timestamps
 from ._validation import FieldError, Schema, check
 from ._writes import WriteContext
@@ -54,7 +54,7 @@ class Services(Protocol):
     def random_hex(self, digits: int) -> str: ...
     def count_creation(self, resource: str) -> None: ...
     def pagination_mode(self, resource: str) -> Literal["keyset", "offset"]: ...
-    def key_organizations(self, org_ids: Sequence[int]) -> list[Organization]: ...
+    def key_organizations(self, org_ids: Sequence[int]) -> list[OrgData]: ...
 
 
 @dataclass
@@ -64,12 +64,12 @@ class Call:
     request: SimRequest
     route: Route
     params: dict[str, str]
-    orgs: list[Organization]
+    orgs: list[OrgData]
     user_id: int
     key_org_ids: tuple[int, ...]
 
     @property
-    def org(self) -> Organization:
+    def org(self) -> OrgData:
         return self.orgs[0]
 
     @property
@@ -267,7 +267,7 @@ class Handlers:
             sort_field, descending = extras.sort_alias.get(name, name), sort.startswith("-")
         filters, canonical = compile_filters(route.filters, request.query)
         orgs = ",".join(str(o.id) for o in call.orgs)
-        digest = fingerprint([("path", request.path), ("orgs", orgs), *canonical])
+        digest = query_digest([("path", request.path), ("orgs", orgs), *canonical])
         return paginate(
             tables,
             predicates=[*predicates, *filters],
@@ -284,7 +284,7 @@ class Handlers:
         return frozenset(call.request.params("expand")) & frozenset(view.expanders)
 
     @staticmethod
-    def show(view: View, record: Record, expands: frozenset[str], org: Organization) -> Any:
+    def show(view: View, record: Record, expands: frozenset[str], org: OrgData) -> Any:
         shown = render(record, view.fields)
         for name in sorted(expands):
             shown.update(view.expanders[name](record, org.lookup, expands))
@@ -541,9 +541,7 @@ def _finite(text: str) -> float:
     return value
 
 
-def _owner(
-    record: Record, by_org: dict[int, Organization], orgs: list[Organization]
-) -> Organization:
+def _owner(record: Record, by_org: dict[int, OrgData], orgs: list[OrgData]) -> OrgData:
     org_id = record.get("organizationId")
     return by_org.get(org_id, orgs[0]) if isinstance(org_id, int) else orgs[0]
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Mutation", "Mutator"]
 
-Kind = Literal["create", "update", "delete"]
+MutationKind = Literal["create", "update", "delete"]
 
 #: resource -> (created, changed, deleted event types, payload id key); None: no such event.
 _EVENTS: dict[str, tuple[str | None, str | None, str | None, str]] = {
@@ -45,14 +45,14 @@ _EVENTS: dict[str, tuple[str | None, str | None, str | None, str]] = {
     "purchaseOrders": ("NEW_PURCHASE_ORDER", "PURCHASE_ORDER_CHANGE", None, "purchaseOrderId"),
 }
 _NAME_FIELD = {"workOrders": "title"}
-_KINDS: tuple[Kind, Kind, Kind] = ("create", "update", "delete")
+_KINDS: tuple[MutationKind, MutationKind, MutationKind] = ("create", "update", "delete")
 
 
 @dataclass(frozen=True)
 class Mutation:
     """One change: what was done to which record, and when (``occurred_at``, API format)."""
 
-    kind: Kind
+    kind: MutationKind
     resource: str
     id: int
     org_id: int
@@ -123,7 +123,7 @@ class Mutator:
         with self._lock, self.sim._lock:
             org, name = self.sim._resolve(self.resource, self.org_id)
             table = org.table(name)
-            kind: Kind = self._rng.choices(_KINDS, self.mix)[0]
+            kind: MutationKind = self._rng.choices(_KINDS, self.mix)[0]
             if kind != "create" and len(table) <= (self.min_records if kind == "delete" else 0):
                 kind = "create"
             if kind == "create":

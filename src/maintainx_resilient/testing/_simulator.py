@@ -32,7 +32,7 @@ from ._ratelimit import Bucket, FixedWindowLimiter, RateLimitConfig
 from ._router import VERSIONS_ROUTE, Route, default_router
 from ._special import SPECIAL_HANDLERS
 from ._stats import RequestRecord, SimStats, StatsRecorder
-from ._store import Organization, Record, sorted_records
+from ._store import OrgData, Record, sorted_records
 from ._timeutil import DEFAULT_EPOCH, Timestamps
 from ._validation import FieldError
 from ._webhooks import SimulatorWebhooks
@@ -174,7 +174,7 @@ class Simulator:
         self._next_ids: dict[str, int] = {}
         self._rng = random.Random(f"simulator:{seed}")
         self._request_ids = itertools.count(1)
-        self._orgs: dict[int, Organization] = {}
+        self._orgs: dict[int, OrgData] = {}
         self._keys: dict[str, ApiKey] = {}
         self._limiter = FixedWindowLimiter()
         self._stats = StatsRecorder()
@@ -209,15 +209,15 @@ class Simulator:
     def pagination_mode(self, resource: str) -> Literal["keyset", "offset"]:
         return "offset" if resource in self._offset else "keyset"
 
-    def key_organizations(self, org_ids: Sequence[int]) -> list[Organization]:
+    def key_organizations(self, org_ids: Sequence[int]) -> list[OrgData]:
         return [self._organization(org_id) for org_id in org_ids]
 
     # -- keys and organizations ----------------------------------------------------------------
 
-    def _organization(self, org_id: int) -> Organization:
+    def _organization(self, org_id: int) -> OrgData:
         org = self._orgs.get(org_id)
         if org is None:
-            org = Organization(org_id, f"Simulated Organization {org_id}", _SEEDED)
+            org = OrgData(org_id, f"Simulated Organization {org_id}", _SEEDED)
             tables, sequences = self._seed(org_id)
             for table, records in tables.items():
                 for record in records:
@@ -274,7 +274,7 @@ class Simulator:
 
     # -- data access for tests -----------------------------------------------------------------
 
-    def _resolve(self, resource: str, org_id: int | None) -> tuple[Organization, str]:
+    def _resolve(self, resource: str, org_id: int | None) -> tuple[OrgData, str]:
         name = _table_name(resource)
         if org_id is None:
             org_id = min(self._orgs)
@@ -482,7 +482,7 @@ class Simulator:
 
     def _organizations_for(
         self, request: SimRequest, route: Route, grant: ApiKey
-    ) -> list[Organization] | SimResponse:
+    ) -> list[OrgData] | SimResponse:
         if route.handler == "organizations":
             return [self._organization(grant.org_ids[0])]
         single = request.headers.get("x-organization-id")
@@ -509,7 +509,7 @@ class Simulator:
         return [self._organization(org_id) for org_id in wanted]
 
     def _buckets(
-        self, route: Route, params: Mapping[str, str], grant: ApiKey, orgs: Sequence[Organization]
+        self, route: Route, params: Mapping[str, str], grant: ApiKey, orgs: Sequence[OrgData]
     ) -> list[Bucket]:
         config = self.rate_limit
         assert config is not None

@@ -18,7 +18,7 @@ from ._catalog import catalog
 from ._expand import Fields, render
 from ._handlers import Call, Handlers, dumps, error_a, not_found
 from ._messages import SimResponse, json_response
-from ._store import Record, Table, fingerprint, paginate
+from ._store import Record, Table, paginate, query_digest
 from ._timeutil import normalize_iso
 from ._validation import FieldError, Schema, check, is_nullable
 
@@ -44,7 +44,7 @@ def _list(h: Handlers, call: Call, key: str, records: list[Record], fields: Fiel
         predicates=[],
         limit=h.limit(call),
         cursor=call.request.param("cursor") or None,
-        filters_fingerprint=fingerprint([("path", call.request.path)]),
+        filters_fingerprint=query_digest([("path", call.request.path)]),
     )
     return h.page_body(
         call, key, [dumps(render(r, fields)) for r in page.records], page.next_cursor

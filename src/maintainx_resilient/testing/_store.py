@@ -26,14 +26,14 @@ from ._timeutil import normalize_iso
 
 __all__ = [
     "FilterSpec",
-    "Organization",
-    "Page",
+    "OrgData",
     "QueryError",
     "Record",
+    "RecordPage",
     "Table",
     "compile_filters",
-    "fingerprint",
     "paginate",
+    "query_digest",
 ]
 
 Record = dict[str, Any]
@@ -247,14 +247,14 @@ def compile_filters(
     return predicates, canonical
 
 
-def fingerprint(parts: Iterable[tuple[str, str]]) -> str:
+def query_digest(parts: Iterable[tuple[str, str]]) -> str:
     """A short stable digest of a query's filters, stored in cursors."""
     text = json.dumps(sorted(parts), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
-class Page:
+class RecordPage:
     """One page of a list: the records, and the cursor of the next page (None on the last)."""
 
     records: list[Record]
@@ -293,7 +293,7 @@ def paginate(
     descending: bool = False,
     filters_fingerprint: str,
     mode: Literal["keyset", "offset"] = "keyset",
-) -> Page:
+) -> RecordPage:
     """One page of the records of ``tables`` matching every predicate, in sort order.
 
     ``tables`` is usually one table; several (multi-organization lists) are merged. Raises
@@ -339,13 +339,13 @@ def paginate(
         found.append(record)
         keys.append(key)
     if len(found) <= limit:
-        return Page(found, None)
+        return RecordPage(found, None)
     payload: dict[str, Any] = {"s": sort_spec, "f": filters_fingerprint}
     if mode == "offset":
         payload["o"] = offset + limit
     else:
         payload["k"] = keys[limit - 1]
-    return Page(found[:limit], _encode_cursor(payload))
+    return RecordPage(found[:limit], _encode_cursor(payload))
 
 
 def _lookup(tables: Sequence[Table]) -> Callable[[int], Record | None]:
@@ -368,7 +368,7 @@ def sorted_records(tables: Sequence[Table]) -> list[Record]:
     return [merged[i] for i in sorted(merged)]
 
 
-class Organization:
+class OrgData:
     """One organization's data: a table per resource and its per-organization counters."""
 
     def __init__(self, org_id: int, name: str, table_names: Iterable[str]) -> None:

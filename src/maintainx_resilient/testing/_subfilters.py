@@ -28,10 +28,12 @@ __all__ = ["passes"]
 _PROPERTY_FILTERS = frozenset(
     {"oneOfProperties", "oneOfPartProperties", "oneOfPurchaseOrderProperties"}
 )
-Record = Mapping[str, Any]
+RecordView = Mapping[str, Any]
 
 
-def passes(filters: Any, payload: Record, old: Record | None, new: Record | None) -> bool:
+def passes(
+    filters: Any, payload: RecordView, old: RecordView | None, new: RecordView | None
+) -> bool:
     """Whether an event (its payload, and the record before/after when known) gets through."""
     if not isinstance(filters, Mapping):
         return True
@@ -45,7 +47,7 @@ def passes(filters: Any, payload: Record, old: Record | None, new: Record | None
 
 
 def _matches(
-    key: str, values: list[Any], payload: Record, old: Record | None, new: Record | None
+    key: str, values: list[Any], payload: RecordView, old: RecordView | None, new: RecordView | None
 ) -> bool:
     status = payload.get("newStatus")
     if key == "oneOfStatuses":
@@ -71,7 +73,7 @@ def _matches(
     return True
 
 
-def _changed(prop: str, old: Record, new: Record) -> bool:
+def _changed(prop: str, old: RecordView, new: RecordView) -> bool:
     """Whether the record field a property filter names (``DUE_DATE``) changed."""
     words = prop.lower().split("_")
     name = words[0] + "".join(w.title() for w in words[1:])

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._messages import SimResponse
-from ._store import Organization, Record
+from ._store import OrgData, Record
 from ._subfilters import passes
 
 if TYPE_CHECKING:
@@ -384,7 +384,7 @@ class SimulatorWebhooks:
             return None
         return call.org.lookup(resource, data["id"])
 
-    def _categories(self, org: Organization, labels: Iterable[str]) -> list[dict[str, Any]]:
+    def _categories(self, org: OrgData, labels: Iterable[str]) -> list[dict[str, Any]]:
         by_label = {c.get("label"): c for c in org.table("categories")}
         found = []
         for label in labels:
@@ -393,7 +393,7 @@ class SimulatorWebhooks:
                 found.append({"id": category["id"], "name": label})
         return found
 
-    def _work_order(self, org: Organization, record: Record) -> dict[str, Any]:
+    def _work_order(self, org: OrgData, record: Record) -> dict[str, Any]:
         parts = [
             _compact(
                 {
@@ -654,7 +654,7 @@ class SimulatorWebhooks:
     # -- delivery ---------------------------------------------------------------------------
 
     @staticmethod
-    def _subscribers(org: Organization, event_type: str) -> list[Record]:
+    def _subscribers(org: OrgData, event_type: str) -> list[Record]:
         table = org.tables.get("subscriptions")
         if table is None:
             return []

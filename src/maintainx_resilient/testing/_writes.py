@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._expand import Lookup
 from ._store import Record
 from ._validation import FieldError, copy_json
 
 __all__ = ["Applier", "Defaults", "WriteContext", "contact_info", "purchase_order_item"]
-
-#: ``lookup(resource_name, id)`` finds a record of the same organization.
-Lookup = Callable[[str, int], "Record | None"]
 
 
 @dataclass
