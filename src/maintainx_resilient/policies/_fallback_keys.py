@@ -44,14 +44,28 @@ def cache_key(request: httpx.Request, credential: str) -> str:
     """The entry key of ``request`` for ``credential`` (a credential id, never a key)."""
     url = request.url
     origin, path = _origin_and_path(url)
-    pairs = sorted(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
-    query = f"?{urlencode(pairs)}" if pairs else ""
-    headers = request.headers
-    org = headers.get("x-organization-id", "").strip()
-    orgs = ",".join(
-        sorted(p.strip() for p in headers.get("x-organization-ids", "").split(",") if p)
+    raw_query = url.query  # most reads (a record by id) have none: nothing to sort
+    pairs = (
+        sorted(parse_qsl(raw_query.decode("ascii"), keep_blank_values=True)) if raw_query else ()
     )
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    org, orgs = _organizations(request.headers)
     return f"{credential}\n{org}\n{orgs}\n{request.method} {origin}{path}{query}"
+
+
+def _organizations(headers: httpx.Headers) -> tuple[str, str]:
+    """``x-organization-id`` (stripped) and ``x-organization-ids`` (sorted), as
+    ``headers.get`` gives them (repeats joined by ", "), read in one pass over the headers
+    (two ``get`` calls would scan and decode them all twice)."""
+    org: str | None = None
+    orgs: str | None = None
+    for name, value in headers.multi_items():
+        if name == "x-organization-id":
+            org = value if org is None else f"{org}, {value}"
+        elif name == "x-organization-ids":
+            orgs = value if orgs is None else f"{orgs}, {value}"
+    ids = sorted(p.strip() for p in orgs.split(",") if p) if orgs else ()
+    return (org or "").strip(), ",".join(ids)
 
 
 def target_of(key: str) -> str:
