@@ -117,6 +117,8 @@ class Operation(Generic[T]):
 
 
 def _path_segment(value: Any) -> str:
+    if type(value) is int:  # an id (most calls): digits and "-", nothing to check or quote
+        return str(value)
     text = str(value.value if isinstance(value, Enum) else value)
     if not text or "/" in text or text in (".", ".."):
         raise ValueError(f"invalid path parameter {value!r}")
