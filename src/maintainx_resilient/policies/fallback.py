@@ -250,6 +250,17 @@ def stale_reason(outcome: httpx.Response | BaseException) -> FallbackReason | No
     return None
 
 
+def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+    """The headers worth replaying, as ``headers.items()`` gives them (lower-cased, repeats
+    joined by ", "), in one pass over the headers: ``items()`` decodes and joins all of them
+    first, five lookups would scan them five times."""
+    kept: dict[str, str] = {}
+    for name, value in headers.multi_items():
+        if name in _KEPT_HEADERS:
+            kept[name] = f"{kept[name]}, {value}" if name in kept else value
+    return tuple(kept.items())
+
+
 def _weight(key: str, answer: StoredAnswer) -> int:
     headers = sum(len(k) + len(v) for k, v in answer.headers)
     return len(key) + headers + len(answer.body) + _ENTRY_OVERHEAD
@@ -457,9 +468,9 @@ class FallbackCache:
             body = response.content
         except httpx.ResponseNotRead:
             return  # the HTTP layer reads every body; a streamed one is not kept
-        # One pass over the (lower-cased) headers: cheaper than five lookups in httpx.Headers.
-        headers = tuple((k, v) for k, v in response.headers.items() if k in _KEPT_HEADERS)
-        answer = StoredAnswer(response.status_code, headers, body, self._clock.time())
+        answer = StoredAnswer(
+            response.status_code, _kept_headers(response.headers), body, self._clock.time()
+        )
         key = cache_key(request, self._credential_of(request))
         with self._lock:
             if since != self.generation and since >= 0 and self._stale_since(key, since):
