@@ -38,6 +38,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._extensions import ROUTE_EXTENSION
+from ._headers import HeaderNames, pick
 
 __all__ = ["AsyncHTTPLayer", "HTTPLayer", "map_transport_error"]
 
@@ -52,6 +53,7 @@ _DEADLINE_SLACK = 0.02
 #: Headers that describe an encoded body as it was on the wire, not as it is handed up.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _NO_BODY_STATUSES = frozenset({204, 304})
+_BODY_HEADERS = HeaderNames(["content-encoding", "content-length"])
 _PHASES = ("connect", "read", "write", "pool")
 
 
@@ -93,15 +95,9 @@ def _start(request: httpx.Request, deadline: Deadline | None) -> None:
 
 
 def _body_headers(headers: httpx.Headers) -> tuple[str | None, str | None]:
-    """``Content-Encoding`` and ``Content-Length`` as ``headers.get`` gives them (repeats
-    joined by ", "), read in one pass: two ``get`` calls scan and decode every header twice."""
-    encoding = length = None
-    for name, value in headers.multi_items():
-        if name == "content-encoding":
-            encoding = value if encoding is None else f"{encoding}, {value}"
-        elif name == "content-length":
-            length = value if length is None else f"{length}, {value}"
-    return encoding, length
+    """``Content-Encoding`` and ``Content-Length``, read in one pass over the headers."""
+    found = pick(headers, _BODY_HEADERS)
+    return found.get("content-encoding"), found.get("content-length")
 
 
 def _reader(

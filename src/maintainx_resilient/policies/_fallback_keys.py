@@ -29,10 +29,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from .._headers import HeaderNames, pick
+
 __all__ = ["SAFE_METHODS", "WriteScope", "cache_key", "target_of"]
 
 #: Methods that change nothing on the server: they never invalidate.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ORGANIZATION_HEADERS = HeaderNames(["x-organization-id", "x-organization-ids"])
 
 
 def _origin_and_path(url: httpx.URL) -> tuple[str, str]:
@@ -54,18 +57,12 @@ def cache_key(request: httpx.Request, credential: str) -> str:
 
 
 def _organizations(headers: httpx.Headers) -> tuple[str, str]:
-    """``x-organization-id`` (stripped) and ``x-organization-ids`` (sorted), as
-    ``headers.get`` gives them (repeats joined by ", "), read in one pass over the headers
-    (two ``get`` calls would scan and decode them all twice)."""
-    org: str | None = None
-    orgs: str | None = None
-    for name, value in headers.multi_items():
-        if name == "x-organization-id":
-            org = value if org is None else f"{org}, {value}"
-        elif name == "x-organization-ids":
-            orgs = value if orgs is None else f"{orgs}, {value}"
+    """``x-organization-id`` (stripped) and ``x-organization-ids`` (sorted), read in one pass
+    over the headers."""
+    found = pick(headers, _ORGANIZATION_HEADERS)
+    orgs = found.get("x-organization-ids")
     ids = sorted(p.strip() for p in orgs.split(",") if p) if orgs else ()
-    return (org or "").strip(), ",".join(ids)
+    return found.get("x-organization-id", "").strip(), ",".join(ids)
 
 
 def target_of(key: str) -> str:

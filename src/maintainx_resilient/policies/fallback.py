@@ -90,6 +90,7 @@ from .._extensions import (
     CREDENTIAL_EXTENSION,
     META_EXTENSION,
 )
+from .._headers import HeaderNames, pick
 from .._http import route_of
 from .._layer import AsyncLayer, Layer
 from .._meta import FallbackReason, ResponseMeta
@@ -127,6 +128,7 @@ DEFAULT_MAX_STALE = 24 * 60 * 60.0
 #: Response headers worth replaying. Not ``content-encoding``/``content-length``: the body is
 #: stored decoded. Never rate-limit headers: they describe the moment, not the answer.
 _KEPT_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "x-request-id"})
+_KEPT = HeaderNames(_KEPT_HEADERS)
 #: Rough cost of an entry beyond its key, headers and body (objects, dict slots).
 _ENTRY_OVERHEAD = 256
 #: Writes remembered to refuse a GET answer that was in flight while one of them happened;
@@ -251,14 +253,8 @@ def stale_reason(outcome: httpx.Response | BaseException) -> FallbackReason | No
 
 
 def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
-    """The headers worth replaying, as ``headers.items()`` gives them (lower-cased, repeats
-    joined by ", "), in one pass over the headers: ``items()`` decodes and joins all of them
-    first, five lookups would scan them five times."""
-    kept: dict[str, str] = {}
-    for name, value in headers.multi_items():
-        if name in _KEPT_HEADERS:
-            kept[name] = f"{kept[name]}, {value}" if name in kept else value
-    return tuple(kept.items())
+    """The headers worth replaying, read in one pass (as ``headers.items()`` gives them)."""
+    return tuple(pick(headers, _KEPT).items())
 
 
 def _weight(key: str, answer: StoredAnswer) -> int:
