@@ -104,9 +104,11 @@ class BodyReader:
         self.decoded = 0
         self.excerpt = b""
         self._chunks: list[bytes] = []
-        names = [n.strip().lower() for n in (content_encoding or "").split(",") if n.strip()]
-        # Encodings are listed in the order they were applied: undo the last one first.
-        self._decoders = [d for d in (_decoder(n) for n in reversed(names)) if d is not None]
+        self._decoders: list[_Decoder] = []
+        if content_encoding:
+            names = [n.strip().lower() for n in content_encoding.split(",") if n.strip()]
+            # Encodings are listed in the order they were applied: undo the last one first.
+            self._decoders = [d for d in (_decoder(n) for n in reversed(names)) if d is not None]
         if content_length is not None:
             try:
                 declared = int(content_length.strip())

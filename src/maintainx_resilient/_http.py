@@ -38,6 +38,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._extensions import ROUTE_EXTENSION
+from ._headers import HeaderNames, pick
 
 __all__ = ["AsyncHTTPLayer", "HTTPLayer", "map_transport_error"]
 
@@ -52,6 +53,7 @@ _DEADLINE_SLACK = 0.02
 #: Headers that describe an encoded body as it was on the wire, not as it is handed up.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _NO_BODY_STATUSES = frozenset({204, 304})
+_BODY_HEADERS = HeaderNames(["content-encoding", "content-length"])
 _PHASES = ("connect", "read", "write", "pool")
 
 
@@ -78,11 +80,10 @@ def map_transport_error(exc: httpx.TransportError, request: httpx.Request) -> Ma
     return ConnectionError(f"connection failed ({text})", method=method, path=path, sent=True)
 
 
-def _start(request: httpx.Request) -> Deadline | None:
+def _start(request: httpx.Request, deadline: Deadline | None) -> None:
     """Cut every phase's timeout to what is left of the deadline (or fail: none is left)."""
-    deadline = deadline_of(request)
     if deadline is None:
-        return None
+        return
     left = deadline.left()
     if left <= 0:
         raise deadline.exceeded(request, "pool")
@@ -91,17 +92,24 @@ def _start(request: httpx.Request) -> Deadline | None:
     request.extensions["timeout"] = {
         phase: left if (t := timeouts.get(phase)) is None else min(t, left) for phase in _PHASES
     }
-    return deadline
 
 
-def _reader(response: httpx.Response, limit: int, request: httpx.Request) -> BodyReader:
+def _body_headers(headers: httpx.Headers) -> tuple[str | None, str | None]:
+    """``Content-Encoding`` and ``Content-Length``, read in one pass over the headers."""
+    found = pick(headers, _BODY_HEADERS)
+    return found.get("content-encoding"), found.get("content-length")
+
+
+def _reader(
+    response: httpx.Response,
+    encoding: str | None,
+    length: str | None,
+    limit: int,
+    request: httpx.Request,
+) -> BodyReader:
     has_body = request.method != "HEAD" and response.status_code not in _NO_BODY_STATUSES
     try:
-        return BodyReader(
-            limit,
-            response.headers.get("content-encoding"),
-            response.headers.get("content-length") if has_body else None,
-        )
+        return BodyReader(limit, encoding, length if has_body else None)
     except BodyTooLarge as exc:
         raise _too_large(exc, limit, request, response) from None
 
@@ -148,13 +156,14 @@ def _undecodable(
     )
 
 
-def _finished(response: httpx.Response, reader: BodyReader) -> httpx.Response:
+def _finished(response: httpx.Response, reader: BodyReader, encoded: bool) -> httpx.Response:
     """``response``, read: it carries the decoded body. Its headers are the wire's, except
-    that one that had a ``Content-Encoding`` (decoded here, or left as it was: no decoding
-    is left to do) loses it, and its ``Content-Length`` becomes the decoded length."""
+    that one that had a ``Content-Encoding`` (``encoded``: decoded here, or left as it was:
+    no decoding is left to do) loses it, and its ``Content-Length`` becomes the decoded
+    length."""
     body = reader.finish()
-    headers = response.headers
-    if "content-encoding" in headers:
+    if encoded:
+        headers = response.headers
         for name in _WIRE_HEADERS:
             if name in headers:
                 del headers[name]
@@ -192,9 +201,10 @@ class HTTPLayer(httpx.BaseTransport):
         self.max_response_bytes = max_response_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        token = CURRENT_DEADLINE.set(deadline_of(request))
+        deadline = deadline_of(request)
+        token = CURRENT_DEADLINE.set(deadline)
         try:
-            deadline = _start(request)
+            _start(request, deadline)
             return self._send(request, deadline)
         finally:
             CURRENT_DEADLINE.reset(token)
@@ -209,11 +219,12 @@ class HTTPLayer(httpx.BaseTransport):
                 if response.is_stream_consumed:
                     _check(deadline, request)
                     return _already_read(response, limit, request)
-                reader = _reader(response, limit, request)
+                encoding, length = _body_headers(response.headers)
+                reader = _reader(response, encoding, length, limit, request)
                 for chunk in response.iter_raw():
                     reader.feed(chunk)
                     _check(deadline, request)
-                return _finished(response, reader)
+                return _finished(response, reader, encoding is not None)
             finally:
                 response.close()
         except httpx.TransportError as exc:
@@ -241,9 +252,10 @@ class AsyncHTTPLayer(httpx.AsyncBaseTransport):
         self.max_response_bytes = max_response_bytes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        token = CURRENT_DEADLINE.set(deadline_of(request))
+        deadline = deadline_of(request)
+        token = CURRENT_DEADLINE.set(deadline)
         try:
-            deadline = _start(request)
+            _start(request, deadline)
             return await self._send(request, deadline)
         finally:
             CURRENT_DEADLINE.reset(token)
@@ -258,12 +270,13 @@ class AsyncHTTPLayer(httpx.AsyncBaseTransport):
                 if response.is_stream_consumed:
                     _check(deadline, request)
                     return _already_read(response, limit, request)
-                reader = _reader(response, limit, request)
+                encoding, length = _body_headers(response.headers)
+                reader = _reader(response, encoding, length, limit, request)
                 chunks: AsyncIterator[bytes] = response.aiter_raw()
                 async for chunk in chunks:
                     reader.feed(chunk)
                     _check(deadline, request)
-                return _finished(response, reader)
+                return _finished(response, reader, encoding is not None)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:

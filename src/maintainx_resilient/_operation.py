@@ -96,9 +96,16 @@ class Operation(Generic[T]):
 
     def build_request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         """The httpx request for this operation, with the operation's facts attached."""
+        path = self.path.lstrip("/")
+        base = client.base_url
+        # httpx joins a relative path to the base URL by parsing the path, then the joined
+        # URL again (about 20 us). The base is canonical and ends in "/", so its text plus
+        # the path is the same URL, parsed once (saves about 11 us a call). A base with a
+        # #fragment is left to httpx: text after it would belong to the fragment.
+        url = path if base.fragment else f"{base}{path}"
         return client.build_request(
             self.method,
-            self.path.lstrip("/"),
+            url,
             params=self.params or None,
             json=self.json,
             extensions={
@@ -110,6 +117,8 @@ class Operation(Generic[T]):
 
 
 def _path_segment(value: Any) -> str:
+    if type(value) is int:  # an id (most calls): digits and "-", nothing to check or quote
+        return str(value)
     text = str(value.value if isinstance(value, Enum) else value)
     if not text or "/" in text or text in (".", ".."):
         raise ValueError(f"invalid path parameter {value!r}")

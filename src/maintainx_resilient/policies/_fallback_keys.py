@@ -29,10 +29,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from .._headers import HeaderNames, pick
+
 __all__ = ["SAFE_METHODS", "WriteScope", "cache_key", "target_of"]
 
 #: Methods that change nothing on the server: they never invalidate.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ORGANIZATION_HEADERS = HeaderNames(["x-organization-id", "x-organization-ids"])
 
 
 def _origin_and_path(url: httpx.URL) -> tuple[str, str]:
@@ -44,14 +47,22 @@ def cache_key(request: httpx.Request, credential: str) -> str:
     """The entry key of ``request`` for ``credential`` (a credential id, never a key)."""
     url = request.url
     origin, path = _origin_and_path(url)
-    pairs = sorted(parse_qsl(url.query.decode("ascii"), keep_blank_values=True))
-    query = f"?{urlencode(pairs)}" if pairs else ""
-    headers = request.headers
-    org = headers.get("x-organization-id", "").strip()
-    orgs = ",".join(
-        sorted(p.strip() for p in headers.get("x-organization-ids", "").split(",") if p)
+    raw_query = url.query  # most reads (a record by id) have none: nothing to sort
+    pairs = (
+        sorted(parse_qsl(raw_query.decode("ascii"), keep_blank_values=True)) if raw_query else ()
     )
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    org, orgs = _organizations(request.headers)
     return f"{credential}\n{org}\n{orgs}\n{request.method} {origin}{path}{query}"
+
+
+def _organizations(headers: httpx.Headers) -> tuple[str, str]:
+    """``x-organization-id`` (stripped) and ``x-organization-ids`` (sorted), read in one pass
+    over the headers."""
+    found = pick(headers, _ORGANIZATION_HEADERS)
+    orgs = found.get("x-organization-ids")
+    ids = sorted(p.strip() for p in orgs.split(",") if p) if orgs else ()
+    return found.get("x-organization-id", "").strip(), ",".join(ids)
 
 
 def target_of(key: str) -> str:

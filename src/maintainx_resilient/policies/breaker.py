@@ -32,6 +32,7 @@ of the fleet shares, and the local breakers follow it (and take over while Redis
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -249,6 +250,8 @@ class _ScopeBreaker:
             name=scope,
         )
         self._isolated = False
+        #: The answer of the closed state (most answers): one immutable object, reused.
+        self._closed = Admission(scope, True, "closed")
         self._label: BreakerState = self._label_of(self.cb.current_state)
         #: When this process saw the breaker open, on the injected monotonic clock.
         self._opened_at: float | None = None
@@ -330,7 +333,7 @@ class _ScopeBreaker:
             else:
                 state = self._current(now)
                 if state == pybreaker.STATE_CLOSED:
-                    admission = Admission(self.scope, True, "closed")
+                    admission = self._closed
                 elif state == pybreaker.STATE_OPEN:
                     assert self._opened_at is not None
                     elapsed = now - self._opened_at
@@ -516,7 +519,7 @@ def scope_of(request: httpx.Request, mode: ScopeMode) -> str:
     segments = [s for s in url.path.split("/") if s]
     route = request.extensions.get(ROUTE_EXTENSION)
     if isinstance(route, str):
-        route_segments = [s for s in route.split("/") if s]
+        route_segments = _segments(route)
         cut = max(0, len(segments) - len(route_segments))
         base, first = segments[:cut], (route_segments[0] if route_segments else "")
     else:
@@ -527,6 +530,12 @@ def scope_of(request: httpx.Request, mode: ScopeMode) -> str:
     if mode == "endpoint" and first:
         parts.append(first)
     return "/".join(parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _segments(route: str) -> tuple[str, ...]:
+    """The non-empty segments of a route template (templates are few: split once each)."""
+    return tuple(s for s in route.split("/") if s)
 
 
 class Breakers:

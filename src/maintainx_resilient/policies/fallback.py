@@ -90,6 +90,7 @@ from .._extensions import (
     CREDENTIAL_EXTENSION,
     META_EXTENSION,
 )
+from .._headers import HeaderNames, pick
 from .._http import route_of
 from .._layer import AsyncLayer, Layer
 from .._meta import FallbackReason, ResponseMeta
@@ -127,6 +128,7 @@ DEFAULT_MAX_STALE = 24 * 60 * 60.0
 #: Response headers worth replaying. Not ``content-encoding``/``content-length``: the body is
 #: stored decoded. Never rate-limit headers: they describe the moment, not the answer.
 _KEPT_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "x-request-id"})
+_KEPT = HeaderNames(_KEPT_HEADERS)
 #: Rough cost of an entry beyond its key, headers and body (objects, dict slots).
 _ENTRY_OVERHEAD = 256
 #: Writes remembered to refuse a GET answer that was in flight while one of them happened;
@@ -248,6 +250,11 @@ def stale_reason(outcome: httpx.Response | BaseException) -> FallbackReason | No
     if isinstance(outcome, DecodeError):  # a body its Content-Encoding cannot decode
         return "undecodable"
     return None
+
+
+def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+    """The headers worth replaying, read in one pass (as ``headers.items()`` gives them)."""
+    return tuple(pick(headers, _KEPT).items())
 
 
 def _weight(key: str, answer: StoredAnswer) -> int:
@@ -457,9 +464,9 @@ class FallbackCache:
             body = response.content
         except httpx.ResponseNotRead:
             return  # the HTTP layer reads every body; a streamed one is not kept
-        # One pass over the (lower-cased) headers: cheaper than five lookups in httpx.Headers.
-        headers = tuple((k, v) for k, v in response.headers.items() if k in _KEPT_HEADERS)
-        answer = StoredAnswer(response.status_code, headers, body, self._clock.time())
+        answer = StoredAnswer(
+            response.status_code, _kept_headers(response.headers), body, self._clock.time()
+        )
         key = cache_key(request, self._credential_of(request))
         with self._lock:
             if since != self.generation and since >= 0 and self._stale_since(key, since):

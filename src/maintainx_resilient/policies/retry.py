@@ -142,6 +142,10 @@ class RetryBudget:
 
     def deposit(self) -> None:
         """Give back the refund of one success."""
+        if self._tokens >= self.capacity:
+            # Full (nearly always): nothing to give back, no lock to take. A withdrawal racing
+            # with this check is as if it came just after a deposit that changed nothing.
+            return
         with self._lock:
             self._tokens = min(self.capacity, self._tokens + self.refund)
 
@@ -313,10 +317,10 @@ class _Tally:
 
     __slots__ = ("attempts", "first", "waited")
 
-    def __init__(self) -> None:
-        self.attempts = 0
+    def __init__(self, first: AttemptOutcome) -> None:
+        self.attempts = 1
         self.waited = 0.0
-        self.first: list[AttemptOutcome] = []
+        self.first: list[AttemptOutcome] = [first]
 
     def replay_first(self) -> httpx.Response | None:
         """Give tenacity the first outcome back (raise it if it was an error)."""
@@ -328,81 +332,79 @@ class _Tally:
         return outcome
 
 
-def _first_outcome(send: Any) -> AttemptOutcome:
-    try:
-        response: httpx.Response = send()
-    except MaintainXError as exc:
-        return exc
-    return response
+def _final(
+    policy: RetryPolicy, outcome: AttemptOutcome, attempts: int, waited: float
+) -> httpx.Response:
+    """Label the final outcome; return it if it is a response, raise it if it is an error."""
+    policy.finish(outcome, attempts, waited)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
 class RetryLayer(Layer[RetryPolicy]):
     """Sends again what :class:`RetryPolicy` says may be retried, when it says."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        policy, tally = self.policy, _Tally()
+        policy = self.policy
         started = policy.clock.monotonic()
+        first: AttemptOutcome
+        try:
+            first = self.inner.handle_request(request)
+        except MaintainXError as exc:
+            first = exc
+        if policy.reason(request, first) is None:
+            return _final(policy, first, 1, 0.0)
+        tally = _Tally(first)
 
-        def send() -> httpx.Response:
+        def attempt() -> httpx.Response:
+            replayed = tally.replay_first()
+            if replayed is not None:
+                return replayed
             tally.attempts += 1
             return self.inner.handle_request(request)
 
-        first = _first_outcome(send)
-        if policy.reason(request, first) is not None:
-            tally.first.append(first)
+        def sleep(seconds: float) -> None:
+            tally.waited += seconds
+            policy.clock.sleep(seconds)
 
-            def attempt() -> httpx.Response:
-                return tally.replay_first() or send()
-
-            def sleep(seconds: float) -> None:
-                tally.waited += seconds
-                policy.clock.sleep(seconds)
-
-            retrying = tenacity.Retrying(sleep=sleep, **policy._tenacity_kwargs(request, started))
-            try:
-                first = retrying(attempt)
-            except MaintainXError as exc:
-                first = exc
-        policy.finish(first, tally.attempts, tally.waited)
-        if isinstance(first, BaseException):
-            raise first
-        return first
+        retrying = tenacity.Retrying(sleep=sleep, **policy._tenacity_kwargs(request, started))
+        try:
+            final: AttemptOutcome = retrying(attempt)
+        except MaintainXError as exc:
+            final = exc
+        return _final(policy, final, tally.attempts, tally.waited)
 
 
 class AsyncRetryLayer(AsyncLayer[RetryPolicy]):
     """The async twin of :class:`RetryLayer`."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        policy, tally = self.policy, _Tally()
+        policy = self.policy
         started = policy.clock.monotonic()
+        first: AttemptOutcome
+        try:
+            first = await self.inner.handle_async_request(request)
+        except MaintainXError as exc:
+            first = exc
+        if policy.reason(request, first) is None:
+            return _final(policy, first, 1, 0.0)
+        tally = _Tally(first)
 
-        async def send() -> httpx.Response:
+        async def attempt() -> httpx.Response:
+            replayed = tally.replay_first()
+            if replayed is not None:
+                return replayed
             tally.attempts += 1
             return await self.inner.handle_async_request(request)
 
-        first: AttemptOutcome
+        async def sleep(seconds: float) -> None:
+            tally.waited += seconds
+            await policy.clock.asleep(seconds)
+
+        retrying = tenacity.AsyncRetrying(sleep=sleep, **policy._tenacity_kwargs(request, started))
         try:
-            first = await send()
+            final: AttemptOutcome = await retrying(attempt)
         except MaintainXError as exc:
-            first = exc
-        if policy.reason(request, first) is not None:
-            tally.first.append(first)
-
-            async def attempt() -> httpx.Response:
-                return tally.replay_first() or await send()
-
-            async def sleep(seconds: float) -> None:
-                tally.waited += seconds
-                await policy.clock.asleep(seconds)
-
-            retrying = tenacity.AsyncRetrying(
-                sleep=sleep, **policy._tenacity_kwargs(request, started)
-            )
-            try:
-                first = await retrying(attempt)
-            except MaintainXError as exc:
-                first = exc
-        policy.finish(first, tally.attempts, tally.waited)
-        if isinstance(first, BaseException):
-            raise first
-        return first
+            final = exc
+        return _final(policy, final, tally.attempts, tally.waited)

@@ -174,6 +174,7 @@ class ResourceSpec(Generic[M]):
             object.__setattr__(self, "attribute", to_snake(self.list_key))
         object.__setattr__(self, "_page_parser", expect_page(self.model, self.list_key))
         object.__setattr__(self, "_item_parser", expect_model(self.model, self.item_key))
+        object.__setattr__(self, "_item_route", f"{self.route}/{{id}}")
 
     @property
     def name(self) -> str:
@@ -187,7 +188,8 @@ class ResourceSpec(Generic[M]):
 
     @property
     def item_route(self) -> str:
-        return f"{self.route}/{{id}}"
+        route: str = self._item_route  # type: ignore[attr-defined]
+        return route
 
     def query(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         limit = params.get("limit")
@@ -207,7 +209,7 @@ class ResourceSpec(Generic[M]):
             self.item_route,
             self._item_parser,  # type: ignore[attr-defined]
             path_params={"id": id},
-            params=self.query(params or {}),
+            params=self.query(params) if params else (),
         )
 
     def create_op(

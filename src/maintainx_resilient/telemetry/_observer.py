@@ -145,32 +145,34 @@ class Attempt:
         self.request = request
         extensions = request.extensions
         previous = extensions.get(RESEND_COUNT_EXTENSION)
-        self.resend_count = previous + 1 if isinstance(previous, int) else 0
-        extensions[RESEND_COUNT_EXTENSION] = self.resend_count
-        self.method = request.method
+        resend_count = previous + 1 if isinstance(previous, int) else 0
+        extensions[RESEND_COUNT_EXTENSION] = self.resend_count = resend_count
+        method = self.method = request.method
         template = extensions.get(ROUTE_EXTENSION)
-        self.template: str | None = template if isinstance(template, str) else None
-        self.route = self.template or route_of(request)
+        if not isinstance(template, str):
+            template = None
+        self.template: str | None = template
+        self.route = template or route_of(request)
         clock = observer.clock
-        self._start_ns = int(clock.time() * 1e9)
+        start_ns = self._start_ns = int(clock.time() * 1e9)
         self._started = clock.monotonic()
         url = request.url
-        self._address = url.host
-        self._port = url.port or (443 if url.scheme == "https" else 80)
+        address = self._address = url.host
+        port = self._port = url.port or (443 if url.scheme == "https" else 80)
         attributes: _Attrs = {
-            ATTR_METHOD: self.method,
-            ATTR_SERVER_ADDRESS: self._address,
-            ATTR_SERVER_PORT: self._port,
+            ATTR_METHOD: method,
+            ATTR_SERVER_ADDRESS: address,
+            ATTR_SERVER_PORT: port,
         }
-        if self.template is not None:
-            attributes[ATTR_ROUTE] = attributes[ATTR_URL_TEMPLATE] = self.template
-        if self.resend_count:
-            attributes[ATTR_RESEND_COUNT] = self.resend_count
+        if template is not None:
+            attributes[ATTR_ROUTE] = attributes[ATTR_URL_TEMPLATE] = template
+        if resend_count:
+            attributes[ATTR_RESEND_COUNT] = resend_count
         span = observer.tracer.start_span(
-            f"{self.method} {self.template}" if self.template else self.method,
+            f"{method} {template}" if template else method,
             kind=SpanKind.CLIENT,
             attributes=attributes,
-            start_time=self._start_ns,
+            start_time=start_ns,
             record_exception=False,
             set_status_on_exception=False,
         )
@@ -212,13 +214,14 @@ class Attempt:
         span.end(end_time=self._start_ns + int(duration * 1e9))
         if exc is not None and not isinstance(exc, Exception):
             return  # cancelled or interrupted: not an outcome of the API
+        method, template = self.method, self.template
         attributes: _Attrs = {
-            ATTR_METHOD: self.method,
+            ATTR_METHOD: method,
             ATTR_SERVER_ADDRESS: self._address,
             ATTR_SERVER_PORT: self._port,
         }
-        if self.template is not None:
-            attributes[ATTR_ROUTE] = self.template
+        if template is not None:
+            attributes[ATTR_ROUTE] = template
         if status is not None:
             attributes[ATTR_STATUS_CODE] = status
         if error_type is not None:
@@ -230,7 +233,7 @@ class Attempt:
                 RequestCompleted(
                     at=now,
                     wall=clock.time(),
-                    method=self.method,
+                    method=method,
                     route=self.route,
                     status=status,
                     error=error_type if exc is not None else None,

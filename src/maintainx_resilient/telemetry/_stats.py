@@ -246,9 +246,11 @@ class RollingStats:
                 if endpoint is None:
                     endpoint = _Endpoint(method, route, self.max_samples_per_route)
                     self._endpoints[key] = endpoint
-            self._expire_endpoint(endpoint, now)
             buckets = endpoint.buckets
             if not buckets or buckets[-1][0] != index:
+                # What left the window is dropped here, once per bucket, to bound memory
+                # (``snapshot`` drops it too before it reads: every write need not).
+                self._expire_endpoint(endpoint, now)
                 buckets.append((index, Counter()))
             buckets[-1][1][outcome] += 1
             if duration is not None:
