@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import httpx
 import pytest
 
-from maintainx_resilient._operation import encode_query
+from maintainx_resilient._extensions import (
+    CACHEABLE_EXTENSION,
+    IDEMPOTENT_EXTENSION,
+    ROUTE_EXTENSION,
+)
+from maintainx_resilient._operation import Operation, encode_query, expect_json
 from maintainx_resilient.models import WorkOrderStatus
 from maintainx_resilient.resources._base import to_wire_body, wire_name
 from maintainx_resilient.resources.work_orders import WORK_ORDERS
@@ -79,3 +86,57 @@ def test_post_is_not_idempotent_unless_marked() -> None:
     assert WORK_ORDERS.get_op(1).idempotent is True
     assert WORK_ORDERS.update_op(1, {"title": "x"}).idempotent is True
     assert WORK_ORDERS.delete_op(1).idempotent is True
+
+
+def _wire(request: httpx.Request) -> tuple[object, ...]:
+    return (
+        request.method,
+        str(request.url),
+        request.headers.raw,
+        request.read(),
+        dict(request.extensions),
+    )
+
+
+@pytest.mark.parametrize(
+    ("base", "client_kwargs"),
+    [
+        ("https://api.example.com/v1/", {}),
+        ("https://api.example.com/v1/", {"timeout": 3.0, "headers": {"X-Extra": "1"}}),
+        ("https://api.example.com/v1/?k=1", {}),  # a base with a query: httpx joins it
+        ("https://api.example.com/v1/", {"params": {"debug": "1"}}),  # client-wide params
+        ("https://api.example.com/v1/", {"cookies": {"session": "s"}}),  # client cookies
+    ],
+)
+@pytest.mark.parametrize("async_client", [False, True])
+def test_build_request_is_what_httpx_builds(
+    base: str, client_kwargs: dict[str, Any], async_client: bool
+) -> None:
+    """Operation.build_request builds the request itself when httpx would only merge the
+    client's headers and timeout in; it must equal ``client.build_request`` every time."""
+    cls: Any = httpx.AsyncClient if async_client else httpx.Client
+    client = cls(base_url=base, **client_kwargs)
+    op = Operation.make(
+        "POST",
+        "/workorders/{id}/comments",
+        expect_json,
+        path_params={"id": 7},
+        params=[("b", "2"), ("a", "1")],
+        json={"body": "hi"},
+    )
+    built = op.build_request(client)
+    expected = client.build_request(
+        "POST",
+        op.path.lstrip("/"),
+        params=op.params,
+        json=op.json,
+        extensions={
+            ROUTE_EXTENSION: op.route,
+            IDEMPOTENT_EXTENSION: op.idempotent,
+            CACHEABLE_EXTENSION: op.cacheable,
+        },
+    )
+    assert _wire(built) == _wire(expected)
+    # The client's headers are copied, never shared: a layer may change the request's.
+    built.headers["X-Changed"] = "1"
+    assert "x-changed" not in client.headers

@@ -98,21 +98,31 @@ class Operation(Generic[T]):
         """The httpx request for this operation, with the operation's facts attached."""
         path = self.path.lstrip("/")
         base = client.base_url
-        # httpx joins a relative path to the base URL by parsing the path, then the joined
-        # URL again (about 20 us). The base is canonical and ends in "/", so its text plus
-        # the path is the same URL, parsed once (saves about 11 us a call). A base with a
-        # ?query or a #fragment is left to httpx: text after it would belong to them.
-        url = path if base.query or base.fragment else f"{base}{path}"
-        return client.build_request(
+        extensions: dict[str, Any] = {
+            ROUTE_EXTENSION: self.route,
+            IDEMPOTENT_EXTENSION: self.idempotent,
+            CACHEABLE_EXTENSION: self.cacheable,
+        }
+        if base.query or base.fragment or client.params or client.cookies:
+            # A base with a ?query or a #fragment is joined by httpx (text after it would
+            # belong to them); client-wide params and cookies are merged by it too.
+            url = path if base.query or base.fragment else f"{base}{path}"
+            return client.build_request(
+                self.method, url, params=self.params or None, json=self.json, extensions=extensions
+            )
+        # What ``client.build_request`` makes of it, built directly (public httpx API only):
+        # the base is canonical and ends in "/", so its text plus the path is the joined URL,
+        # parsed once (httpx parses the path, then the joined URL: about 11 us); the client's
+        # headers (copied by ``Request``) and timeout are all it would merge in when it has no
+        # params and no cookies. Skipping its merging saves about 18 us more a call.
+        extensions["timeout"] = client.timeout.as_dict()
+        return httpx.Request(
             self.method,
-            url,
+            f"{base}{path}",
             params=self.params or None,
             json=self.json,
-            extensions={
-                ROUTE_EXTENSION: self.route,
-                IDEMPOTENT_EXTENSION: self.idempotent,
-                CACHEABLE_EXTENSION: self.cacheable,
-            },
+            headers=client.headers,
+            extensions=extensions,
         )
 
 
