@@ -480,6 +480,20 @@ def test_a_limit_of_one_is_held_until_confirmed() -> None:
     assert believer.store.states()["key:k"].limit == 1
 
 
+def test_a_low_limit_once_confirmed_is_not_doubted_again() -> None:
+    """Configured far above what the server says: the server's limit is held once, then
+    believed for good (no warning, no answer ignored, every other request after that)."""
+    throttle, clock, seen = make(per_user=2000)
+    now = clock.monotonic()
+    send(throttle, now, answer=headers(100, 99, 59))
+    send(throttle, now, answer=headers(100, 98, 59))
+    for remaining in range(97, 80, -1):
+        send(throttle, now, answer=headers(100, remaining, 59))
+    assert len(warnings(seen)) == 1
+    state = throttle.store.states()["key:k"]
+    assert (state.limit, state.remaining, state.suspect) == (100, 81, None)
+
+
 def test_remaining_zero_without_a_reset_waits_at_most_one_window() -> None:
     throttle, clock, _ = make()
     now = clock.monotonic()

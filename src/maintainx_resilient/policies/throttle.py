@@ -669,9 +669,11 @@ def answered(
     return s._replace(sending=sending, sending_old=old, remaining=max(0, remaining - 1))
 
 
-def suspicious(info: RateLimitHeaders, lim: ScopeLimits) -> str:
-    """Why an answer's headers are not believed at once (empty: they are)."""
-    if info.limit is not None and info.limit < max(1, math.floor(lim.limit * LIMIT_FLOOR_FRACTION)):
+def suspicious(info: RateLimitHeaders, lim: ScopeLimits, believed: int | None = None) -> str:
+    """Why an answer's headers are not believed at once (empty: they are). ``believed``: the
+    limit the scope has already learned (confirmed once, it is not doubted again)."""
+    floor = max(1, math.floor(lim.limit * LIMIT_FLOOR_FRACTION))
+    if info.limit is not None and info.limit != believed and info.limit < floor:
         return f"limit {info.limit} is below a tenth of the documented {lim.limit}"
     if info.reset is not None and info.reset > SUSPECT_RESET_WINDOWS * lim.window:
         return f"reset in {info.reset:.0f} s is more than two windows away"
@@ -684,7 +686,7 @@ def observe(
     """Correct a scope from the rate-limit headers of an answer received at ``now`` (the
     answer itself already counted by :func:`answered`). Returns the new state and a warning
     (empty unless the answer is suspect and held)."""
-    doubt = suspicious(info, lim)
+    doubt = suspicious(info, lim, s.limit)
     if doubt and s.suspect is None:
         return s._replace(suspect=(info.limit, info.remaining, info.reset)), doubt
     limit = info.limit if info.limit is not None else s.limit
@@ -745,7 +747,7 @@ def block(
         warning = f"asked to wait {delay:.0f} s; waiting {lim.max_block:.0f} s, then probing"
         delay = lim.max_block
     limit = s.limit
-    if info.limit is not None and not suspicious(info, lim):
+    if info.limit is not None and not suspicious(info, lim, s.limit):
         limit = info.limit
     state = s._replace(
         limit=limit,
