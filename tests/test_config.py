@@ -51,6 +51,8 @@ def test_arguments_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("kwargs", "message"),
     [
         ({"base_url": "ftp://x"}, "base_url must be an http"),
+        ({"base_url": "https://api.example/v1?tenant=1"}, "must not carry a"),
+        ({"base_url": "https://api.example/v1#top"}, "must not carry a"),
         ({"organization_id": "acme"}, "must be an integer"),
         ({"organization_id": -3}, "positive"),
         ({"timeout": 0}, "timeout must be positive"),

@@ -117,6 +117,11 @@ class ClientConfig:
             raise ConfigurationError(
                 f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
             )
+        if parsed.query or parsed.fragment:
+            raise ConfigurationError(
+                f"base_url must not carry a ?query or a #fragment (paths are appended to it), "
+                f"got {url!r}"
+            )
 
         org_raw = organization_id if organization_id is not None else env.get("MAINTAINX_ORG_ID")
         org = _parse_org_id(org_raw)
