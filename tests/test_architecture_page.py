@@ -38,10 +38,10 @@ def cited_paths(text: str) -> list[str]:
 
 
 def resolves(path: str) -> bool:
-    """A ``src/``, ``tests/`` or ``docs/`` path from the repository root; any other relative
-    to the package (``resources/_base.py``) or to one of its subpackages (``_fallback_store.py``
-    in a line about ``policies/``)."""
-    if path.startswith(("src/", "tests/", "docs/")):
+    """A ``src/``, ``tests/``, ``docs/`` or ``bench/`` path from the repository root; any
+    other relative to the package (``resources/_base.py``) or to one of its subpackages
+    (``_fallback_store.py`` in a line about ``policies/``)."""
+    if path.startswith(("src/", "tests/", "docs/", "bench/")):
         return (ROOT / path).exists()
     bases = [PACKAGE, *(PACKAGE / d for d in subpackages())]
     return any((base / path).exists() for base in bases)
