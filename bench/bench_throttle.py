@@ -293,7 +293,8 @@ def cpu_cost(rounds: int = 30, requests: int = 400) -> bool:
     for _ in range(rounds):
         bare.append(per_request(Instant()))
         layered.append(per_request(ThrottleLayer(Instant(), Throttle(config))))
-    cost = (statistics.median(layered) - statistics.median(bare)) * 1e6
+    # the least of the rounds: other work on the machine only ever adds CPU time (timeit's rule)
+    cost = (min(layered) - min(bare)) * 1e6
     print(f"4. throttle CPU per request in-process: {cost:.1f} us (target <= 20 us)")
     return cost <= 20.0
 

@@ -311,6 +311,37 @@ def test_many_callers_share_one_fair_queue_without_information() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
+    steps=st.lists(
+        st.tuples(st.floats(0.0, 3.0), st.sampled_from(["send", "give up", "wake late"])),
+        min_size=1,
+        max_size=150,
+    )
+)
+def test_the_sliding_window_total_always_adds_up_its_slices(
+    steps: list[tuple[float, str]],
+) -> None:
+    """The kept sum of a sliding window's slices stays their sum through grants, slots given
+    back, late wakers and slices leaving the window."""
+    clock = FakeClock(start=1000.0)
+    config = ThrottleConfig(per_user=20, per_org=10_000, window=10.0, max_wait=1e9)
+    throttle = Throttle(config, clock=clock)
+    for gap, what in steps:
+        clock.advance(gap)
+        reservation = throttle.reserve(SCOPES, now=clock.monotonic())
+        if what == "give up":
+            throttle.release(reservation)
+        else:
+            while reservation.wait > 0:
+                late = 1.0 if what == "wake late" else 0.0
+                clock.advance(reservation.wait + late)
+                reservation = throttle.confirm(reservation, now=clock.monotonic())
+            throttle.settle(reservation, 200, {}, now=clock.monotonic())
+        for state in throttle.store.states().values():
+            assert state.counted == sum(count for _, count in state.slices)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
     limit=st.integers(2, 40),
     margin=st.integers(0, 1),
     window=st.floats(1.0, 120.0),

@@ -95,7 +95,8 @@ def decode_state(raw: bytes | str | None) -> ScopeState:
         return _DEFAULTS
     if not isinstance(data["reason"], str) or len(data["reason"]) > 32:
         return _DEFAULTS
-    return ScopeState(**{**data, "slices": slices, "suspect": suspect})
+    counted = sum(count for _, count in slices)  # derived: never trusted from the record
+    return ScopeState(**{**data, "slices": slices, "counted": counted, "suspect": suspect})
 
 
 #: Store the new states only if no other process changed them since they were read (an

@@ -291,6 +291,9 @@ class ScopeState(NamedTuple):
     #: the sliding window: grants per slice of ``window / SLICES`` seconds, ``(slice, count)``
     #: sorted, the slices of the last window and those booked ahead (uninformed scopes)
     slices: tuple[tuple[int, int], ...] = ()
+    #: the grants in ``slices``, added up (kept with them: a full window is about a hundred
+    #: slices, too many to add up on every request)
+    counted: int = 0
     #: the latest slot granted (even pacing)
     last: float | None = None
     #: 429s in a row without information (the backoff's exponent)
@@ -500,7 +503,8 @@ def earliest(s: ScopeState, lim: ScopeLimits, now: float) -> tuple[float, str]:
     elif s.window_end is not None:
         slot, why = now, ""
     else:
-        slot, why = _sliding_slot(s.slices, _per_window(s, lim), lim.window, now), "window"
+        per = _per_window(s, lim)
+        slot, why = _sliding_slot(s.slices, s.counted, per, lim.window, now), "window"
     if lim.even and s.last is not None:
         paced = s.last + lim.window / _per_window(s, lim)
         if paced > slot:
@@ -526,14 +530,14 @@ def _live(
 
 
 def _sliding_slot(
-    slices: tuple[tuple[int, int], ...], per: int, window: float, now: float
+    slices: tuple[tuple[int, int], ...], counted: int, per: int, window: float, now: float
 ) -> float:
     """The earliest slot keeping every ``window``-long stretch at ``per`` grants or fewer:
     now, when fewer than ``per`` grants lie after ``now - window`` (past ones still counting,
     and those booked ahead; a slice counts whole); else when enough of the oldest slices have
-    left the window."""
+    left the window. ``counted`` is the sum of ``slices``."""
     live = _live(slices, window, now)
-    total = sum(map(_COUNT, live))
+    total = counted if live is slices else sum(map(_COUNT, live))
     if total < per:
         return now
     excess = total - per + 1
@@ -550,13 +554,19 @@ def take(
 ) -> tuple[ScopeState, Grant]:
     """Record a grant at ``slot`` (at or after :func:`earliest`; ``s`` rolled to ``now``);
     ``waited`` is the wait this scope imposed on it."""
-    slices, last = s.slices, s.last
+    slices, counted, last = s.slices, s.counted, s.last
     if lim.even:  # only the latest slot matters
         last = slot if last is None else max(last, slot)
     elif s.heard_at is None:  # the sliding window
-        slices = _counted(slices, _slice(slot, lim.window), lim.window, now)
+        slices, counted = _counted(slices, counted, _slice(slot, lim.window), lim.window, now)
     if slot <= now:
-        state = s._replace(slices=slices, last=last, sending=s.sending + 1, granted=s.granted + 1)
+        state = s._replace(
+            slices=slices,
+            counted=counted,
+            last=last,
+            sending=s.sending + 1,
+            granted=s.granted + 1,
+        )
         return state, Grant("now", s.epoch)
     kind: GrantKind = "window"
     promised, queued = s.promised, s.queued
@@ -567,6 +577,7 @@ def take(
             kind, queued = "queued", queued + 1
     state = s._replace(
         slices=slices,
+        counted=counted,
         last=last,
         promised=promised,
         queued=queued,
@@ -577,19 +588,21 @@ def take(
 
 
 def _counted(
-    slices: tuple[tuple[int, int], ...], index: int, window: float, now: float
-) -> tuple[tuple[int, int], ...]:
-    """``slices`` with one more grant in slice ``index``, those that left the window at
-    ``now`` dropped when a slice is added."""
+    slices: tuple[tuple[int, int], ...], counted: int, index: int, window: float, now: float
+) -> tuple[tuple[tuple[int, int], ...], int]:
+    """``slices`` (adding up to ``counted``) with one more grant in slice ``index``, those
+    that left the window at ``now`` dropped when a slice is added; and their new sum."""
     if slices and slices[-1][0] == index:  # the usual case: the latest slice
-        return (*slices[:-1], (index, slices[-1][1] + 1))
-    slices = _live(slices, window, now)
+        return (*slices[:-1], (index, slices[-1][1] + 1)), counted + 1
+    live = _live(slices, window, now)
+    if live is not slices:
+        slices, counted = live, sum(map(_COUNT, live))
     if not slices or slices[-1][0] < index:
-        return (*slices, (index, 1))
+        return (*slices, (index, 1)), counted + 1
     at = bisect.bisect_left(slices, (index, 0))
     if at < len(slices) and slices[at][0] == index:
-        return (*slices[:at], (index, slices[at][1] + 1), *slices[at + 1 :])
-    return (*slices[:at], (index, 1), *slices[at:])
+        return (*slices[:at], (index, slices[at][1] + 1), *slices[at + 1 :]), counted + 1
+    return (*slices[:at], (index, 1), *slices[at:]), counted + 1
 
 
 def release(s: ScopeState, grant: Grant, slot: float) -> ScopeState:
@@ -615,7 +628,9 @@ def unbook(s: ScopeState, lim: ScopeLimits, grant: Grant, slot: float) -> ScopeS
     """:func:`release`, and a sliding window's count at ``slot`` given back too: the
     grant's holder will not send at ``slot`` (it gave up, or it woke too late)."""
     if grant.epoch == s.epoch and _sliding(s, lim) and grant.kind in ("now", "window"):
-        s = s._replace(slices=_uncounted(s.slices, _slice(slot, lim.window)))
+        slices = _uncounted(s.slices, _slice(slot, lim.window))
+        if slices is not s.slices:
+            s = s._replace(slices=slices, counted=s.counted - 1)
     return release(s, grant, slot)
 
 
