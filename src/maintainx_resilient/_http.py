@@ -53,7 +53,7 @@ _DEADLINE_SLACK = 0.02
 #: Headers that describe an encoded body as it was on the wire, not as it is handed up.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _NO_BODY_STATUSES = frozenset({204, 304})
-_BODY_HEADERS = HeaderNames(["content-encoding", "content-length"])
+_BODY_HEADERS = HeaderNames(["Content-Encoding", "Content-Length"])
 _PHASES = ("connect", "read", "write", "pool")
 
 

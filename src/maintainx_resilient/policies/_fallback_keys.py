@@ -35,7 +35,7 @@ __all__ = ["SAFE_METHODS", "WriteScope", "cache_key", "target_of"]
 
 #: Methods that change nothing on the server: they never invalidate.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ORGANIZATION_HEADERS = HeaderNames(["x-organization-id", "x-organization-ids"])
+_ORGANIZATION_HEADERS = HeaderNames(["X-Organization-Id", "X-Organization-Ids"])
 
 
 def _origin_and_path(url: httpx.URL) -> tuple[str, str]:

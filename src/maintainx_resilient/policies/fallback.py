@@ -127,8 +127,8 @@ DEFAULT_MAX_STALE = 24 * 60 * 60.0
 
 #: Response headers worth replaying. Not ``content-encoding``/``content-length``: the body is
 #: stored decoded. Never rate-limit headers: they describe the moment, not the answer.
-_KEPT_HEADERS = frozenset({"content-type", "etag", "last-modified", "date", "x-request-id"})
-_KEPT = HeaderNames(_KEPT_HEADERS)
+_KEPT = HeaderNames(["Content-Type", "ETag", "Last-Modified", "Date", "X-Request-Id"])
+_KEPT_HEADERS = frozenset(_KEPT.names.values())  # their lower-case names
 #: Rough cost of an entry beyond its key, headers and body (objects, dict slots).
 _ENTRY_OVERHEAD = 256
 #: Writes remembered to refuse a GET answer that was in flight while one of them happened;

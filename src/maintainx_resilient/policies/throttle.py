@@ -63,6 +63,7 @@ from .._deadline import deadline_of
 from .._events import EventBus, ThrottleWaited, ThrottleWarning
 from .._exceptions import ConfigurationError, ThrottledError
 from .._extensions import MAX_WAIT_EXTENSION
+from .._headers import HeaderNames, pick
 from .._http import route_of
 from .._retry_after import parse_retry_after
 from .._secrets import fingerprint
@@ -333,15 +334,7 @@ class RateLimitHeaders(NamedTuple):
 
     @classmethod
     def parse(cls, headers: Mapping[str, str] | None) -> RateLimitHeaders:
-        if not headers:
-            return _NO_HEADERS
-        headers = _lowered(headers)
-        limit = _number(headers.get("x-rate-limit-limit"))
-        remaining = _number(headers.get("x-rate-limit-remaining"))
-        reset = _number(headers.get("x-rate-limit-reset"))
-        if limit is None and remaining is None and reset is None:
-            return _NO_HEADERS
-        return cls.of(limit, remaining, reset)
+        return _read(_lowered(headers)) if headers else _NO_HEADERS
 
     @classmethod
     def of(
@@ -360,6 +353,16 @@ class RateLimitHeaders(NamedTuple):
 
 
 _NO_HEADERS = RateLimitHeaders()
+
+
+def _read(headers: Mapping[str, str]) -> RateLimitHeaders:
+    """:meth:`RateLimitHeaders.parse` of headers whose names are lower-case."""
+    limit = _number(headers.get("x-rate-limit-limit"))
+    remaining = _number(headers.get("x-rate-limit-remaining"))
+    reset = _number(headers.get("x-rate-limit-reset"))
+    if limit is None and remaining is None and reset is None:
+        return _NO_HEADERS
+    return RateLimitHeaders.of(limit, remaining, reset)
 
 
 def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -453,13 +456,13 @@ def _limit(s: ScopeState, lim: ScopeLimits) -> int:
 
 def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants per window: the limit minus the margin (at least one)."""
-    limit = s.limit if s.limit is not None else lim.limit
+    limit = _limit(s, lim)
     return max(1, limit - min(lim.margin, limit - 1))
 
 
 def _budget(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants that may still go in the current window (informed scopes)."""
-    limit = s.limit if s.limit is not None else lim.limit
+    limit = _limit(s, lim)
     remaining = s.remaining if s.remaining is not None else limit
     return remaining - min(lim.margin, limit - 1) - s.sending - s.sending_old - s.promised
 
@@ -926,30 +929,16 @@ class Throttle:
         self._limits: dict[str, ScopeLimits] = {}
         self._limits_of: dict[tuple[str, ...], tuple[ScopeLimits, ...]] = {}
         self._label_memo = ("", "")
-        self._scopes_memo: tuple[tuple[bytes | None, bytes | None, str], tuple[str, ...]] = (
-            (None, None, ""),
-            (),
-        )
+        self._scopes_memo: tuple[_ScopeFacts, tuple[str, ...]] = ((None, None, ""), ())
 
     def scopes_of(self, request: httpx.Request) -> tuple[str, ...]:
         """:func:`request_scopes`, remembered for the last key, organization and route (a
         client sends most requests with one key to one organization)."""
-        auth = org = None
-        repeated = False  # a repeated header is joined by ``get``: not worth remembering
-        for name, value in request.headers.raw:  # one pass; ``get`` walks them all each time
-            if len(name) == 13 and name.lower() == b"authorization":
-                repeated, auth = repeated or auth is not None, value
-            elif len(name) == 17 and name.lower() == b"x-organization-id":
-                repeated, org = repeated or org is not None, value
-        route = route_of(request)
+        facts = _scope_facts(request)
         known, scopes = self._scopes_memo
-        if (
-            known != (auth, org, route)
-            or repeated
-            or _route_kind(route) == _SINGLE_METER_ROUTE  # its scope names the meter
-        ):
-            scopes = request_scopes(request, self._label)
-            self._scopes_memo = ((auth, org, route), scopes)
+        if known != facts or _route_kind(facts[2]) == _SINGLE_METER_ROUTE:  # names the meter
+            scopes = _scopes(*facts, request, self._label)
+            self._scopes_memo = (facts, scopes)
         return scopes
 
     def _label(self, authorization: str) -> str:
@@ -1091,8 +1080,7 @@ class Throttle:
             self._settle(reservation, status_code, _NO_HEADERS, None, now)
             return
         lowered = _lowered(headers)
-        info = RateLimitHeaders.parse(lowered)
-        self._settle(reservation, status_code, info, lowered.get("retry-after"), now)
+        self._settle(reservation, status_code, _read(lowered), lowered.get("retry-after"), now)
 
     def _settle(
         self,
@@ -1208,16 +1196,35 @@ _METER_READINGS = re.compile(r"(?:^|/)meterreadings/?$")
 _SINGLE_METER = re.compile(r"(?:^|/)meters/(?P<meter>[^/]+)/readings/?$")
 
 
+#: What names a request's scopes: its ``Authorization`` and ``X-Organization-Id`` values (as
+#: ``headers.get`` gives them) and its route.
+_ScopeFacts = tuple[str | None, str | None, str]
+_SCOPE_HEADERS = HeaderNames(["Authorization", "X-Organization-Id"])
+
+
+def _scope_facts(request: httpx.Request) -> _ScopeFacts:
+    found = pick(request.headers, _SCOPE_HEADERS)
+    return found.get("authorization"), found.get("x-organization-id"), route_of(request)
+
+
 def request_scopes(
     request: httpx.Request, label: Callable[[str], str] = fingerprint
 ) -> tuple[str, ...]:
     """The budgets a request counts against, narrowest first. The key is named by its
     fingerprint (``label`` of the ``Authorization`` value), never by the key."""
-    auth = request.headers.get("authorization")
+    return _scopes(*_scope_facts(request), request, label)
+
+
+def _scopes(
+    auth: str | None,
+    org: str | None,
+    route: str,
+    request: httpx.Request,
+    label: Callable[[str], str],
+) -> tuple[str, ...]:
     key = label(auth) if auth else "anonymous"
-    org = request.headers.get("x-organization-id")
     org = (org.strip() if org else "") or "default"
-    kind = _route_kind(route_of(request))
+    kind = _route_kind(route)
     if kind == _METER_READINGS_ROUTE:
         return (f"meterreadings:{key}", f"key:{key}", f"org:{org}")
     if kind == _SINGLE_METER_ROUTE:
@@ -1241,32 +1248,17 @@ def _route_kind(route: str) -> int:
     return _PLAIN_ROUTE
 
 
-#: The answer headers the throttle reads, as servers usually spell them and lowercased (any
-#: other spelling is lowercased first): the position of each in ``_report``'s list.
-_REPORTED = {
-    spelled: position
-    for position, name in enumerate(
-        ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Retry-After")
-    )
-    for spelled in (name.encode(), name.lower().encode())
-}
-_REPORTED_LENGTHS = frozenset(len(name) for name in _REPORTED)
+_REPORTED = HeaderNames(
+    ["X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset", "Retry-After"]
+)
 
 
 def _report(throttle: Throttle, reservation: Reservation, response: httpx.Response) -> None:
-    """Tell the throttle what came back, reading the rate-limit headers in one pass."""
-    found: list[bytes | None] = [None, None, None, None]
-    for name, value in response.headers.raw:
-        position = _REPORTED.get(name)
-        if position is None and len(name) in _REPORTED_LENGTHS:
-            position = _REPORTED.get(name.lower())
-        if position is not None:
-            found[position] = value
-    limit, remaining, reset = _number(found[0]), _number(found[1]), _number(found[2])
-    info = _NO_HEADERS
-    if limit is not None or remaining is not None or reset is not None:
-        info = RateLimitHeaders.of(limit, remaining, reset)
-    retry_after = found[3].decode("latin-1") if found[3] is not None else None
+    """Tell the throttle what came back, reading the rate-limit headers in one pass (a
+    header sent twice is joined, as ``headers.get`` does: an unreadable number)."""
+    found = pick(response.headers, _REPORTED)  # lower-case names: read as they are
+    info = _read(found) if found else _NO_HEADERS
+    retry_after = found.get("retry-after")
     throttle._settle(reservation, response.status_code, info, retry_after, throttle.now())
 
 
