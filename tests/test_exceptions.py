@@ -105,6 +105,17 @@ def test_html_502_page_is_a_typed_server_error() -> None:
     assert info.value.body is None
 
 
+def test_json_error_body_of_an_unknown_shape_is_not_called_non_json() -> None:
+    """A JSON error body that names no message is kept whole and not described as non-JSON
+    (the on-call reader would look for a proxy that is not there)."""
+    client = client_answering(httpx.Response(404, json={"errors": "nope"}))
+    with pytest.raises(NotFoundError) as info:
+        client.work_orders.get(1)
+    assert "non-JSON" not in str(info.value)
+    assert "without a message" in str(info.value)
+    assert info.value.body == {"errors": "nope"}
+
+
 def test_html_401_without_auth_header_is_authentication_error() -> None:
     """The text/html 401 MaintainX sends without an Authorization header still maps to 401."""
     client = client_answering(

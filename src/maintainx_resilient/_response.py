@@ -99,6 +99,8 @@ def build_status_error(response: httpx.Response, *, method: str, path: str) -> A
         message = "; ".join(
             f"{d.field_path}: {d.message}" if d.field_path else d.message for d in details
         )
+    elif body is not None:  # JSON, in a shape that names no message
+        message = f"error body without a message: {_excerpt(content)}"
     elif content:
         kind = response.headers.get("content-type", "unknown content type").split(";")[0]
         message = f"non-JSON error body ({kind}): {_excerpt(content)}"
