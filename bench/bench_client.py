@@ -2,8 +2,8 @@
 
 The bare loop sends the same requests and calls ``response.json()``; the client also
 validates every record into a ``WorkOrder`` model. Both talk to the simulator running in
-another process over a real socket. Reported: wall and CPU time per run (median of rounds,
-alternating), the ratios (target: client <= 1.3x bare, models included), and the client's
+another process over a real socket. Reported: wall and CPU time per run (median and least of
+rounds, alternating), the ratios (target: client <= 1.3x bare, models included), and the client's
 peak Python memory for 10% vs 100% of the records (flat means constant memory).
 
 Usage: python bench/bench_client.py [--records N] [--rounds R]
@@ -92,17 +92,24 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, fn in contenders.items():
                 runs[name].append(measure(fn))
-        base_wall = statistics.median(r[0] for r in runs["bare httpx + json()"])
-        base_cpu = statistics.median(r[1] for r in runs["bare httpx + json()"])
-        header = ("contender", "records", "wall s", "cpu s", "wall x", "cpu x")
-        print("\n{:42} {:>8} {:>8} {:>8} {:>7} {:>7}".format(*header))
-        for name, samples in runs.items():
-            wall = statistics.median(s[0] for s in samples)
-            cpu = statistics.median(s[1] for s in samples)
-            print(
-                f"{name:42} {samples[0][2]:>8} {wall:>8.2f} {cpu:>8.2f}"
-                f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
-            )
+        # The median of rounds, and the least (timeit's rule: other work on the machine only
+        # ever adds time, so the fastest round is the closest to what the code itself costs).
+        verdicts = []
+        for label, pick in (("median", statistics.median), ("least", min)):
+            base_wall = pick(r[0] for r in runs["bare httpx + json()"])
+            base_cpu = pick(r[1] for r in runs["bare httpx + json()"])
+            header = (label + " of rounds", "records", "wall s", "cpu s", "wall x", "cpu x")
+            print("\n{:42} {:>8} {:>8} {:>8} {:>7} {:>7}".format(*header))
+            for name, samples in runs.items():
+                wall = pick(s[0] for s in samples)
+                cpu = pick(s[1] for s in samples)
+                print(
+                    f"{name:42} {samples[0][2]:>8} {wall:>8.2f} {cpu:>8.2f}"
+                    f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
+                )
+            models = pick(s[0] for s in runs["MaintainXClient (models, no policies)"])
+            ratio = models / base_wall
+            verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.3 else 'OVER TARGET'}")
         quiet = {"throttle": None, "fallback": None}  # no pacing; no cache storing pages
         small = peak_memory(lambda: client_loop(url, args.records // 10, **quiet))
         large = peak_memory(lambda: client_loop(url, args.records, **quiet))
@@ -112,9 +119,7 @@ def main() -> None:
             " flat = constant memory; the fallback cache is off here because it stores pages"
             " by design)"
         )
-        ratio = statistics.median(s[0] for s in runs["MaintainXClient (models, no policies)"])
-        verdict = "PASS" if ratio / base_wall <= 1.3 else "OVER TARGET"
-        print(f"verdict (client with models <= 1.3x bare, wall): {verdict}")
+        print(f"verdict (client with models <= 1.3x bare, wall): {'; '.join(verdicts)}")
 
 
 if __name__ == "__main__":

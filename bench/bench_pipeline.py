@@ -9,7 +9,7 @@ simulator running in its own process over a real socket. Contenders:
   throttle, telemetry). The throttle is given limits far above the request count, so it
   decides on every request but never waits: its cost is measured, not the rate limit.
 
-Reported: client-process CPU and wall time per request (median of rounds, alternating
+Reported: client-process CPU and wall time per request (median and least of rounds, alternating
 contenders) and the ratios against bare httpx (target for the full pipeline: <= 1.15x).
 
 Usage: python bench/bench_pipeline.py [--requests N] [--rounds R]
@@ -65,20 +65,26 @@ def main() -> None:
             for name, fn in contenders.items():
                 results[name].append(measure(fn, range(start, start + n)))
             start += n
-        base_wall = statistics.median(r[0] for r in results["bare httpx + json()"])
-        base_cpu = statistics.median(r[1] for r in results["bare httpx + json()"])
         print(f"{n} GETs per round, {args.rounds} rounds; simulator in its own process")
-        print(f"{'contender':24} {'wall us':>9} {'cpu us':>9} {'wall x':>7} {'cpu x':>7}")
-        for name, rows in results.items():
-            wall = statistics.median(r[0] for r in rows)
-            cpu = statistics.median(r[1] for r in rows)
-            print(
-                f"{name:24} {wall * 1e6:>9.0f} {cpu * 1e6:>9.0f}"
-                f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
-            )
-        full_wall = statistics.median(r[0] for r in results["client, full pipeline"])
-        verdict = "PASS" if full_wall / base_wall <= 1.15 else "OVER TARGET"
-        print(f"verdict (full pipeline wall <= 1.15x bare on a cache miss): {verdict}")
+        # The median of rounds, and the least (timeit's rule: other work on the machine only
+        # ever adds time, so the fastest round is the closest to what the code itself costs).
+        verdicts = []
+        for label, pick in (("median", statistics.median), ("least", min)):
+            base_wall = pick(r[0] for r in results["bare httpx + json()"])
+            base_cpu = pick(r[1] for r in results["bare httpx + json()"])
+            header = (label + " of rounds", "wall us", "cpu us", "wall x", "cpu x")
+            print("\n{:24} {:>9} {:>9} {:>7} {:>7}".format(*header))
+            for name, rows in results.items():
+                wall = pick(r[0] for r in rows)
+                cpu = pick(r[1] for r in rows)
+                print(
+                    f"{name:24} {wall * 1e6:>9.0f} {cpu * 1e6:>9.0f}"
+                    f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
+                )
+            ratio = pick(r[0] for r in results["client, full pipeline"]) / base_wall
+            verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.15 else 'OVER TARGET'}")
+        verdict = "; ".join(verdicts)
+        print(f"\nverdict (full pipeline wall <= 1.15x bare on a cache miss): {verdict}")
         for closable in (bare, plain, full):
             closable.close()
 
