@@ -206,7 +206,8 @@ class RollingStats:
         self._totals: deque[tuple[int, Counter[str], float]] = deque()
         self._streak = 0
         self._last_success: float | None = None
-        self._previous_success: float | None = None
+        #: The streak and last success before the latest success (to undo it).
+        self._previous: tuple[int, float | None] = (0, None)
         self._unsubscribe: Callable[[], None] | None = (
             events.subscribe(self.record) if events is not None else None
         )
@@ -267,8 +268,9 @@ class RollingStats:
             if _is_error(outcome):
                 self._streak += 1
             else:
+                self._previous = (self._streak, self._last_success)
                 self._streak = 0
-                self._previous_success, self._last_success = self._last_success, now
+                self._last_success = now
             if outcome == 429:
                 self._add_total_locked(index, "rate_limited", 0.0)
 
@@ -287,7 +289,7 @@ class RollingStats:
                     del counts[status]
                 counts[kind] += 1
                 if self._streak == 0:  # the success last recorded was this answer: undo it
-                    self._last_success = self._previous_success
+                    self._streak, self._last_success = self._previous
                 self._streak += 1
                 return
         # The attempt left the window (or was never seen): a failed try now.
@@ -426,7 +428,8 @@ class RollingStats:
             self._endpoints.clear()
             self._totals.clear()
             self._streak = 0
-            self._last_success = self._previous_success = None
+            self._last_success = None
+            self._previous = (0, None)
 
     def close(self) -> None:
         """Stop listening to the event bus given at construction (idempotent)."""
