@@ -15,9 +15,7 @@ PROXY_PAGE = "<html><body>Please log in to the corporate proxy</body></html>"
 
 
 def _proxy(sim: Simulator) -> None:
-    sim.faults.fail_next(
-        1000, status=200, headers={"Content-Type": "text/html"}, body=PROXY_PAGE
-    )
+    sim.faults.fail_next(1000, status=200, headers={"Content-Type": "text/html"}, body=PROXY_PAGE)
 
 
 def _client(sim: Simulator) -> MaintainXClient:
