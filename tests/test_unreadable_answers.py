@@ -56,7 +56,7 @@ def test_decode_errors_count_as_failed_calls_in_rb002() -> None:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "wrong_type"])
-def test_malformed_json_counts_as_failed(kind: str) -> None:
+def test_malformed_json_counts_as_failed(kind: Any) -> None:
     sim = Simulator(seed=1, work_orders=30)
     client = _client(sim)
     sim.faults.malformed(n=1000, kind=kind)
