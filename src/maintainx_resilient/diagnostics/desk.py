@@ -11,6 +11,7 @@ attachments RB-003 and RB-004 read, and the post-incident report. The client kee
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from .._exceptions import ConfigurationError, MaintainXError, ResponseError, Tim
 from .._extensions import DEADLINE_EXTENSION
 from ..fleet._apply import MitigationLayers
 from ..fleet._control import FleetControl, fleet_report
-from ..telemetry._logging import redact
+from ..telemetry._logging import get_logger, redact
 from ._context import (
     FETCH_EXTRA,
     DiagnosticContext,
@@ -233,7 +234,9 @@ class IncidentDesk:
                     outcome = await asyncio.to_thread(send, method, path, headers)
             except MaintainXError as exc:
                 outcome = exc
-            return probe_result(method, path, clock.monotonic() - start, outcome)
+            result = probe_result(method, path, clock.monotonic() - start, outcome)
+            _log_probe(result)
+            return result
 
         return probe
 
@@ -502,6 +505,17 @@ def probe_result(method: str, path: str, duration: float, outcome: Any) -> Probe
         return ProbeResult(method, path, duration, outcome.status_code, error, str(outcome))
     kind = "TimeoutError" if isinstance(outcome, TimeoutError) else "ConnectionError"
     return ProbeResult(method, path, duration, None, kind, str(outcome))
+
+
+def _log_probe(result: ProbeResult) -> None:
+    """One DEBUG line per probe (``MAINTAINX_LOG=debug``): method, path, outcome, duration;
+    never a header or a body."""
+    logger = get_logger()
+    if logger.isEnabledFor(logging.DEBUG):
+        outcome = " ".join(str(p) for p in (result.status, result.error) if p is not None)
+        logger.debug(
+            "probe %s %s -> %s in %.3fs", result.method, result.path, outcome, result.duration
+        )
 
 
 def pool_stats(transport: object) -> dict[str, int] | None:
