@@ -16,6 +16,7 @@ from maintainx_resilient._events import (
     KeyRotated,
     RequestCompleted,
     RequestRefused,
+    ResponseUnreadable,
     RetryScheduled,
     ThrottleWaited,
 )
@@ -311,3 +312,53 @@ def test_the_client_reports_the_calls_it_refuses() -> None:
     assert (snap.requests, snap.errors, snap.refused) == (2, 1, 1)
     assert dict(snap.endpoints["POST /workorders"].by_error) == {"FallbackModeError": 1}
     assert snap.last_try_ok is False
+
+
+def unreadable(stats: RollingStats, route: str, status: int = 200) -> None:
+    clock = stats.clock
+    stats.record(
+        ResponseUnreadable(clock.monotonic(), clock.time(), "GET", route, status, "DecodeError")
+    )
+
+
+def test_an_unreadable_answer_counts_its_attempt_as_failed(
+    stats: RollingStats, clock: FakeClock
+) -> None:
+    """A 200 whose body could not be read (an HTML page from a proxy) failed for the
+    application: that attempt moves from 200 to ``DecodeError``; it is not a second try."""
+    attempt(stats, "GET", "/workorders/{id}", 200)
+    for _ in range(3):
+        attempt(stats, "GET", "/workorders/{id}", 200)
+        unreadable(stats, "/workorders/{id}")
+    snap = stats.snapshot()
+    assert (snap.requests, snap.errors, snap.refused) == (4, 3, 0)
+    endpoint = snap.endpoints["GET /workorders/{id}"]
+    assert dict(endpoint.by_status) == {200: 1}
+    assert dict(endpoint.by_error) == {"DecodeError": 3}
+    assert endpoint.samples == 4
+    assert dict(snap.error_distribution) == {"DecodeError:GET /workorders/{id}": 3}
+    assert snap.failures_since_success == 3
+    assert snap.last_try_ok is False
+
+
+def test_an_unreadable_answer_undoes_the_success_it_was_counted_as(
+    stats: RollingStats, clock: FakeClock
+) -> None:
+    """The last success is the last readable answer, not the 200 that could not be read."""
+    attempt(stats, "GET", "/workorders", 200)
+    clock.advance(10)
+    attempt(stats, "GET", "/workorders/{id}", 200)
+    unreadable(stats, "/workorders/{id}")
+    snap = stats.snapshot()
+    assert snap.failures_since_success == 1
+    assert snap.last_success_age == pytest.approx(10.0)
+
+
+def test_an_unreadable_answer_whose_attempt_left_the_window_is_a_failed_try(
+    stats: RollingStats, clock: FakeClock
+) -> None:
+    """Without the attempt to move (expired, or never seen), it counts as a failed try."""
+    unreadable(stats, "/assets")
+    snap = stats.snapshot()
+    assert (snap.requests, snap.errors) == (1, 1)
+    assert dict(snap.endpoints["GET /assets"].by_error) == {"DecodeError": 1}

@@ -19,7 +19,7 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from ._config import ClientConfig, ClientOptions
-from ._events import EventBus, RequestRefused
+from ._events import EventBus, RequestRefused, ResponseUnreadable
 from ._exceptions import CircuitOpenError, FallbackModeError, MaintainXError, ThrottledError
 from ._extensions import ATTEMPTS_EXTENSION, COMMIT_EXTENSION
 from ._net import bound_transport, network_of
@@ -153,10 +153,21 @@ class _BaseClient(Mitigations):
         )
         self._policies.events.emit(event)
 
-    @staticmethod
-    def _finish(op: Operation[T], response: httpx.Response) -> T:
+    def _unreadable(self, op: Operation[Any], status: int, exc: MaintainXError) -> None:
+        """Tell the statistics a 2xx answer could not be read: that try failed after all."""
+        clock = self._policies.clock
+        event = ResponseUnreadable(
+            clock.monotonic(), clock.time(), op.method, op.route, status, type(exc).__name__
+        )
+        self._policies.events.emit(event)
+
+    def _finish(self, op: Operation[T], response: httpx.Response) -> T:
         if response.is_success:
-            result = op.parse(response, op)
+            try:
+                result = op.parse(response, op)
+            except MaintainXError as exc:  # an HTML page, truncated JSON, the wrong shape
+                self._unreadable(op, response.status_code, exc)
+                raise
             keep = response.extensions.get(COMMIT_EXTENSION)  # the fallback cache keeps it
             if keep is not None:  # only once it parsed
                 keep()

@@ -24,6 +24,7 @@ __all__ = [
     "KeyRotated",
     "RequestCompleted",
     "RequestRefused",
+    "ResponseUnreadable",
     "RetryScheduled",
     "ThrottleWaited",
     "ThrottleWarning",
@@ -70,6 +71,22 @@ class RequestRefused(Event):
 
     method: str
     route: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseUnreadable(Event):
+    """A call's answer came (``status``, a 2xx, already reported by its attempt's
+    :class:`RequestCompleted`) but could not be read: the call failed with ``kind``
+    (``DecodeError``: an HTML page from a proxy, truncated JSON, JSON of the wrong shape).
+
+    Emitted by the client after the answer failed to parse; statistics count that attempt
+    as failed instead of succeeded (the application got an error, not an answer).
+    """
+
+    method: str
+    route: str
+    status: int
     kind: str
 
 

@@ -3,7 +3,9 @@
 Every error the library raises is a :class:`MaintainXError`::
 
     MaintainXError
-    ├── ConfigurationError            bad or missing settings (raised at construction)
+    ├── ConfigurationError            bad or missing settings (raised at construction), or a
+    │                                 call argument refused before sending (``limit=500``, an
+    │                                 id that is not an integer); also a ``ValueError``
     ├── TransportError                the request never produced an HTTP response
     │   ├── ConnectionError           DNS, refused, reset, TLS; ``sent`` says if it left
     │   └── TimeoutError              connect / read / write / pool timeout
@@ -96,7 +98,8 @@ class MaintainXError(Exception):
 
 
 class ConfigurationError(MaintainXError, ValueError):
-    """A setting is missing or invalid. The message says how to fix it."""
+    """A setting is missing or invalid, or a call's argument is (refused before anything is
+    sent). The message says how to fix it."""
 
 
 class _RequestError(MaintainXError):

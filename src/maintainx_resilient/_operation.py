@@ -7,6 +7,7 @@ except the sending itself lives here, so the two clients share it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -17,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
-from ._exceptions import DecodeError, JSONValue
+from ._exceptions import ConfigurationError, DecodeError, JSONValue
 from ._extensions import CACHEABLE_EXTENSION, IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
 from ._meta import ResponseMeta, meta_of
 from ._pagination import Page
@@ -81,7 +82,7 @@ class Operation(Generic[T]):
         idempotent: bool | None = None,
         cacheable: bool = True,
     ) -> Operation[T]:
-        path = route.format(**{k: _path_segment(v) for k, v in (path_params or {}).items()})
+        path = route.format(**{k: _path_segment(k, v) for k, v in (path_params or {}).items()})
         method = method.upper()
         return cls(
             method=method,
@@ -126,12 +127,23 @@ class Operation(Generic[T]):
         )
 
 
-def _path_segment(value: Any) -> str:
+def _is_id(name: str) -> bool:
+    """``id``, ``assetId``, ``team_id``: the spec's ids in paths are all integers."""
+    return name == "id" or name.endswith(("Id", "_id"))
+
+
+def _path_segment(name: str, value: Any) -> str:
     if type(value) is int:  # an id (most calls): digits and "-", nothing to check or quote
         return str(value)
+    if _is_id(name):  # None, "abc", True, 1.5 would be sent as /workorders/None
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise ConfigurationError(
+                f"invalid path parameter {name}={value!r}: MaintainX ids are integers"
+            )
+        return str(operator.index(value))
     text = str(value.value if isinstance(value, Enum) else value)
     if not text or "/" in text or text in (".", ".."):
-        raise ValueError(f"invalid path parameter {value!r}")
+        raise ConfigurationError(f"invalid path parameter {name}={value!r}")
     return quote(text, safe="")
 
 
@@ -142,7 +154,7 @@ def _query_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ValueError(
+            raise ConfigurationError(
                 f"naive datetime {value.isoformat()} in a filter: MaintainX filters are UTC; "
                 "pass an aware datetime (e.g. datetime.now(timezone.utc))"
             )

@@ -288,3 +288,24 @@ def test_each_refusal_kind_gets_its_advice() -> None:
     actions = [m.code for m in fast.mitigations]
     assert actions == ["raise_throttle_max_wait", "enable_throttling", "disable_fallback_mode"]
     assert fast.evidence["refused_by"] == {"ThrottledError": 12, "FallbackModeError": 8}
+
+
+def test_unreadable_answers_are_their_own_pattern_not_transport_errors() -> None:
+    """A 200 that is an HTML page (a proxy, a captive portal) is not "no answer from
+    MaintainX": it has its own pattern, pointing at RB-001 and the proxy settings."""
+    found = rb002.classify_errors(
+        12,
+        12,
+        {"DecodeError:GET /workorders/{id}": 11, "ResponseTooLargeError:GET /assets": 1},
+    )
+    by_code = {f.code: f for f in found}
+    assert rb002.CODE_TRANSPORT_ERRORS not in by_code
+    group = by_code[rb002.CODE_UNREADABLE_ANSWERS]
+    assert group.severity is Severity.SEV1
+    assert group.evidence["count"] == 12
+    assert [m.code for m in group.mitigations] == [
+        "run_rb001",
+        "check_proxy",
+        "enable_fallback_mode",
+    ]
+    assert by_code[rb002.CODE_ERROR_RATE].evidence["errors"] == 12

@@ -16,9 +16,11 @@ end when the reader of a pipe goes away (``diagnose | head -1``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._exceptions import ConfigurationError, StorageError
 from .._version import __version__
@@ -71,11 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _warnings_as_notes(output: Output) -> Iterator[None]:
+    """Python warnings (a bad ``MAINTAINX_LOG`` value...) as one line on stderr, in the
+    CLI's style, without the file, line number and source line Python would show."""
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        output.note(f"maintainx-resilient: warning: {message}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def run(args: argparse.Namespace) -> int:
     """Run parsed arguments; usage errors, Ctrl-C and closed pipes end here, quietly."""
     output = Output.from_args(args)
     try:
-        with fleet_scope(args):
+        with fleet_scope(args), _warnings_as_notes(output):
             code: int = args.run(args, output)
     except UsageError as exc:
         output.note(f"maintainx-resilient: error: {exc}")

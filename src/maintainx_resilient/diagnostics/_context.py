@@ -31,19 +31,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """The outcome of one probe request: a status, or the error kind when none came."""
+    """The outcome of one probe request: a status, or the error kind when none came. A 2xx
+    whose body is not the API's JSON has both: its status and ``error="DecodeError"``."""
 
     method: str
     path: str
     duration: float
     status: int | None = None
-    error: str | None = None  # exception class name, e.g. "ConnectionError", "TimeoutError"
+    error: str | None = None  # exception class name, e.g. "ConnectionError", "DecodeError"
     detail: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return self.status is not None and 200 <= self.status < 300 and self.error is None
 
 
 #: ``DiagnosticContext.extras`` key of RB-004's remote sample fetcher (``attach_sync`` sets it).

@@ -11,17 +11,20 @@ attachments RB-003 and RB-004 read, and the post-incident report. The client kee
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic_core import from_json
 
 from .._deadline import Deadline, validate_seconds
-from .._exceptions import ConfigurationError, MaintainXError, TimeoutError
+from .._exceptions import ConfigurationError, MaintainXError, ResponseError, TimeoutError
 from .._extensions import DEADLINE_EXTENSION
 from ..fleet._apply import MitigationLayers
 from ..fleet._control import FleetControl, fleet_report
+from ..telemetry._logging import get_logger, redact
 from ._context import (
     FETCH_EXTRA,
     DiagnosticContext,
@@ -231,7 +234,9 @@ class IncidentDesk:
                     outcome = await asyncio.to_thread(send, method, path, headers)
             except MaintainXError as exc:
                 outcome = exc
-            return probe_result(method, path, clock.monotonic() - start, outcome)
+            result = probe_result(method, path, clock.monotonic() - start, outcome)
+            _log_probe(result)
+            return result
 
         return probe
 
@@ -442,19 +447,75 @@ class Mitigations:
         )
 
 
+_JSON_TYPES = {list: "an array", str: "a string", bool: "a boolean", int: "a number"}
+_JSON_TYPES[float] = _JSON_TYPES[int]
+
+
+def answer_problem(response: httpx.Response, path: str) -> str | None:
+    """Why a 2xx answer to a probe is not the API's JSON, or None when it is.
+
+    The body must be a JSON object; for a list probe (``/organizations?limit=1``) it must
+    hold the list named after the route (``organizations``, ``workOrders``). Unknown fields
+    are fine. A 204 has no body to check.
+    """
+    if response.status_code == 204:
+        return None
+    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
+    content = response.content
+    try:
+        body = from_json(content)
+    except ValueError:  # not JSON, or nested too deep
+        if "html" in kind.lower() or content.lstrip()[:1] == b"<":
+            return f"an HTML page ({kind}), not the API's JSON"
+        return f"a body that is not JSON ({kind or 'no content type'}: truncated or not the API)"
+    if not isinstance(body, dict):
+        return f"JSON of the wrong shape ({_JSON_TYPES.get(type(body), 'null')}, not an object)"
+    route = path.split("?", 1)[0].strip("/")
+    if route and "/" not in route:
+        key = next((k for k in body if k.lower() == route.lower()), None)
+        if key is None or not isinstance(body[key], list):
+            return f"JSON of the wrong shape (no list of {route})"
+    return None
+
+
+def _excerpt(content: bytes, limit: int = 80) -> str:
+    text = " ".join(content[: 4 * limit].decode("utf-8", errors="replace").split())
+    return redact(text[:limit])
+
+
 def probe_result(method: str, path: str, duration: float, outcome: Any) -> ProbeResult:
     """A probe's outcome (an ``httpx.Response`` or the library's exception) as a result.
 
-    Request headers (the key) are never recorded; response headers are, minus cookies.
+    A 2xx whose body is not the API's JSON (:func:`answer_problem`: an HTML page from a
+    proxy or captive portal, truncated JSON, the wrong shape) is a failed probe: its status
+    with the error ``DecodeError``, like the calls that get it. Request headers (the key)
+    are never recorded; response headers are, minus cookies.
     """
     if isinstance(outcome, httpx.Response):
         kept = {k: v for k, v in outcome.headers.items() if k.lower() != "set-cookie"}
-        detail = f"{outcome.status_code} {outcome.reason_phrase or ''}".strip()
-        return ProbeResult(
-            method, path, duration, status=outcome.status_code, detail=detail, headers=kept
-        )
+        status = outcome.status_code
+        detail = f"{status} {outcome.reason_phrase or ''}".strip()
+        problem = answer_problem(outcome, path) if 200 <= status < 300 else None
+        if problem is None:
+            return ProbeResult(method, path, duration, status=status, detail=detail, headers=kept)
+        detail = f"{detail}, but the body is {problem}: {_excerpt(outcome.content)!r}"
+        return ProbeResult(method, path, duration, status, "DecodeError", detail, kept)
+    if isinstance(outcome, ResponseError):  # an answer came, unreadable or too large
+        error = type(outcome).__name__
+        return ProbeResult(method, path, duration, outcome.status_code, error, str(outcome))
     kind = "TimeoutError" if isinstance(outcome, TimeoutError) else "ConnectionError"
     return ProbeResult(method, path, duration, None, kind, str(outcome))
+
+
+def _log_probe(result: ProbeResult) -> None:
+    """One DEBUG line per probe (``MAINTAINX_LOG=debug``): method, path, outcome, duration;
+    never a header or a body."""
+    logger = get_logger()
+    if logger.isEnabledFor(logging.DEBUG):
+        outcome = " ".join(str(p) for p in (result.status, result.error) if p is not None)
+        logger.debug(
+            "probe %s %s -> %s in %.3fs", result.method, result.path, outcome, result.duration
+        )
 
 
 def pool_stats(transport: object) -> dict[str, int] | None:

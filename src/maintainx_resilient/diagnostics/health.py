@@ -5,8 +5,10 @@ HTTP only) and reads the client's own state: circuit breakers, fallback mode and
 error rate. It never runs the full runbook procedures. :func:`assess` is the decision, without
 I/O:
 
-- ``unhealthy``: the probe fails (no answer, 5xx, 401/403, any other error status except 429),
-  or every circuit breaker is open and no fallback cache can answer in their place;
+- ``unhealthy``: the probe fails (no answer, 5xx, 401/403, any other error status except 429,
+  a 2xx whose body is not the API's JSON: an HTML page from a proxy or captive portal,
+  truncated JSON, the wrong shape), or every circuit breaker is open and no fallback cache
+  can answer in their place;
 - ``degraded``: the API answers but something is off: rate-limited (429), a breaker open,
   half-open or held open by hand, fallback mode on, the recent error rate above
   ``thresholds.error_rate_alert`` (the runbook's 5 %), or (in a fleet) Redis failed and the
@@ -89,6 +91,8 @@ def _probe_reason(probe: ProbeResult) -> tuple[HealthStatus, str] | None:
         return "degraded", f"{where} is rate-limited (429)"
     if probe.status == 401:
         return "unhealthy", f"{where} answered 401: the API key is rejected"
+    if probe.status is not None and probe.status < 300:  # a 2xx that is not the API's JSON
+        return "unhealthy", f"{where} answered {probe.detail}"
     if probe.status is not None:
         return "unhealthy", f"{where} answered HTTP {probe.status}"
     return "unhealthy", f"{where} got no answer ({probe.error or 'error'})"

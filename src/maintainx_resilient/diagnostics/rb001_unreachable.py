@@ -7,7 +7,8 @@ deadline (a diagnosis must never hang on the thing it diagnoses):
 2. TCP connect to it (``nc -zv host 443``), then the TLS handshake for ``https``;
 3. the authenticated HTTPS probe, ``GET /organizations?limit=1`` (the runbook uses
    ``/users?limit=1``; ``/organizations?limit=1`` is the API's cheap probe) through the
-   client's auth and HTTP layers only;
+   client's auth and HTTP layers only; a 2xx must be the API's JSON (an HTML login page
+   from a proxy or captive portal is a failed probe: ``RB001.NOT_API_ANSWER``);
 4. the MaintainX status page (Better Stack ``/en/index.json``; Atlassian understood too).
 
 The network chain (1, 2), the probe (3) and the status page (4) run concurrently: they are
@@ -44,6 +45,7 @@ __all__ = [
     "HTTP_5XX",
     "HTTP_TIMEOUT",
     "MAINTAINX_OUTAGE",
+    "NOT_API_ANSWER",
     "PERMISSION_DENIED",
     "PROBE_PATH",
     "RATE_LIMITED",
@@ -79,6 +81,7 @@ PERMISSION_DENIED = "RB001.PERMISSION_DENIED"
 RATE_LIMITED = "RB001.RATE_LIMITED"
 HTTP_4XX = "RB001.HTTP_4XX"
 MAINTAINX_OUTAGE = "RB001.MAINTAINX_OUTAGE"
+NOT_API_ANSWER = "RB001.NOT_API_ANSWER"
 STATUS_PAGE_INCIDENT = "RB001.STATUS_PAGE_INCIDENT"
 
 # Shares of the deadline. The network chain runs its steps one after the other (each gets a
@@ -230,6 +233,8 @@ def classify_reachability(obs: Observations) -> list[Finding]:
             return [_finding(STATUS_PAGE_INCIDENT, title, Severity.SEV4, obs, (_STATUS_PAGE,))]
         return []
     status = probe.status
+    if status is not None and status < 300:  # a 2xx that is not the API's JSON
+        return [_not_api_answer(status, obs)]
     if status is not None and status < 500:
         return [_rejected(status, obs)]
     if page_state in ("degraded", "downtime", "maintenance"):
@@ -245,6 +250,26 @@ def classify_reachability(obs: Observations) -> list[Finding]:
         mitigations = (_FALLBACK, _BREAKER, _STATUS_PAGE, _PROXY, _SUPPORT)
         return [_finding(HTTP_5XX, title, Severity.SEV1, obs, mitigations)]
     return [_unreachable(obs)]
+
+
+def _not_api_answer(status: int, obs: Observations) -> Finding:
+    """The probe got a 2xx, but its body is not the API's JSON: every call fails to read it."""
+    probe = obs.probe
+    lowered = {k.lower(): v for k, v in probe.headers.items()}
+    kind = str(lowered.get("content-type", "no content type")).split(";")[0].strip()
+    if "html" in kind.lower() or "HTML page" in probe.detail:
+        title = (
+            f"Something between you and MaintainX answers HTML instead of the API "
+            f"(HTTP {status}, {kind}): a proxy, captive portal or login page"
+        )
+        mitigations: tuple[Mitigation, ...] = (_PROXY, _LOCAL_NETWORK, _ESCALATE_NETWORK, _FALLBACK)
+    else:
+        title = (
+            f"The API answers HTTP {status} with a body that is not its JSON ({kind}): "
+            "a proxy in between or MaintainX is failing"
+        )
+        mitigations = (_PROXY, _FALLBACK, _STATUS_PAGE, _SUPPORT)
+    return _finding(NOT_API_ANSWER, title, Severity.SEV1, obs, mitigations, failed_step="http")
 
 
 def _rejected(status: int, obs: Observations) -> Finding:

@@ -16,6 +16,8 @@ breakers' states (``ctx.breakers``), and classifies them:
   ``RB002.AUTH_401`` (rotate API key), ``RB002.PERMISSION_403`` (check permissions),
   ``RB002.RATE_LIMIT_429`` (enable throttling), ``RB002.SERVER_5XX`` (enable circuit breaker:
   a MaintainX-side issue), ``RB002.TRANSPORT_ERRORS`` (connection errors and timeouts: see
+  RB-001), ``RB002.UNREADABLE_ANSWERS`` (answers that are not the API's JSON: an HTML page
+  from a proxy or captive portal, truncated JSON, the wrong shape, a body too large: see
   RB-001), ``RB002.CLIENT_4XX`` (other 4xx: the requests are wrong), ``RB002.FAILED_FAST``
   (calls refused by the client itself, by kind). A pattern's severity is the error-rate
   class of its own share of all tries, and at least SEV4 (informational).
@@ -57,6 +59,7 @@ __all__ = [
     "CODE_RATE_LIMIT_429",
     "CODE_SERVER_5XX",
     "CODE_TRANSPORT_ERRORS",
+    "CODE_UNREADABLE_ANSWERS",
     "RUNBOOK",
     "TITLE",
     "ErrorGroup",
@@ -76,6 +79,7 @@ CODE_PERMISSION_403 = "RB002.PERMISSION_403"
 CODE_RATE_LIMIT_429 = "RB002.RATE_LIMIT_429"
 CODE_SERVER_5XX = "RB002.SERVER_5XX"
 CODE_TRANSPORT_ERRORS = "RB002.TRANSPORT_ERRORS"
+CODE_UNREADABLE_ANSWERS = "RB002.UNREADABLE_ANSWERS"
 CODE_CLIENT_4XX = "RB002.CLIENT_4XX"
 CODE_FAILED_FAST = "RB002.FAILED_FAST"
 CODE_BREAKER_OPEN = "RB002.BREAKER_OPEN"
@@ -103,6 +107,11 @@ _CHECK_STATUS_PAGE = Mitigation(
 )
 _RUN_RB001 = Mitigation(
     "run_rb001", "Run RB-001 (API unreachable): DNS, TCP, TLS and the status page"
+)
+_CHECK_PROXY = Mitigation(
+    "check_proxy",
+    "Check what answers in MaintainX's place: a proxy, captive portal or gateway "
+    "(HTTPS_PROXY / NO_PROXY, egress settings); see RB-001",
 )
 _FIX_REQUESTS = Mitigation(
     "fix_requests", "Fix the requests: read the error bodies (missing x-organization-id, 404)"
@@ -151,9 +160,17 @@ def parse_key(key: str) -> tuple[int | str, str]:
     return outcome, endpoint
 
 
+#: Error kinds of answers that came but are not what the API promises (``ResponseError``s).
+UNREADABLE_KINDS = frozenset({"DecodeError", "ResponseTooLargeError"})
+
+
 def _pattern(outcome: int | str) -> str | None:
     if isinstance(outcome, str):
-        return CODE_FAILED_FAST if outcome in REFUSAL_KINDS else CODE_TRANSPORT_ERRORS
+        if outcome in REFUSAL_KINDS:
+            return CODE_FAILED_FAST
+        if outcome in UNREADABLE_KINDS:
+            return CODE_UNREADABLE_ANSWERS
+        return CODE_TRANSPORT_ERRORS
     if outcome == 401:
         return CODE_AUTH_401
     if outcome == 403:
@@ -195,6 +212,11 @@ _PATTERNS: dict[str, tuple[str, tuple[Mitigation, ...]]] = {
     CODE_TRANSPORT_ERRORS: (
         "Connection errors and timeouts: no answer from MaintainX",
         (_RUN_RB001, _ENABLE_BREAKER),
+    ),
+    CODE_UNREADABLE_ANSWERS: (
+        "Answers that are not the API's JSON (HTML, truncated, wrong shape): a proxy or "
+        "captive portal answers instead of MaintainX, or MaintainX is failing",
+        (_RUN_RB001, _CHECK_PROXY, _ENABLE_FALLBACK),
     ),
     CODE_CLIENT_4XX: ("Other 4xx errors: requests MaintainX rejects", (_FIX_REQUESTS,)),
     CODE_FAILED_FAST: ("Calls failed fast: the client refused to send them", ()),

@@ -42,6 +42,7 @@ from .._events import (
     FleetStateChanged,
     KeyRotated,
     RequestCompleted,
+    ResponseUnreadable,
     ThrottleWarning,
 )
 from .._iso8601 import iso_utc
@@ -230,6 +231,10 @@ class IncidentTimeline:
                 with self._lock:
                     self._failed += 1
                     self._note_work_order(event.route)
+        elif isinstance(event, ResponseUnreadable):  # a 2xx the client could not read
+            with self._lock:
+                self._failed += 1
+                self._note_work_order(event.route)
         elif isinstance(event, FallbackServed):
             self._fallback(event)
         elif isinstance(event, BreakerStateChanged):

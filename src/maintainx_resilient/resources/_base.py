@@ -25,6 +25,7 @@ import pydantic
 from pydantic.alias_generators import to_camel, to_snake
 from typing_extensions import TypedDict
 
+from .._exceptions import ConfigurationError
 from .._meta import meta_of
 from .._operation import (
     Operation,
@@ -193,8 +194,12 @@ class ResourceSpec(Generic[M]):
 
     def query(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         limit = params.get("limit")
-        if limit is not None and not 1 <= int(limit) <= MAX_PAGE_SIZE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE
+        ):
+            raise ConfigurationError(
+                f"limit must be a whole number between 1 and {MAX_PAGE_SIZE}, got {limit!r}"
+            )
         return encode_query({wire_name(k, self.name_overrides): v for k, v in params.items()})
 
     def list_op(self, params: Mapping[str, Any], cursor: str | None = None) -> Operation[Page[M]]:

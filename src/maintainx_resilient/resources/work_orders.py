@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from typing_extensions import Required, TypedDict, Unpack
 
+from .._exceptions import ConfigurationError
 from .._operation import Operation, expect_id, expect_model, expect_page
 from .._pagination import Page, SyncPager
 from ..models.work_orders import (
@@ -120,7 +121,7 @@ class WorkOrderSpec(ResourceSpec[WorkOrder]):
     ) -> Operation[WorkOrder]:
         value = status.value if isinstance(status, WorkOrderStatus) else status
         if value == "SKIPPED":
-            raise ValueError(
+            raise ConfigurationError(
                 "SKIPPED cannot be set through the API (PATCH /workorders/{id}/status)"
             )
         return Operation.make(

@@ -220,6 +220,21 @@ class _EnvHandler(logging.StreamHandler[TextIO]):
 _warned: list[str] = []
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` (for a ``warnings.warn`` in the function calling this one) of the
+    first frame outside this package: the warning points at the user's code (the line that
+    built the client), not at the library's."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _PACKAGE_DIR + os.sep
+    ):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    return level
+
+
 def _shown(value: str) -> str:
     if len(value) <= _ECHO_LIMIT:
         return repr(redact(value))
@@ -251,7 +266,7 @@ def log_from_env(environ: Mapping[str, str] | None = None) -> logging.Handler | 
             warnings.warn(
                 f"{LOG_ENV} must be one of {', '.join(_ENV_LEVELS)}; got {shown}: ignored",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=_caller_stacklevel(),
             )
         return None
     with _install_lock:

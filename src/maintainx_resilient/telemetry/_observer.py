@@ -25,6 +25,7 @@ from .._events import (
     FallbackServed,
     KeyRotated,
     RequestCompleted,
+    ResponseUnreadable,
     RetryScheduled,
     ThrottleWaited,
     ThrottleWarning,
@@ -309,6 +310,7 @@ class Observer:
         self._breakers: dict[str, str] = {}
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
             RequestCompleted: self._on_request,
+            ResponseUnreadable: self._on_unreadable,
             RetryScheduled: self._on_retry,
             ThrottleWaited: self._on_throttle,
             ThrottleWarning: self._on_throttle_warning,
@@ -363,6 +365,11 @@ class Observer:
                 e.duration,
                 e.attempt,
             )
+
+    def _on_unreadable(self, e: ResponseUnreadable) -> None:
+        self.logger.debug(
+            "%s %s -> %d, the answer could not be read (%s)", e.method, e.route, e.status, e.kind
+        )
 
     def _on_retry(self, e: RetryScheduled) -> None:
         reason = redact(e.reason)

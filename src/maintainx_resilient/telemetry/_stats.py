@@ -7,6 +7,9 @@ the method and the spec's route template), what happened over the last ``window`
 - calls the client refused without sending (an open circuit breaker, a rate-limit wait
   too long for the call, fallback mode with nothing cached), by error kind: they are what the
   application saw fail, so they count as requests and errors too (``refused`` says how many);
+- answers that came with a 2xx but could not be read (``ResponseUnreadable``: an HTML page
+  from a proxy, truncated JSON, the wrong shape): that attempt is counted under its error
+  kind (``DecodeError``) instead of its status, since the application got an error;
 - latency samples (every attempt's duration; at most ``max_samples_per_route`` of the newest
   per endpoint, so under heavy traffic the percentiles describe the most recent attempts);
 - totals of retries, throttle waits, 429 answers, breaker changes, fallback answers and key
@@ -47,6 +50,7 @@ from .._events import (
     KeyRotated,
     RequestCompleted,
     RequestRefused,
+    ResponseUnreadable,
     RetryScheduled,
     ThrottleWaited,
 )
@@ -93,8 +97,9 @@ class EndpointStats:
     counts per try), and every call the client refused without sending.
 
     ``by_status`` counts responses by status code; ``by_error`` counts attempts that got no
-    response, and refused calls, by error kind (``ConnectionError``, ``TimeoutError``,
-    ``CircuitOpenError``...). An error is a response >= 400, no response, or a refusal;
+    response, refused calls, and 2xx answers that could not be read, by error kind
+    (``ConnectionError``, ``TimeoutError``, ``CircuitOpenError``, ``DecodeError``...). An
+    error is a response >= 400, no response, an unreadable answer, or a refusal;
     ``refused`` of the errors were refused calls. Latency percentiles (nearest rank,
     seconds) are None without samples (refused calls have none).
     """
@@ -201,6 +206,8 @@ class RollingStats:
         self._totals: deque[tuple[int, Counter[str], float]] = deque()
         self._streak = 0
         self._last_success: float | None = None
+        #: The streak and last success before the latest success (to undo it).
+        self._previous: tuple[int, float | None] = (0, None)
         self._unsubscribe: Callable[[], None] | None = (
             events.subscribe(self.record) if events is not None else None
         )
@@ -217,6 +224,9 @@ class RollingStats:
             return
         if isinstance(event, RequestRefused):
             self._record_try(event.method, event.route, event.kind, None)
+            return
+        if isinstance(event, ResponseUnreadable):
+            self._record_unreadable(event.method, event.route, event.status, event.kind)
             return
         if isinstance(event, RetryScheduled):
             self._add_total("retries")
@@ -258,10 +268,32 @@ class RollingStats:
             if _is_error(outcome):
                 self._streak += 1
             else:
+                self._previous = (self._streak, self._last_success)
                 self._streak = 0
                 self._last_success = now
             if outcome == 429:
                 self._add_total_locked(index, "rate_limited", 0.0)
+
+    def _record_unreadable(self, method: str, route: str, status: int, kind: str) -> None:
+        """An attempt counted as ``status`` gave an answer that could not be read: count it
+        as failed with ``kind`` (in the bucket it was counted in), not as a success."""
+        with self._lock:
+            endpoint = self._endpoints.get(f"{method} {route}") or self._endpoints.get(
+                f"{method} {OTHER_ROUTE}"
+            )
+            buckets = endpoint.buckets if endpoint is not None else deque()
+            counts = next((c for _, c in reversed(buckets) if c[status] > 0), None)
+            if counts is not None:
+                counts[status] -= 1
+                if not counts[status]:
+                    del counts[status]
+                counts[kind] += 1
+                if self._streak == 0:  # the success last recorded was this answer: undo it
+                    self._streak, self._last_success = self._previous
+                self._streak += 1
+                return
+        # The attempt left the window (or was never seen): a failed try now.
+        self._record_try(method, route, kind, None)
 
     def _add_total(self, name: str, seconds: float = 0.0) -> None:
         index = int(self.clock.monotonic() // self._width)
@@ -397,6 +429,7 @@ class RollingStats:
             self._totals.clear()
             self._streak = 0
             self._last_success = None
+            self._previous = (0, None)
 
     def close(self) -> None:
         """Stop listening to the event bus given at construction (idempotent)."""
