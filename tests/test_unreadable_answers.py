@@ -204,3 +204,49 @@ def test_cli_health_is_unhealthy_behind_a_proxy_page(
     assert "HEALTHY" not in out.replace("UNHEALTHY", "")
     assert "HTML page" in out
     assert Simulator.API_KEY not in out
+
+
+def test_a_proxy_page_is_answered_with_the_last_good_answer_labelled_stale() -> None:
+    """A 200 that does not parse is an outage for the caller: the fallback cache answers with
+    the last good answer (reason ``undecodable``), and the statistics still count the try as
+    failed. Without a cached answer the DecodeError goes through."""
+    sim = Simulator(seed=1, work_orders=30)
+    client = _client(sim)
+    good = client.work_orders.get(1)
+    page = client.work_orders.list(limit=5)
+    _proxy(sim)
+    stale = client.work_orders.get(1)
+    assert stale.id == good.id and stale.title == good.title
+    meta = stale.response_meta
+    assert meta is not None and (meta.stale, meta.reason) == (True, "undecodable")
+    stale_page = client.work_orders.list(limit=5)
+    assert [wo.id for wo in stale_page.items] == [wo.id for wo in page.items]
+    assert stale_page.response_meta is not None and stale_page.response_meta.stale
+    with pytest.raises(DecodeError):
+        client.work_orders.get(2)  # never fetched: nothing to fall back on
+    snap = client.stats.snapshot()
+    assert snap.errors == 3  # the two stale answers hid failed tries, and the statistics know
+    client.close()
+
+
+async def test_the_async_client_answers_a_proxy_page_stale_too() -> None:
+    sim = Simulator(seed=1, work_orders=30)
+    async with AsyncMaintainXClient(
+        api_key=Simulator.API_KEY,
+        transport=sim.transport(),
+        diagnostics=DiagnosticsConfig(status_page_url=None),
+    ) as client:
+        await client.work_orders.get(1)
+        _proxy(sim)
+        stale = await client.work_orders.get(1)
+        assert stale.response_meta is not None and stale.response_meta.reason == "undecodable"
+
+
+def test_without_the_fallback_cache_a_proxy_page_raises() -> None:
+    sim = Simulator(seed=1, work_orders=30)
+    client = MaintainXClient(api_key=Simulator.API_KEY, transport=sim.transport(), fallback=None)
+    client.work_orders.get(1)
+    _proxy(sim)
+    with pytest.raises(DecodeError):
+        client.work_orders.get(1)
+    client.close()

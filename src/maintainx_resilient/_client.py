@@ -167,7 +167,11 @@ class _BaseClient(Mitigations):
                 result = op.parse(response, op)
             except MaintainXError as exc:  # an HTML page, truncated JSON, the wrong shape
                 self._unreadable(op, response.status_code, exc)
-                raise
+                fresh = response.extensions.get(COMMIT_EXTENSION)
+                stale = fresh.stale() if fresh is not None else None
+                if stale is None:
+                    raise
+                return op.parse(stale, op)  # the last good answer, labelled stale
             keep = response.extensions.get(COMMIT_EXTENSION)  # the fallback cache keeps it
             if keep is not None:  # only once it parsed
                 keep()

@@ -27,8 +27,9 @@ Set on the response:
 
 - ``META``: the answer's :class:`~maintainx_resilient.ResponseMeta` (fresh or stale).
 - ``ATTEMPTS``: ``(attempts, waited_seconds)`` of the final answer (retry layer).
-- ``COMMIT``: on a fresh GET answer, call it once the body parsed to keep it in the fallback
-  cache.
+- ``COMMIT``: on a fresh GET answer, a :class:`~maintainx_resilient.policies.fallback.FreshAnswer`:
+  call it once the body parsed to keep it in the fallback cache; when the body did not parse,
+  its ``stale()`` is the last good answer to use instead (or None).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from maintainx_resilient.policies._fallback_store import FallbackStore, StoredAn
 from maintainx_resilient.policies.auth import AuthLayer, KeyRing
 from maintainx_resilient.policies.fallback import FallbackCache, FallbackLayer, commit
 from maintainx_resilient.sync._fetch import Fetcher
+from maintainx_resilient.sync.errors import StaleAnswerError
 from maintainx_resilient.sync.resources import resolve
 from maintainx_resilient.testing import Simulator
 
@@ -327,14 +328,18 @@ def test_a_write_that_failed_for_sure_keeps_the_cache(sim: Simulator, clock: Fak
 
 @pytest.mark.parametrize("kind", ["truncated", "wrong_type"])
 def test_a_broken_200_is_not_cached(sim: Simulator, clock: FakeClock, kind: str) -> None:
-    """A 200 whose body does not parse raises DecodeError and is not kept: the outage then
-    serves the last good answer, not the broken one."""
+    """A 200 whose body does not parse is not kept: it is answered with the last good answer
+    (labelled stale, ``undecodable``), and the outage after it serves that one too."""
     wo = first_id(sim, 1)
     client = client_for(sim, clock, ORG1_KEY)
     good = client.work_orders.get(wo)
     sim.faults.malformed(1, kind=kind, method="GET")  # type: ignore[arg-type]
+    instead = client.work_orders.get(wo)
+    assert instead.response_meta.reason == "undecodable"  # type: ignore[union-attr]
+    assert instead.title == good.title
+    sim.faults.malformed(1, kind=kind, method="GET")  # type: ignore[arg-type]
     with pytest.raises(DecodeError):
-        client.work_orders.get(wo)
+        client.work_orders.get(first_id(sim, 1) + 1)  # never read before: nothing instead
     sim.faults.outage()
     served = client.work_orders.get(wo)
     assert served.response_meta.stale  # type: ignore[union-attr]
@@ -345,13 +350,14 @@ def test_a_broken_200_is_not_cached(sim: Simulator, clock: FakeClock, kind: str)
 
 def test_the_sync_fetcher_commits_what_it_parsed(sim: Simulator, clock: FakeClock) -> None:
     """Pages read by the sync engine's fetcher (its own parser) are kept once they parsed, and
-    a broken page is not: the client's own list call is then served the good page."""
+    a broken page is not (the fetcher refuses the stale page given instead): the client's own
+    list call is then served the good page."""
     client = client_for(sim, clock, ORG1_KEY)
     fetcher = Fetcher(client, resolve("workOrders"))
     good = fetcher.page({"limit": 5})
     assert client.policies.fallback.stats().stored == 1  # type: ignore[union-attr]
     sim.faults.malformed(1, kind="truncated", method="GET")
-    with pytest.raises(DecodeError):
+    with pytest.raises(StaleAnswerError, match="undecodable"):
         fetcher.page({"limit": 5})
     assert client.policies.fallback.stats().stored == 1  # type: ignore[union-attr]
     sim.faults.outage()
@@ -384,8 +390,8 @@ async def test_the_async_client_scopes_keeps_and_invalidates_alike(
         await client.work_orders.get(wo)
         await client.work_orders.get(other)
         sim.faults.malformed(1, kind="truncated", method="GET")
-        with pytest.raises(DecodeError):
-            await client.work_orders.get(other)
+        instead = await client.work_orders.get(other)  # the last good answer, not kept again
+        assert instead.response_meta.reason == "undecodable"  # type: ignore[union-attr]
         await client.work_orders.update(wo, title="renamed")
         sim.faults.outage()
         with pytest.raises(ServerError):

@@ -13,7 +13,7 @@ ConnectionError                   ``connection_error``
 TimeoutError                      ``timeout``
 final answer 5xx                  ``server_error``
 final answer 5xx after retries    ``retries_exhausted``
-body undecodable (DecodeError)    ``undecodable``
+body unreadable (DecodeError)     ``undecodable``
 fallback mode on (nothing sent)   ``fallback_mode``
 ================================  ======================
 
@@ -67,7 +67,6 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import cachetools
 import httpx
@@ -109,6 +108,7 @@ __all__ = [
     "FallbackCache",
     "FallbackConfig",
     "FallbackLayer",
+    "FreshAnswer",
     "cache_key",
     "commit",
     "stale_reason",
@@ -222,6 +222,27 @@ def commit(response: httpx.Response) -> bool:
         return False
     keep()
     return True
+
+
+class FreshAnswer:
+    """What the layer puts in ``response.extensions[COMMIT_EXTENSION]`` on a fresh, cacheable
+    ``GET`` answer. Call it once the body parsed, to keep the answer; when the body did not
+    parse (a proxy's HTML page, truncated JSON), :meth:`stale` gives the last good answer to
+    use instead."""
+
+    __slots__ = ("_cache", "_request", "_response", "_since")
+
+    def __init__(
+        self, cache: FallbackCache, request: httpx.Request, response: httpx.Response, since: int
+    ) -> None:
+        self._cache, self._request, self._response, self._since = cache, request, response, since
+
+    def __call__(self) -> None:
+        self._cache._remember(self._request, self._response, self._since)
+
+    def stale(self) -> httpx.Response | None:
+        """The cached answer, labelled stale (reason ``undecodable``), or None."""
+        return self._cache._serve(self._request, "undecodable")
 
 
 def _attempts(value: object) -> int:
@@ -417,9 +438,7 @@ class FallbackCache:
             return response
         if response.is_success:
             if request.extensions.get(CACHEABLE_EXTENSION, True):
-                response.extensions[COMMIT_EXTENSION] = partial(
-                    self._remember, request, response, since
-                )
+                response.extensions[COMMIT_EXTENSION] = FreshAnswer(self, request, response, since)
             return response
         reason = stale_reason(response)
         if reason is not None:
