@@ -26,6 +26,8 @@ pytestmark = pytest.mark.socket
         (["diagnose", "--runbook", "RB-009"], {}, "choose from RB-001"),
         (["health"], {"MAINTAINX_API_KEY": ""}, "export MAINTAINX_API_KEY"),
         (["diagnose"], {"MAINTAINX_BASE_URL": "ftp://example.com"}, "MAINTAINX_BASE_URL"),
+        (["health"], {"MAINTAINX_BASE_URL": "http://[::1"}, "MAINTAINX_BASE_URL"),
+        (["health"], {"MAINTAINX_BASE_URL": "http://127.0.0.1:99999/v1"}, "port 99999"),
         (["health"], {"MAINTAINX_ORG_ID": "acme"}, "MAINTAINX_ORG_ID"),
         (["webhooks", "status"], {"MAINTAINX_WEBHOOK_QUEUE": ""}, "--queue sqlite://"),
         (["webhooks", "replay", "--queue", "sqlite:///nowhere/q.db"], {}, "add --all"),
