@@ -204,14 +204,28 @@ def test_a_bad_scope_or_reason_is_64_and_changes_nothing(
     fleet = _fleet_args(redis_url, fleet_name)
     for argv in (
         ["fleet", "breaker", "isolate", "--scope", "*"],
+        ["fleet", "breaker", "isolate", "--scope", "nonsense"],
+        ["fleet", "breaker", "isolate", "--scope", "workorders"],
+        ["fleet", "breaker", "close", "--scope", "/v1/workorders"],
+        ["fleet", "breaker", "isolate", "--scope", f"{SCOPE}/"],
         ["fleet", "fallback", "on", "--reason", "x" * 201],
     ):
         assert main([*fleet, *argv]) == 64
         err = capsys.readouterr().err
         assert "hint" in err and "Traceback" not in err
+        if "--scope" in argv:  # the hint shows the form, with an example
+            assert "--scope https://api.getmaintainx.com/v1/workorders" in " ".join(err.split())
     assert (
         _run(capsys, *fleet, "fleet", "timeline", "--json", doc="fleet-timeline")["entries"] == []
     )
+
+
+@pytest.mark.usefixtures("no_key")
+def test_a_bad_scope_is_64_even_when_redis_is_down(capsys: pytest.CaptureFixture[str]) -> None:
+    """The scope is checked before Redis is reached: a typo is a usage error, not exit 1."""
+    fleet = ["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "qa2-unreachable"]
+    assert main([*fleet, "fleet", "breaker", "isolate", "--scope", "workorders"]) == 64
+    assert "a breaker scope is the base URL" in capsys.readouterr().err
 
 
 def test_the_fleet_option_puts_the_other_commands_clients_in_the_fleet(

@@ -27,7 +27,7 @@ from .._exceptions import ConfigurationError
 from ..fleet._config import FleetConfig, resolve_fleet
 from ..fleet._control import FleetControl
 from ..fleet._fleet import Fleet
-from ..fleet._mitigations import FleetMitigation, FleetWorker
+from ..fleet._mitigations import FleetMitigation, FleetWorker, check_scope
 from ..telemetry._logging import get_logger, register_secret
 from ._common import UsageError, fleet_option
 from ._output import Output, document, iso
@@ -258,8 +258,19 @@ def run_throttle(args: argparse.Namespace, output: Output) -> int:
     )
 
 
+_SCOPE_HINT = (
+    "a scope is the API's base URL plus the endpoint family, as the breaker names it: "
+    "--scope https://api.getmaintainx.com/v1/workorders (with your MAINTAINX_BASE_URL in "
+    "place of https://api.getmaintainx.com/v1); leave --scope out for every scope"
+)
+
+
 def run_breaker(args: argparse.Namespace, output: Output) -> int:
     scope, reason = args.scope, args.reason
+    try:
+        check_scope(scope)  # before Redis: a typo is a usage error even when Redis is down
+    except ConfigurationError as exc:
+        raise UsageError(str(exc), _SCOPE_HINT) from None
     if args.action == "isolate":
         return _changed(
             args, output, "fleet breaker", lambda c: c.isolate_breaker(scope, reason=reason)
