@@ -180,6 +180,9 @@ def test_redis_unreachable_is_status_1_with_a_clear_error(
         (["--fleet-name", "x", "fleet", "status"], "add --fleet"),
         (["--fleet", "ftp://example.com", "fleet", "status"], "fleet URL must start"),
         (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "a b", "fleet", "status"], "name"),
+        (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "", "fleet", "status"], "empty"),
+        (["--fleet", "redis://127.0.0.1:1/0", "fleet", "status", "--fleet-name", " "], "empty"),
+        (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "", "health"], "--fleet-name"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "throttle", "0"], "'off'"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "throttle", "fast"], "'off'"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "fallback", "maybe"], "invalid choice"),
@@ -218,6 +221,20 @@ def test_a_bad_scope_or_reason_is_64_and_changes_nothing(
     assert (
         _run(capsys, *fleet, "fleet", "timeline", "--json", doc="fleet-timeline")["entries"] == []
     )
+
+
+@pytest.mark.usefixtures("no_key")
+def test_an_empty_fleet_name_in_the_environment_is_64(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MAINTAINX_FLEET_NAME="" (an unset variable in an env file) does not mean 'default'."""
+    monkeypatch.setenv("MAINTAINX_FLEET", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("MAINTAINX_FLEET_NAME", "")
+    assert main(["fleet", "status"]) == 64
+    monkeypatch.setenv("MAINTAINX_API_KEY", "k" * 20)
+    assert main(["health"]) == 64
+    err = capsys.readouterr().err
+    assert err.count("MAINTAINX_FLEET_NAME is set but empty") == 2 and "Traceback" not in err
 
 
 @pytest.mark.usefixtures("no_key")

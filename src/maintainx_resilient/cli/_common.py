@@ -16,7 +16,7 @@ from .._client import MaintainXClient
 from .._exceptions import ConfigurationError
 from ..diagnostics._model import Severity
 from ..diagnostics.render import exit_code
-from ..fleet._config import DEFAULT_FLEET_NAME, FleetConfig
+from ..fleet._config import FleetConfig, env_fleet_name
 
 __all__ = [
     "INTERRUPTED",
@@ -59,6 +59,12 @@ def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
     ``MAINTAINX_FLEET`` and ``MAINTAINX_FLEET_NAME``, as every client reads by default)."""
     url: str | None = getattr(args, "fleet", None)
     name: str | None = getattr(args, "fleet_name", None)
+    if name is not None and not name.strip():
+        raise UsageError(
+            "--fleet-name is empty (an unset variable in --fleet-name \"$FLEET\"?)",
+            "name the fleet, e.g. --fleet-name plant-7, or leave --fleet-name out for the "
+            "'default' fleet",
+        )
     if url is None and name is None:
         return "env"
     url = url if url is not None else os.environ.get("MAINTAINX_FLEET", "").strip()
@@ -67,7 +73,7 @@ def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
             "--fleet-name names a fleet, but no fleet URL was given",
             "add --fleet redis://host:6379/0 or export MAINTAINX_FLEET",
         )
-    name = name or os.environ.get("MAINTAINX_FLEET_NAME", "").strip() or DEFAULT_FLEET_NAME
+    name = name or env_fleet_name(os.environ)
     return FleetConfig(url=url.strip(), name=name)
 
 
