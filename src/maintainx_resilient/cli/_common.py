@@ -61,7 +61,7 @@ def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
     name: str | None = getattr(args, "fleet_name", None)
     if name is not None and not name.strip():
         raise UsageError(
-            "--fleet-name is empty (an unset variable in --fleet-name \"$FLEET\"?)",
+            '--fleet-name is empty (an unset variable in --fleet-name "$FLEET"?)',
             "name the fleet, e.g. --fleet-name plant-7, or leave --fleet-name out for the "
             "'default' fleet",
         )
