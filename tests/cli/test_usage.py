@@ -29,6 +29,8 @@ pytestmark = pytest.mark.socket
         (["health"], {"MAINTAINX_BASE_URL": "http://[::1"}, "MAINTAINX_BASE_URL"),
         (["health"], {"MAINTAINX_BASE_URL": "http://127.0.0.1:99999/v1"}, "port 99999"),
         (["health"], {"MAINTAINX_ORG_ID": "acme"}, "MAINTAINX_ORG_ID"),
+        (["status", "--url", "ftp://x"], {}, "expected an http(s) URL"),
+        (["status", "--url", "http://[::1"], {}, "expected an http(s) URL"),
         (["webhooks", "status"], {"MAINTAINX_WEBHOOK_QUEUE": ""}, "--queue sqlite://"),
         (["webhooks", "replay", "--queue", "sqlite:///nowhere/q.db"], {}, "add --all"),
         (["sync", "full", "--resource", "widgets"], {}, "--resource is one of"),
