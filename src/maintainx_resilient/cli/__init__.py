@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     _simulate.register(commands)
     for leaf in _leaves(parser):
         add_output_flags(leaf)
+        # the name its --json document carries ("sync incremental"), also when it fails
+        leaf.set_defaults(json_command=leaf.prog.removeprefix(f"{parser.prog} "))
     return parser
 
 
@@ -78,20 +80,21 @@ def run(args: argparse.Namespace) -> int:
         with fleet_scope(args):
             code: int = args.run(args, output)
     except UsageError as exc:
-        output.note(f"maintainx-resilient: error: {exc}")
-        if exc.hint:
-            output.note(f"hint: {exc.hint}")
+        output.error(str(exc), kind="UsageError", code=USAGE_ERROR, hint=exc.hint)
         return USAGE_ERROR
     except ConfigurationError as exc:
-        output.note(f"maintainx-resilient: error: {exc}")
-        output.note("hint: check the command's options and the MAINTAINX_* environment variables")
+        hint = "check the command's options and the MAINTAINX_* environment variables"
+        output.error(str(exc), kind="ConfigurationError", code=USAGE_ERROR, hint=hint)
         return USAGE_ERROR
     except StorageError as exc:  # a damaged queue file, Redis down...: which, and what to do
-        output.note(f"maintainx-resilient: error: {exc}")
+        output.error(str(exc), kind="StorageError", code=1)
         return 1
     except KeyboardInterrupt:
         output.note("interrupted")
+        output.failed("Interrupted", "interrupted", INTERRUPTED)
         return INTERRUPTED
+    if code == INTERRUPTED:  # stopped by Ctrl-C with nothing to show (`sync full`)
+        output.failed("Interrupted", "interrupted", INTERRUPTED)
     return code
 
 
