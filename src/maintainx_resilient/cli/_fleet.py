@@ -29,7 +29,7 @@ from ..fleet._control import FleetControl
 from ..fleet._fleet import Fleet
 from ..fleet._mitigations import FleetMitigation, FleetWorker, check_scope
 from ..telemetry._logging import get_logger, register_secret
-from ._common import UsageError, fleet_option
+from ._common import UsageError, add_fleet_flags, fleet_option
 from ._output import Output, document, iso
 
 __all__ = ["CLI_REDIS_TIMEOUT", "add_fleet_flags", "register"]
@@ -42,24 +42,6 @@ _NO_FLEET_HINT = (
     "MAINTAINX_FLEET=redis://host:6379/0; MAINTAINX_FLEET_NAME (or --fleet-name) names the "
     "fleet when it is not 'default'"
 )
-
-
-def add_fleet_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """``--fleet URL`` and ``--fleet-name NAME``: on the top parser (for every command that
-    builds a client) and on the ``fleet`` commands (accepted after them too)."""
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument(
-        "--fleet",
-        metavar="URL",
-        default=default,
-        help="the fleet's Redis (default: $MAINTAINX_FLEET), e.g. redis://host:6379/0",
-    )
-    parser.add_argument(
-        "--fleet-name",
-        metavar="NAME",
-        default=default,
-        help="the fleet's name (default: $MAINTAINX_FLEET_NAME, else 'default')",
-    )
 
 
 def _rate(text: str) -> float | None:
