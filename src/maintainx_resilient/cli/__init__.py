@@ -38,7 +38,7 @@ __all__ = ["USAGE_ERROR", "build_parser", "main"]
 
 #: Each command: the module that registers it (``register(commands)``) and the line
 #: ``--help`` shows for it, so that listing the commands imports none of them. A module
-#: registers its commands in this order (tests/cli/test_usage.py checks the lines).
+#: registers its commands in this order (tests/cli/test_ctrl_c.py checks the lines).
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
         "_demo",
