@@ -53,6 +53,9 @@ def test_arguments_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"base_url": "ftp://x"}, "base_url must be an http"),
         ({"base_url": "https://api.example/v1?tenant=1"}, "must not carry a"),
         ({"base_url": "https://api.example/v1#top"}, "must not carry a"),
+        ({"base_url": "http://[::1"}, r"base_url \(MAINTAINX_BASE_URL\) is not a valid URL"),
+        ({"base_url": "http://127.0.0.1:99999/v1"}, "port 99999, outside 1-65535"),
+        ({"base_url": "https://"}, "got 'https://'"),
         ({"organization_id": "acme"}, "must be an integer"),
         ({"organization_id": -3}, "positive"),
         ({"timeout": 0}, "timeout must be positive"),
@@ -66,6 +69,17 @@ def test_bad_values_fail_at_construction(kwargs: dict[str, object], message: str
     kwargs.setdefault("api_key", "k")
     with pytest.raises(ConfigurationError, match=message):
         ClientConfig.resolve(environ={}, **kwargs)  # type: ignore[arg-type]
+
+
+def test_malformed_base_url_from_the_environment_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A URL httpx cannot parse is a ConfigurationError naming MAINTAINX_BASE_URL (it was a
+    raw httpx.InvalidURL)."""
+    monkeypatch.setenv("MAINTAINX_BASE_URL", "http://[::1")
+    with pytest.raises(ConfigurationError, match="MAINTAINX_BASE_URL") as info:
+        MaintainXClient(api_key="k")
+    assert "'http://[::1'" in str(info.value)
 
 
 def test_multi_org_ids_header() -> None:

@@ -111,16 +111,27 @@ class ClientConfig:
             raise ConfigurationError(_KEY_HINT)
         secret = Secret(key.strip()) if isinstance(key, str) else key
 
-        url = (base_url or env.get("MAINTAINX_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        parsed = httpx.URL(url)
+        typed = base_url or env.get("MAINTAINX_BASE_URL") or DEFAULT_BASE_URL
+        url = typed.rstrip("/")
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise ConfigurationError(
+                f"base_url (MAINTAINX_BASE_URL) is not a valid URL ({exc}): got {typed!r}; "
+                f"expected an http(s) URL such as {DEFAULT_BASE_URL!r}"
+            ) from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ConfigurationError(
-                f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+                f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {typed!r}"
+            )
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            raise ConfigurationError(
+                f"base_url has port {parsed.port}, outside 1-65535: got {typed!r}"
             )
         if parsed.query or parsed.fragment:
             raise ConfigurationError(
                 f"base_url must not carry a ?query or a #fragment (paths are appended to it), "
-                f"got {url!r}"
+                f"got {typed!r}"
             )
 
         org_raw = organization_id if organization_id is not None else env.get("MAINTAINX_ORG_ID")

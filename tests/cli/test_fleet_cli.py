@@ -163,7 +163,12 @@ def test_redis_unreachable_is_status_1_with_a_clear_error(
     url = f"redis://ops:{password}@127.0.0.1:{_closed_port()}/0"
     assert main(["--fleet", url, *argv]) == 1
     captured = capsys.readouterr()
-    assert captured.out == ""
+    if "--json" in argv:  # one error document, no password in it
+        doc = json.loads(captured.out)
+        assert doc["ok"] is False and doc["error"]["type"] == "StorageError"
+        assert password not in captured.out
+    else:
+        assert captured.out == ""
     err = " ".join(captured.err.split())  # as wrapped for an 80-column terminal
     assert "did not answer" in err and "redis://ops:***@127.0.0.1" in err
     assert "Check that Redis is up" in err
@@ -180,6 +185,9 @@ def test_redis_unreachable_is_status_1_with_a_clear_error(
         (["--fleet-name", "x", "fleet", "status"], "add --fleet"),
         (["--fleet", "ftp://example.com", "fleet", "status"], "fleet URL must start"),
         (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "a b", "fleet", "status"], "name"),
+        (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "", "fleet", "status"], "empty"),
+        (["--fleet", "redis://127.0.0.1:1/0", "fleet", "status", "--fleet-name", " "], "empty"),
+        (["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "", "health"], "--fleet-name"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "throttle", "0"], "'off'"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "throttle", "fast"], "'off'"),
         (["--fleet", "redis://127.0.0.1:1/0", "fleet", "fallback", "maybe"], "invalid choice"),
@@ -204,14 +212,42 @@ def test_a_bad_scope_or_reason_is_64_and_changes_nothing(
     fleet = _fleet_args(redis_url, fleet_name)
     for argv in (
         ["fleet", "breaker", "isolate", "--scope", "*"],
+        ["fleet", "breaker", "isolate", "--scope", "nonsense"],
+        ["fleet", "breaker", "isolate", "--scope", "workorders"],
+        ["fleet", "breaker", "close", "--scope", "/v1/workorders"],
+        ["fleet", "breaker", "isolate", "--scope", f"{SCOPE}/"],
         ["fleet", "fallback", "on", "--reason", "x" * 201],
     ):
         assert main([*fleet, *argv]) == 64
         err = capsys.readouterr().err
         assert "hint" in err and "Traceback" not in err
+        if "--scope" in argv:  # the hint shows the form, with an example
+            assert "--scope https://api.getmaintainx.com/v1/workorders" in " ".join(err.split())
     assert (
         _run(capsys, *fleet, "fleet", "timeline", "--json", doc="fleet-timeline")["entries"] == []
     )
+
+
+@pytest.mark.usefixtures("no_key")
+def test_an_empty_fleet_name_in_the_environment_is_64(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """MAINTAINX_FLEET_NAME="" (an unset variable in an env file) does not mean 'default'."""
+    monkeypatch.setenv("MAINTAINX_FLEET", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("MAINTAINX_FLEET_NAME", "")
+    assert main(["fleet", "status"]) == 64
+    monkeypatch.setenv("MAINTAINX_API_KEY", "k" * 20)
+    assert main(["health"]) == 64
+    err = capsys.readouterr().err
+    assert err.count("MAINTAINX_FLEET_NAME is set but empty") == 2 and "Traceback" not in err
+
+
+@pytest.mark.usefixtures("no_key")
+def test_a_bad_scope_is_64_even_when_redis_is_down(capsys: pytest.CaptureFixture[str]) -> None:
+    """The scope is checked before Redis is reached: a typo is a usage error, not exit 1."""
+    fleet = ["--fleet", "redis://127.0.0.1:1/0", "--fleet-name", "qa2-unreachable"]
+    assert main([*fleet, "fleet", "breaker", "isolate", "--scope", "workorders"]) == 64
+    assert "a breaker scope is the base URL" in capsys.readouterr().err
 
 
 def test_the_fleet_option_puts_the_other_commands_clients_in_the_fleet(

@@ -77,7 +77,7 @@ def test_schemas_state_the_convention(name: str, document: dict[str, Any]) -> No
 
 def test_every_command_with_a_result_has_json() -> None:
     """Every schema file belongs to a command in the table (nothing documented is untested)."""
-    covered = {c.schema for c in WITH_JSON} | {"progress-line"}
+    covered = {c.schema for c in WITH_JSON} | {"progress-line", "error"}
     assert {p.stem for p in SCHEMA_DIR.glob("*.json")} | {"diagnose"} == covered
 
 
@@ -93,3 +93,65 @@ def test_json_progress_lines_validate(in_world: World, capsys: pytest.CaptureFix
     for line in lines:
         jsonschema.validate(line, schema("progress-line"))
         assert "elapsed_s" in line and "elapsed" not in line
+
+
+def _error_document(captured: Any, command: str, code: int) -> dict[str, Any]:
+    """stdout is one error document (schema ``error``); stderr has the human error line."""
+    doc: dict[str, Any] = json.loads(captured.out)
+    jsonschema.validate(doc, schema("error"))
+    assert list(doc)[:3] == ["schema_version", "generator", "command"]
+    assert doc["command"] == command and doc["ok"] is False
+    assert doc["error"]["exit_code"] == code
+    assert "maintainx-resilient: error: " in captured.err and "Traceback" not in captured.err
+    assert " ".join(doc["error"]["message"].split()) in " ".join(captured.err.split())
+    return doc
+
+
+def test_a_failed_sync_prints_one_error_document(
+    in_world: World, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sync incremental --json` during a 503 outage: stdout was empty, now the error
+    document; exit status 1 and the error line on stderr as before."""
+    db = tmp_path / "copy.db"
+    db.write_bytes(in_world.db.read_bytes())
+    in_world.sim.faults.outage(status=503)
+    try:
+        code = main(["sync", "incremental", "--db", str(db), "--rate-limit", "0", "--json"])
+    finally:
+        in_world.sim.faults.heal()
+    captured = capsys.readouterr()
+    assert code == 1
+    doc = _error_document(captured, "sync incremental", 1)
+    assert doc["error"]["type"] == "ServerError" and "503" in doc["error"]["message"]
+    assert in_world.env["MAINTAINX_API_KEY"] not in captured.out + captured.err
+
+
+def test_a_fleet_command_with_redis_down_prints_one_error_document(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fleet status --json` with Redis unreachable: the error document, no password."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    password = "pw-not-to-be-shown"
+    url = f"redis://ops:{password}@127.0.0.1:{port}/0"
+    monkeypatch.delenv("MAINTAINX_FLEET_NAME", raising=False)
+    assert main(["--fleet", url, "fleet", "status", "--json"]) == 1
+    captured = capsys.readouterr()
+    doc = _error_document(captured, "fleet status", 1)
+    assert doc["error"]["type"] == "StorageError"
+    assert "redis://ops:***@127.0.0.1" in doc["error"]["message"]
+    assert password not in captured.out + captured.err
+
+
+def test_a_usage_error_of_a_json_command_is_an_error_document(
+    in_world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistake found once the options are read (no API key) is a document too, with the
+    hint; without --json stdout stays empty (tests/cli/test_usage.py)."""
+    monkeypatch.setenv("MAINTAINX_API_KEY", "")
+    assert main(["health", "--json"]) == 64
+    doc = _error_document(capsys.readouterr(), "health", 64)
+    assert doc["error"]["type"] == "UsageError" and "MAINTAINX_API_KEY" in doc["error"]["hint"]

@@ -20,6 +20,7 @@ from maintainx_resilient._secrets import fingerprint
 from maintainx_resilient.diagnostics._model import DiagnosticResult, Finding, Severity
 from maintainx_resilient.diagnostics._runner import DiagnosisReport
 from maintainx_resilient.diagnostics.report import (
+    _duration,
     render_incident_report,
     sanitize,
     sanitize_text,
@@ -233,7 +234,7 @@ def test_incident_report_fills_every_template_section_with_real_times() -> None:
     )
     assert text.startswith("## Incident Report: MaintainX API outage\n")
     assert "**Date:** 2025-06-15 (times in UTC)" in text
-    assert "**Duration:** 15:06 - 16:36 (1.5 hours)" in text
+    assert "**Duration:** 15:06 - 16:36 (1 h 30 min)" in text
     assert "**Severity:** SEV2" in text  # the worst alert, by default
     assert "**Status:** Resolved" in text
     headings = re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
@@ -247,7 +248,7 @@ def test_incident_report_fills_every_template_section_with_real_times() -> None:
     assert "- 16:01 - Circuit breaker closed: api.getmaintainx.com" in text
     assert "- 16:36 - Resolution confirmed: diagnosis clean" in text
     assert "- 2 work orders affected" in text
-    assert "- 53 minutes of downtime" in text
+    assert "- 53 min of downtime" in text
     assert "- 12 users impacted" in text
     assert "- 5 failed requests (attempts), 42 stale answers" in text
     assert (
@@ -271,10 +272,44 @@ def test_incident_report_without_alert_or_recovery() -> None:
         resolution="x",
         status="Monitoring",
     )
-    assert "**Duration:** 15:06 - 15:21 (0.25 hours)" in text
+    assert "**Duration:** 15:06 - 15:21 (15 min)" in text
     assert "**Severity:** SEV3" in text and "**Status:** Monitoring" in text
     assert "no alert fired" in text
     assert "unknown number of users impacted" in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (0.2, "< 1 s"),
+        (4.4, "4 s"),
+        (59.6, "1 min"),
+        (90, "1 min 30 s"),
+        (900, "15 min"),
+        (3599, "59 min 59 s"),
+        (5400, "1 h 30 min"),
+        (7199, "2 h"),
+        (90061, "25 h 1 min"),
+    ],
+)
+def test_report_durations_have_a_readable_resolution(seconds: float, text: str) -> None:
+    """A few-seconds incident is "4 s", not "0 hours" / "0 minutes of downtime"."""
+    assert _duration(seconds) == text
+
+
+def test_a_short_incident_reports_its_seconds() -> None:
+    """The demo's incident: a breaker open for a few seconds (was "(0 hours)" and "0 minutes
+    of downtime")."""
+    incident = Incident()
+    incident.emit_breaker("api.getmaintainx.com", "closed", "open")
+    incident.clock.advance(4)
+    incident.emit_breaker("api.getmaintainx.com", "open", "closed")
+    text = render_incident_report(
+        incident.timeline, title="t", summary="s", root_cause="r", resolution="x"
+    )
+    assert "**Duration:** 15:06 - 15:06 (4 s)" in text
+    assert "- 4 s of downtime (circuit breakers open)" in text
 
 
 def test_canary_never_reaches_the_incident_report(registered_canary: str) -> None:

@@ -374,6 +374,10 @@ def test_bad_values_are_typed_errors_and_store_nothing(
         lambda: a.fleet.isolate_breaker(""),
         lambda: a.fleet.isolate_breaker("*"),
         lambda: a.fleet.isolate_breaker(" padded"),
+        lambda: a.fleet.isolate_breaker("workorders"),  # names no breaker: isolates nothing
+        lambda: a.fleet.isolate_breaker("/v1/workorders"),
+        lambda: a.fleet.isolate_breaker(f"{SCOPE}/"),
+        lambda: a.fleet.close_breaker("api.example.test/v1/workorders"),
         lambda: a.fleet.close_breaker("x" * 301),
         lambda: a.fleet.enable_fallback_mode(reason="x" * 201),
         lambda: a.fleet.enable_fallback_mode(reason=42),  # type: ignore[arg-type]

@@ -287,6 +287,19 @@ def test_the_fleet_is_read_from_the_environment() -> None:
         resolve_fleet(42, env)
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_fleet_name_is_a_configuration_error(name: str) -> None:
+    """MAINTAINX_FLEET_NAME set but empty does not silently mean the 'default' fleet."""
+    env = {"MAINTAINX_FLEET": "redis://10.0.0.1:6379/2", "MAINTAINX_FLEET_NAME": name}
+    with pytest.raises(ConfigurationError, match="MAINTAINX_FLEET_NAME is set but empty"):
+        resolve_fleet("env", env)
+    with pytest.raises(ConfigurationError, match="MAINTAINX_FLEET_NAME"):
+        resolve_fleet("redis://10.0.0.1:6379/2", env)
+    with pytest.raises(ConfigurationError, match="fleet name"):
+        FleetConfig(url="redis://10.0.0.1:6379/2", name=name)
+    assert resolve_fleet("env", {"MAINTAINX_FLEET_NAME": name}) is None  # no fleet: no matter
+
+
 def test_a_client_you_pass_is_used_and_not_closed(redis_url: str, fleet_name: str) -> None:
     mine = redis.Redis.from_url(redis_url, socket_timeout=0.05)
     sim = Simulator()

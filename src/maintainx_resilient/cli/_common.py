@@ -10,18 +10,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._client import MaintainXClient
 from .._exceptions import ConfigurationError
-from ..diagnostics._model import Severity
-from ..diagnostics.render import exit_code
-from ..fleet._config import DEFAULT_FLEET_NAME, FleetConfig
+from ..fleet._config import FleetConfig, env_fleet_name
+
+if TYPE_CHECKING:  # imported when used: `--version` and `--help` stay fast
+    from .._client import MaintainXClient
+    from ..diagnostics._model import Severity
 
 __all__ = [
     "INTERRUPTED",
     "USAGE_ERROR",
     "UsageError",
+    "add_fleet_flags",
     "env_client",
     "existing_file",
     "fleet_option",
@@ -42,6 +44,24 @@ _NO_KEY_HINT = (
 )
 
 
+def add_fleet_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--fleet URL`` and ``--fleet-name NAME``: on the top parser (for every command that
+    builds a client) and on the ``fleet`` commands (accepted after them too)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--fleet",
+        metavar="URL",
+        default=default,
+        help="the fleet's Redis (default: $MAINTAINX_FLEET), e.g. redis://host:6379/0",
+    )
+    parser.add_argument(
+        "--fleet-name",
+        metavar="NAME",
+        default=default,
+        help="the fleet's name (default: $MAINTAINX_FLEET_NAME, else 'default')",
+    )
+
+
 class UsageError(Exception):
     """A mistake in the command line or the environment: exit 64 with ``hint``."""
 
@@ -59,6 +79,12 @@ def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
     ``MAINTAINX_FLEET`` and ``MAINTAINX_FLEET_NAME``, as every client reads by default)."""
     url: str | None = getattr(args, "fleet", None)
     name: str | None = getattr(args, "fleet_name", None)
+    if name is not None and not name.strip():
+        raise UsageError(
+            '--fleet-name is empty (an unset variable in --fleet-name "$FLEET"?)',
+            "name the fleet, e.g. --fleet-name plant-7, or leave --fleet-name out for the "
+            "'default' fleet",
+        )
     if url is None and name is None:
         return "env"
     url = url if url is not None else os.environ.get("MAINTAINX_FLEET", "").strip()
@@ -67,7 +93,7 @@ def fleet_option(args: argparse.Namespace) -> FleetConfig | str:
             "--fleet-name names a fleet, but no fleet URL was given",
             "add --fleet redis://host:6379/0 or export MAINTAINX_FLEET",
         )
-    name = name or os.environ.get("MAINTAINX_FLEET_NAME", "").strip() or DEFAULT_FLEET_NAME
+    name = name or env_fleet_name(os.environ)
     return FleetConfig(url=url.strip(), name=name)
 
 
@@ -85,6 +111,8 @@ def env_client(**options: Any) -> MaintainXClient:
     """A client configured from ``MAINTAINX_API_KEY``, ``MAINTAINX_ORG_ID`` and
     ``MAINTAINX_BASE_URL`` (and the invocation's fleet); a missing or bad setting is a
     :class:`UsageError` that names the variable to fix."""
+    from .._client import MaintainXClient
+
     if not os.environ.get("MAINTAINX_API_KEY", "").strip():
         raise UsageError("no API key", _NO_KEY_HINT)
     options.setdefault("fleet", _FLEET.get())
@@ -106,6 +134,8 @@ def existing_file(path: str, what: str, hint: str) -> Path:
 
 def severity_exit(severity: Severity | None, *, complete: bool = True) -> int:
     """0 no finding or SEV4, 1 SEV3, 2 SEV2, 3 SEV1; 4 incomplete with nothing worse."""
+    from ..diagnostics.render import exit_code
+
     return exit_code(severity, complete=complete)
 
 

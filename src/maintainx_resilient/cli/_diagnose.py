@@ -16,6 +16,7 @@ import asyncio
 import math
 from typing import Any
 
+import httpx
 from rich.text import Text
 
 from .._client import MaintainXClient
@@ -48,6 +49,19 @@ def seconds(text: str) -> float:
     return value
 
 
+def http_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host (anything else is a usage error, 64)."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(
+            f"expected an http(s) URL, got {text!r} (e.g. --url {DEFAULT_STATUS_PAGE})"
+        )
+    return text
+
+
 def register(commands: Any) -> None:
     health = commands.add_parser("health", help="one cheap probe plus the client's state")
     health.add_argument("--json", action="store_true", help="one JSON document (schema: health)")
@@ -73,7 +87,7 @@ def register(commands: Any) -> None:
     diagnose.set_defaults(run=run_diagnose)
 
     status = commands.add_parser("status", help="the MaintainX status page")
-    status.add_argument("--url", default=DEFAULT_STATUS_PAGE)
+    status.add_argument("--url", type=http_url, default=DEFAULT_STATUS_PAGE)
     status.add_argument("--json", action="store_true", help="one JSON document (schema: status)")
     status.set_defaults(run=run_status_page)
 

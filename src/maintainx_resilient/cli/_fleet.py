@@ -27,9 +27,9 @@ from .._exceptions import ConfigurationError
 from ..fleet._config import FleetConfig, resolve_fleet
 from ..fleet._control import FleetControl
 from ..fleet._fleet import Fleet
-from ..fleet._mitigations import FleetMitigation, FleetWorker
+from ..fleet._mitigations import FleetMitigation, FleetWorker, check_scope
 from ..telemetry._logging import get_logger, register_secret
-from ._common import UsageError, fleet_option
+from ._common import UsageError, add_fleet_flags, fleet_option
 from ._output import Output, document, iso
 
 __all__ = ["CLI_REDIS_TIMEOUT", "add_fleet_flags", "register"]
@@ -42,24 +42,6 @@ _NO_FLEET_HINT = (
     "MAINTAINX_FLEET=redis://host:6379/0; MAINTAINX_FLEET_NAME (or --fleet-name) names the "
     "fleet when it is not 'default'"
 )
-
-
-def add_fleet_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """``--fleet URL`` and ``--fleet-name NAME``: on the top parser (for every command that
-    builds a client) and on the ``fleet`` commands (accepted after them too)."""
-    default = None if top else argparse.SUPPRESS
-    parser.add_argument(
-        "--fleet",
-        metavar="URL",
-        default=default,
-        help="the fleet's Redis (default: $MAINTAINX_FLEET), e.g. redis://host:6379/0",
-    )
-    parser.add_argument(
-        "--fleet-name",
-        metavar="NAME",
-        default=default,
-        help="the fleet's name (default: $MAINTAINX_FLEET_NAME, else 'default')",
-    )
 
 
 def _rate(text: str) -> float | None:
@@ -258,8 +240,19 @@ def run_throttle(args: argparse.Namespace, output: Output) -> int:
     )
 
 
+_SCOPE_HINT = (
+    "a scope is the API's base URL plus the endpoint family, as the breaker names it: "
+    "--scope https://api.getmaintainx.com/v1/workorders (with your MAINTAINX_BASE_URL in "
+    "place of https://api.getmaintainx.com/v1); leave --scope out for every scope"
+)
+
+
 def run_breaker(args: argparse.Namespace, output: Output) -> int:
     scope, reason = args.scope, args.reason
+    try:
+        check_scope(scope)  # before Redis: a typo is a usage error even when Redis is down
+    except ConfigurationError as exc:
+        raise UsageError(str(exc), _SCOPE_HINT) from None
     if args.action == "isolate":
         return _changed(
             args, output, "fleet breaker", lambda c: c.isolate_breaker(scope, reason=reason)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ __all__ = [
     "Output",
     "add_output_flags",
     "document",
+    "error_document",
     "iso",
     "schema",
     "with_units",
@@ -80,13 +82,36 @@ class Output:
 
     out: Console
     err: Console
+    #: The command's name (``"sync incremental"``) when ``--json`` was given, else None.
+    json_command: str | None = None
+    #: True once the invocation's JSON document is out (a failure then adds none).
+    json_written: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Output:
         color: bool | None = getattr(args, "color", None)
+        command = getattr(args, "json_command", None) if getattr(args, "json", False) else None
         return cls(
-            make_console(PipeGuard(sys.stdout), color), make_console(PipeGuard(sys.stderr), color)
+            make_console(PipeGuard(sys.stdout), color),
+            make_console(PipeGuard(sys.stderr), color),
+            json_command=command,
         )
+
+    def error(self, message: str, *, kind: str, code: int, hint: str | None = None) -> None:
+        """A failed command: ``maintainx-resilient: error: ...`` (and ``hint: ...``) on
+        stderr, and with ``--json`` the invocation's one document says so on stdout (see
+        :meth:`failed`)."""
+        message = _redacted(message)
+        self.note(f"maintainx-resilient: error: {message}")
+        if hint:
+            self.note(f"hint: {hint}")
+        self.failed(kind, message, code, hint)
+
+    def failed(self, kind: str, message: str, code: int, hint: str | None = None) -> None:
+        """With ``--json`` and no document out yet: the error document on stdout
+        (:func:`error_document`), so that a script always reads one JSON document."""
+        if self.json_command is not None and not self.json_written:
+            self.json(error_document(self.json_command, kind, _redacted(message), code, hint))
 
     def print(self, text: str | Text = "", style: str | None = None) -> None:
         """A line (or paragraph, wrapped at words) on stdout."""
@@ -98,6 +123,7 @@ class Output:
 
     def json(self, doc: Mapping[str, Any]) -> None:
         """The invocation's one JSON document, on stdout, never wrapped."""
+        self.json_written = True
         file = self.out.file
         file.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         file.flush()
@@ -117,6 +143,29 @@ def document(command: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         "command": command,
         **payload,
     }
+
+
+def error_document(
+    command: str, kind: str, message: str, code: int, hint: str | None = None
+) -> dict[str, Any]:
+    """What a failed ``--json`` command prints instead of its result (schema ``error``):
+    the common head, ``"ok": false`` and ``error`` (``type``, ``message``, ``hint``,
+    ``exit_code``)."""
+    error = {"type": kind, "message": message, "hint": hint, "exit_code": code}
+    return document(command, {"ok": False, "error": error})
+
+
+def _redacted(text: str) -> str:
+    """``text`` with bearer tokens, registered secrets and this process's API key masked."""
+    from ..telemetry._logging import redact, register_secret
+
+    key = os.environ.get("MAINTAINX_API_KEY", "").strip()
+    forget = register_secret(key) if key else None
+    try:
+        return redact(text)
+    finally:
+        if forget is not None:
+            forget()
 
 
 def iso(wall: Any) -> str | None:

@@ -482,17 +482,17 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
     try:
         store = _open_store(args)
     except StorageError as exc:
-        output.note(f"error: {exc}")
+        output.error(str(exc), kind=type(exc).__name__, code=EXIT_ERROR)
         return EXIT_ERROR
     try:
         code: int = args.sync_run(args, store, output)
     except ConfigurationError as exc:
         raise UsageError(str(exc), "check the options and the MAINTAINX_* variables") from None
     except MassDeleteError as exc:
-        output.note(f"refused: {exc}")
+        output.error(f"refused: {exc}", kind=type(exc).__name__, code=EXIT_DELETES_REFUSED)
         return EXIT_DELETES_REFUSED
     except (MaintainXError, SyncError, ValueError, OSError) as exc:
-        output.note(f"error: {exc}")
+        output.error(str(exc), kind=type(exc).__name__, code=EXIT_ERROR)
         return EXIT_ERROR
     finally:
         store.close()

@@ -30,6 +30,8 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import re
+import signal
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -323,16 +325,57 @@ def _run_detached(coro: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.new_event_loop()
     executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="maintainx-probe")
     loop.set_default_executor(executor)
-    try:
-        return loop.run_until_complete(coro)
-    finally:
+    main = loop.create_task(coro)
+    with _CancelOnCtrlC(loop, main) as ctrl_c:
         try:
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            result = loop.run_until_complete(main)
+        except asyncio.CancelledError:
+            if ctrl_c.pressed:
+                raise KeyboardInterrupt from None
+            raise
         finally:
-            executor.shutdown(wait=False)
-            loop.close()
+            try:
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                executor.shutdown(wait=False)
+                loop.close()
+    if ctrl_c.pressed:
+        raise KeyboardInterrupt
+    return result
+
+
+class _CancelOnCtrlC:
+    """Within it, Ctrl-C (SIGINT) cancels ``main`` instead of raising KeyboardInterrupt
+    wherever the loop happens to be, as ``asyncio.run`` does since Python 3.11: a
+    KeyboardInterrupt raised inside a task is kept by that task and raised again while the
+    others are cancelled, which left tasks pending ("Task was destroyed but it is
+    pending!"). Only in the main thread, and only when SIGINT has Python's default handler;
+    ``pressed`` says whether it came (the caller then raises KeyboardInterrupt)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, main: asyncio.Task[Any]) -> None:
+        self._loop = loop
+        self._main = main
+        self._previous: Any = None
+        self.pressed = False
+
+    def __enter__(self) -> _CancelOnCtrlC:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._on_sigint:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+        if not self._main.done():
+            self._loop.call_soon_threadsafe(self._main.cancel)

@@ -109,13 +109,19 @@ def sanitize(value: Any, secrets: Secrets = (), *, _depth: int = 0) -> Any:
     return sanitize_text(str(value), listed)
 
 
-def _hours(seconds: float) -> str:
-    hours = round(seconds / 3600.0, 2)
-    return f"{hours:g} hour" + ("" if hours == 1 else "s")
-
-
-def _minutes(minutes: float) -> str:
-    return f"{round(minutes, 1):g}"
+def _duration(seconds: float) -> str:
+    """A duration at the resolution a reader wants: ``4 s``, ``1 min 30 s``, ``1 h 30 min``
+    (a few-seconds incident is not "0 hours")."""
+    if 0 < seconds < 0.5:
+        return "< 1 s"
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        minutes, secs = divmod(total, 60)
+        return f"{minutes} min" + (f" {secs} s" if secs else "")
+    hours, minutes = divmod(round(total / 60), 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
 def _line(entry: TimelineEntry) -> str:
@@ -142,7 +148,7 @@ def render_incident_report(
 
     ``severity`` defaults to the worst alert the timeline saw. Times are UTC: the date and
     start are the first timeline line, the end is the last recovery line (else the last
-    line). Impact: work orders affected, minutes of downtime (breakers not closed), users
+    line). Impact: work orders affected, downtime (breakers not closed), users
     impacted (``users_impacted``, "unknown" when not given), failed requests and stale
     answers. Every text passes through :func:`sanitize_text`.
     """
@@ -165,7 +171,7 @@ def render_incident_report(
     lines = [
         f"## Incident Report: {clean(title)}",
         f"**Date:** {date} (times in UTC)",
-        f"**Duration:** {hhmm(start)} - {hhmm(end)} ({_hours(end - start)})",
+        f"**Duration:** {hhmm(start)} - {hhmm(end)} ({_duration(end - start)})",
         f"**Severity:** {sev}",
         f"**Status:** {clean(status)}",
         "",
@@ -188,7 +194,7 @@ def render_incident_report(
         "",
         "### Impact",
         f"- {impact.work_orders_affected} work orders affected",
-        f"- {_minutes(impact.downtime_minutes)} minutes of downtime (circuit breakers open)",
+        f"- {_duration(impact.downtime_minutes * 60)} of downtime (circuit breakers open)",
         f"- {users} users impacted",
         f"- {impact.failed_requests} failed requests (attempts), {impact.stale_answers} stale "
         "answers served from the fallback cache",

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_RETRY_INTERVAL",
     "FleetConfig",
     "FleetOption",
+    "env_fleet_name",
     "redacted_url",
     "resolve_fleet",
 ]
@@ -150,18 +151,32 @@ def resolve_fleet(value: object, environ: Mapping[str, str]) -> FleetConfig | No
     """The fleet a client joins: ``value`` (a URL, a redis-py client or a
     :class:`FleetConfig`), or ``MAINTAINX_FLEET`` / ``MAINTAINX_FLEET_NAME`` when ``value``
     is the string ``"env"``; None: no fleet."""
-    name = environ.get("MAINTAINX_FLEET_NAME", "").strip() or DEFAULT_FLEET_NAME
     if value == "env":
         url = environ.get("MAINTAINX_FLEET", "").strip()
-        return FleetConfig(url=url, name=name) if url else None
+        return FleetConfig(url=url, name=env_fleet_name(environ)) if url else None
     if value is None or isinstance(value, FleetConfig):
         return value
     if isinstance(value, str):
         if not value.strip():
             return None
-        return FleetConfig(url=value.strip(), name=name)
+        return FleetConfig(url=value.strip(), name=env_fleet_name(environ))
     if callable(getattr(value, "execute_command", None)):
-        return FleetConfig(redis=value, name=name)  # type: ignore[arg-type]
+        return FleetConfig(redis=value, name=env_fleet_name(environ))  # type: ignore[arg-type]
     raise ConfigurationError(
         f"fleet= takes a Redis URL, a redis-py client or a FleetConfig, got {type(value).__name__}"
     )
+
+
+def env_fleet_name(environ: Mapping[str, str]) -> str:
+    """``MAINTAINX_FLEET_NAME``, or ``"default"`` when it is unset. Set but empty is a
+    :class:`~maintainx_resilient.ConfigurationError`: an unset variable in
+    ``MAINTAINX_FLEET_NAME=$FLEET`` must not quietly act on the ``default`` fleet."""
+    name = environ.get("MAINTAINX_FLEET_NAME")
+    if name is None:
+        return DEFAULT_FLEET_NAME
+    if not name.strip():
+        raise ConfigurationError(
+            "MAINTAINX_FLEET_NAME is set but empty: give the fleet's name (1-64 letters, "
+            f"digits, '_', '.' or '-'), or unset it for the {DEFAULT_FLEET_NAME!r} fleet"
+        )
+    return name.strip()

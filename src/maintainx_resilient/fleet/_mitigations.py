@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
+
 from .._exceptions import ConfigurationError, StorageError
 from .._iso8601 import iso_utc
 from ..telemetry._logging import redact
@@ -339,13 +341,33 @@ def check_scope(scope: str | None) -> str | None:
     :class:`~maintainx_resilient.ConfigurationError`."""
     if scope is None:
         return None
-    if _text(scope, MAX_SCOPE) is None or scope == ALL_SCOPES or scope != scope.strip():
+    if _text(scope, MAX_SCOPE) is None or not _is_scope(scope):
         raise ConfigurationError(
             f"a breaker scope is the base URL plus the endpoint family, e.g. "
-            f"'https://api.getmaintainx.com/v1/workorders' (1-{MAX_SCOPE} printable "
-            f"characters; leave it out for every scope), got {scope!r}"
+            f"'https://api.getmaintainx.com/v1/workorders' (http(s)://host[:port]/path, no "
+            f"trailing slash, query or spaces, 1-{MAX_SCOPE} characters; leave it out for "
+            f"every scope), got {scope!r}"
         )
     return scope
+
+
+#: ``scheme://host[:port]`` then ``/segment``s: the shape of ``policies.breaker.scope_of``.
+_SCOPE = re.compile(r"https?://[^/\s?#@]+(?:/[^/\s?#]+)*")
+
+
+def _is_scope(scope: str) -> bool:
+    """True when ``scope`` has the form a breaker's scope has (``scope_of``'s output): an
+    http(s) origin as httpx spells it, then the path's segments ("workorders" or
+    "/v1/workorders" name no breaker, and would isolate nothing)."""
+    if not _SCOPE.fullmatch(scope):
+        return False
+    try:
+        url = httpx.URL(scope)
+    except httpx.InvalidURL:
+        return False
+    if not url.host or (url.port is not None and not 0 < url.port < 65536):
+        return False
+    return scope.startswith(f"{url.scheme}://{url.netloc.decode('ascii')}")
 
 
 def check_rate(rate_per_minute: float) -> float:
