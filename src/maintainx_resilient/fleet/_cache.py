@@ -54,7 +54,7 @@ from ..policies._fallback_keys import WriteScope, target_of
 from ..policies._fallback_store import StoredAnswer
 from ..policies.fallback import _KEPT_HEADERS
 from ._keys import FleetKeys
-from ._link import FleetLink
+from ._link import FleetLink, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -154,13 +154,8 @@ def _header(item: Any) -> tuple[str, str] | None:
 
 def decode_answer(raw: bytes | str | None, key: str) -> StoredAnswer | None:
     """The answer stored as ``raw`` for ``key``; None when missing or malformed in any way."""
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(data, dict) or set(data) != _FIELDS:
+    data = stored_object(raw)
+    if data is None or set(data) != _FIELDS:
         return None
     if data["v"] != FORMAT_VERSION or data["key"] != key:
         return None

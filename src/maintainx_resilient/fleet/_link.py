@@ -11,6 +11,7 @@ success rejoins the fleet.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -218,6 +219,18 @@ class FleetLink:
 
     def __repr__(self) -> str:
         return f"FleetLink({self.config.location!r}, {self.status().state})"
+
+
+def stored_object(raw: bytes | str | None) -> dict[str, Any] | None:
+    """The JSON object a fleet record holds; None when the record is absent, not JSON (nor
+    UTF-8), nested too deep, or not an object."""
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _safe(message: str) -> str:

@@ -36,7 +36,7 @@ from .._exceptions import ConfigurationError, StorageError
 from .._iso8601 import iso_utc
 from ..telemetry._logging import redact
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink
+from ._link import Contended, FleetLink, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -288,13 +288,8 @@ def _valid_value(name: str, value: object) -> bool:
 def decode_mitigation(name: str, raw: bytes | str | None) -> FleetMitigation | None:
     """The mitigation stored as ``raw`` under field ``name``; None when anything is off
     (not JSON, a field missing or of the wrong type, an unknown mitigation)."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not {"value", "set_at", "by"} <= set(data) <= _ENTRY_FIELDS:
+    data = stored_object(raw)
+    if data is None or not {"value", "set_at", "by"} <= set(data) <= _ENTRY_FIELDS:
         return None
     value, set_at, by = data["value"], data["set_at"], data["by"]
     if not _valid_value(name, value):
@@ -368,11 +363,8 @@ def _text_of(raw: bytes | str) -> str | None:
 
 
 def _timeline_entry(raw: bytes | str) -> FleetTimelineEntry | None:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+    data = stored_object(raw)
+    if data is None or not isinstance(data.get("action"), str):
         return None
     name, entry = data.get("mitigation"), data.get("entry")
     if not isinstance(name, str) or not isinstance(entry, dict):

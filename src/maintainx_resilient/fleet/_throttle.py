@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..policies.throttle import Decide, MemoryThrottleStore, ScopeState
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink
+from ._link import Contended, FleetLink, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -64,13 +64,8 @@ def _int(value: Any, *, optional: bool = False) -> bool:
 
 def decode_state(raw: bytes | str | None) -> ScopeState:
     """The state stored as ``raw``; a fresh state for None or anything malformed."""
-    if raw is None:
-        return _DEFAULTS
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _DEFAULTS
-    if not isinstance(data, dict) or set(data) != set(_FIELDS):
+    data = stored_object(raw)
+    if data is None or set(data) != set(_FIELDS):
         return _DEFAULTS
     try:
         slices = tuple((int(i), int(c)) for i, c in data["slices"])
