@@ -60,7 +60,7 @@ from ._common import (
 )
 from ._common import severity_exit as _severity_exit
 from ._output import Output, document, iso, with_units
-from ._progress import ProgressView, clock_text, pick_mode
+from ._progress import ProgressView, add_progress_flag, clock_text, pick_mode
 
 __all__ = ["DEFAULT_DB", "register"]
 
@@ -102,11 +102,8 @@ def register(commands: Any) -> None:
         return sub
 
     def progress(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--progress",
-            choices=("auto", "bar", "json", "none"),
-            default="auto",
-            help="progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none",
+        add_progress_flag(
+            sub, "progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none"
         )
 
     def confirm(sub: argparse.ArgumentParser) -> None:

@@ -42,7 +42,7 @@ from ..webhooks.verify import (
 )
 from ._common import UsageError, existing_file, parse_duration, severity_exit
 from ._output import Output, document, iso
-from ._progress import ProgressView, pick_mode
+from ._progress import ProgressView, add_progress_flag, pick_mode
 
 __all__ = ["register"]
 
@@ -91,12 +91,7 @@ def register(commands: Any) -> None:
     which.add_argument("--older-than", type=parse_duration, metavar="AGE", help="e.g. 1h")
     which.add_argument("--newer-than", type=parse_duration, metavar="AGE", help="e.g. 30m")
     replay.add_argument("--dry-run", action="store_true", help="only count")
-    replay.add_argument(
-        "--progress",
-        choices=("auto", "bar", "json", "none"),
-        default="auto",
-        help="progress on stderr (auto: a bar when stderr is a terminal)",
-    )
+    add_progress_flag(replay, "progress on stderr (auto: a bar when stderr is a terminal)")
     replay.add_argument("--json", action="store_true", help="one JSON document on stdout")
     replay.set_defaults(run=run_replay)
 
