@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._clock import Clock
 from ..policies.breaker import Admission, BreakerOutcome, BreakerSnapshot, BreakerState
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink, stored_object
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -102,12 +102,7 @@ def encode_record(record: BreakerRecord) -> str:
 
 
 def _time(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    return finite(value) and value >= 0
 
 
 def decode_record(raw: bytes | str | None) -> BreakerRecord | None:

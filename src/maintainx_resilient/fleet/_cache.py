@@ -43,7 +43,6 @@ import binascii
 import hashlib
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +53,7 @@ from ..policies._fallback_keys import WriteScope, target_of
 from ..policies._fallback_store import StoredAnswer
 from ..policies.fallback import _KEPT_HEADERS
 from ._keys import FleetKeys
-from ._link import FleetLink, stored_object
+from ._link import FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -162,7 +161,7 @@ def decode_answer(raw: bytes | str | None, key: str) -> StoredAnswer | None:
     status, at, headers = data["status"], data["at"], data["headers"]
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status < 300:
         return None
-    if not isinstance(at, (int, float)) or isinstance(at, bool) or not math.isfinite(at):
+    if not finite(at):
         return None
     if not isinstance(headers, list) or len(headers) > len(_KEPT_HEADERS):
         return None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import re
 import threading
@@ -36,7 +35,7 @@ from .._exceptions import ConfigurationError, StorageError
 from .._iso8601 import iso_utc
 from ..telemetry._logging import redact
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink, stored_object
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -261,11 +260,7 @@ class FleetView:
 
 
 def _rate(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if not math.isfinite(value) or not 0 < value <= MAX_RATE:
-        return None
-    return float(value)
+    return float(value) if finite(value) and 0 < value <= MAX_RATE else None
 
 
 def _text(value: object, limit: int, *, empty: bool = False) -> str | None:
@@ -294,9 +289,7 @@ def decode_mitigation(name: str, raw: bytes | str | None) -> FleetMitigation | N
     value, set_at, by = data["value"], data["set_at"], data["by"]
     if not _valid_value(name, value):
         return None
-    if isinstance(set_at, bool) or not isinstance(set_at, (int, float)):
-        return None
-    if not math.isfinite(set_at) or set_at <= 0:
+    if not finite(set_at) or set_at <= 0:
         return None
     if not isinstance(by, dict) or set(by) != {"host", "pid", "worker"}:
         return None

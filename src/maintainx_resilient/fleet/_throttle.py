@@ -16,7 +16,6 @@ process keeps itself under the limits on its own until Redis answers again.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..policies.throttle import Decide, MemoryThrottleStore, ScopeState
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink, stored_object
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -51,9 +50,7 @@ def encode_state(state: ScopeState) -> str:
 
 
 def _number(value: Any, *, optional: bool = True) -> bool:
-    if value is None:
-        return optional
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return optional if value is None else finite(value)
 
 
 def _int(value: Any, *, optional: bool = False) -> bool:
