@@ -34,7 +34,7 @@ from ..policies.breaker import BreakerConfig
 from ..policies.throttle import ThrottleConfig
 from ..testing import RateLimitConfig, Simulator
 from ._output import Output
-from ._progress import ProgressView, pick_mode
+from ._progress import ProgressView, add_progress_flag, pick_mode
 
 LIMIT, WINDOW = 40, 4.0  # the simulator's per-key limit, shortened from 100 per 60 s
 OLD_KEY, NEW_KEY = "demo-key-1", "demo-key-2"
@@ -52,11 +52,8 @@ def register(commands: Any) -> None:
         action="store_true",
         help="run on a scripted clock: the same story in about a second (timings simulated)",
     )
-    parser.add_argument(
-        "--progress",
-        choices=("auto", "bar", "json", "none"),
-        default="auto",
-        help="progress of the rate-limited burst on stderr (auto: a bar on a terminal)",
+    add_progress_flag(
+        parser, "progress of the rate-limited burst on stderr (auto: a bar on a terminal)"
     )
     parser.set_defaults(run=run)
 

@@ -58,22 +58,18 @@ SCHEMA_DIR = Path(__file__).with_name("schemas")
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
     """``--color`` / ``--no-color`` on a command (accepted before or after its arguments)."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--color",
-        dest="color",
-        action="store_const",
-        const=True,
-        default=argparse.SUPPRESS,
-        help="colour even when piped",
-    )
-    group.add_argument(
-        "--no-color",
-        dest="color",
-        action="store_const",
-        const=False,
-        default=argparse.SUPPRESS,
-        help="no colour (also: NO_COLOR=1)",
-    )
+    for flag, value, helptext in (
+        ("--color", True, "colour even when piped"),
+        ("--no-color", False, "no colour (also: NO_COLOR=1)"),
+    ):
+        group.add_argument(
+            flag,
+            dest="color",
+            action="store_const",
+            const=value,
+            default=argparse.SUPPRESS,
+            help=helptext,
+        )
 
 
 @dataclass

@@ -10,10 +10,11 @@ stderr instead; ``none`` (and ``auto`` when stderr is not a terminal) writes not
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from rich.live import Live
 from rich.progress_bar import ProgressBar
@@ -24,7 +25,14 @@ from ..sync import Progress
 from ..webhooks.records import ReplayProgress
 from ._output import Output, iso, with_units
 
-__all__ = ["ProgressMode", "ProgressView", "clock_text", "describe_sync", "pick_mode"]
+__all__ = [
+    "ProgressMode",
+    "ProgressView",
+    "add_progress_flag",
+    "clock_text",
+    "describe_sync",
+    "pick_mode",
+]
 
 ProgressMode = Literal["auto", "bar", "json", "none"]
 
@@ -38,6 +46,11 @@ def clock_text(seconds: float | None) -> str:
         return "?"
     hours, rest = divmod(max(0, round(seconds)), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def add_progress_flag(parser: argparse.ArgumentParser, helptext: str) -> None:
+    """``--progress auto|bar|json|none`` on a command (read it with :func:`pick_mode`)."""
+    parser.add_argument("--progress", choices=get_args(ProgressMode), default="auto", help=helptext)
 
 
 def pick_mode(mode: str, output: Output) -> ProgressMode:

@@ -26,7 +26,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,7 +60,7 @@ from ._common import (
 )
 from ._common import severity_exit as _severity_exit
 from ._output import Output, document, iso, with_units
-from ._progress import ProgressView, clock_text, pick_mode
+from ._progress import ProgressView, add_progress_flag, clock_text, pick_mode
 
 __all__ = ["DEFAULT_DB", "register"]
 
@@ -102,11 +102,8 @@ def register(commands: Any) -> None:
         return sub
 
     def progress(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--progress",
-            choices=("auto", "bar", "json", "none"),
-            default="auto",
-            help="progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none",
+        add_progress_flag(
+            sub, "progress on stderr: a bar (auto: when stderr is a terminal), JSON lines, or none"
         )
 
     def confirm(sub: argparse.ArgumentParser) -> None:
@@ -130,7 +127,7 @@ def register(commands: Any) -> None:
     )
     progress(full)
     confirm(full)
-    full.set_defaults(run=_dispatch, sync_run=_run_full)
+    full.set_defaults(run=_dispatch, sync_run=_viewed(_full))
 
     inc = common("incremental", "fetch what changed since the watermark (updatedAt[gte])")
     inc.add_argument(
@@ -140,7 +137,7 @@ def register(commands: Any) -> None:
     inc.add_argument("--runs", type=int, metavar="N", help="with --every: stop after N runs")
     progress(inc)
     confirm(inc)
-    inc.set_defaults(run=_dispatch, sync_run=_run_incremental)
+    inc.set_defaults(run=_dispatch, sync_run=_viewed(_incremental))
 
     rec = common("reconcile", "compare the local copy with MaintainX (exit status 3 on drift)")
     rec.add_argument("--sample", type=int, metavar="N", help="estimate from ~N records")
@@ -217,18 +214,22 @@ def _engine(
         yield SyncEngine(client, store, overlap=getattr(args, "overlap", 60.0), on_progress=hook)
 
 
-def _view(args: argparse.Namespace, output: Output) -> ProgressView:
-    mode = pick_mode(getattr(args, "progress", "none"), output)
-    return ProgressView(output, mode, command=f"sync {args.sync_command}")
+def _viewed(
+    step: Callable[[argparse.Namespace, SyncEngine, Output, ProgressView], int],
+) -> Callable[[argparse.Namespace, SyncStore, Output], int]:
+    """The command that runs ``step`` with a progress view (``--progress``), finished
+    however the step ends."""
 
+    def run(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
+        mode = pick_mode(getattr(args, "progress", "none"), output)
+        view = ProgressView(output, mode, command=f"sync {args.sync_command}")
+        try:
+            with _engine(args, store, view) as engine:
+                return step(args, engine, output, view)
+        finally:
+            view.finish()
 
-def _run_full(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
-    view = _view(args, output)
-    try:
-        with _engine(args, store, view) as engine:
-            return _full(args, engine, output, view)
-    finally:
-        view.finish()
+    return run
 
 
 def _full(args: argparse.Namespace, engine: SyncEngine, output: Output, view: ProgressView) -> int:
@@ -272,15 +273,6 @@ def _interrupted(engine: SyncEngine, name: str, args: argparse.Namespace, output
         f"Run `maintainx-resilient sync full --db {args.db} --resource {name}` again to resume "
         f"from page {pages + 1} (or add --restart to start over)."
     )
-
-
-def _run_incremental(args: argparse.Namespace, store: SyncStore, output: Output) -> int:
-    view = _view(args, output)
-    try:
-        with _engine(args, store, view) as engine:
-            return _incremental(args, engine, output, view)
-    finally:
-        view.finish()
 
 
 def _incremental(

@@ -16,6 +16,7 @@ a file, ``--registry`` the subscription registry. Only fingerprints are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import Any
@@ -41,7 +42,7 @@ from ..webhooks.verify import (
 )
 from ._common import UsageError, existing_file, parse_duration, severity_exit
 from ._output import Output, document, iso
-from ._progress import ProgressView, pick_mode
+from ._progress import ProgressView, add_progress_flag, pick_mode
 
 __all__ = ["register"]
 
@@ -90,12 +91,7 @@ def register(commands: Any) -> None:
     which.add_argument("--older-than", type=parse_duration, metavar="AGE", help="e.g. 1h")
     which.add_argument("--newer-than", type=parse_duration, metavar="AGE", help="e.g. 30m")
     replay.add_argument("--dry-run", action="store_true", help="only count")
-    replay.add_argument(
-        "--progress",
-        choices=("auto", "bar", "json", "none"),
-        default="auto",
-        help="progress on stderr (auto: a bar when stderr is a terminal)",
-    )
+    add_progress_flag(replay, "progress on stderr (auto: a bar when stderr is a terminal)")
     replay.add_argument("--json", action="store_true", help="one JSON document on stdout")
     replay.set_defaults(run=run_replay)
 
@@ -108,7 +104,7 @@ def register(commands: Any) -> None:
     for name, helptext in (("pause", "stop workers taking events"), ("resume", "restart them")):
         p = sub.add_parser(name, help=helptext)
         queue_arg(p)
-        p.set_defaults(run=run_pause if name == "pause" else run_resume)
+        p.set_defaults(run=run_switch)
 
     verify = sub.add_parser("verify", help="check the signatures of a captured request")
     verify.add_argument("capture", help="a file: JSON capture or raw HTTP request ('-': stdin)")
@@ -131,8 +127,9 @@ _QUEUE_HINT = (
 )
 
 
-def _queue(args: argparse.Namespace) -> WebhookQueue:
-    """The queue ``--queue`` names; an SQLite file must exist (nothing is created here)."""
+def _queue(args: argparse.Namespace) -> contextlib.closing[WebhookQueue]:
+    """The queue ``--queue`` names, closed at the end of a ``with``; an SQLite file must
+    exist (nothing is created here)."""
     if not args.queue:
         raise UsageError("no webhook queue", _QUEUE_HINT)
     try:
@@ -146,7 +143,7 @@ def _queue(args: argparse.Namespace) -> WebhookQueue:
             "check --queue: the receiver creates the file on its first delivery",
         )
     try:
-        return open_queue(args.queue)
+        return contextlib.closing(open_queue(args.queue))
     except ValueError as exc:
         raise UsageError(f"bad --queue URL: {exc}", _QUEUE_HINT) from None
 
@@ -169,16 +166,13 @@ def run_queue_status(args: argparse.Namespace, output: Output) -> int:
         raise UsageError(f"--depth-alert must be >= 0, got {args.depth_alert}")
     if args.registry:
         existing_file(args.registry, "subscription registry", "check --registry")
-    queue = _queue(args)
-    try:
+    with _queue(args) as queue:
         routes: RouteSource = (
             SubscriptionRegistry(args.registry) if args.registry else StaticRoutes(())
         )
         receiver = WebhookReceiver(queue, routes, health_url=args.health_url)
         health = receiver.webhook_health()
         receiver.close()
-    finally:
-        queue.close()
     thresholds = Thresholds(webhook_oldest_pending=args.oldest_alert)
     result = assess_webhooks(health, thresholds, queue_depth_alert=args.depth_alert)
     severity = classify(result.findings)
@@ -216,21 +210,20 @@ def run_replay(args: argparse.Namespace, output: Output) -> int:
             "say what to replay",
             "add --all, --id ID, --older-than AGE or --newer-than AGE (e.g. --older-than 1h)",
         )
-    queue = _queue(args)
-    view = ProgressView(output, pick_mode(args.progress, output), command="webhooks replay")
-    try:
-        result = replay_dead_letters(
-            queue,
-            all=args.all,
-            ids=args.ids,
-            older_than=args.older_than,
-            newer_than=args.newer_than,
-            dry_run=args.dry_run,
-            progress=view.replay,
-        )
-    finally:
-        view.finish()
-        queue.close()
+    with _queue(args) as queue:
+        view = ProgressView(output, pick_mode(args.progress, output), command="webhooks replay")
+        try:
+            result = replay_dead_letters(
+                queue,
+                all=args.all,
+                ids=args.ids,
+                older_than=args.older_than,
+                newer_than=args.newer_than,
+                dry_run=args.dry_run,
+                progress=view.replay,
+            )
+        finally:
+            view.finish()
     if args.json:
         data = {"matched": result.matched, "requeued": result.requeued, "dry_run": result.dry_run}
         output.json(document("webhooks replay", data))
@@ -244,12 +237,9 @@ def run_replay(args: argparse.Namespace, output: Output) -> int:
 def run_dead_letters(args: argparse.Namespace, output: Output) -> int:
     if args.limit < 0:
         raise UsageError(f"--limit must be >= 0, got {args.limit}")
-    queue = _queue(args)
-    try:
+    with _queue(args) as queue:
         letters = queue.dead_letters(limit=args.limit)
         now = SYSTEM_CLOCK.time()
-    finally:
-        queue.close()
     if args.json:
         rows = [
             {
@@ -293,23 +283,18 @@ def run_dead_letters(args: argparse.Namespace, output: Output) -> int:
     return 0
 
 
-def run_pause(args: argparse.Namespace, output: Output) -> int:
-    queue = _queue(args)
-    try:
-        queue.pause()
-    finally:
-        queue.close()
-    output.print("paused: workers take no events until 'webhooks resume' (deliveries are kept)")
-    return 0
+#: What ``webhooks pause`` and ``webhooks resume`` print once the queue took the switch.
+_SWITCHED = {
+    "pause": "paused: workers take no events until 'webhooks resume' (deliveries are kept)",
+    "resume": "resumed",
+}
 
 
-def run_resume(args: argparse.Namespace, output: Output) -> int:
-    queue = _queue(args)
-    try:
-        queue.resume()
-    finally:
-        queue.close()
-    output.print("resumed")
+def run_switch(args: argparse.Namespace, output: Output) -> int:
+    """``webhooks pause`` and ``webhooks resume``: call the queue's method of that name."""
+    with _queue(args) as queue:
+        getattr(queue, args.webhooks_command)()
+    output.print(_SWITCHED[args.webhooks_command])
     return 0
 
 

@@ -174,21 +174,11 @@ async def resolve_host(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=timeout
         )
     except asyncio.TimeoutError:
-        return StepResult(
-            name,
-            False,
-            clock.monotonic() - start,
-            "timeout",
-            f"{host}: no answer from the resolver within {timeout:.2f} s",
-        )
-    except socket.gaierror as exc:
-        return StepResult(
-            name, False, clock.monotonic() - start, "dns_failed", f"{host}: {_describe(exc)}"
-        )
-    except (OSError, UnicodeError) as exc:
-        return StepResult(
-            name, False, clock.monotonic() - start, "dns_failed", f"{host}: {_describe(exc)}"
-        )
+        detail = f"{host}: no answer from the resolver within {timeout:.2f} s"
+        return StepResult(name, False, clock.monotonic() - start, "timeout", detail)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror among them
+        detail = f"{host}: {_describe(exc)}"
+        return StepResult(name, False, clock.monotonic() - start, "dns_failed", detail)
     addresses: list[str] = []
     for info in infos:
         address = str(info[4][0])
@@ -303,12 +293,15 @@ async def _handshake(
     context = ssl_context or ssl.create_default_context()
     name = "TLS handshake"
     start = clock.monotonic()
+
+    def failed(detail: str) -> StepResult:
+        transport.abort()
+        return StepResult(name, False, clock.monotonic() - start, "tls_failed", detail)
+
     await asyncio.sleep(0)  # let anything the peer sent unasked arrive first
     if protocol.received or protocol.closed or transport.is_closing():
-        transport.abort()
         what = f"sent {protocol.received!r} unasked" if protocol.received else "closed"
-        detail = f"{target} {what} before the TLS handshake: not a TLS server"
-        return StepResult(name, False, clock.monotonic() - start, "tls_failed", detail)
+        return failed(f"{target} {what} before the TLS handshake: not a TLS server")
     try:
         secured = await asyncio.wait_for(
             loop.start_tls(
@@ -321,23 +314,13 @@ async def _handshake(
             timeout=timeout,
         )
     except (asyncio.TimeoutError, TimeoutError):
-        transport.abort()
-        return StepResult(
-            name,
-            False,
-            clock.monotonic() - start,
-            "tls_failed",
-            f"no TLS answer from {target} within {timeout:.2f} s",
-        )
+        return failed(f"no TLS answer from {target} within {timeout:.2f} s")
     except ssl.SSLCertVerificationError as exc:
-        transport.abort()
-        detail = f"certificate of {target.host} rejected: {exc.verify_message or _describe(exc)}"
-        return StepResult(name, False, clock.monotonic() - start, "tls_failed", detail)
-    except (ssl.SSLError, OSError, EOFError) as exc:
-        transport.abort()
-        return StepResult(
-            name, False, clock.monotonic() - start, "tls_failed", f"{target}: {_describe(exc)}"
+        return failed(
+            f"certificate of {target.host} rejected: {exc.verify_message or _describe(exc)}"
         )
+    except (ssl.SSLError, OSError, EOFError) as exc:
+        return failed(f"{target}: {_describe(exc)}")
     duration = clock.monotonic() - start
     ssl_object = secured.get_extra_info("ssl_object") if secured is not None else None
     if secured is not None:

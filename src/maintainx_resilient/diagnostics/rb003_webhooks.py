@@ -140,6 +140,21 @@ def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _readings(
+    health: Mapping[str, Any],
+) -> tuple[int | None, int | None, float | None, bool | None, bool | None, bool | None]:
+    """Queue depth, failed, oldest pending age, paused, endpoint ok, signature self-test ok:
+    None where the source reports nothing usable."""
+    return (
+        _number(health.get("queue_depth"), int),
+        _number(health.get("failed"), int),
+        _number(health.get("oldest_pending_age"), float),
+        _bool(health.get("paused")),
+        _bool(health.get("endpoint_ok")),
+        _bool(health.get("signature_self_test")),
+    )
+
+
 def _outages(health: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     value = health.get("worker_outages")
     if not isinstance(value, list | tuple):
@@ -155,12 +170,7 @@ def classify_webhooks(
 ) -> list[Finding]:
     """The findings for one ``webhook_health()`` mapping (see the module's table)."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _number(health.get("queue_depth"), int)
-    failed = _number(health.get("failed"), int)
-    oldest = _number(health.get("oldest_pending_age"), float)
-    paused = _bool(health.get("paused"))
-    endpoint_ok = _bool(health.get("endpoint_ok"))
-    signature_ok = _bool(health.get("signature_self_test"))
+    depth, failed, oldest, paused, endpoint_ok, signature_ok = _readings(health)
     findings: list[Finding] = []
 
     def add(code: str, title: str, severity: Severity, *mitigations: Mitigation, **ev: Any) -> None:
@@ -249,12 +259,7 @@ def webhook_checks(
 ) -> tuple[Check, ...]:
     """One check per runbook step; ``ok=None`` where the source reports nothing."""
     t = thresholds if thresholds is not None else Thresholds()
-    depth = _number(health.get("queue_depth"), int)
-    failed = _number(health.get("failed"), int)
-    oldest = _number(health.get("oldest_pending_age"), float)
-    paused = _bool(health.get("paused"))
-    endpoint_ok = _bool(health.get("endpoint_ok"))
-    signature_ok = _bool(health.get("signature_self_test"))
+    depth, failed, oldest, paused, endpoint_ok, signature_ok = _readings(health)
 
     def row(name: str, value: object, ok: bool, detail: str) -> Check:
         if value is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -339,24 +339,12 @@ async def fetch_status(
         else:  # the fetcher's own error (our TimeoutError is a built-in one too)
             why = f"could not fetch the status page ({_error_text(exc)})"
         report = _unknown(None, url, why)
-    return _with_duration(report, clock.monotonic() - start)
+    return replace(report, duration=clock.monotonic() - start)
 
 
 def _error_text(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _with_duration(report: StatusPageReport, duration: float) -> StatusPageReport:
-    return StatusPageReport(
-        state=report.state,
-        components=report.components,
-        source=report.source,
-        url=report.url,
-        http_status=report.http_status,
-        detail=report.detail,
-        duration=duration,
-    )
 
 
 # ---- rendering ----------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ Thread-safe: the heartbeat thread and the application's threads may call it at o
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from .._exceptions import ConfigurationError
 from .._iso8601 import iso_utc
+from ._link import finite
 from ._mitigations import (
     FALLBACK_MODE,
     ISOLATED,
@@ -76,12 +76,7 @@ class MitigationLayers:
 
     def throttling(self, rate_per_minute: float | None) -> str:
         """Set (or, with None, remove) this client's own cap; returns the timeline detail."""
-        if rate_per_minute is not None and (
-            isinstance(rate_per_minute, bool)
-            or not isinstance(rate_per_minute, (int, float))
-            or not math.isfinite(rate_per_minute)
-            or rate_per_minute <= 0
-        ):
+        if rate_per_minute is not None and not (finite(rate_per_minute) and rate_per_minute > 0):
             raise ConfigurationError(
                 f"enable_throttling needs a positive requests-per-minute rate, got "
                 f"{rate_per_minute!r}"

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._clock import Clock
 from ..policies.breaker import Admission, BreakerOutcome, BreakerSnapshot, BreakerState
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -102,29 +102,13 @@ def encode_record(record: BreakerRecord) -> str:
 
 
 def _time(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    return finite(value) and value >= 0
 
 
 def decode_record(raw: bytes | str | None) -> BreakerRecord | None:
     """The record stored as ``raw``; None when absent or malformed in any way."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or set(data) != {
-        "state",
-        "failures",
-        "opened_at",
-        "probe_until",
-        "by",
-    }:
+    data = stored_object(raw)
+    if data is None or set(data) != {"state", "failures", "opened_at", "probe_until", "by"}:
         return None
     state, failures, opened_at, probe_until, by = (
         data["state"],
@@ -152,13 +136,8 @@ def decode_record(raw: bytes | str | None) -> BreakerRecord | None:
 
 def _flag_time(raw: bytes | str | None) -> float | None:
     """When every scope was isolated (the fleet-wide flag), or None (absent or malformed)."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not _time(data.get("at")):
+    data = stored_object(raw)
+    if data is None or not _time(data.get("at")):
         return None
     return float(data["at"])
 

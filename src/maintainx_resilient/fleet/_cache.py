@@ -43,7 +43,6 @@ import binascii
 import hashlib
 import json
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +53,7 @@ from ..policies._fallback_keys import WriteScope, target_of
 from ..policies._fallback_store import StoredAnswer
 from ..policies.fallback import _KEPT_HEADERS
 from ._keys import FleetKeys
-from ._link import FleetLink
+from ._link import FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -154,20 +153,15 @@ def _header(item: Any) -> tuple[str, str] | None:
 
 def decode_answer(raw: bytes | str | None, key: str) -> StoredAnswer | None:
     """The answer stored as ``raw`` for ``key``; None when missing or malformed in any way."""
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(data, dict) or set(data) != _FIELDS:
+    data = stored_object(raw)
+    if data is None or set(data) != _FIELDS:
         return None
     if data["v"] != FORMAT_VERSION or data["key"] != key:
         return None
     status, at, headers = data["status"], data["at"], data["headers"]
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status < 300:
         return None
-    if not isinstance(at, (int, float)) or isinstance(at, bool) or not math.isfinite(at):
+    if not finite(at):
         return None
     if not isinstance(headers, list) or len(headers) > len(_KEPT_HEADERS):
         return None

@@ -11,11 +11,13 @@ success rejoins the fleet.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from .._clock import SYSTEM_CLOCK, Clock
 from .._events import EventBus, FleetStateChanged
@@ -218,6 +220,23 @@ class FleetLink:
 
     def __repr__(self) -> str:
         return f"FleetLink({self.config.location!r}, {self.status().state})"
+
+
+def finite(value: object) -> TypeGuard[int | float]:
+    """Whether ``value`` is a finite number (a bool is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def stored_object(raw: bytes | str | None) -> dict[str, Any] | None:
+    """The JSON object a fleet record holds; None when the record is absent, not JSON (nor
+    UTF-8), nested too deep, or not an object."""
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _safe(message: str) -> str:

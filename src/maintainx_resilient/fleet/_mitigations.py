@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import re
 import threading
@@ -38,7 +37,7 @@ from .._exceptions import ConfigurationError, StorageError
 from .._iso8601 import iso_utc
 from ..telemetry._logging import redact
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -263,11 +262,7 @@ class FleetView:
 
 
 def _rate(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if not math.isfinite(value) or not 0 < value <= MAX_RATE:
-        return None
-    return float(value)
+    return float(value) if finite(value) and 0 < value <= MAX_RATE else None
 
 
 def _text(value: object, limit: int, *, empty: bool = False) -> str | None:
@@ -290,20 +285,13 @@ def _valid_value(name: str, value: object) -> bool:
 def decode_mitigation(name: str, raw: bytes | str | None) -> FleetMitigation | None:
     """The mitigation stored as ``raw`` under field ``name``; None when anything is off
     (not JSON, a field missing or of the wrong type, an unknown mitigation)."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not {"value", "set_at", "by"} <= set(data) <= _ENTRY_FIELDS:
+    data = stored_object(raw)
+    if data is None or not {"value", "set_at", "by"} <= set(data) <= _ENTRY_FIELDS:
         return None
     value, set_at, by = data["value"], data["set_at"], data["by"]
     if not _valid_value(name, value):
         return None
-    if isinstance(set_at, bool) or not isinstance(set_at, (int, float)):
-        return None
-    if not math.isfinite(set_at) or set_at <= 0:
+    if not finite(set_at) or set_at <= 0:
         return None
     if not isinstance(by, dict) or set(by) != {"host", "pid", "worker"}:
         return None
@@ -390,11 +378,8 @@ def _text_of(raw: bytes | str) -> str | None:
 
 
 def _timeline_entry(raw: bytes | str) -> FleetTimelineEntry | None:
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+    data = stored_object(raw)
+    if data is None or not isinstance(data.get("action"), str):
         return None
     name, entry = data.get("mitigation"), data.get("entry")
     if not isinstance(name, str) or not isinstance(entry, dict):

@@ -16,7 +16,6 @@ process keeps itself under the limits on its own until Redis answers again.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..policies.throttle import Decide, MemoryThrottleStore, ScopeState
 from ._keys import FleetKeys
-from ._link import Contended, FleetLink
+from ._link import Contended, FleetLink, finite, stored_object
 
 if TYPE_CHECKING:
     import redis
@@ -51,9 +50,7 @@ def encode_state(state: ScopeState) -> str:
 
 
 def _number(value: Any, *, optional: bool = True) -> bool:
-    if value is None:
-        return optional
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return optional if value is None else finite(value)
 
 
 def _int(value: Any, *, optional: bool = False) -> bool:
@@ -64,13 +61,8 @@ def _int(value: Any, *, optional: bool = False) -> bool:
 
 def decode_state(raw: bytes | str | None) -> ScopeState:
     """The state stored as ``raw``; a fresh state for None or anything malformed."""
-    if raw is None:
-        return _DEFAULTS
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _DEFAULTS
-    if not isinstance(data, dict) or set(data) != set(_FIELDS):
+    data = stored_object(raw)
+    if data is None or set(data) != set(_FIELDS):
         return _DEFAULTS
     try:
         slices = tuple((int(i), int(c)) for i, c in data["slices"])

@@ -396,24 +396,19 @@ def run_repair(
             store.commit(name, Batch(upserts=list(upserts)))
             upserts.clear()
 
+    # per record: fetch it again?, the list it joins when found, the lists when not
     fetch_ids = list(dict.fromkeys(report.drift.missing_locally + report.drift.stale_ids))
-    for record_id in fetch_ids:
-        record = fetcher.one(record_id)
+    steps: list[tuple[int, bool, list[int], tuple[list[int], ...]]]
+    steps = [(i, True, refreshed, (gone, vanished)) for i in fetch_ids]
+    steps += [(i, verify_extras, kept, (gone,)) for i in report.drift.extra_locally]
+    for record_id, fetch, found, lost in steps:
+        record = fetcher.one(record_id) if fetch else None
         if record is None:
-            gone.append(record_id)
-            vanished.append(record_id)
+            for into in lost:
+                into.append(record_id)
         else:
             upserts.append(record)
-            refreshed.append(record_id)
-        if len(upserts) >= batch_size:
-            flush()
-    for record_id in report.drift.extra_locally:
-        record = fetcher.one(record_id) if verify_extras else None
-        if record is None:
-            gone.append(record_id)
-        else:
-            upserts.append(record)
-            kept.append(record_id)
+            found.append(record_id)
         if len(upserts) >= batch_size:
             flush()
     flush()

@@ -36,7 +36,15 @@ from ._resources import EXTRAS, NAMES, SOURCES, SPECIAL, Extras
 from ._spec import openapi
 from ._store import FilterSpec, Record, ValueType
 from ._timeutil import normalize_iso
-from ._validation import FieldError, Schema, conform, copy_json, default_value, is_nullable
+from ._validation import (
+    FieldError,
+    Schema,
+    conform,
+    copy_json,
+    default_value,
+    is_nullable,
+    is_object,
+)
 from ._writes import WriteContext
 
 __all__ = ["Catalog", "Collection", "Route", "View", "camel", "catalog"]
@@ -422,10 +430,6 @@ def _union_properties(schema: Schema) -> dict[str, Schema]:
     return props
 
 
-def _is_object(schema: Schema) -> bool:
-    return schema.get("type") == "object" or "properties" in schema
-
-
 def _target(prop: str, collections: Mapping[str, Collection]) -> Collection | None:
     """The collection an embedded ``prop`` comes from: the one labelled ``prop``, else the
     one whose label ends it (``mainAsset`` -> ``asset``)."""
@@ -456,7 +460,7 @@ def _view(
     for value, prop in expand.items():
         sub = properties[prop]
         join = extras.joins.get(value)
-        target = _target(prop, collections) if _is_object(sub) else None
+        target = _target(prop, collections) if is_object(sub) else None
         if join is not None:
             expanders[value] = join
         elif target is not None and collection is not None and f"{prop}Id" in collection.fields:

@@ -32,6 +32,7 @@ __all__ = [
     "copy_json",
     "default_value",
     "is_nullable",
+    "is_object",
 ]
 
 Schema = Mapping[str, Any]
@@ -273,7 +274,7 @@ def conform(value: Any, schema: Schema, now: str, new_id: Callable[[], int]) -> 
         return None
     for key in _UNIONS:
         if key in schema:
-            branches = [b for b in schema[key] if isinstance(value, dict) == _is_object(b)]
+            branches = [b for b in schema[key] if isinstance(value, dict) == is_object(b)]
             fitting = [b for b in branches if set(b.get("required", ())) <= set(value or ())]
             chosen = (fitting or branches or [{}])[0]
             return conform(value, chosen, now, new_id)
@@ -291,7 +292,8 @@ def conform(value: Any, schema: Schema, now: str, new_id: Callable[[], int]) -> 
     return shaped
 
 
-def _is_object(schema: Schema) -> bool:
+def is_object(schema: Schema) -> bool:
+    """Whether ``schema`` describes a JSON object."""
     return schema.get("type") == "object" or "properties" in schema
 
 

@@ -166,8 +166,11 @@ def _response(
 
 @dataclass(frozen=True)
 class _Accepted:
+    """A request whose envelope is on its way to the queue: ``stored`` answers whether it
+    was new."""
+
     route: WebhookRoute
-    envelope: Envelope
+    stored: Future[bool]
 
 
 @dataclass(frozen=True)
@@ -323,7 +326,7 @@ class WebhookReceiver:
             uri_check=self.uri_check,
         )
 
-    def _prepare(
+    def _accept(
         self,
         method: str,
         url: str,
@@ -331,6 +334,8 @@ class WebhookReceiver:
         body: bytes,
         route_path: str | None = None,
     ) -> WebhookResponse | _Accepted | _Health:
+        """Route, check and hand to the queue: the answer at once, a health request, or the
+        accepted request waiting for its store."""
         path = route_path if route_path is not None else (urlsplit(url).path or "/")
         rest = self.relative_path(path)
         method = method.upper()
@@ -379,20 +384,23 @@ class WebhookReceiver:
             received_at=self.clock.time(),
             subscription_id=route.subscription_id,
         )
-        return _Accepted(route, envelope)
+        try:
+            return _Accepted(route, self._committer.submit(envelope))
+        except RuntimeError:  # closed
+            return self._store_failed(route, RuntimeError("closed"))
 
-    def _stored(self, accepted: _Accepted, stored: bool) -> WebhookResponse:
-        name = accepted.route.name
+    def _stored(self, route: WebhookRoute, stored: bool) -> WebhookResponse:
+        name = route.name
         if stored:
             self.metrics.stored(name)
             return _response(200, {"status": "accepted"}, "accepted")
         self.metrics.duplicate(name)
         return _response(200, {"status": "duplicate"}, "duplicate")
 
-    def _store_failed(self, accepted: _Accepted, exc: BaseException | None) -> WebhookResponse:
+    def _store_failed(self, route: WebhookRoute, exc: BaseException | None) -> WebhookResponse:
         kind = "timeout" if exc is None else type(exc).__name__
-        self.metrics.store_failed(accepted.route.name, kind)
-        logger.error("webhook not stored (route %r): %s; answered 503", accepted.route.name, kind)
+        self.metrics.store_failed(route.name, kind)
+        logger.error("webhook not stored (route %r): %s; answered 503", route.name, kind)
         return _response(503, {"error": "the event could not be stored"}, "store_failed")
 
     # -- the shells -------------------------------------------------------------------------
@@ -413,22 +421,19 @@ class WebhookReceiver:
         ``headers`` may use any case. ``route_path`` routes by another path than the URL's
         (an app mounted below a prefix).
         """
-        prepared = self._prepare(method, url, headers, body, route_path)
+        prepared = self._accept(method, url, headers, body, route_path)
         if isinstance(prepared, WebhookResponse):
             return prepared
         if isinstance(prepared, _Health):
             return self.health_response(head=prepared.head)
-        future = self._submit(prepared)
-        if future is None:
-            return self._store_failed(prepared, RuntimeError("closed"))
         try:
-            stored = future.result(timeout=self.store_timeout)
+            stored = prepared.stored.result(timeout=self.store_timeout)
         except FutureTimeout:
-            future.cancel()
-            return self._store_failed(prepared, None)
+            prepared.stored.cancel()
+            return self._store_failed(prepared.route, None)
         except Exception as exc:
-            return self._store_failed(prepared, exc)
-        return self._stored(prepared, stored)
+            return self._store_failed(prepared.route, exc)
+        return self._stored(prepared.route, stored)
 
     async def ahandle(
         self,
@@ -441,15 +446,12 @@ class WebhookReceiver:
     ) -> WebhookResponse:
         """Answer one request without blocking the event loop (the write runs on the
         group-commit thread). Arguments as :meth:`handle`."""
-        prepared = self._prepare(method, url, headers, body, route_path)
+        prepared = self._accept(method, url, headers, body, route_path)
         if isinstance(prepared, WebhookResponse):
             return prepared
         if isinstance(prepared, _Health):
             return await self.ahealth_response(head=prepared.head)
-        future = self._submit(prepared)
-        if future is None:
-            return self._store_failed(prepared, RuntimeError("closed"))
-        waiter = asyncio.wrap_future(future)
+        waiter = asyncio.wrap_future(prepared.stored)
         timed_out = False
 
         def expire() -> None:  # cheaper than asyncio.wait_for, which makes a task per call
@@ -462,18 +464,12 @@ class WebhookReceiver:
         except asyncio.CancelledError:
             if not timed_out:
                 raise
-            return self._store_failed(prepared, None)
+            return self._store_failed(prepared.route, None)
         except Exception as exc:
-            return self._store_failed(prepared, exc)
+            return self._store_failed(prepared.route, exc)
         finally:
             timer.cancel()
-        return self._stored(prepared, stored)
-
-    def _submit(self, accepted: _Accepted) -> Future[bool] | None:
-        try:
-            return self._committer.submit(accepted.envelope)
-        except RuntimeError:
-            return None
+        return self._stored(prepared.route, stored)
 
     # -- health -----------------------------------------------------------------------------
 

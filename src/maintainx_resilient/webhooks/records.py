@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = ["DeadLetter", "Delivery", "Envelope", "QueueStats", "ReplayProgress"]
@@ -126,15 +126,7 @@ class QueueStats:
         return self.ready + self.in_flight + self.delayed
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "depth": self.depth,
-            "ready": self.ready,
-            "in_flight": self.in_flight,
-            "delayed": self.delayed,
-            "dead": self.dead,
-            "oldest_pending_age": self.oldest_pending_age,
-            "paused": self.paused,
-        }
+        return {"depth": self.depth, **asdict(self)}
 
 
 @dataclass(frozen=True)

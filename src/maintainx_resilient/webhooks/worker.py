@@ -41,7 +41,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
@@ -229,6 +229,19 @@ class Worker:
             )
         return event, handler
 
+    def _start(self, delivery: Delivery) -> Decision | Awaitable[object]:
+        """Run the handler of ``delivery``: the decision, or what an ``async def`` handler
+        returned (not awaited yet)."""
+        prepared = self._prepare(delivery)
+        if isinstance(prepared, Decision):
+            return prepared
+        event, handler = prepared
+        try:
+            outcome = handler(event)
+        except Exception as exc:
+            return self._decide(delivery, exc)
+        return outcome if inspect.isawaitable(outcome) else self._decide(delivery, None)
+
     def _decide(self, delivery: Delivery, error: BaseException | None) -> Decision:
         env = delivery.envelope
         if error is not None:
@@ -301,6 +314,21 @@ class Worker:
         )
         self.metrics.queue_recovered(self.consumer)
 
+    def _counted(
+        self,
+        run: BatchResult,
+        result: BatchResult,
+        batches: int,
+        until_idle: bool,
+        max_batches: int | None,
+    ) -> bool:
+        """Add ``result``, the ``batches``-th batch of ``run``, to it; False once the run ends."""
+        self._queue_answered()
+        run.add(result)
+        if max_batches is not None and batches >= max_batches:
+            return False
+        return not (until_idle and result.claimed == 0)
+
     # -- threads ----------------------------------------------------------------------------
 
     def run_once(self) -> BatchResult:
@@ -309,21 +337,13 @@ class Worker:
         deliveries = self.queue.claim(self.consumer, self.batch_size, lease=self.lease)
         result.claimed = len(deliveries)
         for delivery in deliveries:
-            prepared = self._prepare(delivery)
-            if isinstance(prepared, Decision):
-                self._apply(delivery, prepared, result)
-                continue
-            event, handler = prepared
-            error: BaseException | None = None
-            try:
-                outcome = handler(event)
-                if inspect.isawaitable(outcome):
-                    if inspect.iscoroutine(outcome):
-                        outcome.close()
-                    raise TypeError("an async handler needs Worker.arun(), not Worker.run()")
-            except Exception as exc:
-                error = exc
-            self._apply(delivery, self._decide(delivery, error), result)
+            step = self._start(delivery)
+            if not isinstance(step, Decision):
+                if inspect.iscoroutine(step):
+                    step.close()
+                error = TypeError("an async handler needs Worker.arun(), not Worker.run()")
+                step = self._decide(delivery, error)
+            self._apply(delivery, step, result)
         self.totals.add(result)
         return result
 
@@ -337,9 +357,7 @@ class Worker:
         """Process batches until ``stop`` is set (or, with ``until_idle``, until a claim
         comes back empty). Calls :meth:`recover` first. Returns what this run did. A failing
         queue never ends it (see the module docstring)."""
-        run = BatchResult()
-        recovered = False
-        batches = 0
+        run, recovered, batches = BatchResult(), False, 0
         while stop is None or not stop.is_set():
             try:
                 if not recovered:
@@ -347,25 +365,22 @@ class Worker:
                     recovered = True
                 result = self.run_once()
             except Exception as exc:  # the queue failed: wait, try again, never exit
-                delay = self._queue_failed(exc)
-                if stop is not None and isinstance(self.clock, SystemClock):
-                    stop.wait(delay)  # a stop ends the wait early
-                else:
-                    self.clock.sleep(delay)  # an injected clock (FakeClock in tests)
+                self._pause(stop, self._queue_failed(exc))
                 continue
-            self._queue_answered()
-            run.add(result)
             batches += 1
-            if max_batches is not None and batches >= max_batches:
+            if not self._counted(run, result, batches, until_idle, max_batches):
                 break
             if result.claimed == 0:
-                if until_idle:
-                    break
-                if stop is not None:
-                    stop.wait(self.idle_wait)
-                else:
-                    self.clock.sleep(self.idle_wait)
+                self._pause(stop, self.idle_wait, idle=True)
         return run
+
+    def _pause(self, stop: threading.Event | None, seconds: float, *, idle: bool = False) -> None:
+        """Wait ``seconds``; a ``stop`` ends the wait early, but after a queue failure only
+        on the system clock (an injected clock, FakeClock in tests, sleeps instead)."""
+        if stop is not None and (idle or isinstance(self.clock, SystemClock)):
+            stop.wait(seconds)
+        else:
+            self.clock.sleep(seconds)
 
     # -- asyncio ----------------------------------------------------------------------------
 
@@ -377,19 +392,15 @@ class Worker:
         )
         result.claimed = len(deliveries)
         for delivery in deliveries:
-            prepared = self._prepare(delivery)
-            if isinstance(prepared, Decision):
-                await asyncio.to_thread(self._apply, delivery, prepared, result)
-                continue
-            event, handler = prepared
-            error: BaseException | None = None
-            try:
-                outcome = handler(event)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception as exc:
-                error = exc
-            await asyncio.to_thread(self._apply, delivery, self._decide(delivery, error), result)
+            step = self._start(delivery)
+            if not isinstance(step, Decision):
+                error: BaseException | None = None
+                try:
+                    await step
+                except Exception as exc:
+                    error = exc
+                step = self._decide(delivery, error)
+            await asyncio.to_thread(self._apply, delivery, step, result)
         self.totals.add(result)
         return result
 
@@ -401,9 +412,7 @@ class Worker:
         max_batches: int | None = None,
     ) -> BatchResult:
         """The asyncio twin of :meth:`run`."""
-        run = BatchResult()
-        recovered = False
-        batches = 0
+        run, recovered, batches = BatchResult(), False, 0
         while stop is None or not stop.is_set():
             try:
                 if not recovered:
@@ -411,27 +420,24 @@ class Worker:
                     recovered = True
                 result = await self.arun_once()
             except Exception as exc:  # the queue failed: wait, try again, never exit
-                delay = self._queue_failed(exc)
-                if stop is not None and isinstance(self.clock, SystemClock):
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(stop.wait(), delay)
-                else:
-                    await self.clock.asleep(delay)
+                await self._apause(stop, self._queue_failed(exc))
                 continue
-            self._queue_answered()
-            run.add(result)
             batches += 1
-            if max_batches is not None and batches >= max_batches:
+            if not self._counted(run, result, batches, until_idle, max_batches):
                 break
             if result.claimed == 0:
-                if until_idle:
-                    break
-                if stop is not None:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.idle_wait)
-                else:
-                    await self.clock.asleep(self.idle_wait)
+                await self._apause(stop, self.idle_wait, idle=True)
         return run
+
+    async def _apause(
+        self, stop: asyncio.Event | None, seconds: float, *, idle: bool = False
+    ) -> None:
+        """The asyncio twin of :meth:`_pause`."""
+        if stop is not None and (idle or isinstance(self.clock, SystemClock)):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+        else:
+            await self.clock.asleep(seconds)
 
 
 #: Renamed public names, still answered (with a DeprecationWarning).
