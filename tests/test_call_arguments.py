@@ -84,3 +84,30 @@ def test_integer_ids_still_go_through() -> None:
     assert op.path == "/workorders/3/attachments/a%20b.pdf"
     with pytest.raises(ConfigurationError, match="assetId"):
         Operation.make("GET", "/assets/{assetId}", expect_json, path_params={"assetId": "x"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "call"),
+    [
+        ({"page_size": 0}, None),
+        ({"page_size": 201}, None),
+        ({"overlap": -1.0}, None),
+        ({}, lambda engine: engine.recently_updated(limit=0)),
+    ],
+)
+def test_the_sync_engine_refuses_bad_settings_with_a_typed_error(
+    settings: dict[str, Any], call: Callable[[Any], Any] | None
+) -> None:
+    from maintainx_resilient.sync import MemoryStore, SyncEngine
+
+    client = MaintainXClient(api_key=Simulator.API_KEY, transport=Simulator(seed=1).transport())
+
+    def run() -> None:
+        engine = SyncEngine(client, MemoryStore(), **settings)
+        if call is not None:
+            call(engine)
+
+    with pytest.raises(ConfigurationError) as info:
+        run()
+    assert isinstance(info.value, (MaintainXError, ValueError))
+    client.close()

@@ -59,29 +59,31 @@ class _BaseClient(Mitigations):
     _probe_http: Any
     _options: RequestOptions = RequestOptions()
 
-    def _setup(self, options: ClientOptions, families: Iterable[type[Any]]) -> ClientConfig:
+    def _connect(
+        self, options: ClientOptions, families: Iterable[Any], transport: Any, http: Any, net: Any
+    ) -> None:
+        """Settings, policies, families and the incident desk; then the network (``transport``,
+        the ``http_client``'s, or a bounded ``net`` transport) under the pipeline and under the
+        probes' stack, each behind an ``http`` client (``httpx.Client`` or ``AsyncClient``)."""
         unknown = set(options) - set(ClientOptions.__annotations__)
         if unknown:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
-        config = self._config = ClientConfig.from_options(options)
-        self._policies = policies = Policies.build(config, options)
+        cfg = self._config = ClientConfig.from_options(options)
+        self._policies = policies = Policies.build(cfg, options)
         self._stats = RollingStats(clock=policies.clock, events=policies.events)
         self.incident = IncidentDesk(self, options.get("diagnostics", DiagnosticsConfig()))
         self._attach(families)
-        return config
+        given = network_of(transport, options.get("http_client"), http)
+        self._network = network = given or bound_transport(net(limits=cfg.limits))
+        build = build_sync_pipeline if http is httpx.Client else build_async_pipeline
+        kwargs: dict[str, Any] = {"base_url": cfg.base_url + "/", "headers": cfg.base_headers()}
+        kwargs.update(timeout=cfg.timeout, follow_redirects=False)
+        self._http = http(transport=build(policies, network), **kwargs)
+        self._probe_http = http(transport=build(policies, network, layers=PROBE_LAYERS), **kwargs)
 
     def _attach(self, families: Iterable[type[Any]]) -> None:
         for family in families:
             setattr(self, family.spec.attribute, family(self))
-
-    def _http_kwargs(self) -> dict[str, Any]:
-        cfg = self._config
-        return {
-            "base_url": cfg.base_url + "/",
-            "headers": cfg.base_headers(),
-            "timeout": cfg.timeout,
-            "follow_redirects": False,
-        }
 
     # -- what the client is doing ----------------------------------------------------------
 
@@ -145,40 +147,36 @@ class _BaseClient(Mitigations):
             self._options.apply(request, self._policies.clock)
         return request
 
-    def _refused(self, op: Operation[Any], exc: MaintainXError) -> None:
-        """Tell the statistics a call failed without being sent (what the caller saw)."""
-        clock = self._policies.clock
-        event = RequestRefused(
-            clock.monotonic(), clock.time(), op.method, op.route, type(exc).__name__
-        )
-        self._policies.events.emit(event)
-
-    def _unreadable(self, op: Operation[Any], status: int, exc: MaintainXError) -> None:
-        """Tell the statistics a 2xx answer could not be read: that try failed after all."""
-        clock = self._policies.clock
-        event = ResponseUnreadable(
-            clock.monotonic(), clock.time(), op.method, op.route, status, type(exc).__name__
+    def _failed(self, op: Operation[Any], exc: MaintainXError, status: int | None = None) -> None:
+        """Tell the statistics about a failure the pipeline did not see: a call refused
+        without being sent (``RequestRefused``), or a ``status`` 2xx that could not be read
+        (``ResponseUnreadable``: that try failed after all)."""
+        clock, kind = self._policies.clock, type(exc).__name__
+        where = (clock.monotonic(), clock.time(), op.method, op.route)
+        event = (
+            RequestRefused(*where, kind)
+            if status is None
+            else ResponseUnreadable(*where, status, kind)
         )
         self._policies.events.emit(event)
 
     def _finish(self, op: Operation[T], response: httpx.Response) -> T:
-        if response.is_success:
-            try:
-                result = op.parse(response, op)
-            except MaintainXError as exc:  # an HTML page, truncated JSON, the wrong shape
-                self._unreadable(op, response.status_code, exc)
-                fresh = response.extensions.get(COMMIT_EXTENSION)
-                stale = fresh.stale() if fresh is not None else None
-                if stale is None:
-                    raise
-                return op.parse(stale, op)  # the last good answer, labelled stale
-            keep = response.extensions.get(COMMIT_EXTENSION)  # the fallback cache keeps it
-            if keep is not None:  # only once it parsed
-                keep()
-            return result
-        error = build_status_error(response, method=op.method, path=op.path)
-        error.attempts, error.waited = response.extensions.get(ATTEMPTS_EXTENSION, (1, 0.0))
-        raise error
+        if not response.is_success:
+            error = build_status_error(response, method=op.method, path=op.path)
+            error.attempts, error.waited = response.extensions.get(ATTEMPTS_EXTENSION, (1, 0.0))
+            raise error
+        fresh = response.extensions.get(COMMIT_EXTENSION)  # the fallback cache's FreshAnswer
+        try:
+            result = op.parse(response, op)
+        except MaintainXError as exc:  # an HTML page, truncated JSON, the wrong shape
+            self._failed(op, exc, response.status_code)
+            stale = fresh.stale() if fresh is not None else None
+            if stale is None:
+                raise
+            return op.parse(stale, op)  # the last good answer, labelled stale
+        if fresh is not None:
+            fresh()  # kept only once it parsed
+        return result
 
     def __repr__(self) -> str:
         cfg = self._config
@@ -204,15 +202,7 @@ class MaintainXClient(_BaseClient, Families):
     def __init__(
         self, *, transport: httpx.BaseTransport | None = None, **options: Unpack[ClientOptions]
     ) -> None:
-        config = self._setup(options, FAMILIES)
-        given = network_of(transport, options.get("http_client"), httpx.Client)
-        self._network = given or bound_transport(httpx.HTTPTransport(limits=config.limits))
-        kwargs = self._http_kwargs()
-        self._http = httpx.Client(
-            transport=build_sync_pipeline(self._policies, self._network), **kwargs
-        )
-        probes = build_sync_pipeline(self._policies, self._network, layers=PROBE_LAYERS)
-        self._probe_http = httpx.Client(transport=probes, **kwargs)
+        self._connect(options, FAMILIES, transport, httpx.Client, httpx.HTTPTransport)
 
     def send(self, op: Operation[T]) -> T:
         """Send one operation through the pipeline and read its answer: what every family
@@ -220,7 +210,7 @@ class MaintainXClient(_BaseClient, Families):
         try:
             response = self._http.send(self._request(op))
         except _REFUSALS as exc:
-            self._refused(op, exc)
+            self._failed(op, exc)
             raise
         return self._finish(op, response)
 
@@ -263,15 +253,8 @@ class AsyncMaintainXClient(_BaseClient, AsyncFamilies):
         transport: httpx.AsyncBaseTransport | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        config = self._setup(options, ASYNC_FAMILIES.values())
-        given = network_of(transport, options.get("http_client"), httpx.AsyncClient)
-        self._network = given or bound_transport(httpx.AsyncHTTPTransport(limits=config.limits))
-        kwargs = self._http_kwargs()
-        self._http = httpx.AsyncClient(
-            transport=build_async_pipeline(self._policies, self._network), **kwargs
-        )
-        probes = build_async_pipeline(self._policies, self._network, layers=PROBE_LAYERS)
-        self._probe_http = httpx.AsyncClient(transport=probes, **kwargs)
+        families = ASYNC_FAMILIES.values()
+        self._connect(options, families, transport, httpx.AsyncClient, httpx.AsyncHTTPTransport)
 
     async def send(self, op: Operation[T]) -> T:
         """Send one operation through the pipeline and read its answer (see
@@ -279,7 +262,7 @@ class AsyncMaintainXClient(_BaseClient, AsyncFamilies):
         try:
             response = await self._http.send(self._request(op))
         except _REFUSALS as exc:
-            self._refused(op, exc)
+            self._failed(op, exc)
             raise
         return self._finish(op, response)
 

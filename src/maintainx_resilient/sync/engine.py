@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._clock import SYSTEM_CLOCK, Clock
+from .._exceptions import ConfigurationError
 from .._pagination import MAX_PAGE_SIZE
 from ._fetch import Fetcher
 from .feed import WebhookFeed
@@ -68,9 +69,11 @@ class SyncEngine:
         delete_guard: DeleteGuard | None = DEFAULT_DELETE_GUARD,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+            raise ConfigurationError(
+                f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}"
+            )
         if overlap < 0:
-            raise ValueError(f"overlap must be >= 0 seconds, got {overlap!r}")
+            raise ConfigurationError(f"overlap must be >= 0 seconds, got {overlap!r}")
         self.client = client
         self.store = store
         self.page_size = page_size
@@ -190,7 +193,7 @@ class SyncEngine:
         """MaintainX's ``limit`` most recently updated records as ``{id: updatedAt}`` (one
         request, ``sort=-updatedAt``): the remote side of RB-004's sample."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+            raise ConfigurationError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
         page = self.fetcher(resource).page({"limit": limit, "sort": "-updatedAt"})
         return {r.id: r.updated_at or "" for r in page.records}
 
