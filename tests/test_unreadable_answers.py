@@ -30,6 +30,14 @@ def _proxy(sim: Simulator) -> None:
     sim.faults.fail_next(1000, status=200, headers={"Content-Type": "text/html"}, body=PROXY_PAGE)
 
 
+def _async_client(sim: Simulator) -> AsyncMaintainXClient:
+    return AsyncMaintainXClient(
+        api_key=Simulator.API_KEY,
+        transport=sim.transport(),
+        diagnostics=DiagnosticsConfig(status_page_url=None),
+    )
+
+
 def _client(sim: Simulator) -> MaintainXClient:
     return MaintainXClient(
         api_key=Simulator.API_KEY,
@@ -70,11 +78,7 @@ def test_malformed_json_counts_as_failed(kind: Any) -> None:
 
 async def test_async_client_counts_decode_errors_too() -> None:
     sim = Simulator(seed=1, work_orders=30)
-    client = AsyncMaintainXClient(
-        api_key=Simulator.API_KEY,
-        transport=sim.transport(),
-        diagnostics=DiagnosticsConfig(status_page_url=None),
-    )
+    client = _async_client(sim)
     _proxy(sim)
     for i in range(3):
         with pytest.raises(DecodeError):
@@ -176,11 +180,7 @@ def test_health_and_diagnose_see_a_proxy_page_sync() -> None:
 
 async def test_health_and_diagnose_see_a_proxy_page_async() -> None:
     sim = Simulator(seed=1, work_orders=30)
-    client = AsyncMaintainXClient(
-        api_key=Simulator.API_KEY,
-        transport=sim.transport(),
-        diagnostics=DiagnosticsConfig(status_page_url=None),
-    )
+    client = _async_client(sim)
     sim.faults.malformed(n=1000, kind="truncated")
     report = await client.health()
     assert report.status == "unhealthy"
@@ -231,11 +231,7 @@ def test_a_proxy_page_is_answered_with_the_last_good_answer_labelled_stale() -> 
 
 async def test_the_async_client_answers_a_proxy_page_stale_too() -> None:
     sim = Simulator(seed=1, work_orders=30)
-    async with AsyncMaintainXClient(
-        api_key=Simulator.API_KEY,
-        transport=sim.transport(),
-        diagnostics=DiagnosticsConfig(status_page_url=None),
-    ) as client:
+    async with _async_client(sim) as client:
         await client.work_orders.get(1)
         _proxy(sim)
         stale = await client.work_orders.get(1)
