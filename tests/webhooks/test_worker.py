@@ -273,3 +273,40 @@ async def test_an_async_worker_waits_out_a_queue_outage(
     worker = Worker(flaky, got.append, consumer="a", clock=clock, rand=lambda: 0)
     assert (await worker.arun(until_idle=True)).processed == 1
     assert clock.sleeps == [0.5, 1.0] and worker.outage is None
+
+
+def test_a_payload_nested_too_deep_reaches_its_handler_raw_and_stalls_nothing(
+    any_queue: WebhookQueue,
+) -> None:
+    """A signed body nested deeper than Python's parser follows is a RawEvent for its handler
+    (raw None, a parse error said), not an exception that leaves the whole claimed batch in
+    flight until its lease ends (QA: the good events beside it were dead-lettered)."""
+    deep = envelope(7)
+    deep = type(deep)(
+        deep.key + "deep", "wo", "NEW_WORK_ORDER", b"[" * 100_000 + b"]" * 100_000, deep.received_at
+    )
+    got: list[WebhookEvent] = []
+    any_queue.enqueue([deep, envelope(8)])
+    worker = Worker(any_queue, got.append, consumer="w")
+    result = worker.run(until_idle=True)
+    assert result.processed == 2 and worker.outage is None
+    raw = next(e for e in got if e.dedupe_key == deep.key)
+    assert isinstance(raw, RawEvent) and raw.raw is None and raw.parse_error
+    assert any(isinstance(e, NewWorkOrder) for e in got)
+
+
+def test_an_exception_that_cannot_be_printed_is_a_failed_handler_not_an_outage(
+    any_queue: WebhookQueue,
+) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no message")
+
+    def handler(event: WebhookEvent) -> None:
+        raise Unprintable
+
+    any_queue.enqueue([envelope(9)])
+    worker = Worker(any_queue, handler, consumer="w")
+    worker.run(max_batches=1)
+    assert worker.outage is None
+    assert any_queue.stats().delayed == 1  # to be retried, like any failed handler

@@ -74,8 +74,13 @@ class Decision:
 
 
 def describe(exc: BaseException, limit: int = 2000) -> str:
-    """``Type: message`` of an exception, truncated (what the dead letters keep)."""
-    text = f"{type(exc).__name__}: {exc}"
+    """``Type: message`` of an exception, truncated (what the dead letters keep); never
+    raises, even for an exception whose ``__str__`` does."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = "(the exception's message could not be printed)"
+    text = f"{type(exc).__name__}: {message}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -697,7 +697,7 @@ def _decode(payload: bytes | str | Mapping[str, Any]) -> tuple[Any, str | None]:
         return dict(payload), None
     try:
         return json.loads(payload), None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: too deep
         return None, f"not JSON: {type(exc).__name__}"
 
 
@@ -731,6 +731,8 @@ def parse_event(event_type: str | None, payload: bytes | str | Mapping[str, Any]
         except ValidationError as exc:
             where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
             event = _raw_event(kind, data, f"does not fit {model.__name__}: {where}")
+        except RecursionError:  # a value nested deeper than Python can follow
+            event = _raw_event(kind, None, f"does not fit {model.__name__}: nested too deep")
     event._event_type = kind
     event._raw = data
     return event
