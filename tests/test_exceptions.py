@@ -18,6 +18,7 @@ from maintainx_resilient import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    ThrottledError,
 )
 from maintainx_resilient import ConnectionError as MXConnectionError
 from maintainx_resilient import TimeoutError as MXTimeoutError
@@ -268,3 +269,19 @@ def test_retried_error_carries_attempts_and_wait() -> None:
         client.work_orders.get(1)
     assert info.value.attempts == 3
     assert info.value.waited == pytest.approx(sum(clock.sleeps))
+
+
+def test_a_throttle_refusal_does_not_read_as_an_answer() -> None:
+    """ThrottledError is a RateLimitError (429) for handlers of MaintainX's 429s, but its
+    message says nothing was sent instead of ``-> 429`` (QA pass 2)."""
+    err = ThrottledError(
+        "rate limit of key:ab12 (window): the next slot is 30.00s away",
+        method="GET",
+        path="/workorders",
+        status_code=429,
+        retry_after=30.0,
+    )
+    assert isinstance(err, RateLimitError) and err.status_code == 429
+    text = str(err)
+    assert text.startswith("GET /workorders: not sent (client-side throttle): rate limit")
+    assert "-> 429" not in text

@@ -293,8 +293,14 @@ class RateLimitError(APIStatusError):
 class ThrottledError(RateLimitError):
     """The throttle refused to send: waiting for the rate limit would pass the deadline.
 
-    Nothing was sent. ``retry_after`` is how long the wait would have been.
+    Nothing was sent. ``retry_after`` is how long the wait would have been. It is a
+    :class:`RateLimitError` (``status_code`` 429) so that code handling MaintainX's 429s
+    handles it too, but its message does not claim an answer came.
     """
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method else ""
+        return f"{where}not sent (client-side throttle): {self.message}"
 
 
 class CircuitOpenError(_RequestError):
