@@ -229,14 +229,14 @@ def test_transport_errors_are_the_builtin_ones_too() -> None:
         client.work_orders.get(1)
     assert isinstance(timeout.value, MXTimeoutError)
     assert timeout.value.phase == "read"
-    assert str(timeout.value) == "GET /v1/workorders/1: read timeout"
+    assert str(timeout.value) == "GET /workorders/1: read timeout"
 
     client = client_answering(httpx.ConnectError("refused"))
     with pytest.raises(builtins.ConnectionError) as refused:
         client.work_orders.get(1)
     assert isinstance(refused.value, MXConnectionError)
     assert refused.value.sent is False
-    assert str(refused.value).startswith("GET /v1/workorders/1: could not connect")
+    assert str(refused.value).startswith("GET /workorders/1: could not connect")
 
 
 def test_errors_never_contain_the_key() -> None:
@@ -285,3 +285,16 @@ def test_a_throttle_refusal_does_not_read_as_an_answer() -> None:
     text = str(err)
     assert text.startswith("GET /workorders: not sent (client-side throttle): rate limit")
     assert "-> 429" not in text
+
+
+def test_transport_errors_name_the_path_as_api_errors_do() -> None:
+    """Both kinds of error name the call's path the same way (``/workorders/1``), not one
+    ``/v1/workorders/1`` and the other ``/workorders/1`` (QA pass 1)."""
+    refused = client_answering(httpx.ConnectError("refused"))
+    with pytest.raises(MXConnectionError) as transport:
+        refused.work_orders.get(1)
+    missing = client_answering(httpx.Response(404, json={"error": "gone"}))
+    with pytest.raises(NotFoundError) as api:
+        missing.work_orders.get(1)
+    assert transport.value.path == api.value.path == "/workorders/1"
+    assert str(transport.value).startswith("GET /workorders/1: ")

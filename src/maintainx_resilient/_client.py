@@ -20,7 +20,7 @@ from typing_extensions import Self, Unpack
 
 from ._config import ClientConfig, ClientOptions
 from ._events import EventBus, RequestRefused, ResponseUnreadable
-from ._exceptions import CircuitOpenError, FallbackModeError, MaintainXError, ThrottledError
+from ._exceptions import REFUSALS, MaintainXError, _RequestError
 from ._extensions import ATTEMPTS_EXTENSION, COMMIT_EXTENSION
 from ._net import bound_transport, network_of
 from ._operation import Operation
@@ -37,9 +37,6 @@ from .telemetry._stats import RollingStats
 __all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 
 T = TypeVar("T")
-
-#: Errors of calls the client refused without sending (reported as ``RequestRefused``).
-_REFUSALS = (CircuitOpenError, ThrottledError, FallbackModeError)
 
 #: Names that moved to ``client.incident`` (still answered here, with a warning).
 _MOVED_TO_DESK = frozenset(
@@ -209,8 +206,10 @@ class MaintainXClient(_BaseClient, Families):
         method does, and the way to make a call the families do not have."""
         try:
             response = self._http.send(self._request(op))
-        except _REFUSALS as exc:
-            self._failed(op, exc)
+        except _RequestError as exc:
+            exc.path = op.path  # as API errors name it (the layers saw /v1/...)
+            if isinstance(exc, REFUSALS):
+                self._failed(op, exc)
             raise
         return self._finish(op, response)
 
@@ -261,8 +260,10 @@ class AsyncMaintainXClient(_BaseClient, AsyncFamilies):
         :meth:`MaintainXClient.send`)."""
         try:
             response = await self._http.send(self._request(op))
-        except _REFUSALS as exc:
-            self._failed(op, exc)
+        except _RequestError as exc:
+            exc.path = op.path  # as API errors name it (the layers saw /v1/...)
+            if isinstance(exc, REFUSALS):
+                self._failed(op, exc)
             raise
         return self._finish(op, response)
 

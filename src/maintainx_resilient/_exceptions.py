@@ -375,3 +375,7 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return ServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+#: Errors of calls refused without being sent (the client reports them as ``RequestRefused``).
+REFUSALS = (CircuitOpenError, ThrottledError, FallbackModeError)
