@@ -46,13 +46,19 @@ def _client(sim: Simulator) -> MaintainXClient:
     )
 
 
-def test_decode_errors_count_as_failed_calls_in_rb002() -> None:
+def _after_twelve_proxy_pages() -> MaintainXClient:
+    """A client whose last 12 calls were answered with a proxy's HTML page (DecodeError)."""
     sim = Simulator(seed=1, work_orders=30)
     client = _client(sim)
     _proxy(sim)
     for i in range(12):
         with pytest.raises(DecodeError):
             client.work_orders.get(i + 1)
+    return client
+
+
+def test_decode_errors_count_as_failed_calls_in_rb002() -> None:
+    client = _after_twelve_proxy_pages()
     snap = client.stats.snapshot()
     assert (snap.requests, snap.errors) == (12, 12)
     assert dict(snap.error_distribution) == {"DecodeError:GET /workorders/{id}": 12}
@@ -162,12 +168,7 @@ def test_health_assess_is_unhealthy_for_an_html_probe_answer() -> None:
 
 def test_health_and_diagnose_see_a_proxy_page_sync() -> None:
     """The QA reproduction: health() was healthy and diagnose() had no findings."""
-    sim = Simulator(seed=1, work_orders=30)
-    client = _client(sim)
-    _proxy(sim)
-    for i in range(12):
-        with pytest.raises(DecodeError):
-            client.work_orders.get(i + 1)
+    client = _after_twelve_proxy_pages()
     report = client.health()
     assert report.status == "unhealthy"
     assert (report.probe_status, report.probe_error) == (200, "DecodeError")
