@@ -103,8 +103,11 @@ def test_a_corrupt_value_in_redis_does_not_break_a_decision(
 
 def test_decisions_of_many_connections_are_atomic(redis_url: str, fleet_name: str) -> None:
     """8 threads, each with its own connection (as 8 processes would), 100 decisions each on
-    the same two scopes: no decision is lost or counted twice."""
-    fleets = [_fleet(redis_url, fleet_name) for _ in range(8)]
+    the same two scopes: no decision is lost or counted twice. Each command's bound is 2 s, not
+    50 ms: on a loaded CI machine (coverage tracing 8 threads) a command can take longer, and
+    the process then decides on local state (the intended degradation, tested elsewhere),
+    which is not what this test is about."""
+    fleets = [_fleet(redis_url, fleet_name, timeout=2.0) for _ in range(8)]
 
     def work(fleet: Fleet) -> None:
         for _ in range(100):
@@ -115,11 +118,11 @@ def test_decisions_of_many_connections_are_atomic(redis_url: str, fleet_name: st
         t.start()
     for t in threads:
         t.join(60)
+    assert all(f.link.joined and f.link.status().local_calls == 0 for f in fleets)
+    assert sum(f.throttle_store.contended for f in fleets) == 0  # retried, not fallen back
     states = fleets[0].throttle_store.states()
     assert states["key:a"].granted == 800
     assert states["org:1"].granted == 800
-    assert sum(f.throttle_store.contended for f in fleets) == 0  # retried, not fallen back
-    assert all(f.link.joined and f.link.status().local_calls == 0 for f in fleets)
     for f in fleets:
         f.close()
 
