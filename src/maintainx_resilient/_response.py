@@ -30,7 +30,13 @@ from ._exceptions import (
 )
 from ._retry_after import parse_retry_after
 
-__all__ = ["build_status_error", "decode_json", "parse_error_details", "validate_json"]
+__all__ = [
+    "build_status_error",
+    "decode_json",
+    "excerpt",
+    "parse_error_details",
+    "validate_json",
+]
 
 T = TypeVar("T")
 
@@ -46,8 +52,9 @@ _KEPT_HEADERS = (
 )
 
 
-def _excerpt(content: bytes) -> str:
-    text = content[:_EXCERPT].decode("utf-8", errors="replace")
+def excerpt(content: bytes, limit: int = _EXCERPT) -> str:
+    """The first ``limit`` bytes of a body as one line of text (what messages quote)."""
+    text = content[:limit].decode("utf-8", errors="replace")
     return " ".join(text.split())
 
 
@@ -100,10 +107,10 @@ def build_status_error(response: httpx.Response, *, method: str, path: str) -> A
             f"{d.field_path}: {d.message}" if d.field_path else d.message for d in details
         )
     elif body is not None:  # JSON, in a shape that names no message
-        message = f"error body without a message: {_excerpt(content)}"
+        message = f"error body without a message: {excerpt(content)}"
     elif content:
         kind = response.headers.get("content-type", "unknown content type").split(";")[0]
-        message = f"non-JSON error body ({kind}): {_excerpt(content)}"
+        message = f"non-JSON error body ({kind}): {excerpt(content)}"
     else:
         message = response.reason_phrase or "no body"
     headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
@@ -139,11 +146,11 @@ def retry_after_of(response: httpx.Response, now: float | None = None) -> float 
 def _decode_error(response: httpx.Response, method: str, path: str, why: str) -> DecodeError:
     kind = response.headers.get("content-type", "no content type").split(";")[0]
     return DecodeError(
-        f"{why} (status {response.status_code}, {kind}): {_excerpt(response.content)!r}",
+        f"{why} (status {response.status_code}, {kind}): {excerpt(response.content)!r}",
         method=method,
         path=path,
         status_code=response.status_code,
-        body_excerpt=_excerpt(response.content),
+        body_excerpt=excerpt(response.content),
         request_id=request_id_of(response),
     )
 

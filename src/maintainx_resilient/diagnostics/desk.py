@@ -22,6 +22,7 @@ from pydantic_core import from_json
 from .._deadline import Deadline, validate_seconds
 from .._exceptions import ConfigurationError, MaintainXError, ResponseError, TimeoutError
 from .._extensions import DEADLINE_EXTENSION
+from .._response import excerpt
 from ..fleet._apply import MitigationLayers
 from ..fleet._control import FleetControl, fleet_report
 from ..telemetry._logging import get_logger, redact
@@ -478,11 +479,6 @@ def answer_problem(response: httpx.Response, path: str) -> str | None:
     return None
 
 
-def _excerpt(content: bytes, limit: int = 80) -> str:
-    text = " ".join(content[: 4 * limit].decode("utf-8", errors="replace").split())
-    return redact(text[:limit])
-
-
 def probe_result(method: str, path: str, duration: float, outcome: Any) -> ProbeResult:
     """A probe's outcome (an ``httpx.Response`` or the library's exception) as a result.
 
@@ -498,7 +494,7 @@ def probe_result(method: str, path: str, duration: float, outcome: Any) -> Probe
         problem = answer_problem(outcome, path) if 200 <= status < 300 else None
         if problem is None:
             return ProbeResult(method, path, duration, status=status, detail=detail, headers=kept)
-        detail = f"{detail}, but the body is {problem}: {_excerpt(outcome.content)!r}"
+        detail = f"{detail}, but the body is {problem}: {redact(excerpt(outcome.content, 80))!r}"
         return ProbeResult(method, path, duration, status, "DecodeError", detail, kept)
     if isinstance(outcome, ResponseError):  # an answer came, unreadable or too large
         error = type(outcome).__name__
