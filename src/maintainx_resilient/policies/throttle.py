@@ -391,6 +391,14 @@ class Grant(NamedTuple):
     epoch: int
 
 
+_NOW_GRANT = Grant("now", 0)
+
+
+def _now_grant(epoch: int) -> Grant:
+    """A grant sent at once (one object for the usual epoch 0: grants are immutable)."""
+    return _NOW_GRANT if epoch == 0 else Grant("now", epoch)
+
+
 class Reservation(NamedTuple):
     """A slot granted by :meth:`Throttle.reserve`: send at ``slot`` (``wait`` seconds after
     the call). ``scope`` and ``reason`` say what made the caller wait (``window``,
@@ -462,7 +470,7 @@ def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
 
 def _budget(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants that may still go in the current window (informed scopes)."""
-    limit = _limit(s, lim)
+    limit = s.limit if s.limit is not None else lim.limit
     remaining = s.remaining if s.remaining is not None else limit
     return remaining - min(lim.margin, limit - 1) - s.sending - s.sending_old - s.promised
 
@@ -562,6 +570,8 @@ def take(
         last = slot if last is None else max(last, slot)
     elif s.heard_at is None:  # the sliding window
         slices, counted = _counted(slices, counted, _slice(slot, lim.window), lim.window, now)
+    elif slot <= now:  # the budget rule: only the counts move
+        return s._replace(sending=s.sending + 1, granted=s.granted + 1), _now_grant(s.epoch)
     if slot <= now:
         state = s._replace(
             slices=slices,
@@ -570,7 +580,7 @@ def take(
             sending=s.sending + 1,
             granted=s.granted + 1,
         )
-        return state, Grant("now", s.epoch)
+        return state, _now_grant(s.epoch)
     kind: GrantKind = "window"
     promised, queued = s.promised, s.queued
     if s.window_end is not None:
