@@ -38,8 +38,10 @@ EXPECTED = [
     "WebhookFeed",
     "compare",
     "estimate_duration",
+    "fuller_form",
     "rate_limit_of",
     "ref_from_webhook",
+    "upsert_wins",
 ]
 
 

@@ -93,6 +93,46 @@ def test_repair_touches_only_what_the_report_lists(
     assert len(after.drift.missing_locally) == 1  # the new record: not listed, not fetched
 
 
+def test_repair_follows_maintainx_when_a_restore_moved_updated_at_back(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    engine = SyncEngine(client, store)
+    engine.full()
+    before = sim.records("workOrders")[9]  # id 10
+    sim.update_record("workOrders", 10, {"title": "edited"})
+    engine.full()  # the store holds the edit
+    # MaintainX restores the record: its updatedAt goes back to the old version's
+    sim.update_record(
+        "workOrders", 10, {"title": before["title"], "updatedAt": before["updatedAt"]}
+    )
+    report = engine.reconcile()
+    assert report.drift.stale_ids == (10,)
+    assert engine.repair(report).refreshed == (10,)
+    stored = store.get("workOrders", 10)
+    assert stored is not None and stored.json()["title"] == before["title"]
+    assert engine.reconcile().clean  # not the same drift for ever
+
+
+def test_a_repaired_record_keeps_its_full_form_through_the_next_full_sync(
+    sim: Simulator, client: MaintainXClient, store: SyncStore
+) -> None:
+    engine = SyncEngine(client, store)
+    engine.full()
+    listed = store.get("workOrders", 4)
+    assert listed is not None
+    store.commit("workOrders", Batch(deletes=(4,)))
+    engine.repair(engine.reconcile())  # fetched alone: the single-record form
+    single = store.get("workOrders", 4)
+    assert single is not None and set(single.json()) > set(listed.json())
+    engine.full()
+    again = store.get("workOrders", 4)
+    assert again is not None and again.json() == single.json()  # the same version: kept
+    sim.update_record("workOrders", 4, {"title": "changed"})
+    engine.full()
+    changed = store.get("workOrders", 4)
+    assert changed is not None and changed.json()["title"] == "changed"  # a newer version wins
+
+
 def test_an_extra_record_maintainx_does_have_is_kept(
     sim: Simulator, client: MaintainXClient, store: SyncStore
 ) -> None:

@@ -210,3 +210,73 @@ def test_the_same_id_twice_in_one_batch_keeps_the_newer(store: SyncStore) -> Non
     assert (result.inserted, result.unchanged) == (1, 1)
     got = store.get("workOrders", 1)
     assert got is not None and got.json()["v"] == 2
+
+
+def test_a_shorter_form_of_the_same_version_never_replaces_the_fuller_one(
+    store: SyncStore,
+) -> None:
+    # A single-record GET (webhook-fed fetch, repair) stores more fields than a list page
+    # shows; the next full sync's list form of the same version must not drop them.
+    full = rec(1, T1, title="Pump", status="OPEN", procedure={"rows": [1, 2]}, assetId=7)
+    store.commit("workOrders", Batch(upserts=[full]))
+    short = rec(1, T1, title="Pump", status="OPEN")
+    result = store.commit("workOrders", Batch(upserts=[short]))
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == full.json()
+    start = store.sequence()
+    pruned = store.commit("workOrders", Batch(prune_before=start))
+    assert pruned.deleted == ()  # the kept copy was stamped seen by the list's commit
+
+
+def test_a_shorter_copy_that_differs_or_is_newer_still_replaces(store: SyncStore) -> None:
+    full = rec(1, T1, title="Pump", status="OPEN", assetId=7)
+    store.commit("workOrders", Batch(upserts=[full]))
+    changed = rec(1, T1, title="Pump (renamed)")  # same time, a value differs: not a form
+    store.commit("workOrders", Batch(upserts=[changed]))
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == changed.json()
+    store.commit("workOrders", Batch(upserts=[full]))
+    newer = rec(1, T2, title="Pump")  # a later version: its list form is the truth now
+    assert store.commit("workOrders", Batch(upserts=[newer])).updated == 1
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == newer.json()
+
+
+def test_the_fuller_form_is_kept_when_both_come_in_one_batch(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1, T0)]))
+    full, short = rec(1, T1, title="Pump", assetId=7), rec(1, T1, title="Pump")
+    store.commit("workOrders", Batch(upserts=[full, short]))
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == full.json()
+
+
+def test_expected_lets_an_older_copy_replace_the_one_planned_against(store: SyncStore) -> None:
+    store.commit("workOrders", Batch(upserts=[rec(1, T2, title="local"), rec(2, T2)]))
+    t2 = parse_timestamp(T2)
+    restored = rec(1, T1, title="restored in MaintainX")
+    result = store.commit("workOrders", Batch(upserts=[restored], expected={1: t2}))
+    assert (result.updated, result.unchanged) == (1, 0)
+    got = store.get("workOrders", 1)
+    assert got is not None and got.json() == restored.json()
+    # planned against another version: the usual rule (the newer stored copy is kept)
+    kept = store.commit("workOrders", Batch(upserts=[rec(2, T1)], expected={2: t2 + 1}))
+    assert kept.unchanged == 1
+    assert store.updated_at_by_id("workOrders") == {1: T1, 2: T2}
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "fuller"),
+    [
+        ('{"id":1,"a":1,"b":2}', '{"id":1,"a":1}', True),
+        ('{"id":1,"a":1,"b":2}', '{"id":1,"a":2}', False),  # a value differs
+        ('{"id":1,"a":1,"b":2}', '{"id":1,"c":1}', False),  # a field the stored lacks
+        ('{"id":1,"a":1}', '{"id":1,"a":1}', False),  # the same: not fuller
+        ('{"id":1,"a":1,"b":2}', "[1]", False),
+        ('{"id":1,"a":1,"b":2', '{"id":1}', False),  # unreadable stored text
+    ],
+)
+def test_fuller_form(stored: str, incoming: str, fuller: bool) -> None:
+    from maintainx_resilient.sync.store import fuller_form
+
+    assert fuller_form(stored, incoming) is fuller

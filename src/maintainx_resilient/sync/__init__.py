@@ -36,7 +36,16 @@ from .resources import RESOURCES, SyncResource
 from .schedule import Scheduler
 from .sqlite import SQLiteStore
 from .status import SyncStatus
-from .store import Batch, CommitResult, Entry, LocalRecord, MemoryStore, SyncStore
+from .store import (
+    Batch,
+    CommitResult,
+    Entry,
+    LocalRecord,
+    MemoryStore,
+    SyncStore,
+    fuller_form,
+    upsert_wins,
+)
 from .watermark import DEFAULT_OVERLAP
 
 __all__ = [
@@ -73,6 +82,8 @@ __all__ = [
     "WebhookFeed",
     "compare",
     "estimate_duration",
+    "fuller_form",
     "rate_limit_of",
     "ref_from_webhook",
+    "upsert_wins",
 ]

@@ -17,7 +17,9 @@
 :func:`compare` and the window arithmetic are pure; :func:`run_reconcile` and
 :func:`run_repair` do the I/O. ``run_repair`` fixes what a report lists and nothing else: each
 missing or stale id is fetched and stored (or deleted locally if MaintainX no longer has
-it); each extra id is deleted locally, after a GET confirms MaintainX does not have it.
+it), MaintainX's copy replacing a stale one even when its ``updatedAt`` is the older (a
+restore moved it back), unless the local copy changed since the report; each extra id is
+deleted locally, after a GET confirms MaintainX does not have it.
 The deletions are committed together at the end, under the delete guard (:mod:`.guard`): a
 report whose extras alone are more than the guard allows is refused before any request, and
 so is a repair whose GETs come back 404 for more than that.
@@ -33,7 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .._clock import SYSTEM_CLOCK, Clock
-from .._iso8601 import format_timestamp
+from .._iso8601 import format_timestamp, to_timestamp
 from .._pagination import MAX_PAGE_SIZE, SeenCursors
 from ._fetch import Fetcher, RawPage
 from .errors import MassDeleteError, SyncError
@@ -391,9 +393,14 @@ def run_repair(
     upserts: list[LocalRecord] = []
     gone: list[int] = []
 
+    # A stale record is replaced by MaintainX's copy whatever the order of their updatedAt
+    # (a restore moves it back), provided the local copy is still the one the report saw.
+    seen = {s.id: to_timestamp(s.local) for s in report.drift.stale}
+
     def flush() -> None:
         if upserts:
-            store.commit(name, Batch(upserts=list(upserts)))
+            expected = {r.id: seen[r.id] for r in upserts if r.id in seen}
+            store.commit(name, Batch(upserts=list(upserts), expected=expected))
             upserts.clear()
 
     # per record: fetch it again?, the list it joins when found, the lists when not

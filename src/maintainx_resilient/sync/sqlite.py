@@ -27,7 +27,8 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from .._iso8601 import format_timestamp
 from .._sqlite import StorageErrors, ThreadConnections, connect_sqlite, immediate, secure_file
 from .errors import MassDeleteError
 from .resources import canonical_name
-from .store import Batch, CommitResult, Entry, LocalRecord
+from .store import Batch, CommitResult, Entry, LocalRecord, upsert_wins
 
 __all__ = ["SQLiteStore"]
 
@@ -68,6 +69,26 @@ _PAGE_SIZE = 16384  # records of ~0.5-2 KB: fewer, fuller pages than the 4 KB de
 def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
+
+
+def _data(
+    conn: sqlite3.Connection,
+    table: str,
+    writes: Mapping[int, tuple[Any, ...]],
+    record: LocalRecord,
+    known: tuple[int | None, int],
+) -> str:
+    """The data stored for ``record``'s id (an earlier upsert of this batch's, not yet
+    written, if any), read only when ``record``'s is shorter (``known``: the stored
+    ``updatedAt`` and length): only a shorter text can be a shorter form of it, so ""
+    (the form of nothing) otherwise."""
+    if len(record.data) >= known[1]:
+        return ""
+    pending = writes.get(record.id)
+    if pending is not None:
+        return str(pending[3])
+    row = conn.execute(f'SELECT data FROM "{table}" WHERE id = ?', (record.id,)).fetchone()  # noqa: S608
+    return "" if row is None else str(row[0])
 
 
 def _marks(count: int) -> str:
@@ -221,34 +242,34 @@ class SQLiteStore:
         inserted = updated = unchanged = 0
         if batch.upserts:
             ids = list(dict.fromkeys(r.id for r in batch.upserts))
-            stored: dict[int, int | None] = {}
+            stored: dict[int, tuple[int | None, int]] = {}  # id -> (updated_us, data length)
             for chunk in _chunks(ids):
                 rows = conn.execute(
-                    f'SELECT id, updated_us FROM "{table}" WHERE id IN ({_marks(len(chunk))})',  # noqa: S608
+                    f'SELECT id, updated_us, length(data) FROM "{table}" '  # noqa: S608
+                    f"WHERE id IN ({_marks(len(chunk))})",
                     chunk,
                 )
-                stored.update(rows)
+                stored.update((i, (u, n)) for i, u, n in rows)
             writes: dict[int, tuple[Any, ...]] = {}
             touches: list[tuple[int, int]] = []
             fresh = not stored and len(ids) == len(batch.upserts)
             if fresh:  # all new and distinct (a first sync): nothing to compare
                 writes = {r.id: (*r, seq) for r in batch.upserts}
                 inserted = len(writes)
+            read = partial(_data, conn, table, writes)
             for record in () if fresh else batch.upserts:
-                known = record.id in stored
-                old = stored.get(record.id)
-                new = record.updated_us
-                if not known:
+                known = stored.get(record.id)
+                if known is None:
                     inserted += 1
-                elif new is not None and old is not None and new < old:
-                    unchanged += 1  # the stored copy is newer: keep it, mark it seen
+                elif not upsert_wins(record, known[0], partial(read, record, known), batch):
+                    unchanged += 1  # newer, or the fuller form: keep it, mark it seen
                     touches.append((seq, record.id))
                     continue
-                elif new == old:
+                elif record.updated_us == known[0]:
                     unchanged += 1
                 else:
                     updated += 1
-                stored[record.id] = new
+                stored[record.id] = (record.updated_us, len(record.data))
                 writes[record.id] = (*record, seq)
             conn.executemany(_UPSERT.format(table=table), writes.values())
             conn.executemany(f'UPDATE "{table}" SET seq = ? WHERE id = ?', touches)  # noqa: S608

@@ -13,8 +13,13 @@ The contract of ``commit`` (both stores implement exactly this):
 1. each commit gets the next *write sequence* number (1, 2, 3...);
 2. ``upserts``: a record the store lacks is inserted; one it has is replaced unless the
    stored copy has a later ``updatedAt`` (the newer copy always wins, so a slow page can
-   never undo a webhook-triggered fetch); either way the record is stamped with this commit's
-   sequence (it was seen);
+   never undo a webhook-triggered fetch), or the same ``updatedAt`` and every field of the
+   incoming copy with the same values, and more (see :func:`fuller_form`: a list page's
+   shorter form of a record never replaces its single-record form of the same version);
+   an id in ``expected`` whose stored copy still has that ``updatedAt`` is replaced whatever
+   the order (``repair``: MaintainX's copy is the truth, even when its ``updatedAt`` went
+   back); :func:`upsert_wins` is this rule, for a store of your own to call; either way the
+   record is stamped with this commit's sequence (it was seen);
 3. ``deletes`` are removed;
 4. ``prune_before``: every record of the resource stamped before that sequence is removed
    (the full sync's deletion detection: what a complete pass did not see is gone);
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -51,7 +56,9 @@ __all__ = [
     "LocalRecord",
     "MemoryStore",
     "SyncStore",
+    "fuller_form",
     "state_key",
+    "upsert_wins",
 ]
 
 
@@ -134,6 +141,11 @@ class Batch:
     state: Mapping[str, Any] = field(default_factory=dict)
     #: refuse the whole batch if it would remove more records than this (None: no limit)
     max_deletes: int | None = None
+    #: ids whose stored copy an upsert replaces even when it is newer, provided it still
+    #: has this ``updatedAt`` (microseconds; None: it has none), as when the batch was
+    #: planned: what ``repair`` sends for a record whose ``updatedAt`` went back on
+    #: MaintainX (a restore). A copy stored since then is judged by the usual rule.
+    expected: Mapping[int, int | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,35 @@ def _newer_or_same(incoming: int | None, stored: int | None) -> bool:
     return incoming is None or stored is None or incoming >= stored
 
 
+def upsert_wins(
+    incoming: LocalRecord, stored_updated: int | None, stored_data: Callable[[], str], batch: Batch
+) -> bool:
+    """Whether ``incoming`` replaces the stored copy of its id (rule 2 of the contract), given
+    that copy's ``updatedAt`` (microseconds) and a way to read its data (asked for only when
+    both have the same ``updatedAt``)."""
+    new = incoming.updated_us
+    if not _newer_or_same(new, stored_updated):
+        return incoming.id in batch.expected and batch.expected[incoming.id] == stored_updated
+    return new is None or new != stored_updated or not fuller_form(stored_data(), incoming.data)
+
+
+def fuller_form(stored: str, incoming: str) -> bool:
+    """Whether ``stored`` (a record's JSON) holds every field of ``incoming`` with the same
+    value, and more: the single-record form (``GET /workorders/{id}``, what webhook-fed
+    fetches and ``repair`` store) of the version whose list-page form is ``incoming``. Only
+    a shorter text can be such a form, so most comparisons end at the lengths."""
+    if len(incoming) >= len(stored):
+        return False
+    try:
+        short, full = json.loads(incoming), json.loads(stored)
+    except ValueError:
+        return False
+    if not isinstance(short, dict) or not isinstance(full, dict) or len(short) >= len(full):
+        return False
+    missing = object()
+    return all(full.get(key, missing) == value for key, value in short.items())
+
+
 def _check_deletes(
     resource: str, rows: Mapping[int, tuple[LocalRecord, int]], batch: Batch
 ) -> None:
@@ -242,9 +283,9 @@ class MemoryStore:
                 current = rows.get(record.id)
                 if current is None:
                     inserted += 1
-                elif not _newer_or_same(record.updated_us, current[0].updated_us):
+                elif not upsert_wins(record, current[0].updated_us, current[0].data.__str__, batch):
                     unchanged += 1
-                    record = current[0]  # the stored copy is newer: keep it
+                    record = current[0]  # newer, or the fuller form: keep it
                 elif record.updated_us == current[0].updated_us:
                     unchanged += 1
                 else:
