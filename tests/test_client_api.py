@@ -208,6 +208,21 @@ def test_mitigations_are_the_desks_and_recorded_there() -> None:
     assert any("disable_fallback_mode" in text for text in texts)
 
 
+def test_a_breaker_scope_that_names_no_breaker_is_refused_before_anything_changes() -> None:
+    client = MaintainXClient(
+        api_key=CANARY_KEY, base_url="https://api.example.test/v1", transport=Seen()
+    )
+    for scope in ("workorders", "/v1/workorders", "https://api.example.test/v1/workorders/"):
+        for mitigation in (client.incident.isolate_breaker, client.incident.close_breaker):
+            with pytest.raises(ConfigurationError, match="breaker scope"):
+                mitigation(scope)
+    assert client.incident.timeline.entries() == ()  # nothing was recorded as done
+    client.incident.isolate_breaker("https://api.example.test/v1/workorders")
+    breakers = client.policies.breakers
+    assert breakers is not None
+    assert breakers.states()["https://api.example.test/v1/workorders"].state == "isolated"
+
+
 def test_names_that_moved_to_the_desk_still_answer_with_a_warning() -> None:
     client = MaintainXClient(api_key=CANARY_KEY, transport=Seen())
     with pytest.warns(DeprecationWarning, match="client.incident.attach_sync_store"):

@@ -33,6 +33,7 @@ from ._mitigations import (
     FleetMitigation,
     FleetView,
     MitigationState,
+    check_scope,
 )
 
 __all__ = ["MitigationLayers"]
@@ -95,7 +96,9 @@ class MitigationLayers:
             return detail
 
     def isolate(self, scope: str | None) -> str:
-        """Hold this client's breaker(s) open by hand."""
+        """Hold this client's breaker(s) open by hand (a scope not of a breaker's form is a
+        :class:`~maintainx_resilient.ConfigurationError`: it would isolate nothing)."""
+        scope = check_scope(scope)
         with self._lock:
             if scope is None:
                 self.local = dataclasses.replace(self.local, isolate_all=True)
@@ -106,6 +109,7 @@ class MitigationLayers:
 
     def close(self, scope: str | None) -> str:
         """Close this client's breaker(s) by hand, except those the fleet holds isolated."""
+        scope = check_scope(scope)
         with self._lock:
             breakers, fleet = self._policies.breakers, self.fleet
             if scope is not None:
