@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from maintainx_resilient import StorageError
@@ -60,9 +61,9 @@ class FlakyQueue:
             self.failures -= 1
             raise StorageError("webhook queue redis://x: down", location="x", kind="unavailable")
 
-    def recover(self, consumer: str) -> int:
+    def recover(self, consumer: str, *, ids: Sequence[str] | None = None) -> int:
         self._maybe_fail()
-        return self.inner.recover(consumer)
+        return self.inner.recover(consumer, ids=ids)
 
     def claim(self, consumer: str, limit: int, *, lease: float = 30.0) -> list[Delivery]:
         self._maybe_fail()

@@ -83,6 +83,19 @@ def test_recover_after_restart_under_the_same_name(any_queue: WebhookQueue) -> N
     assert all(d.deliveries == 2 for d in again)
 
 
+def test_recover_gives_back_only_the_ids_named(any_queue: WebhookQueue) -> None:
+    any_queue.enqueue([envelope(n) for n in range(4)])
+    held = any_queue.claim("worker-1", 10, lease=3600)
+    assert any_queue.recover("worker-1", ids=[d.id for d in held[2:]]) == 2
+    assert any_queue.recover("worker-1", ids=[]) == 0
+    assert any_queue.recover("someone-else", ids=[held[0].id]) == 0  # not theirs
+    again = any_queue.claim("worker-2", 10, lease=3600)
+    assert sorted(keys(again)) == sorted(keys(held[2:]))
+    assert all(d.attempt == 1 for d in again)  # given back unstarted: no attempt spent
+    for delivery in held[:2]:
+        assert any_queue.ack(delivery)  # the others are still worker-1's
+
+
 def test_retry_waits_for_its_delay(any_queue: WebhookQueue, clock: FakeClock) -> None:
     any_queue.enqueue([envelope(1)])
     (delivery,) = any_queue.claim("w", 1)

@@ -170,6 +170,44 @@ def test_run_stops_on_event_and_max_batches(any_queue: WebhookQueue, clock: Fake
     assert clock.sleeps == [7]  # the third batch found nothing: one idle wait
 
 
+def test_a_stop_mid_batch_finishes_the_event_in_hand_and_gives_the_rest_back(
+    any_queue: WebhookQueue, clock: FakeClock
+) -> None:
+    stop = threading.Event()
+    ran: list[str] = []
+
+    def handler(event: WebhookEvent) -> None:
+        ran.append(event.dedupe_key)
+        stop.set()  # SIGTERM arrives while the first event of the batch runs
+
+    any_queue.enqueue([envelope(n) for n in range(5)])
+    worker = Worker(any_queue, handler, consumer="w1", clock=clock, batch_size=5)
+    result = worker.run(stop=stop)
+    assert (result.claimed, result.processed, result.released) == (5, 1, 4)
+    assert len(ran) == 1
+    # another worker takes the four at once, not after the 60 s lease, none retried
+    rest: list[int] = []
+    other = Worker(any_queue, lambda e: rest.append(e.attempt), consumer="w2", clock=clock)
+    assert other.run(until_idle=True).processed == 4
+    assert rest == [1, 1, 1, 1]
+
+
+async def test_an_async_stop_mid_batch_gives_the_rest_back(
+    any_queue: WebhookQueue, clock: FakeClock
+) -> None:
+    stop = asyncio.Event()
+
+    async def handler(event: WebhookEvent) -> None:
+        stop.set()
+
+    any_queue.enqueue([envelope(n) for n in range(3)])
+    worker = Worker(any_queue, handler, consumer="a1", clock=clock, batch_size=3)
+    result = await worker.arun(stop=stop)
+    assert (result.processed, result.released) == (1, 2)
+    other = Worker(any_queue, lambda e: None, consumer="a2", clock=clock)
+    assert other.run(until_idle=True).processed == 2
+
+
 def test_sync_worker_refuses_async_handlers(any_queue: WebhookQueue) -> None:
     async def handler(event: WebhookEvent) -> None:  # pragma: no cover - never awaited
         return None

@@ -134,6 +134,8 @@ class BatchResult:
     retried: int = 0
     dead: int = 0
     lost_lease: int = 0
+    #: claimed, then given back unstarted because ``stop`` was set mid-batch
+    released: int = 0
 
     def add(self, other: BatchResult) -> None:
         self.claimed += other.claimed
@@ -141,6 +143,7 @@ class BatchResult:
         self.retried += other.retried
         self.dead += other.dead
         self.lost_lease += other.lost_lease
+        self.released += other.released
 
 
 @dataclass(frozen=True)
@@ -331,12 +334,31 @@ class Worker:
 
     # -- threads ----------------------------------------------------------------------------
 
-    def run_once(self) -> BatchResult:
-        """Claim one batch and process it on this thread; plain handlers only."""
+    def _release(self, unstarted: list[Delivery], result: BatchResult) -> None:
+        """Give back the events of a batch that ``stop`` cut short: claimable at once by
+        another worker, not after the lease, their attempts unchanged. A queue failing here
+        leaves them to the lease (they run later, never twice at once)."""
+        try:
+            self.queue.recover(self.consumer, ids=[d.id for d in unstarted])
+        except Exception as exc:  # the lease takes over; the stop goes on
+            logger.warning(
+                "webhook worker %s: %d unstarted event(s) stay leased (%s)",
+                self.consumer,
+                len(unstarted),
+                describe(exc, 200),
+            )
+        result.released += len(unstarted)
+
+    def run_once(self, stop: threading.Event | None = None) -> BatchResult:
+        """Claim one batch and process it on this thread; plain handlers only. Once ``stop``
+        is set, the event in hand is finished and the rest are given back to the queue."""
         result = BatchResult()
         deliveries = self.queue.claim(self.consumer, self.batch_size, lease=self.lease)
         result.claimed = len(deliveries)
-        for delivery in deliveries:
+        for index, delivery in enumerate(deliveries):
+            if stop is not None and stop.is_set():
+                self._release(deliveries[index:], result)
+                break
             step = self._start(delivery)
             if not isinstance(step, Decision):
                 if inspect.iscoroutine(step):
@@ -356,14 +378,16 @@ class Worker:
     ) -> BatchResult:
         """Process batches until ``stop`` is set (or, with ``until_idle``, until a claim
         comes back empty). Calls :meth:`recover` first. Returns what this run did. A failing
-        queue never ends it (see the module docstring)."""
+        queue never ends it (see the module docstring). A ``stop`` set mid-batch ends the
+        run after the event in hand: the rest of the batch goes back to the queue at once
+        (``released``), so a SIGTERM's grace period is one handler long, not a batch."""
         run, recovered, batches = BatchResult(), False, 0
         while stop is None or not stop.is_set():
             try:
                 if not recovered:
                     self.recover()
                     recovered = True
-                result = self.run_once()
+                result = self.run_once(stop)
             except Exception as exc:  # the queue failed: wait, try again, never exit
                 self._pause(stop, self._queue_failed(exc))
                 continue
@@ -384,14 +408,18 @@ class Worker:
 
     # -- asyncio ----------------------------------------------------------------------------
 
-    async def arun_once(self) -> BatchResult:
-        """Claim one batch and process it; awaits ``async def`` handlers."""
+    async def arun_once(self, stop: asyncio.Event | None = None) -> BatchResult:
+        """Claim one batch and process it; awaits ``async def`` handlers. ``stop`` as for
+        :meth:`run_once`."""
         result = BatchResult()
         deliveries = await asyncio.to_thread(
             self.queue.claim, self.consumer, self.batch_size, lease=self.lease
         )
         result.claimed = len(deliveries)
-        for delivery in deliveries:
+        for index, delivery in enumerate(deliveries):
+            if stop is not None and stop.is_set():
+                await asyncio.to_thread(self._release, deliveries[index:], result)
+                break
             step = self._start(delivery)
             if not isinstance(step, Decision):
                 error: BaseException | None = None
@@ -418,7 +446,7 @@ class Worker:
                 if not recovered:
                     await asyncio.to_thread(self.recover)
                     recovered = True
-                result = await self.arun_once()
+                result = await self.arun_once(stop)
             except Exception as exc:  # the queue failed: wait, try again, never exit
                 await self._apause(stop, self._queue_failed(exc))
                 continue

@@ -62,9 +62,10 @@ class WebhookQueue(Protocol):
         """The event keeps failing: keep it aside with ``error`` until replayed."""
         ...
 
-    def recover(self, consumer: str) -> int:
+    def recover(self, consumer: str, *, ids: Sequence[str] | None = None) -> int:
         """Make the events still leased to ``consumer`` claimable now (after a restart under
-        the same name); returns how many."""
+        the same name), or only those of ``ids`` (a worker stopping mid-batch gives back
+        what it did not start); their attempt counts are unchanged. Returns how many."""
         ...
 
     def dead_letters(

@@ -438,14 +438,17 @@ class RedisQueue:
         )
 
     @_bounded
-    def recover(self, consumer: str) -> int:
-        return self._regrouped(lambda: self._recover(consumer))
+    def recover(self, consumer: str, *, ids: Sequence[str] | None = None) -> int:
+        return self._regrouped(lambda: self._recover(consumer, ids))
 
-    def _recover(self, consumer: str) -> int:
+    def _recover(self, consumer: str, only: Sequence[str] | None) -> int:
         rows = self._client.xpending_range(
             self.stream, self.group, min="-", max="+", count=100_000, consumername=consumer
         )
         ids = [_text(row["message_id"]) for row in rows]
+        if only is not None:
+            wanted = set(only)
+            ids = [i for i in ids if i in wanted]
         if not ids:
             return 0
         claimed: list[Any] = list(ids)

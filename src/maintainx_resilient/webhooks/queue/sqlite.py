@@ -266,14 +266,21 @@ class SqliteQueue:
         )
 
     @StorageErrors.wrap
-    def recover(self, consumer: str) -> int:
+    def recover(self, consumer: str, *, ids: Sequence[str] | None = None) -> int:
+        sql = (
+            "UPDATE mx_webhook_events SET state = 'ready', owner = NULL, available_at = ? "
+            "WHERE state = 'inflight' AND owner = ?"
+        )
+        params: list[Any] = [self.clock.time(), consumer]
+        if ids is not None:
+            numeric = [int(i) for i in ids if str(i).isdigit()]
+            if not numeric:
+                return 0
+            sql += f" AND id IN ({', '.join('?' * len(numeric))})"
+            params.extend(numeric)
         conn = self._connect(writer=False)
         with immediate(conn):
-            return conn.execute(
-                "UPDATE mx_webhook_events SET state = 'ready', owner = NULL, available_at = ? "
-                "WHERE state = 'inflight' AND owner = ?",
-                (self.clock.time(), consumer),
-            ).rowcount
+            return conn.execute(sql, params).rowcount
 
     # -- dead letters -----------------------------------------------------------------------
 
