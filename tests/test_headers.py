@@ -21,12 +21,26 @@ NAMES = HeaderNames(["Content-Type", "x-request-id", "etag"])
         [(b"Content-Typ", b"no"), (b"x-request-ids", b"no")],  # names of other lengths
     ],
 )
-def test_pick_gives_what_get_gives(raw: list[tuple[bytes, bytes]]) -> None:
+@pytest.mark.parametrize("kept_list", [True, False], ids=["httpx-list", "raw-fallback"])
+def test_pick_gives_what_get_gives(
+    raw: list[tuple[bytes, bytes]], kept_list: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     headers = httpx.Headers(raw)
     expected = {
         name: headers[name] for name in ("content-type", "x-request-id", "etag") if name in headers
     }
+    if not kept_list:  # a Headers without the list httpx keeps today: read through .raw
+        monkeypatch.setattr(httpx.Headers, "_list", property(lambda self: None), raising=False)
+        monkeypatch.setattr(
+            httpx.Headers, "raw", property(lambda self: [(k, v) for k, v in raw]), raising=False
+        )
     assert pick(headers, NAMES) == expected
+
+
+def test_httpx_still_keeps_the_list_pick_reads() -> None:
+    # the fast path's premise: (name, lower-case name, value) per header, in order
+    headers = httpx.Headers([(b"ETag", b"a"), (b"X-Two", b"b")])
+    assert headers._list == [(b"ETag", b"etag", b"a"), (b"X-Two", b"x-two", b"b")]
 
 
 def test_pick_keeps_the_order_of_first_appearance() -> None:
