@@ -190,6 +190,8 @@ def test_public_names_are_unique() -> None:
 #: canary key in tests/test_secrets.py cannot see inside a ``functools`` cache).
 KNOWN_CACHES = {
     f"{PACKAGE}.policies.breaker._segments": "keyed by a route template",
+    f"{PACKAGE}.policies.breaker._based_scope": "keyed by a base URL without user:password@",
+    f"{PACKAGE}._http.base_parts": "keyed by a base URL without user:password@",
     f"{PACKAGE}.policies.throttle._route_kind": "keyed by a route template",
     f"{PACKAGE}.resources._twins._defined_in": "keyed by a module object",
     f"{PACKAGE}.testing._router.default_router": "no arguments: the spec's route table",

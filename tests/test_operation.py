@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from maintainx_resilient._extensions import (
+    BASE_EXTENSION,
     CACHEABLE_EXTENSION,
     IDEMPOTENT_EXTENSION,
     ROUTE_EXTENSION,
@@ -136,7 +137,18 @@ def test_build_request_is_what_httpx_builds(
             CACHEABLE_EXTENSION: op.cacheable,
         },
     )
+    base_text = built.extensions.pop(BASE_EXTENSION, None)
+    if base_text is not None:  # built directly: the base it was built on, for the layers
+        assert base_text == str(client.base_url) and str(built.url).startswith(base_text)
     assert _wire(built) == _wire(expected)
     # The client's headers are copied, never shared: a layer may change the request's.
     built.headers["X-Changed"] = "1"
     assert "x-changed" not in client.headers
+
+
+def test_a_base_with_credentials_is_not_shared_with_the_layers() -> None:
+    client = httpx.Client(base_url="https://user:s3cret@proxy.example/v1/")
+    op = Operation.make("GET", "/workorders/{id}", expect_json, path_params={"id": 1})
+    assert BASE_EXTENSION not in op.build_request(client).extensions
+    plain = op.build_request(httpx.Client(base_url="https://api.example.com/v1/"))
+    assert plain.extensions[BASE_EXTENSION] == "https://api.example.com/v1/"

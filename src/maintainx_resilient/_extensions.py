@@ -7,6 +7,10 @@ Set on the request by the client (from the :class:`~maintainx_resilient.Operatio
   group by it.
 - ``IDEMPOTENT``: whether a failed attempt may be sent again.
 - ``CACHEABLE``: False keeps an answer out of the fallback cache (webhook secrets).
+- ``BASE``: the client's base URL as text (``https://api.getmaintainx.com/v1/``) when the
+  request URL is that base plus the operation's path (and the base has no ``user:password@``);
+  breaker scopes and fallback keys read their origin and base from it (parsed once per base)
+  instead of from every request's URL.
 
 Set on the request by the client from per-call options (``client.with_options``):
 
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
+    "BASE_EXTENSION",
     "CACHEABLE_EXTENSION",
     "COMMIT_EXTENSION",
     "CREDENTIAL_EXTENSION",
@@ -51,6 +56,7 @@ __all__ = [
 ROUTE_EXTENSION = "maintainx_route"
 IDEMPOTENT_EXTENSION = "maintainx_idempotent"
 CACHEABLE_EXTENSION = "maintainx_cacheable"
+BASE_EXTENSION = "maintainx_base"
 DEADLINE_EXTENSION = "maintainx_deadline"
 MAX_WAIT_EXTENSION = "maintainx_max_wait"
 MAX_ATTEMPTS_EXTENSION = "maintainx_max_attempts"

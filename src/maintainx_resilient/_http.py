@@ -23,6 +23,7 @@ removed and ``Content-Length`` is the decoded length (nothing above decodes it a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -37,7 +38,7 @@ from ._exceptions import (
     TimeoutError,
     TransportError,
 )
-from ._extensions import ROUTE_EXTENSION
+from ._extensions import BASE_EXTENSION, ROUTE_EXTENSION
 from ._headers import HeaderNames, pick
 
 __all__ = ["AsyncHTTPLayer", "HTTPLayer", "map_transport_error"]
@@ -60,6 +61,25 @@ _PHASES = ("connect", "read", "write", "pool")
 def route_of(request: httpx.Request) -> str:
     route = request.extensions.get(ROUTE_EXTENSION)
     return route if isinstance(route, str) else request.url.path
+
+
+def origin_of(request: httpx.Request) -> str:
+    """``scheme://host[:port]`` of the request URL (from the client's base URL when the
+    client stamped it: the same origin, worked out once per base)."""
+    base = request.extensions.get(BASE_EXTENSION)
+    if isinstance(base, str):
+        return base_parts(base)[0]
+    url = request.url
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+@functools.lru_cache(maxsize=64)
+def base_parts(base: str) -> tuple[str, tuple[str, ...]]:
+    """The origin of a base URL and the decoded, non-empty segments of its path (a client
+    has one base URL: this runs once per client, not per request)."""
+    url = httpx.URL(base)
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    return origin, tuple(s for s in url.path.split("/") if s)
 
 
 def map_transport_error(exc: httpx.TransportError, request: httpx.Request) -> MaintainXError:

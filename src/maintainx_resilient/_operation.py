@@ -19,7 +19,12 @@ import httpx
 import pydantic
 
 from ._exceptions import ConfigurationError, DecodeError, JSONValue
-from ._extensions import CACHEABLE_EXTENSION, IDEMPOTENT_EXTENSION, ROUTE_EXTENSION
+from ._extensions import (
+    BASE_EXTENSION,
+    CACHEABLE_EXTENSION,
+    IDEMPOTENT_EXTENSION,
+    ROUTE_EXTENSION,
+)
 from ._meta import ResponseMeta, meta_of
 from ._pagination import Page
 from ._response import decode_json, validate_json
@@ -117,9 +122,12 @@ class Operation(Generic[T]):
         # headers (copied by ``Request``) and timeout are all it would merge in when it has no
         # params and no cookies. Skipping its merging saves about 18 us more a call.
         extensions["timeout"] = client.timeout.as_dict()
+        base_text = str(base)
+        if not base.userinfo:  # a base with user:password@ is not shared with the layers
+            extensions[BASE_EXTENSION] = base_text
         return httpx.Request(
             self.method,
-            f"{base}{path}",
+            f"{base_text}{path}",
             params=self.params or None,
             json=self.json,
             headers=client.headers,

@@ -27,7 +27,7 @@ from maintainx_resilient._exceptions import (
     ThrottledError,
     TimeoutError,
 )
-from maintainx_resilient._extensions import ROUTE_EXTENSION
+from maintainx_resilient._extensions import BASE_EXTENSION, ROUTE_EXTENSION
 from maintainx_resilient.policies.breaker import (
     DEFAULT_FAIL_MAX,
     DEFAULT_RESET_TIMEOUT,
@@ -706,3 +706,26 @@ class BreakerMachine(RuleBasedStateMachine):
 
 BreakerMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestBreakerMachine = BreakerMachine.TestCase
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://api.example.test/v1/",
+        "http://127.0.0.1:8123/v1/",
+        "https://API.Example.test:443/v1/",
+        "https://api.example.test/",
+        "https://api.example.test/a%20b/v2/",
+        "http://[::1]:9000/v1/",
+    ],
+)
+@pytest.mark.parametrize("route", ["/workorders/{id}", "/workorders", "/meters/{id}/readings"])
+def test_the_scope_from_the_stamped_base_is_the_scope_from_the_url(base: str, route: str) -> None:
+    from maintainx_resilient._operation import Operation, expect_json
+    from maintainx_resilient.policies.breaker import _parsed_scope
+
+    op = Operation.make("GET", route, expect_json, path_params={"id": 42})
+    built = op.build_request(httpx.Client(base_url=base))
+    assert BASE_EXTENSION in built.extensions
+    for mode in ("endpoint", "base_url"):
+        assert scope_of(built, mode) == _parsed_scope(built, mode)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from .._headers import HeaderNames, pick
+from .._http import origin_of
 
 __all__ = ["SAFE_METHODS", "WriteScope", "cache_key", "target_of"]
 
@@ -38,16 +39,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _ORGANIZATION_HEADERS = HeaderNames(["X-Organization-Id", "X-Organization-Ids"])
 
 
-def _origin_and_path(url: httpx.URL) -> tuple[str, str]:
-    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    return origin, url.raw_path.split(b"?", 1)[0].decode("ascii")
+def _origin_and_path(request: httpx.Request) -> tuple[str, str]:
+    return origin_of(request), request.url.raw_path.partition(b"?")[0].decode("ascii")
 
 
 def cache_key(request: httpx.Request, credential: str) -> str:
     """The entry key of ``request`` for ``credential`` (a credential id, never a key)."""
-    url = request.url
-    origin, path = _origin_and_path(url)
-    raw_query = url.query  # most reads (a record by id) have none: nothing to sort
+    raw_path, _, raw_query = request.url.raw_path.partition(b"?")
+    origin, path = origin_of(request), raw_path.decode("ascii")
+    # most reads (a record by id) have no query: nothing to sort
     pairs = (
         sorted(parse_qsl(raw_query.decode("ascii"), keep_blank_values=True)) if raw_query else ()
     )
@@ -80,7 +80,7 @@ class WriteScope:
 
     @classmethod
     def of(cls, request: httpx.Request, credential: str) -> WriteScope:
-        origin, path = _origin_and_path(request.url)
+        origin, path = _origin_and_path(request)
         parts = (path.rstrip("/") or "/").split("/")
         paths = {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
         # Each with and without a trailing slash ("" is the root "/").

@@ -55,7 +55,8 @@ from .._exceptions import (
     ServerError,
     TimeoutError,
 )
-from .._extensions import ROUTE_EXTENSION
+from .._extensions import BASE_EXTENSION, ROUTE_EXTENSION
+from .._http import base_parts
 from .._layer import AsyncLayer, Layer
 
 __all__ = [
@@ -514,6 +515,26 @@ def scope_of(request: httpx.Request, mode: ScopeMode) -> str:
     The base URL is the request URL minus the operation's route (``maintainx_route``); for a
     request without one, the base ends at a version segment such as ``/v1`` if there is one.
     """
+    route = request.extensions.get(ROUTE_EXTENSION)
+    base = request.extensions.get(BASE_EXTENSION)
+    if isinstance(route, str) and isinstance(base, str):
+        # The usual request: the client's base URL plus the operation's path, which has as
+        # many segments as its route (ids are never empty and their "/" is quoted).
+        segments = _segments(route)
+        return _based_scope(base, segments[0] if segments else "", mode)
+    return _parsed_scope(request, mode)
+
+
+@functools.lru_cache(maxsize=256)
+def _based_scope(base: str, first: str, mode: ScopeMode) -> str:
+    """:func:`scope_of` of a request made of the base URL ``base`` and a route whose first
+    segment is ``first``."""
+    origin, segments = base_parts(base)
+    return _joined(origin, segments, first, mode)
+
+
+def _parsed_scope(request: httpx.Request, mode: ScopeMode) -> str:
+    """:func:`scope_of` of a request the client did not build: from its URL's segments."""
     url = request.url
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
     segments = [s for s in url.path.split("/") if s]
@@ -526,6 +547,10 @@ def scope_of(request: httpx.Request, mode: ScopeMode) -> str:
         cut = next((i + 1 for i, s in enumerate(segments) if _VERSION_SEGMENT.fullmatch(s)), 0)
         base, rest = segments[:cut], segments[cut:]
         first = rest[0] if rest else ""
+    return _joined(origin, base, first, mode)
+
+
+def _joined(origin: str, base: Sequence[str], first: str, mode: ScopeMode) -> str:
     parts = [origin, *base]
     if mode == "endpoint" and first:
         parts.append(first)
