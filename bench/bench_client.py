@@ -25,6 +25,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import httpx
+from _paired import paired, rotation
 
 from maintainx_resilient import MaintainXClient, ThrottleConfig
 from maintainx_resilient.testing import Simulator, simulator_process
@@ -100,7 +101,7 @@ def main() -> None:
             fn()
         names = list(contenders)
         for round_ in range(args.rounds):
-            for name in names[round_ % 3 :] + names[: round_ % 3]:  # rotate who goes first
+            for name in rotation(names, round_):
                 runs[name].append(measure(contenders[name]))
         # The median of rounds, and the least (timeit's rule: other work on the machine only
         # ever adds time, so the fastest round is the closest to what the code itself costs).
@@ -120,16 +121,10 @@ def main() -> None:
             models = pick(s[0] for s in runs["MaintainXClient (models, no policies)"])
             ratio = models / base_wall
             verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.3 else 'OVER TARGET'}")
-        bare_runs = runs["bare httpx + json()"]
+        bare_runs = [r[0] for r in runs["bare httpx + json()"]]
         for name in names[1:]:
-            paired = [r[0] / b[0] for r, b in zip(runs[name], bare_runs, strict=True)]
-            q = statistics.quantiles(paired, n=4) if len(paired) > 1 else [paired[0]] * 3
-            print(
-                f"paired wall ratio, {name} / bare, per round: median "
-                f"{statistics.median(paired):.3f}x (quartiles {q[0]:.3f}x-{q[2]:.3f}x)"
-            )
+            ratio = paired([r[0] for r in runs[name]], bare_runs, f"{name} / bare")
             if name == "MaintainXClient (models, no policies)":
-                ratio = statistics.median(paired)
                 verdict = "PASS" if ratio <= 1.3 else "OVER TARGET"
                 verdicts.insert(0, f"paired {ratio:.2f}x {verdict}")
         quiet = {"throttle": None, "fallback": None}  # no pacing; no cache storing pages

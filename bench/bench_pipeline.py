@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+from _paired import paired, rotation
 
 from maintainx_resilient import MaintainXClient, ThrottleConfig
 from maintainx_resilient.testing import Simulator, simulator_process
@@ -67,7 +68,7 @@ def main() -> None:
             measure(fn, range(1, 200))
         start, names = 1, list(contenders)
         for round_ in range(args.rounds):
-            for name in names[round_ % 3 :] + names[: round_ % 3]:  # rotate who goes first
+            for name in rotation(names, round_):
                 results[name].append(measure(contenders[name], range(start, start + n)))
             start += n
         print(f"{n} GETs per round, {args.rounds} rounds; simulator in its own process")
@@ -88,17 +89,11 @@ def main() -> None:
                 )
             ratio = pick(r[0] for r in results["client, full pipeline"]) / base_wall
             verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.15 else 'OVER TARGET'}")
-        paired = sorted(
-            full[0] / bare[0]
-            for full, bare in zip(
-                results["client, full pipeline"], results["bare httpx + json()"], strict=True
-            )
-        )
-        quartiles = statistics.quantiles(paired, n=4)
-        ratio = statistics.median(paired)
-        print(
-            f"\npaired wall ratio, full pipeline / bare, per round: median {ratio:.3f}x "
-            f"(quartiles {quartiles[0]:.3f}x-{quartiles[2]:.3f}x over {len(paired)} rounds)"
+        print()
+        ratio = paired(
+            [r[0] for r in results["client, full pipeline"]],
+            [r[0] for r in results["bare httpx + json()"]],
+            "full pipeline / bare",
         )
         verdicts.insert(0, f"paired {ratio:.2f}x {'PASS' if ratio <= 1.15 else 'OVER TARGET'}")
         verdict = "; ".join(verdicts)

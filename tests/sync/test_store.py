@@ -274,6 +274,7 @@ def test_expected_lets_an_older_copy_replace_the_one_planned_against(store: Sync
         ('{"id":1,"a":1}', '{"id":1,"a":1}', False),  # the same: not fuller
         ('{"id":1,"a":1,"b":2}', "[1]", False),
         ('{"id":1,"a":1,"b":2', '{"id":1}', False),  # unreadable stored text
+        ('{"id":1,"a":' + "[" * 100_000 + "]" * 100_000 + "}", '{"id":1}', False),  # too deep
     ],
 )
 def test_fuller_form(stored: str, incoming: str, fuller: bool) -> None:

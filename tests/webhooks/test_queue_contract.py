@@ -96,6 +96,15 @@ def test_recover_gives_back_only_the_ids_named(any_queue: WebhookQueue) -> None:
         assert any_queue.ack(delivery)  # the others are still worker-1's
 
 
+def test_recover_gives_back_a_batch_of_any_size(any_queue: WebhookQueue) -> None:
+    # more ids than old SQLite builds allow variables in one statement (999)
+    any_queue.enqueue([envelope(n) for n in range(1200)])
+    held = any_queue.claim("worker-1", 1200, lease=3600)
+    assert len(held) == 1200
+    assert any_queue.recover("worker-1", ids=[d.id for d in held]) == 1200
+    assert len(any_queue.claim("worker-2", 1200, lease=3600)) == 1200
+
+
 def test_retry_waits_for_its_delay(any_queue: WebhookQueue, clock: FakeClock) -> None:
     any_queue.enqueue([envelope(1)])
     (delivery,) = any_queue.claim("w", 1)

@@ -234,7 +234,7 @@ def fuller_form(stored: str, incoming: str) -> bool:
         return False
     try:
         short, full = json.loads(incoming), json.loads(stored)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser: not a form
         return False
     if not isinstance(short, dict) or not isinstance(full, dict) or len(short) >= len(full):
         return False

@@ -271,16 +271,14 @@ class SqliteQueue:
             "UPDATE mx_webhook_events SET state = 'ready', owner = NULL, available_at = ? "
             "WHERE state = 'inflight' AND owner = ?"
         )
-        params: list[Any] = [self.clock.time(), consumer]
-        if ids is not None:
-            numeric = [int(i) for i in ids if str(i).isdigit()]
-            if not numeric:
-                return 0
-            sql += f" AND id IN ({', '.join('?' * len(numeric))})"
-            params.extend(numeric)
+        now = self.clock.time()
         conn = self._connect(writer=False)
         with immediate(conn):
-            return conn.execute(sql, params).rowcount
+            if ids is None:
+                return conn.execute(sql, (now, consumer)).rowcount
+            # one statement per id, as requeue and discard do: no bound on how many
+            rows = [(now, consumer, int(i)) for i in ids if str(i).isdigit()]
+            return conn.executemany(sql + " AND id = ?", rows).rowcount
 
     # -- dead letters -----------------------------------------------------------------------
 
