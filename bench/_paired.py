@@ -9,7 +9,7 @@ of a pair alike, so the median of the rounds' ratios moves less than either time
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 
 def rotation(names: Sequence[str], round_: int) -> list[str]:
@@ -28,3 +28,40 @@ def paired(times: Sequence[float], base: Sequence[float], label: str) -> float:
         f"(quartiles {q[0]:.3f}x-{q[2]:.3f}x over {len(ratios)} rounds)"
     )
     return ratio
+
+
+#: How a table reduces a contender's rounds: their median, and the least (timeit's rule:
+#: other work on the machine only ever adds time, so the fastest round is the closest to
+#: what the code itself costs).
+PICKS: tuple[tuple[str, Callable[[Iterable[float]], float]], ...] = (
+    ("median", statistics.median),
+    ("least", min),
+)
+
+
+def rounds_table(
+    runs: Mapping[str, Sequence[Sequence[float]]],
+    base: str,
+    label: str,
+    pick: Callable[[Iterable[float]], float],
+    *,
+    unit: str,
+    scale: float,
+) -> dict[str, float]:
+    """Print each contender's wall and CPU time (``(wall, cpu, ...)`` per round, in seconds,
+    shown times ``scale`` in ``unit``) reduced by ``pick``, and both as ratios to ``base``'s;
+    return the wall ratios."""
+    width = max(len(name) for name in runs) + 2
+    base_wall = pick(r[0] for r in runs[base])
+    base_cpu = pick(r[1] for r in runs[base])
+    header = (f"{label} of rounds", f"wall {unit}", f"cpu {unit}", "wall x", "cpu x")
+    print(f"\n{header[0]:{width}} {header[1]:>9} {header[2]:>9} {header[3]:>7} {header[4]:>7}")
+    ratios: dict[str, float] = {}
+    for name, rows in runs.items():
+        wall, cpu = pick(r[0] for r in rows), pick(r[1] for r in rows)
+        ratios[name] = wall / base_wall
+        print(
+            f"{name:{width}} {wall * scale:>9.2f} {cpu * scale:>9.2f}"
+            f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
+        )
+    return ratios

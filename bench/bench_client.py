@@ -19,13 +19,12 @@ Usage: python bench/bench_client.py [--records N] [--per-round N] [--rounds R]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
 
 import httpx
-from _paired import paired, rotation
+from _paired import PICKS, paired, rotation, rounds_table
 
 from maintainx_resilient import MaintainXClient, ThrottleConfig
 from maintainx_resilient.testing import Simulator, simulator_process
@@ -103,23 +102,11 @@ def main() -> None:
         for round_ in range(args.rounds):
             for name in rotation(names, round_):
                 runs[name].append(measure(contenders[name]))
-        # The median of rounds, and the least (timeit's rule: other work on the machine only
-        # ever adds time, so the fastest round is the closest to what the code itself costs).
         verdicts = []
-        for label, pick in (("median", statistics.median), ("least", min)):
-            base_wall = pick(r[0] for r in runs["bare httpx + json()"])
-            base_cpu = pick(r[1] for r in runs["bare httpx + json()"])
-            header = (label + " of rounds", "records", "wall s", "cpu s", "wall x", "cpu x")
-            print("\n{:42} {:>8} {:>8} {:>8} {:>7} {:>7}".format(*header))
-            for name, samples in runs.items():
-                wall = pick(s[0] for s in samples)
-                cpu = pick(s[1] for s in samples)
-                print(
-                    f"{name:42} {samples[0][2]:>8} {wall:>8.2f} {cpu:>8.2f}"
-                    f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
-                )
-            models = pick(s[0] for s in runs["MaintainXClient (models, no policies)"])
-            ratio = models / base_wall
+        print(f"\n{each} records per round")
+        for label, pick in PICKS:
+            ratios = rounds_table(runs, "bare httpx + json()", label, pick, unit="s", scale=1.0)
+            ratio = ratios["MaintainXClient (models, no policies)"]
             verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.3 else 'OVER TARGET'}")
         bare_runs = [r[0] for r in runs["bare httpx + json()"]]
         for name in names[1:]:

@@ -23,12 +23,11 @@ Usage: python bench/bench_pipeline.py [--requests N] [--rounds R]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
 import httpx
-from _paired import paired, rotation
+from _paired import PICKS, paired, rotation, rounds_table
 
 from maintainx_resilient import MaintainXClient, ThrottleConfig
 from maintainx_resilient.testing import Simulator, simulator_process
@@ -72,22 +71,10 @@ def main() -> None:
                 results[name].append(measure(contenders[name], range(start, start + n)))
             start += n
         print(f"{n} GETs per round, {args.rounds} rounds; simulator in its own process")
-        # The median of rounds, and the least (timeit's rule: other work on the machine only
-        # ever adds time, so the fastest round is the closest to what the code itself costs).
         verdicts = []
-        for label, pick in (("median", statistics.median), ("least", min)):
-            base_wall = pick(r[0] for r in results["bare httpx + json()"])
-            base_cpu = pick(r[1] for r in results["bare httpx + json()"])
-            header = (label + " of rounds", "wall us", "cpu us", "wall x", "cpu x")
-            print("\n{:24} {:>9} {:>9} {:>7} {:>7}".format(*header))
-            for name, rows in results.items():
-                wall = pick(r[0] for r in rows)
-                cpu = pick(r[1] for r in rows)
-                print(
-                    f"{name:24} {wall * 1e6:>9.0f} {cpu * 1e6:>9.0f}"
-                    f" {wall / base_wall:>7.2f} {cpu / base_cpu:>7.2f}"
-                )
-            ratio = pick(r[0] for r in results["client, full pipeline"]) / base_wall
+        for label, pick in PICKS:
+            ratios = rounds_table(results, "bare httpx + json()", label, pick, unit="us", scale=1e6)
+            ratio = ratios["client, full pipeline"]
             verdicts.append(f"{label} {ratio:.2f}x {'PASS' if ratio <= 1.15 else 'OVER TARGET'}")
         print()
         ratio = paired(
