@@ -40,6 +40,10 @@ STATE_TTL = 600.0
 #: again for this long, then decided on local state once (counted in ``contended``). Contention
 #: means Redis works and other processes progress; this bound is for pathological load.
 CONTENTION_BUDGET = 0.25
+#: Between tries a contended decision waits a random time up to this, doubling per try from
+#: 0.5 ms (jittered exponential backoff: many processes on one scope spread out instead of
+#: colliding again on every try).
+_MOST_BACKOFF = 0.008
 
 _FIELDS = ScopeState._fields
 _DEFAULTS = ScopeState()
@@ -115,10 +119,18 @@ class RedisThrottleStore:
 
     wall_clock = True
 
-    def __init__(self, link: FleetLink, keys: FleetKeys, *, ttl: float = STATE_TTL) -> None:
+    def __init__(
+        self,
+        link: FleetLink,
+        keys: FleetKeys,
+        *,
+        ttl: float = STATE_TTL,
+        contention_budget: float = CONTENTION_BUDGET,
+    ) -> None:
         self._link = link
         self._keys = keys
         self._ttl_ms = int(ttl * 1000)
+        self.contention_budget = contention_budget
         self.local = MemoryThrottleStore()
         self.contended = 0
         self._swap: Any = None
@@ -135,9 +147,10 @@ class RedisThrottleStore:
 
     def _shared(self, r: redis.Redis, scopes: Sequence[str], decide: Decide[R]) -> R:
         keys = [self._keys.throttle(s) for s in scopes]
-        give_up = time.monotonic() + CONTENTION_BUDGET
+        give_up = time.monotonic() + self.contention_budget
         if self._swap is None:
             self._swap = r.register_script(_SWAP)
+        backoff = 0.0005
         while True:
             raws: list[Any] = r.mget(keys)
             states = [decode_state(raw) for raw in raws]
@@ -152,7 +165,8 @@ class RedisThrottleStore:
                 return result
             if time.monotonic() > give_up:
                 raise Contended
-            time.sleep(random.random() * 0.0005)
+            time.sleep(random.random() * backoff)
+            backoff = min(backoff * 2, _MOST_BACKOFF)
 
     def states(self) -> Mapping[str, ScopeState]:
         def shared(r: redis.Redis) -> Mapping[str, ScopeState]:
