@@ -14,8 +14,10 @@ import pytest
 from maintainx_resilient import (
     AsyncMaintainXClient,
     AsyncPager,
+    ClientClosedError,
     ConfigurationError,
     MaintainXClient,
+    NotFoundError,
     Operation,
     RateLimitError,
     ServerError,
@@ -78,6 +80,49 @@ async def test_the_async_client_sends_the_same_way() -> None:
         assert isinstance(body, dict) and isinstance(body["workOrder"], dict)
         assert body["workOrder"]["id"] == 4
         assert (await client.work_orders.get(4)).id == 4
+
+
+def test_a_closed_client_refuses_calls_with_a_typed_error_and_sends_nothing() -> None:
+    """The pipeline is called directly (not through ``httpx.Client.send``), so the client
+    itself refuses a call after ``close()``: ours, and still a ``RuntimeError`` as httpx's
+    was. A copy from ``with_options`` shares the closed pool and refuses too."""
+    seen = Seen(body={"workOrder": {"id": 1}})
+    client = MaintainXClient(api_key=CANARY_KEY, transport=seen, **NO_POLICIES)
+    assert client.work_orders.get(1).id == 1
+    twin = client.with_options(timeout=3)
+    client.close()
+    for closed in (client, twin):
+        with pytest.raises(ClientClosedError, match="closed") as info:
+            closed.work_orders.get(1)
+        assert isinstance(info.value, RuntimeError)
+    assert len(seen.requests) == 1
+
+
+async def test_a_closed_async_client_refuses_calls_too() -> None:
+    sim = Simulator(seed=5, work_orders=12)
+    client = AsyncMaintainXClient(api_key=KEY, transport=sim.transport())
+    assert (await client.work_orders.get(2)).id == 2
+    await client.aclose()
+    with pytest.raises(ClientClosedError):
+        await client.work_orders.get(2)
+    assert sim.stats.requests_total == 1
+
+
+def test_an_answer_carries_its_request() -> None:
+    """A parser of one's own may read ``response.request`` (``raise_for_status()`` needs it),
+    which ``httpx.Client.send`` used to set: the client sets it."""
+    seen = Seen(body={"ok": True})
+    client = MaintainXClient(api_key=CANARY_KEY, transport=seen, **NO_POLICIES)
+
+    def parse(response: httpx.Response, op: Operation[Any]) -> str:
+        response.raise_for_status()
+        return f"{response.request.method} {response.request.url.path}"
+
+    assert client.send(Operation.make("GET", "/things/{id}", parse, path_params={"id": 7})) == (
+        "GET /v1/things/7"
+    )
+    with pytest.raises(NotFoundError):  # and the typed errors are unchanged
+        MaintainXClient(api_key=CANARY_KEY, transport=Seen(404), **NO_POLICIES).work_orders.get(7)
 
 
 # ---- the families, declared once -------------------------------------------------------------

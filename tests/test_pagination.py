@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tracemalloc
+import weakref
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from maintainx_resilient import AsyncMaintainXClient, CursorCycleError, MaintainXClient
-from maintainx_resilient._pagination import CursorWalk, Page, SeenCursors
+from maintainx_resilient._pagination import AsyncPager, CursorWalk, Page, SeenCursors, SyncPager
 
 from .conftest import CANARY_KEY, NO_POLICIES
 
@@ -168,3 +170,57 @@ async def test_async_iter_stops_on_a_cursor_cycle() -> None:
             _ = [wo async for wo in client.work_orders.iter()]
     assert sent == ["", "A", "B"]
     assert info.value.pages == 3
+
+
+class _Record:
+    """A record that can be watched (weak references) to see when nothing holds it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def _watched_pages(
+    alive: list[list[weakref.ref[_Record]]],
+) -> Callable[[str | None], Page[_Record]]:
+    """Three pages of two records; each fetch notes which earlier records are still held."""
+    refs: list[weakref.ref[_Record]] = []
+
+    def fetch(cursor: str | None) -> Page[_Record]:
+        alive.append([r for r in refs if r() is not None])
+        start = int(cursor or 0)
+        items = [_Record(start), _Record(start + 1)]
+        refs.extend(weakref.ref(i) for i in items)
+        return Page(items=items, next_cursor=str(start + 2) if start < 4 else None)
+
+    return fetch
+
+
+def test_sync_iteration_lets_go_of_a_page_before_fetching_the_next() -> None:
+    """While page N+1 is fetched (and validated), nothing holds page N's records but the one
+    the caller is holding: one page in memory at a time, not two."""
+    alive: list[list[weakref.ref[_Record]]] = []
+    seen = []
+    for record in SyncPager(_watched_pages(alive)):
+        seen.append(record.n)
+        del record
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert [len(a) for a in alive] == [0, 0, 0]
+    alive.clear()
+    for page in SyncPager(_watched_pages(alive)).pages():
+        assert len(page) == 2
+    assert [len(a) for a in alive] == [0, 2, 2]  # only the page the caller holds itself
+
+
+async def test_async_iteration_lets_go_of_a_page_before_fetching_the_next() -> None:
+    alive: list[list[weakref.ref[_Record]]] = []
+    fetch = _watched_pages(alive)
+
+    async def afetch(cursor: str | None) -> Page[_Record]:
+        return fetch(cursor)
+
+    seen = []
+    async for record in AsyncPager(afetch):
+        seen.append(record.n)
+        del record
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert [len(a) for a in alive] == [0, 1, 1]  # the record last handed out, not its page

@@ -6,6 +6,8 @@ Every error the library raises is a :class:`MaintainXError`::
     ├── ConfigurationError            bad or missing settings (raised at construction), or a
     │                                 call argument refused before sending (``limit=500``, an
     │                                 id that is not an integer); also a ``ValueError``
+    ├── ClientClosedError             a call on a client after ``close()``; also a
+    │                                 ``RuntimeError`` (httpx's error here before)
     ├── TransportError                the request never produced an HTTP response
     │   ├── ConnectionError           DNS, refused, reset, TLS; ``sent`` says if it left
     │   └── TimeoutError              connect / read / write / pool timeout
@@ -51,6 +53,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CircuitOpenError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "ConnectionError",
@@ -100,6 +103,11 @@ class MaintainXError(Exception):
 class ConfigurationError(MaintainXError, ValueError):
     """A setting is missing or invalid, or a call's argument is (refused before anything is
     sent). The message says how to fix it."""
+
+
+class ClientClosedError(MaintainXError, RuntimeError):
+    """A call on a client that was closed (``close()``, ``aclose()`` or the end of its
+    ``with`` block): nothing was sent. Make a new client."""
 
 
 class _RequestError(MaintainXError):

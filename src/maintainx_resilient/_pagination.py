@@ -143,10 +143,12 @@ class SyncPager(Generic[T]):
             page = self._fetch(walk.cursor)
             yield page  # its records are good even when its nextCursor loops
             walk.advance(page)
+            del page  # not held while the next page is fetched and validated
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
             yield from page.items
+            del page  # (the same: one page alive at a time, not two)
 
 
 class AsyncPager(Generic[T]):
@@ -167,8 +169,10 @@ class AsyncPager(Generic[T]):
             page = await self._fetch(walk.cursor)
             yield page
             walk.advance(page)
+            del page  # not held while the next page is fetched and validated
 
     async def __aiter__(self) -> AsyncIterator[T]:
         async for page in self.pages():
             for item in page.items:
                 yield item
+            del page  # one page alive at a time, not two
