@@ -214,3 +214,10 @@ def test_module_level_caches_are_known_and_hold_no_key() -> None:
                     if ast.unparse(target).split(".")[-1] in ("cache", "lru_cache"):
                         cached.add(f"{name}.{node.name}")
     assert cached == set(KNOWN_CACHES)
+
+
+def test_the_client_module_stays_small() -> None:
+    """Issue 13's bound: the client is settings, families, the pipeline and one ``send``;
+    anything else belongs in a module of its own (the desk, the options, the pipeline)."""
+    lines = (ROOT / "_client.py").read_text(encoding="utf-8").count("\n")
+    assert lines < 300, f"_client.py has {lines} lines; move what is not the client out"

@@ -7,11 +7,9 @@ client's :attr:`~MaintainXClient.incident` desk (:mod:`.diagnostics.desk`); ``he
 ``diagnose()`` and the runbook's policy mitigations are thin delegates to it. The two
 classes differ only in how they send (``handle_request`` or ``handle_async_request``).
 
-``send`` hands its request to the pipeline itself, not to ``httpx.Client.send``: the httpx
-client holds what requests are built from (base URL, headers, timeout) and carries the
-probes, but its per-call machinery (auth flow, redirects, the cookie jar, a response bound to
-its stream) is nothing the pipeline needs. It cost about 65 us a call, and its
-response-to-stream reference cycle kept every body alive until the garbage collector ran.
+``send`` hands its request to the pipeline itself: the httpx client holds what requests are
+built from and carries the probes, but its ``send`` (auth flow, redirects, cookie jar, a
+response bound to its stream) is nothing the pipeline needs (``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -128,19 +126,12 @@ class _BaseClient(Mitigations):
         """
         twin = copy.copy(self)
         twin._options = self._options.merged(RequestOptions.build(**options))
-        twin._attach(type(family) for family in self._families())
+        twin._attach(type(getattr(self, f.spec.attribute)) for f in FAMILIES)
         return twin
-
-    def _families(self) -> list[Any]:
-        return [getattr(self, f.spec.attribute) for f in FAMILIES]
 
     def __getattr__(self, name: str) -> Any:
         if name in _MOVED_TO_DESK:
-            warnings.warn(
-                f"client.{name} moved to client.incident.{name}",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"client.{name} moved to client.incident.{name}", DeprecationWarning, 2)
             return getattr(self.incident, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -165,12 +156,8 @@ class _BaseClient(Mitigations):
         (``ResponseUnreadable``: that try failed after all)."""
         clock, kind = self._policies.clock, type(exc).__name__
         where = (clock.monotonic(), clock.time(), op.method, op.route)
-        event = (
-            RequestRefused(*where, kind)
-            if status is None
-            else ResponseUnreadable(*where, status, kind)
-        )
-        self._policies.events.emit(event)
+        unread = None if status is None else ResponseUnreadable(*where, status, kind)
+        self._policies.events.emit(unread or RequestRefused(*where, kind))
 
     def _finish(self, op: Operation[T], request: httpx.Request, response: httpx.Response) -> T:
         response.request = request
