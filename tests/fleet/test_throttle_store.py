@@ -157,6 +157,59 @@ def test_a_decision_that_stays_contended_is_taken_on_local_state(
     fleet.close()
 
 
+class _Counted:
+    """Counts the commands one Redis client sends (each is one round trip here)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.names: list[str] = []
+        send = client.execute_command
+
+        def counted(*args: Any, **options: Any) -> Any:
+            self.names.append(str(args[0]).upper())
+            return send(*args, **options)
+
+        client.execute_command = counted  # type: ignore[method-assign]
+
+
+def test_a_decision_is_one_round_trip_while_no_other_process_changes_the_scopes(
+    redis_url: str, fleet_name: str
+) -> None:
+    """The first decision on scopes reads them (MGET) and then swaps (EVALSHA); later ones are
+    taken on the states this process last saw and cost the swap alone."""
+    fleet = _fleet(redis_url, fleet_name)
+    counted = _Counted(fleet.link.redis)
+    assert fleet.throttle_store.transact(["key:a", "org:1"], _bump) == 1
+    assert counted.names == ["MGET", "EVALSHA"]
+    counted.names.clear()
+    for expected in range(2, 12):
+        assert fleet.throttle_store.transact(["key:a", "org:1"], _bump) == expected
+    assert counted.names == ["EVALSHA"] * 10
+    fleet.close()
+
+
+def test_a_stale_memory_costs_one_more_round_trip_and_loses_nothing(
+    redis_url: str, fleet_name: str
+) -> None:
+    """Another process changed a scope since this one last saw it: the swap refuses the
+    decision taken on the old state and hands back the current one, the decision is taken
+    again on it (no MGET, no back-off, not counted as contention), and the other process's
+    grants are kept."""
+    fleet = _fleet(redis_url, fleet_name)
+    other = redis.Redis.from_url(redis_url)
+    assert fleet.throttle_store.transact(["key:a"], _bump) == 1
+    key = fleet.keys.throttle("key:a")
+    other.set(key, encode_state(ScopeState(granted=100)))
+    counted = _Counted(fleet.link.redis)
+    assert fleet.throttle_store.transact(["key:a"], _bump) == 101
+    assert counted.names == ["EVALSHA", "EVALSHA"]
+    assert decode_state(other.get(key)).granted == 101
+    other.delete(key)  # gone (expired, or reset by another process): a fresh scope again
+    assert fleet.throttle_store.transact(["key:a"], _bump) == 1
+    assert fleet.throttle_store.contended == 0
+    other.close()
+    fleet.close()
+
+
 def test_two_throttles_share_one_budget(redis_url: str, fleet_name: str) -> None:
     """Without headers, two processes' throttles together grant at most the window's budget
     at once; the third grant waits, in both."""

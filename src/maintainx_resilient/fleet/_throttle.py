@@ -2,12 +2,13 @@
 
 :class:`RedisThrottleStore` is a :class:`~maintainx_resilient.policies.throttle.ThrottleStore`:
 the throttle's pure decisions run unchanged, on states read from Redis, inside an optimistic
-transaction (read the scopes' states with ``MGET``, decide, then a Lua compare-and-set stores
-the new states only if none changed since: two round trips per decision):
-when another process changed a scope meanwhile, the store stores nothing and the decision is
-taken again on the fresh states, so no grant is ever lost or counted twice. States are JSON
-(never pickle), checked field by field on the way in: a corrupt value counts as a fresh scope.
-Times are Unix time (``wall_clock``), the one clock all processes share.
+transaction (decide on the scopes' states as this process last saw them, then a Lua
+compare-and-set stores the new states only if those are still Redis's: one round trip per
+decision): when another process changed a scope meanwhile, the store stores nothing, the
+script hands back the current states and the decision is taken again on them, so no grant is
+ever lost or counted twice. Scopes this process has not seen yet are read first (``MGET``).
+States are JSON (never pickle), checked field by field on the way in: a corrupt value counts
+as a fresh scope. Times are Unix time (``wall_clock``), the one clock all processes share.
 
 When Redis is out, the same decisions run on a local store (the fleet link's fallback): the
 process keeps itself under the limits on its own until Redis answers again.
@@ -98,20 +99,29 @@ def decode_state(raw: bytes | str | None) -> ScopeState:
 #: Store the new states only if no other process changed them since they were read (an
 #: optimistic transaction in one round trip; compare-and-set on the raw values). KEYS: the
 #: scopes' keys, then the index. ARGV: n, ttl (ms), n old values ("" = none), n new values
-#: ("" = unchanged), n scope names. Returns 1 when stored, 0 when a value changed meanwhile.
+#: ("" = unchanged), n scope names. Returns {1} when stored; {0, the n current values ("" =
+#: none)} when a value differed, so the decision can be taken again without another read.
 _SWAP = """
 local n = tonumber(ARGV[1])
+local current = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
-  local current = redis.call('GET', KEYS[i])
-  if (current or '') ~= ARGV[2 + i] then return 0 end
+  if (current[i] or '') ~= ARGV[2 + i] then
+    local now = {0}
+    for j = 1, n do now[j + 1] = current[j] or '' end
+    return now
+  end
 end
 for i = 1, n do
   local new = ARGV[2 + n + i]
   if new ~= '' then redis.call('SET', KEYS[i], new, 'PX', ARGV[2]) end
 end
 redis.call('SADD', KEYS[n + 1], unpack(ARGV, 3 + 2 * n, 2 + 3 * n))
-return 1
+return {1}
 """
+
+#: Scopes whose last known raw value this process keeps (past this, it forgets them all and
+#: reads again): a process uses a handful (its keys, organizations and routes).
+_MOST_REMEMBERED = 1024
 
 
 class RedisThrottleStore:
@@ -134,6 +144,11 @@ class RedisThrottleStore:
         self.local = MemoryThrottleStore()
         self.contended = 0
         self._swap: Any = None
+        #: Each scope's raw value as this process last saw it in Redis (b"": none). A decision
+        #: is taken on it and checked by the compare-and-set, which hands back the current
+        #: values when it was stale: one round trip per decision while no other process
+        #: changed the scopes, two when one did (as reading first would always cost).
+        self._seen: dict[str, bytes] = {}
 
     def transact(self, scopes: Sequence[str], decide: Decide[R]) -> R:
         try:
@@ -150,23 +165,35 @@ class RedisThrottleStore:
         give_up = time.monotonic() + self.contention_budget
         if self._swap is None:
             self._swap = r.register_script(_SWAP)
+        seen = self._seen
+        remembered = [seen.get(k) for k in keys]
+        fresh = None in remembered  # else the first try may fail for staleness alone
+        raws: list[Any] = r.mget(keys) if fresh else remembered
+        olds: list[bytes] = [raw or b"" for raw in raws]
         backoff = 0.0005
         while True:
-            raws: list[Any] = r.mget(keys)
-            states = [decode_state(raw) for raw in raws]
+            states = [decode_state(raw or None) for raw in olds]
             updated, result = decide(states)
             writes = [
                 "" if new is old else encode_state(new)
                 for old, new in zip(states, updated, strict=True)
             ]
-            olds = [raw or b"" for raw in raws]
             argv = [len(keys), self._ttl_ms, *olds, *writes, *scopes]
-            if self._swap(keys=[*keys, self._keys.throttle_index], args=argv, client=r):
+            reply = self._swap(keys=[*keys, self._keys.throttle_index], args=argv, client=r)
+            if len(seen) > _MOST_REMEMBERED:
+                seen.clear()
+            if reply[0] == 1:
+                for key, old, write in zip(keys, olds, writes, strict=True):
+                    seen[key] = write.encode() if write else old
                 return result
-            if time.monotonic() > give_up:
-                raise Contended
-            time.sleep(random.random() * backoff)
-            backoff = min(backoff * 2, _MOST_BACKOFF)
+            olds = [bytes(raw) for raw in reply[1:]]
+            seen.update(zip(keys, olds, strict=True))
+            if fresh:  # decided on what Redis held a moment ago: other processes are busy
+                if time.monotonic() > give_up:
+                    raise Contended
+                time.sleep(random.random() * backoff)
+                backoff = min(backoff * 2, _MOST_BACKOFF)
+            fresh = True
 
     def states(self) -> Mapping[str, ScopeState]:
         def shared(r: redis.Redis) -> Mapping[str, ScopeState]:
@@ -186,6 +213,7 @@ class RedisThrottleStore:
     def clear(self) -> None:
         """Forget every scope, in the fleet and locally (``reset_throttle()``)."""
         self.local.clear()
+        self._seen.clear()
 
         def shared(r: redis.Redis) -> None:
             names = r.smembers(self._keys.throttle_index)
