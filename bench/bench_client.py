@@ -7,8 +7,9 @@ rounds, alternating), the ratios (target: client <= 1.3x bare, models included),
 peak Python memory for 10% vs 100% of the records (flat means constant memory).
 
 Each round pages ``--per-round`` records (default: all of them, the 100,000 the target is
-about; shorter rounds measure less: the client's cost per page grows along a walk, bare
-httpx's does not) with every contender back to back, in an order that rotates. The verdict
+about; shorter rounds measure less: the garbage collector's work grows with what a walk
+promotes to the oldest generation, and the client builds models where bare httpx builds
+dicts) with every contender back to back, in an order that rotates. The verdict
 is the median of the rounds' *paired* ratios (a contender's time over bare httpx's in the
 same round), which load drifting over seconds on this 2-core machine moves less than it
 moves either time alone.
