@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from maintainx_resilient import AsyncMaintainXClient, ClientClosedError, MaintainXClient
 from maintainx_resilient._clock import FakeClock
 from maintainx_resilient.diagnostics._context import DiagnosticContext, ProbeResult, Thresholds
 from maintainx_resilient.diagnostics._network import httpx_probe
@@ -261,3 +262,27 @@ async def test_hanging_probe_is_unhealthy_within_the_timeout() -> None:
     assert report.probe_error == "TimeoutError"
     assert report.latency is not None
     assert report.latency < 5.0
+
+
+def test_a_closed_client_is_not_diagnosed_as_a_maintainx_outage() -> None:
+    """health() and diagnose() on a closed client raise ClientClosedError: its probes would
+    fail for that alone (they used to report "unhealthy: GET /organizations got no answer",
+    blaming MaintainX), and nothing is sent."""
+    sim = Simulator(seed=2, work_orders=5)
+    client = MaintainXClient(api_key=sim.API_KEY, transport=sim.transport())
+    assert client.health().status == "healthy"
+    client.close()
+    before = sim.stats.requests_total
+    with pytest.raises(ClientClosedError):
+        client.health()
+    with pytest.raises(ClientClosedError):
+        client.diagnose(only=["RB-001"])
+    assert sim.stats.requests_total == before
+
+    async def closed_async() -> None:
+        aclient = AsyncMaintainXClient(api_key=sim.API_KEY, transport=sim.transport())
+        await aclient.aclose()
+        with pytest.raises(ClientClosedError):
+            await aclient.health()
+
+    asyncio.run(closed_async())

@@ -20,7 +20,13 @@ import httpx
 from pydantic_core import from_json
 
 from .._deadline import Deadline, validate_seconds
-from .._exceptions import ConfigurationError, MaintainXError, ResponseError, TimeoutError
+from .._exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    MaintainXError,
+    ResponseError,
+    TimeoutError,
+)
 from .._extensions import DEADLINE_EXTENSION
 from .._response import excerpt
 from ..fleet._apply import MitigationLayers
@@ -185,7 +191,11 @@ class IncidentDesk:
 
     def context(self, deadline: float | None, *, fleet_workers: bool = False) -> DiagnosticContext:
         """A context for one diagnosis: the client's state now, and the probe (in a fleet,
-        with ``fleet_workers``, the list of live workers read from Redis too)."""
+        with ``fleet_workers``, the list of live workers read from Redis too). A closed
+        client is :class:`ClientClosedError`: its probes would fail for that alone, and a
+        report would blame MaintainX."""
+        if self.client._probe_http.is_closed:
+            raise ClientClosedError("the client is closed: diagnose with an open one")
         cfg = self.config
         seconds = cfg.deadline if deadline is None else validate_seconds(deadline, "deadline")
         client, policies = self.client, self.client.policies
