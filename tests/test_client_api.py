@@ -90,7 +90,9 @@ def test_a_closed_client_refuses_calls_with_a_typed_error_and_sends_nothing() ->
     client = MaintainXClient(api_key=CANARY_KEY, transport=seen, **NO_POLICIES)
     assert client.work_orders.get(1).id == 1
     twin = client.with_options(timeout=3)
+    assert not client.is_closed
     client.close()
+    assert client.is_closed and twin.is_closed
     for closed in (client, twin):
         with pytest.raises(ClientClosedError, match="closed") as info:
             closed.work_orders.get(1)

@@ -5,11 +5,9 @@ A client is its settings, its resource families (``client.work_orders``...), the
 families, the sync engine and raw calls all use. Everything about an incident is the
 client's :attr:`~MaintainXClient.incident` desk (:mod:`.diagnostics.desk`); ``health()``,
 ``diagnose()`` and the runbook's policy mitigations are thin delegates to it. The two
-classes differ only in how they send (``handle_request`` or ``handle_async_request``).
-
-``send`` hands its request to the pipeline itself: the httpx client holds what requests are
-built from and carries the probes, but its ``send`` (auth flow, redirects, cookie jar, a
-response bound to its stream) is nothing the pipeline needs (``docs/architecture.md``).
+classes differ only in how they send: the pipeline's ``handle_request`` or
+``handle_async_request``, called directly, not through ``httpx.Client.send`` (see
+``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -43,12 +41,10 @@ __all__ = ["AsyncMaintainXClient", "ClientOptions", "MaintainXClient"]
 T = TypeVar("T")
 
 #: Names that moved to ``client.incident`` (still answered here, with a warning).
-_MOVED_TO_DESK = frozenset(
-    {
-        "attach_webhooks", "attach_sync", "attach_sync_store", "pause_webhooks",
-        "resume_webhooks", "replay_failed_webhooks", "full_sync", "reconcile",
-    }
-)  # fmt: skip
+_MOVED_TO_DESK = frozenset({
+    "attach_webhooks", "attach_sync", "attach_sync_store", "pause_webhooks",
+    "resume_webhooks", "replay_failed_webhooks", "full_sync", "reconcile",
+})  # fmt: skip
 
 
 class _BaseClient(Mitigations):
@@ -110,6 +106,11 @@ class _BaseClient(Mitigations):
         return self._policies
 
     @property
+    def is_closed(self) -> bool:
+        """Whether ``close()`` (``aclose()``) ran: calls then raise ``ClientClosedError``."""
+        return bool(self._http.is_closed)
+
+    @property
     def stats(self) -> RollingStats:
         """Rolling per-endpoint statistics (what the diagnostics read)."""
         return self._stats
@@ -138,7 +139,7 @@ class _BaseClient(Mitigations):
     # -- sending ---------------------------------------------------------------------------
 
     def _request(self, op: Operation[Any]) -> httpx.Request:
-        if self._http.is_closed:
+        if self.is_closed:
             raise ClientClosedError(f"{type(self).__name__} is closed: make a new one to send")
         request = op.build_request(self._http)
         if not self._options.empty:

@@ -192,6 +192,33 @@ def test_a_stop_mid_batch_finishes_the_event_in_hand_and_gives_the_rest_back(
     assert rest == [1, 1, 1, 1]
 
 
+def test_a_stop_mid_batch_when_the_queue_fails_leaves_the_rest_leased(
+    any_queue: WebhookQueue, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The give-back fails: the run still stops after the event in hand, nothing is counted
+    as released, and the events come back after their lease (never twice at once)."""
+    flaky = FlakyQueue(any_queue, failures=0)
+    stop = threading.Event()
+
+    def handler(event: WebhookEvent) -> None:
+        flaky.failures = 1  # the queue goes down while the first event runs
+        stop.set()
+
+    any_queue.enqueue([envelope(n) for n in range(3)])
+    worker = Worker(flaky, handler, consumer="w1", clock=clock, batch_size=3, lease=60)
+    result = worker.run(stop=stop)
+    assert (result.claimed, result.processed, result.released) == (3, 1, 0)
+    assert "2 unstarted event(s) stay leased" in caplog.text
+    other = Worker(any_queue, lambda e: None, consumer="w2", clock=clock)
+    assert other.run(until_idle=True).processed == 0  # still leased to w1
+    if any_queue.backend == "sqlite":  # leases follow the injected clock
+        clock.advance(61)
+        taken = any_queue.claim("w2", 10, lease=60)
+    else:  # Redis measures idleness itself: a lease of 0 takes over at once
+        taken = any_queue.claim("w2", 10, lease=0)
+    assert len(taken) == 2
+
+
 async def test_an_async_stop_mid_batch_gives_the_rest_back(
     any_queue: WebhookQueue, clock: FakeClock
 ) -> None:

@@ -194,7 +194,7 @@ class IncidentDesk:
         with ``fleet_workers``, the list of live workers read from Redis too). A closed
         client is :class:`ClientClosedError`: its probes would fail for that alone, and a
         report would blame MaintainX."""
-        if self.client._probe_http.is_closed:
+        if self.client.is_closed:
             raise ClientClosedError("the client is closed: diagnose with an open one")
         cfg = self.config
         seconds = cfg.deadline if deadline is None else validate_seconds(deadline, "deadline")

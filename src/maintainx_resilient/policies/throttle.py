@@ -470,7 +470,7 @@ def _per_window(s: ScopeState, lim: ScopeLimits) -> int:
 
 def _budget(s: ScopeState, lim: ScopeLimits) -> int:
     """Grants that may still go in the current window (informed scopes)."""
-    limit = s.limit if s.limit is not None else lim.limit
+    limit = _limit(s, lim)
     remaining = s.remaining if s.remaining is not None else limit
     return remaining - min(lim.margin, limit - 1) - s.sending - s.sending_old - s.promised
 

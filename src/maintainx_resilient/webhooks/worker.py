@@ -134,7 +134,8 @@ class BatchResult:
     retried: int = 0
     dead: int = 0
     lost_lease: int = 0
-    #: claimed, then given back unstarted because ``stop`` was set mid-batch
+    #: claimed, then given back unstarted because ``stop`` was set mid-batch (those the
+    #: queue took back: if it failed, they stay leased and are not counted)
     released: int = 0
 
     def add(self, other: BatchResult) -> None:
@@ -337,9 +338,9 @@ class Worker:
     def _release(self, unstarted: list[Delivery], result: BatchResult) -> None:
         """Give back the events of a batch that ``stop`` cut short: claimable at once by
         another worker, not after the lease, their attempts unchanged. A queue failing here
-        leaves them to the lease (they run later, never twice at once)."""
+        leaves them to the lease (they run later, never twice at once) and counts none."""
         try:
-            self.queue.recover(self.consumer, ids=[d.id for d in unstarted])
+            result.released += self.queue.recover(self.consumer, ids=[d.id for d in unstarted])
         except Exception as exc:  # the lease takes over; the stop goes on
             logger.warning(
                 "webhook worker %s: %d unstarted event(s) stay leased (%s)",
@@ -347,7 +348,6 @@ class Worker:
                 len(unstarted),
                 describe(exc, 200),
             )
-        result.released += len(unstarted)
 
     def run_once(self, stop: threading.Event | None = None) -> BatchResult:
         """Claim one batch and process it on this thread; plain handlers only. Once ``stop``
